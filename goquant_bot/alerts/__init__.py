@@ -1,0 +1,1 @@
+"""Alert outbox, pacing and delivery."""

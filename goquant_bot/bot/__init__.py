@@ -1,0 +1,1 @@
+"""Transport-agnostic commands and their Telegram and console adapters."""

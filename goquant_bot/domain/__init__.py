@@ -1,0 +1,1 @@
+"""Pure, synchronous domain core: no asyncio, no I/O, no clock reads."""

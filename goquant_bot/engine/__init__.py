@@ -1,0 +1,1 @@
+"""Signal services: arbitrage and consolidated market view."""

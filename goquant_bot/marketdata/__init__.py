@@ -1,0 +1,1 @@
+"""Market-data hub: subscriptions, book store, staleness, symbol directory."""

@@ -1,0 +1,246 @@
+"""Settings: config/default.toml < --config TOML < .env < environment, one frozen model.
+
+Environment variables use the prefix ``GOQUANT_`` and ``__`` between nested keys, e.g.
+``GOQUANT_TELEGRAM__BOT_TOKEN`` or ``GOQUANT_ARBITRAGE__DEFAULT_MIN_EDGE_PCT``.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from goquant_bot.errors import ConfigError
+
+ENV_PREFIX = "GOQUANT_"
+ENV_NESTED = "__"
+DEFAULT_CONFIG_PATH = Path(__file__).resolve().parent.parent / "config" / "default.toml"
+_TOKEN_RE = re.compile(r"^\d{3,}:[A-Za-z0-9_-]{30,}$")
+_SECRET_HINTS = ("token", "secret", "key", "password")
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class AppSettings(_Section):
+    mode: Literal["auto", "telegram", "console"] = "auto"
+    demo: bool = False
+    data_dir: Path = Path("data")
+    shutdown_timeout_s: float = Field(default=10.0, gt=0, le=300)
+
+
+class LogSettings(_Section):
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    format: Literal["auto", "console", "json"] = "auto"
+    file: Path | None = Path("logs/goquant.log")
+    file_max_bytes: int = Field(default=10_000_000, ge=10_000, le=10_000_000_000)
+    file_backup_count: int = Field(default=5, ge=0, le=1000)
+
+    @field_validator("file", mode="before")
+    @classmethod
+    def _empty_disables(cls, value: object) -> object:
+        return None if value == "" else value
+
+    @field_validator("level", mode="before")
+    @classmethod
+    def _upper(cls, value: object) -> object:
+        return value.upper() if isinstance(value, str) else value
+
+
+class TelegramSettings(_Section):
+    bot_token: SecretStr | None = None
+    api_base_url: str = "https://api.telegram.org/bot"
+    admin_ids: tuple[int, ...] = ()
+    allowlist: tuple[int, ...] = ()
+
+    @field_validator("bot_token")
+    @classmethod
+    def _token_shape(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or value.get_secret_value() == "":
+            return None
+        if not _TOKEN_RE.match(value.get_secret_value()):
+            msg = (
+                "not a bot token: expected '<digits>:<35 letters, digits, - or _>' from @BotFather"
+            )
+            raise ValueError(msg)
+        return value
+
+    @field_validator("api_base_url")
+    @classmethod
+    def _url_shape(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            msg = "must start with http:// or https://"
+            raise ValueError(msg)
+        return value
+
+
+class SupervisorSettings(_Section):
+    restart_initial_s: float = Field(default=0.5, gt=0, le=60)
+    restart_max_s: float = Field(default=60.0, gt=0, le=3600)
+    restart_factor: float = Field(default=2.0, ge=1, le=10)
+    restart_jitter: float = Field(default=0.2, ge=0, le=1)
+    stable_after_s: float = Field(default=60.0, gt=0, le=86_400)
+
+
+class VenueSettings(_Section):
+    enabled: bool = True
+    taker_fee_pct: float = Field(ge=0, le=5)
+
+
+class VenuesSettings(_Section):
+    binance: VenueSettings = VenueSettings(taker_fee_pct=0.10)
+    okx: VenueSettings = VenueSettings(taker_fee_pct=0.10)
+    bybit: VenueSettings = VenueSettings(taker_fee_pct=0.10)
+    deribit: VenueSettings = VenueSettings(taker_fee_pct=0.0)
+
+
+class ArbitrageSettings(_Section):
+    default_min_edge_pct: float = Field(default=0.3, gt=0, le=50)
+    default_notional: float = Field(default=1000.0, gt=0, le=100_000_000)
+    hysteresis_pct: float = Field(default=20.0, ge=0, lt=100)
+    sanity_cap_pct: float = Field(default=5.0, gt=0, le=100)
+
+
+class Settings(BaseSettings):
+    """Every setting of the program; frozen once loaded."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX,
+        env_nested_delimiter=ENV_NESTED,
+        extra="forbid",
+        frozen=True,
+    )
+
+    app: AppSettings = AppSettings()
+    logging: LogSettings = LogSettings()
+    telegram: TelegramSettings = TelegramSettings()
+    supervisor: SupervisorSettings = SupervisorSettings()
+    venues: VenuesSettings = VenuesSettings()
+    arbitrage: ArbitrageSettings = ArbitrageSettings()
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # First wins: the environment beats .env, which beats the TOML files (passed as init).
+        return env_settings, dotenv_settings, init_settings
+
+    @model_validator(mode="after")
+    def _token_when_required(self) -> Settings:
+        if self.app.mode == "telegram" and self.telegram.bot_token is None:
+            msg = (
+                "telegram.bot_token is required when app.mode = 'telegram' "
+                f"(set {ENV_PREFIX}TELEGRAM{ENV_NESTED}BOT_TOKEN, or use mode 'auto'/'console')"
+            )
+            raise ValueError(msg)
+        return self
+
+    @property
+    def effective_mode(self) -> Literal["telegram", "console"]:
+        """'auto' means Telegram when a token is configured, the console otherwise."""
+        if self.app.mode == "auto":
+            return "telegram" if self.telegram.bot_token is not None else "console"
+        return self.app.mode
+
+
+def load_settings(
+    config_path: Path | None = None,
+    *,
+    env_file: Path | None = Path(".env"),
+    default_config: Path | None = DEFAULT_CONFIG_PATH,
+) -> Settings:
+    """Load and validate; raise ConfigError with a readable message on any problem."""
+    data: dict[str, Any] = {}
+    if default_config is not None and default_config.exists():
+        _deep_merge(data, _read_toml(default_config))
+    if config_path is not None:
+        if not config_path.is_file():
+            msg = f"config file {config_path} does not exist"
+            raise ConfigError(msg)
+        _deep_merge(data, _read_toml(config_path))
+    try:
+        return Settings(_env_file=env_file, **data)
+    except ValidationError as exc:
+        raise ConfigError(format_validation_error(exc)) from None
+
+
+def format_validation_error(exc: ValidationError) -> str:
+    """One line per problem: the setting, its env name, the bad value and what is allowed."""
+    lines = [f"invalid settings ({exc.error_count()} problem(s)):"]
+    for err in exc.errors():
+        loc = [str(part) for part in err["loc"]]
+        name = ".".join(loc)
+        reason = str(err["msg"]).removeprefix("Value error, ")
+        if err["type"] == "extra_forbidden":
+            reason = f"unknown setting; allowed here: {', '.join(_allowed_keys(loc[:-1]))}"
+        if not name:
+            lines.append(f"  - {reason}")
+            continue
+        shown = "<hidden>" if any(h in name.lower() for h in _SECRET_HINTS) else repr(err["input"])
+        env_name = ENV_PREFIX + ENV_NESTED.join(loc).upper()
+        lines.append(f"  - {name} (env {env_name}) = {shown}: {reason}")
+    return "\n".join(lines)
+
+
+def secret_values(model: BaseModel) -> list[str]:
+    """Every secret string in the settings, for the log redactor."""
+    return [s for s in _walk_secrets(model) if s]
+
+
+def _walk_secrets(model: BaseModel) -> Iterator[str]:
+    for name in type(model).model_fields:
+        value = getattr(model, name)
+        if isinstance(value, SecretStr):
+            yield value.get_secret_value()
+        elif isinstance(value, BaseModel):
+            yield from _walk_secrets(value)
+
+
+def _allowed_keys(loc: list[str]) -> list[str]:
+    model: type[BaseModel] = Settings
+    for part in loc:
+        field = model.model_fields.get(part)
+        annotation = field.annotation if field is not None else None
+        if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
+            return []
+        model = annotation
+    return list(model.model_fields)
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as fh:
+            return tomllib.load(fh)
+    except tomllib.TOMLDecodeError as exc:
+        msg = f"{path}: invalid TOML: {exc}"
+        raise ConfigError(msg) from None
+    except OSError as exc:
+        msg = f"{path}: cannot read: {exc.strerror}"
+        raise ConfigError(msg) from None
+
+
+def _deep_merge(into: dict[str, Any], other: Mapping[str, Any]) -> None:
+    for key, value in other.items():
+        if isinstance(value, Mapping) and isinstance(into.get(key), dict):
+            _deep_merge(into[key], value)
+        else:
+            into[key] = value

@@ -1,0 +1,1 @@
+"""Atomic JSON state, JSON Lines history, CSV export."""

@@ -1,0 +1,1 @@
+"""Venue protocols (sans-I/O), the shared I/O driver, capture and replay, the demo simulator."""

@@ -1,0 +1,100 @@
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import sys
+from pathlib import Path
+
+import pytest
+
+from goquant_bot.app import App, build
+from goquant_bot.settings import Settings
+from goquant_bot.supervisor import Backoff, Stage, Supervisor, TaskSpec
+from tests.helpers import REPO_ROOT
+
+
+def _settings(**app: object) -> Settings:
+    return Settings(_env_file=None, app=app, logging={"file": None})  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+async def test_signal_triggers_graceful_shutdown(sig: signal.Signals) -> None:
+    started = asyncio.Event()
+    cleaned = asyncio.Event()
+
+    async def component() -> None:
+        try:
+            started.set()
+            await asyncio.Event().wait()
+        finally:
+            cleaned.set()
+
+    app = App(_settings(), Supervisor(Backoff()), [TaskSpec("component", component, Stage.FEEDS)])
+    runner = asyncio.gather(app.run())
+    await asyncio.wait_for(started.wait(), 5)
+    os.kill(os.getpid(), sig)
+    assert await asyncio.wait_for(runner, 5) == [0]
+    assert cleaned.is_set()
+    # Handlers are removed again: the default handler of SIGINT is back.
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+async def test_crash_in_core_exits_non_zero() -> None:
+    async def crash() -> None:
+        raise ZeroDivisionError
+
+    app = App(_settings(), Supervisor(Backoff()), [TaskSpec("engine", crash)])
+    assert await asyncio.wait_for(app.run(), 5) == 1
+
+
+def test_build_wires_the_supervisor_from_settings() -> None:
+    settings = Settings(
+        _env_file=None,
+        supervisor={"restart_initial_s": 2.0, "restart_jitter": 0.0},  # type: ignore[arg-type]
+    )
+    app = build(settings)
+    assert app.settings is settings
+    assert app.supervisor._backoff.delay(0) == 2.0
+
+
+async def _read_events(
+    stream: asyncio.StreamReader, until: str, seen: list[dict[str, object]]
+) -> None:
+    while True:
+        line = await stream.readline()
+        if not line:
+            raise AssertionError(f"process ended before {until!r}; saw {seen}")
+        event = json.loads(line)
+        seen.append(event)
+        if event.get("event") == until:
+            return
+
+
+async def test_process_starts_and_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
+    env = {
+        **os.environ,
+        "GOQUANT_LOGGING__FORMAT": "json",
+        "GOQUANT_LOGGING__FILE": str(tmp_path / "logs" / "bot.log"),
+        "GOQUANT_APP__SHUTDOWN_TIMEOUT_S": "3",
+    }
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, str(REPO_ROOT / "main.py"), "--console",
+        cwd=tmp_path, env=env, stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    assert proc.stderr is not None
+    seen: list[dict[str, object]] = []
+    try:
+        await asyncio.wait_for(_read_events(proc.stderr, "app_started", seen), 30)
+        assert seen[-1]["mode"] == "console"
+        proc.send_signal(signal.SIGTERM)
+        await asyncio.wait_for(_read_events(proc.stderr, "app_stopped", seen), 10)
+        assert await asyncio.wait_for(proc.wait(), 10) == 0
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+    assert [e["event"] for e in seen][-2:] == ["shutdown_complete", "app_stopped"]
+    assert "app_started" in (tmp_path / "logs" / "bot.log").read_text(encoding="utf-8")

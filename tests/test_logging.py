@@ -1,0 +1,109 @@
+from __future__ import annotations
+
+import io
+import json
+import logging
+from pathlib import Path
+
+import pytest
+
+from goquant_bot.logging import REDACTED, Redactor, configure_logging, get_logger
+from goquant_bot.settings import LogSettings
+from tests.helpers import BOT_TOKEN
+
+pytestmark = pytest.mark.usefixtures("restore_logging")
+
+API_KEY = "venue-api-key-7d1f0c2b"
+
+
+def _json_lines(stream: io.StringIO) -> list[dict[str, object]]:
+    return [json.loads(line) for line in stream.getvalue().splitlines() if line.strip()]
+
+
+def _setup(tmp_path: Path, **overrides: object) -> io.StringIO:
+    stream = io.StringIO()
+    settings = LogSettings(file=tmp_path / "logs" / "bot.log", format="json", **overrides)  # type: ignore[arg-type]
+    configure_logging(settings, [BOT_TOKEN, API_KEY], stream=stream)
+    return stream
+
+
+def test_structlog_event_is_json_with_key_values(tmp_path: Path) -> None:
+    stream = _setup(tmp_path)
+    get_logger("goquant_bot.test").info("ws_connected", venue="binance", symbol="BTC-USDT")
+    (line,) = _json_lines(stream)
+    assert line["event"] == "ws_connected"
+    assert line["venue"] == "binance"
+    assert line["level"] == "info"
+    assert line["logger"] == "goquant_bot.test"
+    assert "timestamp" in line
+
+
+def test_secrets_are_redacted_from_events_library_logs_and_tracebacks(tmp_path: Path) -> None:
+    stream = _setup(tmp_path)
+    log = get_logger("goquant_bot.test")
+    log.info("telegram_request", url=f"https://api.telegram.org/bot{BOT_TOKEN}/getMe")
+    log.warning("venue_login", api_key=API_KEY)
+    logging.getLogger("httpx").warning(
+        "HTTP Request: POST https://api.telegram.org/bot%s/sendMessage", BOT_TOKEN
+    )
+    try:
+        raise RuntimeError(f"failed with token {BOT_TOKEN}")
+    except RuntimeError:
+        log.exception("unexpected_error")
+    output = stream.getvalue()
+    file_output = (tmp_path / "logs" / "bot.log").read_text(encoding="utf-8")
+    for text in (output, file_output):
+        assert BOT_TOKEN not in text
+        assert API_KEY not in text
+        assert REDACTED in text
+    assert len(_json_lines(stream)) == 4
+
+
+def test_unknown_token_shaped_strings_are_redacted_too() -> None:
+    other = "987654321:ZZHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw9"
+    assert Redactor([]).redact(f"url /bot{other}/getUpdates") == f"url /bot{REDACTED}/getUpdates"
+
+
+def test_stdlib_logs_of_libraries_go_through_the_same_pipeline(tmp_path: Path) -> None:
+    stream = _setup(tmp_path)
+    logging.getLogger("aiohttp.client").warning("connection reset by %s", "peer")
+    (line,) = _json_lines(stream)
+    assert line["event"] == "connection reset by peer"
+    assert line["logger"] == "aiohttp.client"
+    assert line["level"] == "warning"
+
+
+def test_level_filters_events(tmp_path: Path) -> None:
+    stream = _setup(tmp_path, level="WARNING")
+    log = get_logger("goquant_bot.test")
+    log.info("ignored")
+    log.warning("kept")
+    assert [line["event"] for line in _json_lines(stream)] == ["kept"]
+
+
+def test_console_format_is_human_readable(tmp_path: Path) -> None:
+    stream = io.StringIO()
+    configure_logging(LogSettings(file=None, format="console"), [BOT_TOKEN], stream=stream)
+    get_logger("goquant_bot.test").info("book_resynced", venue="okx", token=BOT_TOKEN)
+    text = stream.getvalue()
+    assert "book_resynced" in text
+    assert "venue=okx" in text
+    assert BOT_TOKEN not in text
+    assert not text.lstrip().startswith("{")
+
+
+def test_auto_format_is_json_when_not_a_terminal(tmp_path: Path) -> None:
+    stream = io.StringIO()
+    configure_logging(LogSettings(file=None, format="auto"), [], stream=stream)
+    get_logger("x").info("hello")
+    assert _json_lines(stream)[0]["event"] == "hello"
+
+
+def test_log_file_rotates_at_the_configured_size(tmp_path: Path) -> None:
+    _setup(tmp_path, file_max_bytes=10_000, file_backup_count=2)
+    log = get_logger("goquant_bot.test")
+    for i in range(400):
+        log.info("filler_event", i=i, pad="x" * 100)
+    files = sorted(p.name for p in (tmp_path / "logs").iterdir())
+    assert files == ["bot.log", "bot.log.1", "bot.log.2"]
+    assert all((tmp_path / "logs" / f).stat().st_size <= 10_200 for f in files)
