@@ -1,0 +1,177 @@
+"""L2 order book: a sorted side per direction, best level in O(1), updates in O(log n).
+
+Prices and sizes are floats parsed from the venue's strings; levels are replaced, never
+accumulated, so nothing drifts. Each side keeps a dict price -> size and an ascending list of
+prices (bisect to find, a memmove to insert: cheap at the few hundred levels a book holds).
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left, insort
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+
+from goquant_bot.domain.instruments import InstrumentKey
+
+
+class BookState(StrEnum):
+    SYNCING = "syncing"  # no trustworthy book yet (subscribing, resyncing, disconnected)
+    LIVE = "live"  # maintained from the stream, integrity checked
+    STALE = "stale"  # was live, but not refreshed within its max age
+    POLLED = "polled"  # kept from REST snapshots while the stream is down
+
+
+class BookSide:
+    """One side of a book. ``descending=True`` for bids (best = highest price)."""
+
+    __slots__ = ("_levels", "_prices", "descending")
+
+    def __init__(self, descending: bool) -> None:
+        self.descending = descending
+        self._levels: dict[float, float] = {}
+        self._prices: list[float] = []  # ascending
+
+    def __len__(self) -> int:
+        return len(self._prices)
+
+    def clear(self) -> None:
+        self._levels.clear()
+        self._prices.clear()
+
+    def set(self, price: float, size: float) -> None:
+        """Replace one level; size 0 deletes it."""
+        levels = self._levels
+        if size == 0.0:
+            if levels.pop(price, None) is not None:
+                prices = self._prices
+                del prices[bisect_left(prices, price)]
+        elif levels.get(price) is None:
+            levels[price] = size
+            insort(self._prices, price)
+        else:
+            levels[price] = size
+
+    def apply_text(self, levels: Iterable[Sequence[str]]) -> None:
+        """Apply ``[[price, size, ...], ...]`` as sent by most venues (decimal strings)."""
+        book = self._levels
+        prices = self._prices
+        for level in levels:
+            price = float(level[0])
+            size = float(level[1])
+            if size == 0.0:
+                if book.pop(price, None) is not None:
+                    del prices[bisect_left(prices, price)]
+            elif book.get(price) is None:
+                book[price] = size
+                insort(prices, price)
+            else:
+                book[price] = size
+
+    def replace(self, levels: Iterable[tuple[float, float]]) -> None:
+        """Replace the whole side (a snapshot); zero sizes are dropped."""
+        self._levels = {p: s for p, s in levels if s > 0.0}
+        self._prices = sorted(self._levels)
+
+    def best(self) -> tuple[float, float] | None:
+        prices = self._prices
+        if not prices:
+            return None
+        price = prices[-1] if self.descending else prices[0]
+        return price, self._levels[price]
+
+    def best_price(self) -> float | None:
+        prices = self._prices
+        if not prices:
+            return None
+        return prices[-1] if self.descending else prices[0]
+
+    def levels(self, n: int | None = None) -> list[tuple[float, float]]:
+        """Best-first levels, at most ``n``."""
+        prices = self._prices
+        if self.descending:
+            chosen = prices[::-1] if n is None else prices[: -n - 1 : -1] if n else []
+        else:
+            chosen = prices if n is None else prices[:n]
+        return [(p, self._levels[p]) for p in chosen]
+
+    def size_at(self, price: float) -> float:
+        return self._levels.get(price, 0.0)
+
+    def trim(self, keep: int) -> None:
+        """Drop the levels farthest from the top beyond ``keep``."""
+        excess = len(self._prices) - keep
+        if excess <= 0:
+            return
+        if self.descending:
+            dropped, self._prices = self._prices[:excess], self._prices[excess:]
+        else:
+            dropped, self._prices = self._prices[keep:], self._prices[:keep]
+        for price in dropped:
+            del self._levels[price]
+
+
+@dataclass(frozen=True, slots=True)
+class L1:
+    """Top of book with its timestamps (epoch seconds)."""
+
+    key: InstrumentKey
+    bid: float | None
+    bid_size: float | None
+    ask: float | None
+    ask_size: float | None
+    venue_ts: float | None
+    recv_ts: float | None
+    state: BookState
+
+
+class OrderBook:
+    """A venue's L2 book for one instrument plus its health."""
+
+    __slots__ = (
+        "asks",
+        "bids",
+        "key",
+        "recv_ts",
+        "resyncs",
+        "state",
+        "updates",
+        "venue_ts",
+    )
+
+    def __init__(self, key: InstrumentKey) -> None:
+        self.key = key
+        self.bids = BookSide(descending=True)
+        self.asks = BookSide(descending=False)
+        self.state = BookState.SYNCING
+        self.venue_ts: float | None = None  # venue's event time, epoch seconds
+        self.recv_ts: float | None = None  # local receive time of the last refresh
+        self.updates = 0
+        self.resyncs = 0
+
+    def clear(self) -> None:
+        self.bids.clear()
+        self.asks.clear()
+
+    def is_crossed(self) -> bool:
+        """Best bid at or above best ask: impossible on one venue, so the book is broken."""
+        bid = self.bids.best_price()
+        ask = self.asks.best_price()
+        return bid is not None and ask is not None and bid >= ask
+
+    def age(self, now: float) -> float | None:
+        return None if self.recv_ts is None else max(0.0, now - self.recv_ts)
+
+    def l1(self) -> L1:
+        bid = self.bids.best()
+        ask = self.asks.best()
+        return L1(
+            key=self.key,
+            bid=bid[0] if bid else None,
+            bid_size=bid[1] if bid else None,
+            ask=ask[0] if ask else None,
+            ask_size=ask[1] if ask else None,
+            venue_ts=self.venue_ts,
+            recv_ts=self.recv_ts,
+            state=self.state,
+        )

@@ -1,0 +1,84 @@
+"""Identifiers: venues, normalised symbols (BASE-QUOTE), instrument keys and metadata."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class Venue(StrEnum):
+    BINANCE = "binance"
+    OKX = "okx"
+    BYBIT = "bybit"
+    DERIBIT = "deribit"
+
+
+# Asset aliases: the same asset under another ticker on some venues.
+ASSET_ALIASES = {"XBT": "BTC"}
+_ASSET_RE = re.compile(r"^[A-Z0-9]{1,20}$")
+_SEPARATORS = re.compile(r"[-/_: ]")
+
+
+def normalise_asset(asset: str) -> str:
+    """Upper-case an asset ticker and resolve aliases (XBT -> BTC)."""
+    upper = asset.strip().upper()
+    return ASSET_ALIASES.get(upper, upper)
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class Symbol:
+    """A spot pair, BASE-QUOTE. USDT, USD and USDC are different quote assets."""
+
+    base: str
+    quote: str
+
+    def __str__(self) -> str:
+        return f"{self.base}-{self.quote}"
+
+    @classmethod
+    def parse(cls, text: str) -> Symbol:
+        """Parse 'BTC-USDT', 'btc/usdt', 'XBT_USDT'; raise ValueError otherwise."""
+        parts = [p for p in _SEPARATORS.split(text.strip()) if p]
+        if len(parts) != 2:
+            msg = f"{text!r} is not a pair: write it as BASE-QUOTE, e.g. BTC-USDT"
+            raise ValueError(msg)
+        base, quote = (normalise_asset(p) for p in parts)
+        for asset in (base, quote):
+            if not _ASSET_RE.match(asset):
+                msg = f"{asset!r} is not a valid asset ticker"
+                raise ValueError(msg)
+        if base == quote:
+            msg = f"{text!r}: base and quote are the same asset"
+            raise ValueError(msg)
+        return cls(base, quote)
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class InstrumentKey:
+    """One listing: a symbol on a venue."""
+
+    venue: Venue
+    symbol: Symbol
+
+    def __str__(self) -> str:
+        return f"{self.venue.value}:{self.symbol}"
+
+
+@dataclass(frozen=True, slots=True)
+class Instrument:
+    """Venue metadata for one spot listing."""
+
+    venue: Venue
+    symbol: Symbol
+    native: str  # the venue's own name: BTCUSDT, BTC-USDT, BTC_USDC
+    trading: bool = True
+    tick_size: float | None = None
+    lot_size: float | None = None
+    # Liquidity that is another venue's book (Deribit spot routed to Coinbase): never count
+    # it twice in a consolidated view.
+    routed_to: str | None = None
+
+    @property
+    def key(self) -> InstrumentKey:
+        return InstrumentKey(self.venue, self.symbol)

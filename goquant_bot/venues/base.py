@@ -1,0 +1,262 @@
+"""What every venue protocol is: frames and REST responses in, books and requests out.
+
+A protocol never does I/O and never reads a clock: the driver (or the replayer, or a test)
+hands it each received frame with its local receive time ``now`` (epoch seconds) and then
+drains what it produced:
+
+- ``outbox``: text frames to send on the WebSocket (subscribe, resubscribe, pong, ping);
+- ``rest_out``: REST requests to perform (snapshots, polls), answered through ``on_rest``;
+- ``changed``: symbols whose book content or state changed since the last drain.
+
+Books are owned by the protocol (``books``) and read by the market-data hub.
+Integrity failures resync ONE book (``resync``) and never the connection.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections import Counter
+from collections.abc import Collection, Iterable
+from dataclasses import dataclass, field
+from typing import ClassVar, Protocol
+
+from goquant_bot.domain.book import BookState, OrderBook
+from goquant_bot.domain.instruments import Instrument, InstrumentKey, Symbol, Venue
+from goquant_bot.logging import get_logger
+
+log = get_logger(__name__)
+
+# Quote assets, longest first, to split concatenated venue names such as BTCUSDT.
+KNOWN_QUOTES = (
+    "FDUSD", "USDT", "USDC", "TUSD", "BUSD", "USDE", "DAI", "USD", "EUR", "GBP", "TRY",
+    "BRL", "JPY", "BTC", "ETH", "BNB",
+)  # fmt: skip
+RAW_LOG_LIMIT = 300  # characters of a bad frame kept in the log
+
+
+@dataclass(frozen=True, slots=True)
+class RestRequest:
+    """A REST GET the protocol needs. ``purpose``: 'snapshot', 'poll' or 'instruments'."""
+
+    venue: Venue
+    url: str
+    params: tuple[tuple[str, str], ...]
+    weight: int
+    purpose: str
+    symbol: Symbol | None = None
+
+
+class Recorder(Protocol):
+    """Receives everything a connection sends and receives (the capture format)."""
+
+    def connect(self, conn: int, addr: str, ts: float) -> None: ...
+    def send(self, conn: int, data: str, ts: float) -> None: ...
+    def recv(self, conn: int, data: str, ts: float) -> None: ...
+    def http(self, conn: int, url: str, data: str, ts: float) -> None: ...
+
+
+class SymbolMap:
+    """Both directions between a venue's native names and our symbols."""
+
+    def __init__(self, pairs: Iterable[tuple[str, Symbol]] = ()) -> None:
+        self._to_symbol: dict[str, Symbol] = {}
+        self._to_native: dict[Symbol, str] = {}
+        for native, symbol in pairs:
+            self.add(native, symbol)
+
+    @classmethod
+    def from_instruments(cls, instruments: Iterable[Instrument]) -> SymbolMap:
+        return cls((i.native, i.symbol) for i in instruments)
+
+    def add(self, native: str, symbol: Symbol) -> None:
+        self._to_symbol[native] = symbol
+        self._to_native[symbol] = native
+
+    def symbol(self, native: str) -> Symbol | None:
+        return self._to_symbol.get(native)
+
+    def native(self, symbol: Symbol) -> str | None:
+        return self._to_native.get(symbol)
+
+
+def split_concatenated(native: str) -> Symbol | None:
+    """Best-effort 'BTCUSDT' -> BTC-USDT when no instrument metadata is at hand."""
+    upper = native.upper()
+    for quote in KNOWN_QUOTES:
+        if upper.endswith(quote) and len(upper) > len(quote):
+            try:
+                return Symbol.parse(f"{upper[: -len(quote)]}-{quote}")
+            except ValueError:
+                return None
+    return None
+
+
+@dataclass(slots=True)
+class ProtocolStats:
+    """Counters a protocol keeps; the hub and the replay report read them."""
+
+    frames: int = 0
+    skipped: Counter[str] = field(default_factory=Counter)
+    errors: Counter[str] = field(default_factory=Counter)
+
+
+class VenueProtocol(ABC):
+    """Base of the per-venue sans-I/O protocols (one instance per WebSocket connection)."""
+
+    venue: ClassVar[Venue]
+    # Limits the driver must respect when it spreads symbols over connections and frames.
+    max_symbols_per_connection: ClassVar[int] = 100
+    max_symbols_per_request: ClassVar[int] = 10
+    max_sends_per_second: ClassVar[float] = 5.0
+    # How often the driver calls on_timer (keep-alives).
+    timer_interval_s: ClassVar[float] = 1.0
+    default_ws_base: ClassVar[str]
+    default_rest_base: ClassVar[str]
+
+    def __init__(
+        self,
+        symbols: SymbolMap,
+        *,
+        depth: int = 200,
+        track_all: bool = False,
+        ws_base: str | None = None,
+        rest_base: str | None = None,
+    ) -> None:
+        """``depth``: levels kept per side. ``track_all``: replay mode, build a book for every
+        supported symbol seen in frames even if it was never subscribed. ``ws_base`` and
+        ``rest_base`` replace the venue's public addresses (tests, proxies)."""
+        self.symbols = symbols
+        self.depth = depth
+        self.track_all = track_all
+        self.ws_base = ws_base or self.default_ws_base
+        self.rest_base = rest_base or self.default_rest_base
+        self.books: dict[Symbol, OrderBook] = {}
+        self.outbox: list[str] = []
+        self.rest_out: list[RestRequest] = []
+        self.changed: set[Symbol] = set()
+        self.stats = ProtocolStats()
+        self.connected = False
+
+    @classmethod
+    @abstractmethod
+    def accepts_address(cls, addr: str) -> bool:
+        """Whether a captured connection address is this venue's SPOT market data."""
+
+    # -- inputs ---------------------------------------------------------------------------
+
+    @abstractmethod
+    def ws_url(self) -> str:
+        """The WebSocket address for this connection's current subscriptions."""
+
+    def on_open(self, now: float) -> None:
+        """The connection is up: (re)subscribe every book."""
+        self.connected = True
+        self._send_subscribe(list(self.books), now)
+
+    def on_close(self, now: float) -> None:
+        """The connection is gone: every book is untrustworthy until resubscribed."""
+        self.connected = False
+        for symbol, book in self.books.items():
+            self._invalidate(book, symbol)
+
+    def subscribe(self, symbols: Collection[Symbol], now: float) -> None:
+        new = [s for s in symbols if s not in self.books]
+        for symbol in new:
+            self.books[symbol] = OrderBook(InstrumentKey(self.venue, symbol))
+            self.changed.add(symbol)
+        if self.connected and new:
+            self._send_subscribe(new, now)
+
+    def unsubscribe(self, symbols: Collection[Symbol], now: float) -> None:
+        gone = [s for s in symbols if s in self.books]
+        for symbol in gone:
+            book = self.books.pop(symbol)
+            book.state = BookState.SYNCING
+            book.clear()
+            self.changed.add(symbol)
+        if self.connected and gone:
+            self._send_unsubscribe(gone, now)
+
+    @abstractmethod
+    def on_frame(self, text: str, now: float) -> None:
+        """One received text frame."""
+
+    def on_rest(self, request: RestRequest, status: int, body: str, now: float) -> None:
+        """A REST response for a request from ``rest_out`` (status 0: transport failure)."""
+        self.stats.skipped[f"rest:{request.purpose}"] += 1
+
+    def on_timer(self, now: float) -> None:  # noqa: B027 - optional hook
+        """Called about every ``timer_interval_s``: venue keep-alives."""
+
+    def poll_request(self, symbol: Symbol) -> RestRequest | None:
+        """A REST snapshot request used to keep the book while the stream is down."""
+        return None
+
+    # -- for subclasses -------------------------------------------------------------------
+
+    @abstractmethod
+    def _send_subscribe(self, symbols: list[Symbol], now: float) -> None: ...
+
+    @abstractmethod
+    def _send_unsubscribe(self, symbols: list[Symbol], now: float) -> None: ...
+
+    def book_for(self, native: str) -> OrderBook | None:
+        """The book of a native name, created in replay mode; None when not ours."""
+        symbol = self.symbols.symbol(native)
+        if symbol is None and self.track_all:
+            symbol = split_concatenated(native)
+            if symbol is not None:
+                self.symbols.add(native, symbol)
+        if symbol is None:
+            return None
+        book = self.books.get(symbol)
+        if book is None and self.track_all:
+            book = self.books[symbol] = OrderBook(InstrumentKey(self.venue, symbol))
+        return book
+
+    def resync(self, book: OrderBook, reason: str, now: float, raw: str = "") -> None:
+        """Integrity lost for one book: clear it, count it, ask the venue for it again."""
+        book.resyncs += 1
+        self.stats.errors[reason] += 1
+        log.warning(
+            "book_resync",
+            venue=self.venue.value,
+            symbol=str(book.key.symbol),
+            reason=reason,
+            raw=raw[:RAW_LOG_LIMIT] if raw else None,
+        )
+        self._invalidate(book, book.key.symbol)
+        self._restart_book(book, now)
+
+    def _restart_book(self, book: OrderBook, now: float) -> None:
+        """Venue-specific way to get a fresh book (resubscribe, or a new REST snapshot)."""
+        symbol = book.key.symbol
+        if self.connected:
+            self._send_unsubscribe([symbol], now)
+            self._send_subscribe([symbol], now)
+
+    def _invalidate(self, book: OrderBook, symbol: Symbol) -> None:
+        book.clear()
+        if book.state is not BookState.SYNCING:
+            book.state = BookState.SYNCING
+        self.changed.add(symbol)
+
+    def bad_frame(self, reason: str, text: str) -> None:
+        """A frame we cannot use: count it and log it (truncated), keep the connection."""
+        self.stats.errors[reason] += 1
+        log.warning(
+            "frame_rejected", venue=self.venue.value, reason=reason, raw=text[:RAW_LOG_LIMIT]
+        )
+
+    def mark_live(self, book: OrderBook, now: float, venue_ts: float | None) -> None:
+        """After a successful apply: refresh times and state; a crossed book resyncs."""
+        book.updates += 1
+        book.recv_ts = now
+        if venue_ts is not None:
+            book.venue_ts = venue_ts
+        if book.is_crossed():
+            self.resync(book, "crossed", now)
+            return
+        if book.state is not BookState.LIVE:
+            book.state = BookState.LIVE
+        self.changed.add(book.key.symbol)
