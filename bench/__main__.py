@@ -1,12 +1,11 @@
-"""Run every benchmark and print its figures."""
+"""Run every benchmark and print its figures: ``make bench``."""
 
-import sys
+from bench import bench_books
 
 
-def main() -> int:
-    print("benchmarks: not yet available (they come with the market-data and engine work)")
-    return 0
+def main() -> None:
+    bench_books.main()
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

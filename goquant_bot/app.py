@@ -4,11 +4,20 @@ from __future__ import annotations
 
 import asyncio
 import signal
-from collections.abc import Sequence
+from collections.abc import Callable, Coroutine, Sequence
+from typing import Any
 
+from goquant_bot.domain.instruments import Symbol, Venue
 from goquant_bot.logging import get_logger
-from goquant_bot.settings import Settings
-from goquant_bot.supervisor import Backoff, Supervisor, TaskSpec
+from goquant_bot.marketdata.directory import SymbolDirectory
+from goquant_bot.marketdata.hub import HubConfig, MarketDataHub
+from goquant_bot.marketdata.service import MarketDataService
+from goquant_bot.settings import MarketDataSettings, Settings, VenueSettings
+from goquant_bot.supervisor import Backoff, Stage, Supervisor, TaskSpec
+from goquant_bot.venues.feed import FeedConfig, VenueFeed
+from goquant_bot.venues.net import AiohttpGet, websocket_connect
+from goquant_bot.venues.registry import VENUES
+from goquant_bot.venues.transport import HttpGet, WsConnector
 
 log = get_logger(__name__)
 _STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
@@ -17,9 +26,17 @@ _STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 class App:
     """Runs the supervised components until SIGINT/SIGTERM or a fatal error."""
 
-    def __init__(self, settings: Settings, supervisor: Supervisor, specs: Sequence[TaskSpec]):
+    def __init__(
+        self,
+        settings: Settings,
+        supervisor: Supervisor,
+        specs: Sequence[TaskSpec],
+        *,
+        market: MarketDataService | None = None,
+    ):
         self.settings = settings
         self.supervisor = supervisor
+        self.market = market
         for spec in specs:
             supervisor.add(spec)
 
@@ -54,8 +71,16 @@ class App:
         self.request_stop()
 
 
-def build(settings: Settings) -> App:
-    """Create every component from the settings and wire them together."""
+def build(
+    settings: Settings,
+    *,
+    connector: WsConnector | None = None,
+    http: HttpGet | None = None,
+) -> App:
+    """Create every component from the settings and wire them together.
+
+    ``connector`` and ``http`` replace the network (the demo simulator, tests).
+    """
     sup = settings.supervisor
     supervisor = Supervisor(
         Backoff(
@@ -67,4 +92,78 @@ def build(settings: Settings) -> App:
         stable_after_s=sup.stable_after_s,
     )
     specs: list[TaskSpec] = []
-    return App(settings, supervisor, specs)
+    if http is None:
+        session = AiohttpGet()
+        http = session
+        specs.append(TaskSpec("http", _closing(session), stage=Stage.TRANSPORT, restart=False))
+    market, feed_specs = _build_market_data(settings, connector or websocket_connect, http)
+    specs += feed_specs
+    return App(settings, supervisor, specs, market=market)
+
+
+def _build_market_data(
+    settings: Settings, connector: WsConnector, http: HttpGet
+) -> tuple[MarketDataService, list[TaskSpec]]:
+    md = settings.marketdata
+    hub = MarketDataHub(
+        HubConfig(book_max_age_s=md.book_max_age_s, unsubscribe_grace_s=md.unsubscribe_grace_s)
+    )
+    directory = SymbolDirectory(settings.app.data_dir / "instruments", md.instruments_ttl_s)
+    specs: list[TaskSpec] = []
+    rest_bases: dict[Venue, str | None] = {}
+    enabled = {}
+    for venue, spec in VENUES.items():
+        venue_settings: VenueSettings = getattr(settings.venues, venue.value)
+        if not venue_settings.enabled:
+            continue
+        enabled[venue] = spec
+        rest_bases[venue] = venue_settings.rest_url or None
+        feed = VenueFeed(
+            spec.protocol,
+            directory.map_for(venue),
+            _feed_config(md, venue_settings),
+            connector=connector,
+            http=http,
+            on_change=hub.mark_changed,
+        )
+        hub.add_feed(feed)
+        specs.append(TaskSpec(f"feed:{venue.value}", feed.run, stage=Stage.FEEDS))
+    service = MarketDataService(
+        hub,
+        directory,
+        enabled,
+        rest_bases,
+        http,
+        watch=[Symbol.parse(s) for s in md.watch],
+    )
+    specs.append(TaskSpec("marketdata", service.run, stage=Stage.FEEDS))
+    return service, specs
+
+
+def _feed_config(md: MarketDataSettings, venue: VenueSettings) -> FeedConfig:
+    return FeedConfig(
+        depth=md.book_depth,
+        silence_s=md.watchdog_silence_s,
+        max_connection_age_s=venue.max_connection_age_s or None,
+        poll_after_failures=md.poll_after_failures,
+        poll_interval_s=md.poll_interval_s,
+        rest_weight_per_minute=venue.rest_weight_per_minute,
+        rest_timeout_s=md.rest_timeout_s,
+        reconnect=Backoff(
+            initial_s=md.reconnect_initial_s, factor=2.0, max_s=md.reconnect_max_s, jitter=0.3
+        ),
+        ws_base=venue.ws_url or None,
+        rest_base=venue.rest_url or None,
+    )
+
+
+def _closing(session: AiohttpGet) -> Callable[[], Coroutine[Any, Any, None]]:
+    """A task that closes the shared HTTP session when it is stopped."""
+
+    async def run() -> None:
+        try:
+            await asyncio.Future()
+        finally:
+            await session.close()
+
+    return run

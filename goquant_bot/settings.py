@@ -23,6 +23,7 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from goquant_bot.domain.instruments import Symbol
 from goquant_bot.errors import ConfigError
 
 ENV_PREFIX = "GOQUANT_"
@@ -99,13 +100,58 @@ class SupervisorSettings(_Section):
 class VenueSettings(_Section):
     enabled: bool = True
     taker_fee_pct: float = Field(ge=0, le=5)
+    # Replace the venue's public addresses (a proxy, a test server); empty: the venue's own.
+    ws_url: str = ""
+    rest_url: str = ""
+    # REST request weight per minute we allow ourselves (well under the venue's own limit).
+    rest_weight_per_minute: int = Field(default=1200, ge=1, le=100_000)
+    # Reconnect before the venue cuts the connection (Binance: 24 h); 0 disables.
+    max_connection_age_s: float = Field(default=0.0, ge=0, le=7 * 86_400)
+
+    @field_validator("ws_url", "rest_url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        if value and not value.startswith(("ws://", "wss://", "http://", "https://")):
+            msg = "must be empty or start with ws://, wss://, http:// or https://"
+            raise ValueError(msg)
+        return value.rstrip("/")
 
 
 class VenuesSettings(_Section):
-    binance: VenueSettings = VenueSettings(taker_fee_pct=0.10)
-    okx: VenueSettings = VenueSettings(taker_fee_pct=0.10)
-    bybit: VenueSettings = VenueSettings(taker_fee_pct=0.10)
-    deribit: VenueSettings = VenueSettings(taker_fee_pct=0.0)
+    binance: VenueSettings = VenueSettings(
+        taker_fee_pct=0.10, rest_weight_per_minute=3000, max_connection_age_s=23.5 * 3600
+    )
+    okx: VenueSettings = VenueSettings(taker_fee_pct=0.10, rest_weight_per_minute=600)
+    bybit: VenueSettings = VenueSettings(taker_fee_pct=0.10, rest_weight_per_minute=1200)
+    deribit: VenueSettings = VenueSettings(taker_fee_pct=0.0, rest_weight_per_minute=600)
+
+
+class MarketDataSettings(_Section):
+    # Levels kept per book side: enough to fill a 100k USD order on BTC at every venue.
+    book_depth: int = Field(default=200, ge=5, le=5000)
+    # A book not refreshed for this long is stale and excluded from every signal.
+    book_max_age_s: float = Field(default=10.0, gt=0, le=3600)
+    # A connection silent for this long is dead: its books are rebuilt after a reconnect.
+    watchdog_silence_s: float = Field(default=5.0, gt=0, le=600)
+    # After this many failed connection attempts in a row, keep books from REST snapshots.
+    poll_after_failures: int = Field(default=3, ge=1, le=100)
+    poll_interval_s: float = Field(default=2.0, gt=0, le=600)
+    rest_timeout_s: float = Field(default=10.0, gt=0, le=120)
+    reconnect_initial_s: float = Field(default=0.5, gt=0, le=60)
+    reconnect_max_s: float = Field(default=30.0, gt=0, le=3600)
+    # The last monitor releasing a book unsubscribes after this grace period.
+    unsubscribe_grace_s: float = Field(default=30.0, ge=0, le=86_400)
+    # Instrument lists are refreshed from the venues when the disk cache is older than this.
+    instruments_ttl_s: float = Field(default=86_400.0, gt=0, le=30 * 86_400)
+    # Symbols streamed from every enabled venue listing them, even with no monitor.
+    watch: tuple[str, ...] = ()
+
+    @field_validator("watch")
+    @classmethod
+    def _symbols(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for text in value:
+            Symbol.parse(text)  # raises ValueError with the reason
+        return value
 
 
 class ArbitrageSettings(_Section):
@@ -130,6 +176,7 @@ class Settings(BaseSettings):
     telegram: TelegramSettings = TelegramSettings()
     supervisor: SupervisorSettings = SupervisorSettings()
     venues: VenuesSettings = VenuesSettings()
+    marketdata: MarketDataSettings = MarketDataSettings()
     arbitrage: ArbitrageSettings = ArbitrageSettings()
 
     @classmethod

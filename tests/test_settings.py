@@ -166,3 +166,8 @@ def test_environment_values_are_validated_too(monkeypatch: pytest.MonkeyPatch) -
 
 def test_model_can_be_built_without_any_file() -> None:
     assert Settings(_env_file=None).app.shutdown_timeout_s == 10.0
+
+
+def test_env_example_is_valid_and_matches_the_defaults() -> None:
+    example = load_settings(None, env_file=REPO_ROOT / ".env.example")
+    assert example.model_dump() == load_settings(None, env_file=None).model_dump()

@@ -1,0 +1,157 @@
+"""The market-data hub: ref-counted subscriptions, book queries, staleness, change wake-ups."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+
+from goquant_bot.domain.book import L1, BookState, OrderBook
+from goquant_bot.domain.instruments import InstrumentKey, Symbol, Venue
+from goquant_bot.logging import get_logger
+from goquant_bot.venues.feed import VenueFeed
+
+log = get_logger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class HubConfig:
+    book_max_age_s: float = 10.0
+    unsubscribe_grace_s: float = 30.0
+    check_interval_s: float = 0.25
+
+
+@dataclass(frozen=True, slots=True)
+class VenueHealth:
+    venue: Venue
+    connected: bool
+    polling: bool
+    books: Mapping[str, int]  # state -> count
+    disconnects: int
+    frames: int
+
+
+class MarketDataHub:
+    """One stream per (venue, symbol) whatever the number of monitors watching it."""
+
+    def __init__(self, config: HubConfig, *, clock: Callable[[], float] = time.time) -> None:
+        self.feeds: dict[Venue, VenueFeed] = {}
+        self.config = config
+        self.clock = clock
+        self._refs: Counter[InstrumentKey] = Counter()
+        self._release_at: dict[InstrumentKey, float] = {}
+        self._dirty: set[Symbol] = set()
+        self._dirty_event = asyncio.Event()
+        self.stale_transitions = 0
+
+    def add_feed(self, feed: VenueFeed) -> None:
+        self.feeds[feed.venue] = feed
+
+    # -- subscriptions --------------------------------------------------------------------
+
+    def acquire(self, key: InstrumentKey) -> None:
+        """The first acquire subscribes; later ones only count."""
+        feed = self.feeds.get(key.venue)
+        if feed is None:
+            msg = f"venue {key.venue.value} is not enabled"
+            raise KeyError(msg)
+        self._refs[key] += 1
+        self._release_at.pop(key, None)
+        if self._refs[key] == 1:
+            feed.add([key.symbol])
+
+    def release(self, key: InstrumentKey) -> None:
+        """The last release unsubscribes after the grace period (a quick re-acquire is free)."""
+        if self._refs[key] <= 0:
+            return
+        self._refs[key] -= 1
+        if self._refs[key] == 0:
+            del self._refs[key]
+            self._release_at[key] = self.clock() + self.config.unsubscribe_grace_s
+
+    def refcount(self, key: InstrumentKey) -> int:
+        return self._refs[key]
+
+    def subscribed(self) -> list[InstrumentKey]:
+        return sorted(
+            InstrumentKey(venue, book.key.symbol)
+            for venue, feed in self.feeds.items()
+            for book in feed.books()
+        )
+
+    # -- queries --------------------------------------------------------------------------
+
+    def book(self, key: InstrumentKey) -> OrderBook | None:
+        feed = self.feeds.get(key.venue)
+        return feed.book(key.symbol) if feed else None
+
+    def l1(self, key: InstrumentKey) -> L1 | None:
+        book = self.book(key)
+        return book.l1() if book else None
+
+    def books_for(self, symbol: Symbol, venues: Iterable[Venue] | None = None) -> list[OrderBook]:
+        chosen = self.feeds if venues is None else [v for v in venues if v in self.feeds]
+        found = (self.feeds[v].book(symbol) for v in chosen)
+        return [b for b in found if b is not None]
+
+    def health(self) -> list[VenueHealth]:
+        result = []
+        for venue, feed in self.feeds.items():
+            states = Counter(book.state.value for book in feed.books())
+            result.append(
+                VenueHealth(
+                    venue=venue,
+                    connected=feed.connected,
+                    polling=any(c.polling for c in feed.connections),
+                    books=dict(states),
+                    disconnects=sum(c.disconnects for c in feed.connections),
+                    frames=sum(c.proto.stats.frames for c in feed.connections),
+                )
+            )
+        return result
+
+    # -- change notification (conflated) --------------------------------------------------
+
+    def mark_changed(self, venue: Venue, symbols: set[Symbol]) -> None:
+        """Feeds call this after every frame that changed books (cheap: a set union)."""
+        self._dirty |= symbols
+        self._dirty_event.set()
+
+    async def wait_changed(self) -> set[Symbol]:
+        """The symbols whose books changed since the last call (latest state, not every tick)."""
+        await self._dirty_event.wait()
+        self._dirty_event.clear()
+        dirty, self._dirty = self._dirty, set()
+        return dirty
+
+    # -- housekeeping ---------------------------------------------------------------------
+
+    def check(self, now: float) -> None:
+        """Mark books stale past their max age; perform due unsubscriptions."""
+        max_age = self.config.book_max_age_s
+        for venue, feed in self.feeds.items():
+            changed: set[Symbol] = set()
+            for book in feed.books():
+                if book.state in (BookState.LIVE, BookState.POLLED) and (
+                    book.recv_ts is None or now - book.recv_ts > max_age
+                ):
+                    previous = book.state
+                    book.state = BookState.STALE
+                    self.stale_transitions += 1
+                    changed.add(book.key.symbol)
+                    log.warning(
+                        "book_stale",
+                        venue=venue.value,
+                        symbol=str(book.key.symbol),
+                        was=previous.value,
+                        age_s=round(now - (book.recv_ts or now), 3),
+                    )
+            if changed:
+                self.mark_changed(venue, changed)
+        for key, due in list(self._release_at.items()):
+            if now >= due:
+                del self._release_at[key]
+                self.feeds[key.venue].remove([key.symbol])
+                log.info("unsubscribed", venue=key.venue.value, symbol=str(key.symbol))

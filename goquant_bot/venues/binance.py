@@ -1,0 +1,434 @@
+"""Binance spot: diff-depth streams synchronised with REST snapshots (sans-I/O).
+
+Each book follows Binance's documented recipe: buffer the stream's diffs, fetch a REST snapshot,
+drop the diffs it already contains, check that the first remaining diff brackets it, then
+require every diff to start right after the previous one. A broken chain rebuilds that one book
+from a new snapshot; the stream subscription itself stays as it is.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Collection
+from typing import Any, ClassVar
+from urllib.parse import urlsplit
+
+import orjson
+
+from goquant_bot.domain.book import BookState, OrderBook
+from goquant_bot.domain.instruments import Instrument, Symbol, Venue
+from goquant_bot.errors import VenueProtocolError
+from goquant_bot.logging import get_logger
+from goquant_bot.venues.base import RestRequest, VenueProtocol
+from goquant_bot.venues.levels import (
+    Levels,
+    apply_polled,
+    parse_levels,
+    valid_levels,
+)
+
+log = get_logger(__name__)
+
+DEPTH_SUFFIX = "@depth@100ms"
+# (limit, request weight) of GET /api/v3/depth, smallest first.
+SNAPSHOT_LIMITS = ((100, 5), (500, 25), (1000, 50), (5000, 250))
+SPOT_STREAM_HOSTS = frozenset({"stream.binance.com", "data-stream.binance.vision"})
+# Diffs kept while a snapshot is awaited: the newest ones win, older ones are dropped and a
+# snapshot that predates the buffer is simply fetched again.
+BUFFER_LIMIT = 2000
+RETRY_FIRST_S = 1.0
+RETRY_MAX_S = 30.0
+# A snapshot request with no answer after this long is considered lost and sent again.
+REQUEST_TIMEOUT_S = 15.0
+
+_loads = orjson.loads
+Snapshot = tuple[int, Levels, Levels]  # lastUpdateId, bids, asks
+
+
+def backoff(failures: int) -> float:
+    """Seconds to wait before the next snapshot request after ``failures`` failures in a row."""
+    return 0.0 if failures <= 0 else min(RETRY_MAX_S, RETRY_FIRST_S * 2 ** (failures - 1))
+
+
+def snapshot_limit(depth: int) -> tuple[int, int]:
+    """(limit, weight): the smallest snapshot that holds ``depth`` levels (at most 5000)."""
+    for limit, weight in SNAPSHOT_LIMITS:
+        if depth <= limit:
+            return limit, weight
+    return SNAPSHOT_LIMITS[-1]
+
+
+class _Feed:
+    """Synchronisation state of one book."""
+
+    __slots__ = ("book", "bracket", "buffer", "failures", "last_u", "next_at", "requested_at")
+
+    def __init__(self, book: OrderBook) -> None:
+        self.book = book
+        self.buffer: deque[dict[str, Any]] = deque(maxlen=BUFFER_LIMIT)
+        self.last_u = -1  # last applied update id; -1 while waiting for a snapshot
+        self.bracket = False  # the next diff must satisfy U <= last_u + 1 <= u
+        self.requested_at: float | None = None
+        self.failures = 0
+        self.next_at = 0.0
+
+    def reset(self) -> None:
+        self.buffer.clear()
+        self.last_u = -1
+        self.bracket = False
+        self.requested_at = None
+
+
+class BinanceProtocol(VenueProtocol):
+    """One Binance spot combined-stream connection."""
+
+    venue: ClassVar[Venue] = Venue.BINANCE
+    default_ws_base: ClassVar[str] = "wss://stream.binance.com:9443"
+    default_rest_base: ClassVar[str] = "https://api.binance.com"
+    # 1024 streams are allowed; fewer keeps a reconnect's snapshot burst within the weight budget.
+    max_symbols_per_connection: ClassVar[int] = 200
+    max_symbols_per_request: ClassVar[int] = 50
+    # 5 incoming messages/s per connection, pong frames included.
+    max_sends_per_second: ClassVar[float] = 4.0
+    timer_interval_s: ClassVar[float] = 1.0
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._feeds: dict[str, _Feed] = {}
+        self._request_id = 0
+        self._limit, self._weight = snapshot_limit(self.depth)
+        # Diffs add far levels forever: trim back to depth once a side outgrows this.
+        self._trim_at = self.depth + max(20, self.depth // 4)
+
+    @classmethod
+    def accepts_address(cls, addr: str) -> bool:
+        """Binance spot stream hosts only (futures use fstream/dstream)."""
+        parts = urlsplit(addr if "://" in addr else f"wss://{addr}")
+        return parts.hostname in SPOT_STREAM_HOSTS
+
+    def ws_url(self) -> str:
+        return f"{self.ws_base}/stream"
+
+    # -- subscriptions --------------------------------------------------------------------
+
+    def _native(self, symbol: Symbol) -> str:
+        native = self.symbols.native(symbol)
+        if native is None:
+            native = f"{symbol.base}{symbol.quote}"
+            self.symbols.add(native, symbol)
+        return native
+
+    def _send(self, method: str, symbols: list[Symbol]) -> None:
+        streams = [f"{self._native(s).lower()}{DEPTH_SUFFIX}" for s in symbols]
+        step = self.max_symbols_per_request
+        for i in range(0, len(streams), step):
+            self._request_id += 1
+            frame = {"method": method, "params": streams[i : i + step], "id": self._request_id}
+            self.outbox.append(orjson.dumps(frame).decode())
+
+    def _send_subscribe(self, symbols: list[Symbol], now: float) -> None:
+        self._send("SUBSCRIBE", symbols)
+
+    def _send_unsubscribe(self, symbols: list[Symbol], now: float) -> None:
+        self._send("UNSUBSCRIBE", symbols)
+
+    def unsubscribe(self, symbols: Collection[Symbol], now: float) -> None:
+        super().unsubscribe(symbols, now)
+        for symbol in symbols:
+            native = self.symbols.native(symbol)
+            if native is not None:
+                self._feeds.pop(native, None)
+
+    # -- frames ---------------------------------------------------------------------------
+
+    def on_frame(self, text: str, now: float) -> None:
+        """``{"stream":"bnbbtc@depth@100ms","data":{"e":"depthUpdate","E":1672515782136,
+        "s":"BNBBTC","U":157,"u":160,"b":[["0.0024","10"]],"a":[["0.0026","100"]]}}``"""
+        try:
+            msg = _loads(text)
+        except orjson.JSONDecodeError:
+            self.bad_frame("invalid_json", text)
+            return
+        if type(msg) is not dict:
+            self.bad_frame("not_an_object", text)
+            return
+        data = msg.get("data")
+        if data is None:
+            if "e" not in msg:  # not a stream event: a reply to one of our requests
+                self._on_reply(msg, text)
+                return
+            data = msg  # a raw-stream (/ws) frame, as in some captures
+        if type(data) is not dict:
+            self.bad_frame("bad_data", text)
+            return
+        if data.get("e") != "depthUpdate":
+            self._on_other_event(data)
+            return
+        try:
+            native = data["s"]
+            first = data["U"]
+            last = data["u"]
+            event_ms = data["E"]
+            bids = data["b"]
+            asks = data["a"]
+        except KeyError:
+            self.bad_frame("missing_field", text)
+            return
+        if (
+            type(first) is not int
+            or type(last) is not int
+            or type(event_ms) is not int
+            or type(native) is not str
+            or type(bids) is not list
+            or type(asks) is not list
+        ):
+            self.bad_frame("bad_field", text)
+            return
+        feed = self._feeds.get(native) or self._new_feed(native)
+        if feed is None:
+            self.stats.skipped["unknown_symbol"] += 1
+            return
+        if feed.last_u < 0:
+            self._buffer(feed, data, now, text)
+            return
+        book = feed.book
+        if feed.bracket:
+            if last <= feed.last_u:
+                self.stats.skipped["stale_diff"] += 1
+                return
+            if first > feed.last_u + 1:
+                self._gap(feed, data, "gap", now, text)
+                return
+            feed.bracket = False
+        elif first != feed.last_u + 1:
+            self._gap(feed, data, "gap", now, text)
+            return
+        try:
+            book.bids.apply_text(bids)
+            book.asks.apply_text(asks)
+        except (ValueError, TypeError, IndexError):
+            # Validating every level first would cost a third of the frame time; a bad
+            # level is rare, and the book it may have half-updated is rebuilt instead.
+            self.resync(book, "bad_level", now, text)
+            return
+        feed.last_u = last
+        self._trim(book)
+        self.mark_live(book, now, event_ms / 1000)
+
+    def _new_feed(self, native: str) -> _Feed | None:
+        book = self.book_for(native)
+        if book is None:
+            return None
+        feed = self._feeds[native] = _Feed(book)
+        return feed
+
+    def _gap(self, feed: _Feed, data: dict[str, Any], reason: str, now: float, raw: str) -> None:
+        """Rebuild the book; the diff that showed the gap starts the new buffer."""
+        self.resync(feed.book, reason, now, raw)
+        self._buffer(feed, data, now, raw)
+
+    def _buffer(self, feed: _Feed, data: dict[str, Any], now: float, raw: str) -> None:
+        """Keep a diff until the snapshot arrives; levels are checked here, off the hot path."""
+        if not (valid_levels(data["b"]) and valid_levels(data["a"])):
+            self.bad_frame("bad_level", raw)
+            return
+        feed.buffer.append(data)
+        self._request_snapshot(feed, now)
+
+    def _trim(self, book: OrderBook) -> None:
+        if len(book.bids) > self._trim_at:
+            book.bids.trim(self.depth)
+        if len(book.asks) > self._trim_at:
+            book.asks.trim(self.depth)
+
+    def _on_reply(self, msg: dict[str, Any], text: str) -> None:
+        """``{"result":null,"id":1}`` or ``{"error":{"code":2,"msg":"Invalid request"},"id":1}``."""
+        error = msg.get("error")
+        if error is None and "code" in msg:
+            error = msg  # older style: {"code": 2, "msg": "...", "id": 1}
+        if error is not None:
+            self.stats.errors["request_error"] += 1
+            log.warning(
+                "venue_request_failed", venue=self.venue.value, id=msg.get("id"), error=error
+            )
+        elif "result" not in msg:
+            self.stats.skipped["unknown_frame"] += 1
+
+    def _on_other_event(self, data: dict[str, Any]) -> None:
+        event = data.get("e")
+        if event == "serverShutdown":
+            log.info("venue_shutdown_announced", venue=self.venue.value)
+        self.stats.skipped[f"event:{event}" if type(event) is str else "unknown_frame"] += 1
+
+    # -- snapshots ------------------------------------------------------------------------
+
+    def _depth_request(self, symbol: Symbol, purpose: str) -> RestRequest:
+        return RestRequest(
+            venue=self.venue,
+            url=f"{self.rest_base}/api/v3/depth",
+            params=(("symbol", self._native(symbol)), ("limit", str(self._limit))),
+            weight=self._weight,
+            purpose=purpose,
+            symbol=symbol,
+        )
+
+    def _request_snapshot(self, feed: _Feed, now: float) -> None:
+        if feed.requested_at is not None and now - feed.requested_at < REQUEST_TIMEOUT_S:
+            return
+        if now < feed.next_at:
+            return
+        feed.requested_at = now
+        self.rest_out.append(self._depth_request(feed.book.key.symbol, "snapshot"))
+
+    def on_timer(self, now: float) -> None:
+        """Re-request snapshots whose back-off has expired (pongs are the driver's job)."""
+        for feed in self._feeds.values():
+            if feed.last_u < 0 and feed.buffer:
+                self._request_snapshot(feed, now)
+
+    def poll_request(self, symbol: Symbol) -> RestRequest | None:
+        return self._depth_request(symbol, "poll")
+
+    def on_rest(self, request: RestRequest, status: int, body: str, now: float) -> None:
+        """``{"lastUpdateId":1027024,"bids":[["4.00000000","431.00000000"]],"asks":[...]}``"""
+        book = self.books.get(request.symbol) if request.symbol is not None else None
+        if book is None or request.purpose not in ("snapshot", "poll"):
+            self.stats.skipped[f"rest:{request.purpose}"] += 1
+            return
+        feed = self._feeds.get(self._native(book.key.symbol))
+        if feed is not None and feed.book is not book:
+            feed = None  # an answer for a book that was dropped since
+        is_snapshot = request.purpose == "snapshot"
+        if is_snapshot and feed is not None:
+            feed.requested_at = None
+        parsed = self._parse_snapshot(request, status, body)
+        if parsed is None:
+            if is_snapshot and feed is not None:
+                feed.failures += 1
+                feed.next_at = now + backoff(feed.failures)
+        elif not is_snapshot:
+            if book.state is BookState.LIVE:
+                self.stats.skipped["poll_while_live"] += 1
+            else:
+                apply_polled(self, book, parsed[1], parsed[2], now, None)
+        elif feed is None or feed.last_u >= 0 or not feed.buffer:
+            self.stats.skipped["snapshot_unused"] += 1
+        else:
+            self._apply_snapshot(feed, parsed, now)
+
+    def _parse_snapshot(self, request: RestRequest, status: int, body: str) -> Snapshot | None:
+        if status != 200:
+            self.stats.errors[f"{request.purpose}_failed"] += 1
+            log.warning(
+                "snapshot_failed", venue=self.venue.value, symbol=str(request.symbol), status=status
+            )
+            return None
+        try:
+            snap = _loads(body)
+            last_id = snap["lastUpdateId"]
+            if type(last_id) is not int:
+                msg = "lastUpdateId is not an integer"
+                raise VenueProtocolError(msg)
+            return last_id, parse_levels(snap["bids"]), parse_levels(snap["asks"])
+        except (ValueError, TypeError, KeyError, VenueProtocolError):
+            self.bad_frame(f"{request.purpose}_invalid", body)
+            return None
+
+    def _apply_snapshot(self, feed: _Feed, snap: Snapshot, now: float) -> None:
+        last_id, bids, asks = snap
+        buffer = feed.buffer
+        if last_id < buffer[0]["U"]:
+            # Older than the first buffered diff: fetch again, at once the first time.
+            self.stats.skipped["snapshot_stale"] += 1
+            feed.failures += 1
+            feed.next_at = now + backoff(feed.failures - 1)
+            self._request_snapshot(feed, now)
+            return
+        feed.failures = 0
+        book = feed.book
+        book.bids.replace(bids)
+        book.asks.replace(asks)
+        feed.last_u = last_id
+        feed.bracket = True
+        venue_ts: float | None = None
+        applied = 0
+        while buffer:
+            data = buffer.popleft()
+            last = data["u"]
+            if last <= feed.last_u:
+                continue  # already in the snapshot
+            expected = feed.last_u + 1
+            if data["U"] > expected if feed.bracket else data["U"] != expected:
+                self.resync(book, "snapshot_gap", now)
+                return
+            feed.bracket = False
+            book.bids.apply_text(data["b"])
+            book.asks.apply_text(data["a"])
+            feed.last_u = last
+            venue_ts = data["E"] / 1000
+            applied += 1
+        book.bids.trim(self.depth)
+        book.asks.trim(self.depth)
+        # One update per applied diff, as if they had come after the snapshot (mark_live adds one).
+        book.updates += max(0, applied - 1)
+        self.mark_live(book, now, venue_ts)
+
+    def _invalidate(self, book: OrderBook, symbol: Symbol) -> None:
+        super()._invalidate(book, symbol)
+        native = self.symbols.native(symbol)
+        feed = self._feeds.get(native) if native is not None else None
+        if feed is not None:
+            feed.reset()
+
+    def _restart_book(self, book: OrderBook, now: float) -> None:
+        """Nothing to send: the next diff starts a new buffer and asks for a snapshot."""
+
+
+def instruments_request(rest_base: str | None = None) -> RestRequest:
+    """GET /api/v3/exchangeInfo (weight 20)."""
+    base = rest_base or BinanceProtocol.default_rest_base
+    return RestRequest(
+        venue=Venue.BINANCE,
+        url=f"{base}/api/v3/exchangeInfo",
+        params=(),
+        weight=20,
+        purpose="instruments",
+    )
+
+
+def parse_instruments(body: str) -> list[Instrument]:
+    """``{"symbols":[{"symbol":"BTCUSDT","status":"TRADING","baseAsset":"BTC","quoteAsset":"USDT",
+    "filters":[{"filterType":"PRICE_FILTER","tickSize":"0.01"},{"filterType":"LOT_SIZE",
+    "stepSize":"0.00001"}]}]}`` -> the trading listings."""
+    try:
+        entries = _loads(body)["symbols"]
+    except (orjson.JSONDecodeError, KeyError, TypeError) as exc:
+        msg = f"Binance exchangeInfo: no 'symbols' list in the body ({exc})"
+        raise VenueProtocolError(msg) from exc
+    if type(entries) is not list:
+        msg = "Binance exchangeInfo: 'symbols' is not a list"
+        raise VenueProtocolError(msg)
+    instruments = []
+    for entry in entries:
+        try:
+            native, status = entry["symbol"], entry["status"]
+            base, quote = entry["baseAsset"], entry["quoteAsset"]
+            filters = {f.get("filterType"): f for f in entry.get("filters", ())}
+            tick = filters.get("PRICE_FILTER", {}).get("tickSize")
+            step = filters.get("LOT_SIZE", {}).get("stepSize")
+            tick_size = float(tick) if tick is not None else None
+            lot_size = float(step) if step is not None else None
+        except (KeyError, TypeError, AttributeError, ValueError) as exc:
+            msg = f"Binance exchangeInfo: malformed entry {str(entry)[:120]} ({exc!r})"
+            raise VenueProtocolError(msg) from exc
+        if status != "TRADING":
+            continue
+        try:
+            symbol = Symbol.parse(f"{base}-{quote}")
+        except (ValueError, AttributeError):
+            log.debug("instrument_skipped", venue="binance", native=native)
+            continue  # an asset our symbols cannot name (non-ASCII tickers exist)
+        instruments.append(
+            Instrument(Venue.BINANCE, symbol, native, tick_size=tick_size, lot_size=lot_size)
+        )
+    return instruments

@@ -1,0 +1,369 @@
+"""The shared async driver: one VenueFeed per venue, one or more connections per feed.
+
+Each connection pairs a sans-I/O protocol with a WebSocket: a reader task queues frames with
+their receive time, the pump feeds them to the protocol and performs what it asks for (sends
+under the venue's rate, REST within the weight budget), runs keep-alive timers, the silence
+watchdog and the planned reconnect. When the WebSocket cannot be established several times
+in a row, the books are kept from REST snapshots (state POLLED) while the WebSocket is retried.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import random
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
+
+from goquant_bot.domain.book import OrderBook
+from goquant_bot.domain.instruments import Symbol, Venue
+from goquant_bot.errors import VenueUnavailable
+from goquant_bot.logging import get_logger
+from goquant_bot.supervisor import Backoff
+from goquant_bot.venues.base import Recorder, RestRequest, SymbolMap, VenueProtocol
+from goquant_bot.venues.rest import RestClient
+from goquant_bot.venues.transport import HttpGet, WsConnection, WsConnector
+
+log = get_logger(__name__)
+PLANNED = "planned reconnect"
+RECONNECT_BACKOFF = Backoff(initial_s=0.5, factor=2.0, max_s=30.0, jitter=0.3)
+
+
+@dataclass(frozen=True, slots=True)
+class FeedConfig:
+    depth: int = 200
+    silence_s: float = 5.0
+    max_connection_age_s: float | None = None
+    poll_after_failures: int = 3
+    poll_interval_s: float = 2.0
+    rest_weight_per_minute: float = 1200.0
+    rest_timeout_s: float = 10.0
+    reconnect: Backoff = RECONNECT_BACKOFF
+    stable_after_s: float = 30.0
+    ws_base: str | None = None
+    rest_base: str | None = None
+
+
+class _Closed:
+    __slots__ = ("reason",)
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+
+
+OnChange = Callable[[Venue, set[Symbol]], None]
+
+
+class VenueFeed:
+    """All connections of one venue; spreads symbols under the venue's per-connection limit."""
+
+    def __init__(
+        self,
+        protocol_cls: type[VenueProtocol],
+        symbols: SymbolMap,
+        config: FeedConfig,
+        *,
+        connector: WsConnector,
+        http: HttpGet,
+        on_change: OnChange,
+        clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        rand: Callable[[], float] = random.random,
+        recorder: Recorder | None = None,
+    ) -> None:
+        self.protocol_cls = protocol_cls
+        self.venue = protocol_cls.venue
+        self.symbols = symbols
+        self.config = config
+        self.connector = connector
+        self.on_change = on_change
+        self.clock = clock
+        self.sleep = sleep
+        self.rand = rand
+        self.recorder = recorder
+        self.rest = RestClient(
+            http,
+            weight_per_minute=config.rest_weight_per_minute,
+            timeout_s=config.rest_timeout_s,
+            clock=clock,
+            sleep=sleep,
+            recorder=recorder,
+        )
+        self.connections: list[FeedConnection] = []
+        self._tg: asyncio.TaskGroup | None = None
+        self._conn_ids = 0
+
+    # -- subscriptions (called synchronously by the hub) -----------------------------------
+
+    def add(self, symbols: Iterable[Symbol]) -> None:
+        now = self.clock()
+        for symbol in symbols:
+            if self._owner(symbol) is not None:
+                continue
+            conn = next((c for c in self.connections if c.has_room()), None) or self._new_conn()
+            conn.proto.subscribe([symbol], now)
+            conn.wake()
+            self.publish(conn.proto)
+
+    def remove(self, symbols: Iterable[Symbol]) -> None:
+        now = self.clock()
+        for symbol in symbols:
+            conn = self._owner(symbol)
+            if conn is None:
+                continue
+            conn.proto.unsubscribe([symbol], now)
+            conn.wake()
+            self.publish(conn.proto)
+            if not conn.proto.books:
+                conn.stop()
+                self.connections.remove(conn)
+
+    def book(self, symbol: Symbol) -> OrderBook | None:
+        conn = self._owner(symbol)
+        return conn.proto.books.get(symbol) if conn else None
+
+    def books(self) -> list[OrderBook]:
+        return [b for c in self.connections for b in c.proto.books.values()]
+
+    @property
+    def connected(self) -> bool:
+        return any(c.connected for c in self.connections)
+
+    # -- running --------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        """Run every connection until cancelled."""
+        try:
+            async with asyncio.TaskGroup() as tg:
+                self._tg = tg
+                for conn in self.connections:
+                    conn.start(tg)
+                await asyncio.Future()  # until cancelled
+        finally:
+            self._tg = None
+
+    def publish(self, proto: VenueProtocol) -> None:
+        """Hand the symbols whose books changed to the hub."""
+        if proto.changed:
+            self.on_change(self.venue, proto.changed)
+            proto.changed.clear()
+
+    def next_conn_id(self) -> int:
+        self._conn_ids += 1
+        return self._conn_ids
+
+    def _owner(self, symbol: Symbol) -> FeedConnection | None:
+        return next((c for c in self.connections if symbol in c.proto.books), None)
+
+    def _new_conn(self) -> FeedConnection:
+        proto = self.protocol_cls(
+            self.symbols,
+            depth=self.config.depth,
+            ws_base=self.config.ws_base,
+            rest_base=self.config.rest_base,
+        )
+        conn = FeedConnection(self, proto)
+        self.connections.append(conn)
+        if self._tg is not None:
+            conn.start(self._tg)
+        return conn
+
+
+class FeedConnection:
+    """One WebSocket connection and its protocol, reconnecting until stopped."""
+
+    def __init__(self, feed: VenueFeed, proto: VenueProtocol) -> None:
+        self.feed = feed
+        self.proto = proto
+        self.connected = False
+        self.polling = False
+        self.connected_since: float | None = None
+        self.disconnects = 0
+        self._queue: asyncio.Queue[tuple[str, float] | _Closed | None] = asyncio.Queue()
+        self._task: asyncio.Task[None] | None = None
+        self._tg: asyncio.TaskGroup | None = None
+        self._poller: asyncio.Task[None] | None = None
+        self._rest_in_flight: set[tuple[str, Symbol | None]] = set()
+        self._conn_id = 0
+
+    def has_room(self) -> bool:
+        return len(self.proto.books) < self.proto.max_symbols_per_connection
+
+    def wake(self) -> None:
+        self._queue.put_nowait(None)
+
+    def start(self, tg: asyncio.TaskGroup) -> None:
+        name = f"feed:{self.feed.venue.value}:{len(self.feed.connections)}"
+        self._task = tg.create_task(self.run(), name=name)
+
+    def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+
+    async def run(self) -> None:
+        async with asyncio.TaskGroup() as tg:
+            self._tg = tg
+            try:
+                await self._connect_loop()
+            finally:
+                self._tg = None
+
+    async def _connect_loop(self) -> None:
+        feed, cfg = self.feed, self.feed.config
+        failures = 0
+        while True:
+            url = self.proto.ws_url()
+            try:
+                ws = await feed.connector(url)
+            except VenueUnavailable as exc:
+                failures += 1
+                log.warning(
+                    "ws_connect_failed", venue=feed.venue.value, failures=failures, error=str(exc)
+                )
+                if failures >= cfg.poll_after_failures:
+                    self._start_polling()
+                await feed.sleep(cfg.reconnect.delay(failures - 1, feed.rand))
+                continue
+            self._stop_polling()
+            started = feed.clock()
+            reason = await self._session(ws, url)
+            stable = feed.clock() - started >= cfg.stable_after_s
+            failures = 0 if (stable or reason == PLANNED) else failures + 1
+            if reason != PLANNED:
+                self.disconnects += 1
+                log.warning("ws_disconnected", venue=feed.venue.value, reason=reason)
+                await feed.sleep(cfg.reconnect.delay(max(failures - 1, 0), feed.rand))
+
+    async def _session(self, ws: WsConnection, url: str) -> str:
+        feed = self.feed
+        now = feed.clock()
+        self._conn_id = feed.next_conn_id()
+        if feed.recorder is not None:
+            feed.recorder.connect(self._conn_id, url, now)
+        self._queue = asyncio.Queue()
+        self.connected, self.connected_since = True, now
+        log.info("ws_connected", venue=feed.venue.value, url=url, symbols=len(self.proto.books))
+        self.proto.on_open(now)
+        try:
+            async with asyncio.TaskGroup() as tg:
+                reader = tg.create_task(self._read(ws), name=f"ws-reader:{feed.venue.value}")
+                try:
+                    return await self._pump(ws)
+                finally:
+                    reader.cancel()
+        finally:
+            self.connected, self.connected_since = False, None
+            self.proto.on_close(feed.clock())
+            feed.publish(self.proto)
+            await ws.close()
+
+    async def _read(self, ws: WsConnection) -> None:
+        clock, put, recorder = self.feed.clock, self._queue.put_nowait, self.feed.recorder
+        try:
+            while True:
+                text = await ws.recv()
+                now = clock()
+                if recorder is not None:
+                    recorder.recv(self._conn_id, text, now)
+                put((text, now))
+        except VenueUnavailable as exc:
+            put(_Closed(str(exc)))
+
+    async def _pump(self, ws: WsConnection) -> str:
+        feed, proto, cfg, queue = self.feed, self.proto, self.feed.config, self._queue
+        start = last_recv = feed.clock()
+        planned_at = start + cfg.max_connection_age_s if cfg.max_connection_age_s else math.inf
+        next_timer = start + proto.timer_interval_s
+        send_gap = 1.0 / proto.max_sends_per_second
+        next_send = start
+        sends: deque[str] = deque()
+        while True:
+            self._dispatch(sends)
+            now = feed.clock()
+            while sends and now >= next_send:
+                text = sends.popleft()
+                try:
+                    await ws.send(text)
+                except VenueUnavailable as exc:
+                    return str(exc)
+                if feed.recorder is not None:
+                    feed.recorder.send(self._conn_id, text, now)
+                next_send = max(now, next_send) + send_gap
+            wait = min(last_recv + cfg.silence_s, next_timer, planned_at)
+            if sends:
+                wait = min(wait, next_send)
+            try:
+                async with asyncio.timeout(max(0.0, wait - now)):
+                    item = await queue.get()
+            except TimeoutError:
+                item = None
+            while item is not None:
+                if isinstance(item, _Closed):
+                    return item.reason
+                text, last_recv = item
+                proto.stats.frames += 1
+                proto.on_frame(text, last_recv)
+                item = queue.get_nowait() if not queue.empty() else None
+            now = feed.clock()
+            if now - last_recv >= cfg.silence_s:
+                return f"silent for {cfg.silence_s:g} s (watchdog)"
+            if now >= planned_at:
+                return PLANNED
+            if now >= next_timer:
+                proto.on_timer(now)
+                next_timer = now + proto.timer_interval_s
+
+    def _dispatch(self, sends: deque[str]) -> None:
+        """Move what the protocol produced to the socket queue, the REST client and the hub."""
+        proto = self.proto
+        if proto.outbox:
+            sends.extend(proto.outbox)
+            proto.outbox.clear()
+        if proto.rest_out:
+            for request in proto.rest_out:
+                self._spawn_rest(request)
+            proto.rest_out.clear()
+        self.feed.publish(proto)
+
+    def _spawn_rest(self, request: RestRequest) -> None:
+        key = (request.purpose, request.symbol)
+        if key in self._rest_in_flight or self._tg is None:
+            return
+        self._rest_in_flight.add(key)
+        self._tg.create_task(self._rest(request, key), name=f"rest:{self.feed.venue.value}")
+
+    async def _rest(self, request: RestRequest, key: tuple[str, Symbol | None]) -> None:
+        try:
+            status, body = await self.feed.rest.fetch(request, self._conn_id)
+        finally:
+            self._rest_in_flight.discard(key)
+        self.proto.on_rest(request, status, body, self.feed.clock())
+        self.feed.publish(self.proto)
+        self.wake()  # the protocol may want to send or request more
+
+    def _start_polling(self) -> None:
+        if self._poller is None and self._tg is not None:
+            self.polling = True
+            log.warning("rest_polling_started", venue=self.feed.venue.value)
+            self._poller = self._tg.create_task(self._poll(), name=f"poll:{self.feed.venue.value}")
+
+    def _stop_polling(self) -> None:
+        if self._poller is not None:
+            self._poller.cancel()
+            self._poller = None
+            self.polling = False
+            log.info("rest_polling_stopped", venue=self.feed.venue.value)
+
+    async def _poll(self) -> None:
+        feed = self.feed
+        while True:
+            for symbol in list(self.proto.books):
+                request = self.proto.poll_request(symbol)
+                if request is None:
+                    continue
+                status, body = await feed.rest.fetch(request, self._conn_id)
+                self.proto.on_rest(request, status, body, feed.clock())
+                feed.publish(self.proto)
+            await feed.sleep(feed.config.poll_interval_s)

@@ -1,0 +1,66 @@
+"""Level lists shared by the venue protocols: validation, parsing, polled snapshots, addresses."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlsplit
+
+from goquant_bot.domain.book import BookState, OrderBook
+from goquant_bot.errors import VenueProtocolError
+from goquant_bot.venues.base import VenueProtocol
+
+Levels = list[tuple[float, float]]
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+
+
+def valid_levels(levels: Any) -> bool:
+    """Whether ``[[price, size], ...]`` is a list whose levels all parse as numbers."""
+    if type(levels) is not list:
+        return False
+    try:
+        for level in levels:
+            float(level[0])
+            float(level[1])
+    except (ValueError, TypeError, IndexError, KeyError):
+        return False
+    return True
+
+
+def parse_levels(levels: Any) -> Levels:
+    """Snapshot levels ``[["4.00000000", "431.00000000"], ...]`` as floats."""
+    if not valid_levels(levels):
+        msg = f"levels are not [[price, size], ...] decimal strings: {str(levels)[:80]}"
+        raise VenueProtocolError(msg)
+    return [(float(level[0]), float(level[1])) for level in levels]
+
+
+def apply_polled(
+    proto: VenueProtocol,
+    book: OrderBook,
+    bids: Levels,
+    asks: Levels,
+    now: float,
+    venue_ts: float | None,
+) -> None:
+    """Replace a book from a REST poll and mark it POLLED (a crossed answer is refused)."""
+    book.bids.replace(bids)
+    book.asks.replace(asks)
+    book.bids.trim(proto.depth)
+    book.asks.trim(proto.depth)
+    if book.is_crossed():
+        book.clear()
+        book.state = BookState.SYNCING
+        proto.stats.errors["poll_crossed"] += 1
+    else:
+        book.state = BookState.POLLED
+        book.recv_ts = now
+        book.venue_ts = venue_ts
+        book.updates += 1
+    proto.changed.add(book.key.symbol)
+
+
+def address_matches(addr: str, hosts: frozenset[str], path: str) -> bool:
+    """Whether a connection address is ``path`` on one of ``hosts`` (or on a loopback test host)."""
+    parts = urlsplit(addr if "://" in addr else f"wss://{addr}")
+    host_ok = parts.hostname in hosts or parts.hostname in LOOPBACK_HOSTS
+    return host_ok and parts.path.rstrip("/") == path.rstrip("/")

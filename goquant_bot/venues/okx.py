@@ -1,0 +1,509 @@
+"""OKX v5 public order books (``books`` channel: 400 levels a side, every 100 ms), sans-I/O.
+
+Integrity: a message's ``prevSeqId`` equals the ``seqId`` of the book's previous message. That
+one rule also admits the two documented oddities: a keep-alive (no levels, ``prevSeqId ==
+seqId``) and a sequence reset after maintenance (``seqId < prevSeqId``), so neither resyncs.
+The legacy CRC32 ``checksum`` is validated only when non-zero (OKX sends 0 since 2026).
+
+OKX announced that the in-band snapshot may give way to a REST snapshot: updates for a book
+without a snapshot are buffered and a REST snapshot is requested. The documented REST body
+(``asks``, ``bids``, ``ts``) has no ``seqId``; when one is present it is matched against the
+buffered updates, otherwise ``ts`` orders the snapshot among them. Levels are absolute sizes,
+so replaying buffered updates that the snapshot already contains is harmless: the snapshot
+only has to be at least as new as the first buffered update.
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections import deque
+from collections.abc import Sequence
+from typing import Any, ClassVar, NamedTuple
+
+import orjson
+
+from goquant_bot.domain.book import BookState, OrderBook
+from goquant_bot.domain.instruments import Instrument, InstrumentKey, Symbol, Venue
+from goquant_bot.errors import VenueProtocolError
+from goquant_bot.logging import get_logger
+from goquant_bot.venues.base import RAW_LOG_LIMIT, RestRequest, SymbolMap, VenueProtocol
+from goquant_bot.venues.levels import address_matches, apply_polled, valid_levels
+
+log = get_logger(__name__)
+
+WS_PATH = "/ws/v5/public"
+LIVE_HOSTS = frozenset({"ws.okx.com", "wsaws.okx.com"})
+BOOKS_PATH = "/api/v5/market/books"
+INSTRUMENTS_PATH = "/api/v5/public/instruments"
+DEFAULT_REST_BASE = "https://www.okx.com"
+STREAM_DEPTH = 400  # the books channel's depth: a REST snapshot must match it
+CHECKSUM_LEVELS = 25
+PING_AFTER_S = 25.0  # OKX closes a connection that stayed silent for 30 s
+MAX_BUFFERED = 600  # updates kept while a REST snapshot is on its way (a minute at 100 ms)
+RETRY_FIRST_S = 1.0  # after a failed REST snapshot; doubles up to RETRY_MAX_S
+RETRY_MAX_S = 30.0
+
+Levels = Sequence[Sequence[str]]
+StringSide = dict[float, Sequence[str]]
+
+
+def okx_checksum(bids: Levels, asks: Levels) -> int:
+    """Signed CRC32 of ``bid1px:bid1sz:ask1px:ask1sz:bid2px:...`` over the top 25 levels."""
+    parts: list[str] = []
+    for i in range(min(max(len(bids), len(asks)), CHECKSUM_LEVELS)):
+        if i < len(bids):
+            parts += (bids[i][0], bids[i][1])
+        if i < len(asks):
+            parts += (asks[i][0], asks[i][1])
+    crc = zlib.crc32(":".join(parts).encode())
+    return crc - (1 << 32) if crc >= 1 << 31 else crc
+
+
+class _Update(NamedTuple):
+    """An update kept until the book has a snapshot to apply it to."""
+
+    prev: int
+    seq: int
+    ts_ms: int
+    bids: Levels
+    asks: Levels
+
+
+class _Sync:
+    """Per-book stream state that the OrderBook does not carry."""
+
+    __slots__ = ("backoff", "buffer", "rest_pending", "retry_at", "seq", "strings")
+
+    def __init__(self) -> None:
+        self.seq: int | None = None  # seqId of the last applied message; None: no snapshot
+        # Original strings per price (bids, asks), kept only while the venue sends checksums.
+        self.strings: tuple[StringSide, StringSide] | None = None
+        self.buffer: deque[_Update] = deque(maxlen=MAX_BUFFERED)
+        self.rest_pending = False
+        self.retry_at = 0.0  # no REST snapshot request before this time
+        self.backoff = 0.0
+
+
+class RestBook(NamedTuple):
+    """A REST order book snapshot."""
+
+    bids: list[tuple[float, float]]
+    asks: list[tuple[float, float]]
+    ts_ms: int
+    seq: int | None
+
+
+def _remember(strings: StringSide, levels: Levels) -> None:
+    for level in levels:
+        price = float(level[0])
+        if float(level[1]) == 0.0:
+            strings.pop(price, None)
+        else:
+            strings[price] = level
+
+
+def _floats(levels: Levels) -> list[tuple[float, float]]:
+    return [(float(level[0]), float(level[1])) for level in levels]
+
+
+class OkxProtocol(VenueProtocol):
+    """One OKX public WebSocket connection carrying ``books`` channels of spot pairs."""
+
+    venue: ClassVar[Venue] = Venue.OKX
+    default_ws_base: ClassVar[str] = "wss://ws.okx.com:8443/ws/v5/public"
+    default_rest_base: ClassVar[str] = DEFAULT_REST_BASE
+    max_symbols_per_connection: ClassVar[int] = 100
+    # OKX caps a request at 64 KB of args and 480 (un)subscribe ops an hour per connection.
+    max_symbols_per_request: ClassVar[int] = 20
+    max_sends_per_second: ClassVar[float] = 3.0
+    timer_interval_s: ClassVar[float] = 5.0
+
+    def __init__(
+        self,
+        symbols: SymbolMap,
+        *,
+        depth: int = 200,
+        track_all: bool = False,
+        ws_base: str | None = None,
+        rest_base: str | None = None,
+    ) -> None:
+        super().__init__(
+            symbols, depth=depth, track_all=track_all, ws_base=ws_base, rest_base=rest_base
+        )
+        self._sync: dict[Symbol, _Sync] = {}
+        self._next_id = 1
+        self._last_recv = 0.0
+        self._last_ping = 0.0
+
+    @classmethod
+    def accepts_address(cls, addr: str) -> bool:
+        """The production public endpoint only: business/private carry no spot books, and the
+        demo-trading host (wspap) carries books that are not the real market."""
+        return address_matches(addr, LIVE_HOSTS, WS_PATH)
+
+    def ws_url(self) -> str:
+        return self.ws_base
+
+    def on_open(self, now: float) -> None:
+        self._last_recv = self._last_ping = now
+        super().on_open(now)
+
+    def on_timer(self, now: float) -> None:
+        """Send the text ``ping`` after 25 s without any frame (the venue answers ``pong``)."""
+        if self.connected and now - max(self._last_recv, self._last_ping) >= PING_AFTER_S:
+            self._last_ping = now
+            self.outbox.append("ping")
+
+    # -- frames ---------------------------------------------------------------------------
+
+    def on_frame(self, text: str, now: float) -> None:
+        """A books push, an event or ``pong``; a push looks like
+        ``{"arg":{"channel":"books","instId":"BTC-USDT"},"action":"update","data":[{"asks":[["8476.98","415","0","13"]],"bids":[],"ts":"1597026383085","checksum":0,"prevSeqId":123,"seqId":124}]}``
+        """
+        self._last_recv = now
+        if text == "pong":
+            return
+        try:
+            msg = orjson.loads(text)
+        except orjson.JSONDecodeError:
+            self.bad_frame("bad_json", text)
+            return
+        if type(msg) is not dict:
+            self.bad_frame("bad_shape", text)
+            return
+        data = msg.get("data")
+        if data is None:
+            self._on_event(msg, text)
+            return
+        arg = msg.get("arg")
+        if type(arg) is not dict or type(data) is not list or type(arg.get("instId")) is not str:
+            self.bad_frame("bad_shape", text)
+            return
+        channel = arg.get("channel")
+        if channel != "books":
+            self.stats.skipped[f"channel:{channel}"] += 1
+            return
+        inst_id: str = arg["instId"]
+        book = self.book_for(inst_id)
+        if book is None:
+            self.stats.skipped["not_spot" if inst_id.count("-") != 1 else "unsubscribed"] += 1
+            return
+        action = msg.get("action")
+        for item in data:
+            self._on_books(book, action, item, text, now)
+
+    def _on_event(self, msg: dict[str, Any], text: str) -> None:
+        """``{"event":"subscribe","arg":{...}}`` acks, ``{"event":"error","code":"60012","msg":"..."}``."""
+        event = msg.get("event")
+        if event in ("subscribe", "unsubscribe"):
+            return
+        if event == "error":
+            code = msg.get("code")
+            self.stats.errors[f"venue_error:{code}"] += 1
+            log.warning("venue_error", venue=self.venue.value, code=code, msg=msg.get("msg"))
+            return
+        if event == "notice":  # e.g. 64008: the connection closes soon for an upgrade
+            log.info(
+                "venue_notice", venue=self.venue.value, code=msg.get("code"), msg=msg.get("msg")
+            )
+        if event is None:
+            self.bad_frame("bad_shape", text)
+            return
+        self.stats.skipped[f"event:{event}"] += 1
+
+    def _on_books(self, book: OrderBook, action: Any, item: Any, text: str, now: float) -> None:
+        try:
+            bids = item["bids"]
+            asks = item["asks"]
+            seq = item["seqId"]
+            prev = item["prevSeqId"]
+            checksum = item.get("checksum", 0)
+            ts_ms = int(item["ts"])
+        except (KeyError, TypeError, ValueError):
+            self.bad_frame("bad_books", text)
+            return
+        if not (
+            type(seq) is int
+            and type(prev) is int
+            and type(checksum) is int
+            and valid_levels(bids)
+            and valid_levels(asks)
+        ):
+            self.bad_frame("bad_books", text)
+            return
+        sync = self._sync.get(book.key.symbol)
+        if sync is None:
+            sync = self._sync[book.key.symbol] = _Sync()
+        update = _Update(prev, seq, ts_ms, bids, asks)
+        if action == "update":
+            if sync.seq is None:
+                self._buffer(book, sync, update, now)
+            elif prev != sync.seq:
+                self.resync(book, "seq_gap", now, text)
+            else:
+                self._apply(book, sync, update, checksum, False, text, now)
+        elif action == "snapshot":
+            self._apply(book, sync, update, checksum, True, text, now)
+        else:
+            self.bad_frame("bad_action", text)
+
+    def _apply(
+        self,
+        book: OrderBook,
+        sync: _Sync,
+        msg: _Update,
+        checksum: int,
+        snapshot: bool,
+        text: str,
+        now: float,
+    ) -> None:
+        if snapshot:
+            book.bids.replace(_floats(msg.bids))
+            book.asks.replace(_floats(msg.asks))
+            sync.strings = ({}, {}) if checksum else None
+            sync.buffer.clear()
+            sync.rest_pending = False
+        else:
+            book.bids.apply_text(msg.bids)
+            book.asks.apply_text(msg.asks)
+        if sync.strings is not None:
+            _remember(sync.strings[0], msg.bids)
+            _remember(sync.strings[1], msg.asks)
+        sync.seq = msg.seq
+        if checksum and not self._checksum_ok(book, sync, checksum):
+            self.resync(book, "checksum", now, text)
+            return
+        self.mark_live(book, now, msg.ts_ms / 1000)
+
+    def _checksum_ok(self, book: OrderBook, sync: _Sync, checksum: int) -> bool:
+        if sync.strings is None:
+            # The snapshot came without a checksum (or by REST): no strings to check against.
+            self.stats.skipped["checksum_unverified"] += 1
+            return True
+        bid_strings, ask_strings = sync.strings
+        missing = ("", "")
+        bids = [bid_strings.get(p, missing) for p, _ in book.bids.levels(CHECKSUM_LEVELS)]
+        asks = [ask_strings.get(p, missing) for p, _ in book.asks.levels(CHECKSUM_LEVELS)]
+        return okx_checksum(bids, asks) == checksum
+
+    def _buffer(self, book: OrderBook, sync: _Sync, update: _Update, now: float) -> None:
+        buffer = sync.buffer
+        if buffer and update.prev != buffer[-1].seq:
+            buffer.clear()  # only an unbroken run of updates can be replayed on a snapshot
+        buffer.append(update)
+        if not sync.rest_pending and now >= sync.retry_at:
+            sync.rest_pending = True
+            self.rest_out.append(self._books_request(book.key.symbol, STREAM_DEPTH, "snapshot"))
+
+    # -- REST -----------------------------------------------------------------------------
+
+    def poll_request(self, symbol: Symbol) -> RestRequest | None:
+        return self._books_request(symbol, min(self.depth, STREAM_DEPTH), "poll")
+
+    def _books_request(self, symbol: Symbol, size: int, purpose: str) -> RestRequest:
+        return RestRequest(
+            venue=self.venue,
+            url=f"{self.rest_base}{BOOKS_PATH}",
+            params=(("instId", self._native(symbol)), ("sz", str(size))),
+            weight=1,
+            purpose=purpose,
+            symbol=symbol,
+        )
+
+    def on_rest(self, request: RestRequest, status: int, body: str, now: float) -> None:
+        symbol = request.symbol
+        book = self.books.get(symbol) if symbol is not None else None
+        if request.purpose == "snapshot":
+            sync = self._sync.get(symbol) if symbol is not None else None
+            if book is None or sync is None or not sync.rest_pending:
+                self.stats.skipped["rest:snapshot_unneeded"] += 1
+                return
+            # The next buffered update asks again, after a backoff if this one failed.
+            sync.rest_pending = False
+            snapshot = self._rest_book(request, status, body)
+            if snapshot is None:
+                sync.backoff = min(max(RETRY_FIRST_S, sync.backoff * 2), RETRY_MAX_S)
+                sync.retry_at = now + sync.backoff
+            else:
+                self._apply_rest_snapshot(book, sync, snapshot, now)
+        elif request.purpose == "poll":
+            if book is None or book.state is BookState.LIVE:
+                self.stats.skipped["rest:poll_unneeded"] += 1
+                return
+            snapshot = self._rest_book(request, status, body)
+            if snapshot is not None:
+                self._apply_poll(book, snapshot, now)
+        else:
+            super().on_rest(request, status, body, now)
+
+    def _rest_book(self, request: RestRequest, status: int, body: str) -> RestBook | None:
+        try:
+            if status != 200:
+                msg = f"OKX books: HTTP {status}"
+                raise VenueProtocolError(msg)
+            return parse_rest_books(body)
+        except VenueProtocolError as exc:
+            self.stats.errors[f"rest:{request.purpose}"] += 1
+            log.warning(
+                "rest_rejected",
+                venue=self.venue.value,
+                symbol=str(request.symbol),
+                reason=str(exc),
+                raw=body[:RAW_LOG_LIMIT],
+            )
+            return None
+
+    def _apply_rest_snapshot(
+        self, book: OrderBook, sync: _Sync, snapshot: RestBook, now: float
+    ) -> None:
+        updates = list(sync.buffer)
+        if snapshot.seq is not None:
+            anchor: int | None = snapshot.seq
+            updates = [u for u in updates if u.seq > snapshot.seq]
+            usable = not updates or updates[0].prev <= snapshot.seq
+        else:
+            anchor = updates[-1].seq if updates else None
+            usable = bool(updates) and snapshot.ts_ms >= updates[0].ts_ms
+            updates = [u for u in updates if u.ts_ms >= snapshot.ts_ms]
+        if not usable or anchor is None:
+            self.stats.skipped["rest:snapshot_too_old"] += 1
+            return
+        book.bids.replace(snapshot.bids)
+        book.asks.replace(snapshot.asks)
+        sync.strings = None
+        for update in updates:  # validated when buffered
+            book.bids.apply_text(update.bids)
+            book.asks.apply_text(update.asks)
+        sync.seq = updates[-1].seq if updates else anchor
+        sync.buffer.clear()
+        self.mark_live(book, now, (updates[-1].ts_ms if updates else snapshot.ts_ms) / 1000)
+
+    def _apply_poll(self, book: OrderBook, snapshot: RestBook, now: float) -> None:
+        # The stream must start again from a snapshot: deltas never apply to polled data.
+        self._sync.pop(book.key.symbol, None)
+        apply_polled(self, book, snapshot.bids, snapshot.asks, now, snapshot.ts_ms / 1000)
+
+    # -- subscriptions --------------------------------------------------------------------
+
+    def book_for(self, native: str) -> OrderBook | None:
+        """The book of a spot instId (``BTC-USDT``); replay mode creates it."""
+        if native.count("-") != 1:
+            return None
+        symbol = self.symbols.symbol(native)
+        if symbol is None and self.track_all:
+            try:
+                symbol = Symbol.parse(native)
+            except ValueError:
+                return None
+            self.symbols.add(native, symbol)
+        if symbol is None:
+            return None
+        book = self.books.get(symbol)
+        if book is None and self.track_all:
+            book = self.books[symbol] = OrderBook(InstrumentKey(self.venue, symbol))
+        return book
+
+    def _native(self, symbol: Symbol) -> str:
+        native = self.symbols.native(symbol)
+        if native is None:
+            native = f"{symbol.base}-{symbol.quote}"
+            self.symbols.add(native, symbol)
+        return native
+
+    def _send_subscribe(self, symbols: list[Symbol], now: float) -> None:
+        for symbol in symbols:
+            self._sync.pop(symbol, None)
+        self._send_op("subscribe", symbols)
+
+    def _send_unsubscribe(self, symbols: list[Symbol], now: float) -> None:
+        for symbol in symbols:
+            self._sync.pop(symbol, None)
+        self._send_op("unsubscribe", symbols)
+
+    def _send_op(self, op: str, symbols: list[Symbol]) -> None:
+        step = self.max_symbols_per_request
+        for start in range(0, len(symbols), step):
+            args = [
+                {"channel": "books", "instId": self._native(s)}
+                for s in symbols[start : start + step]
+            ]
+            frame = {"id": str(self._next_id), "op": op, "args": args}
+            self._next_id += 1
+            self.outbox.append(orjson.dumps(frame).decode())
+
+    def _invalidate(self, book: OrderBook, symbol: Symbol) -> None:
+        self._sync.pop(symbol, None)
+        super()._invalidate(book, symbol)
+
+
+def parse_rest_books(body: str) -> RestBook:
+    """Parse ``{"code":"0","msg":"","data":[{"asks":[["41006.8","0.6","0","1"]],"bids":[["41006.3","0.3","0","2"]],"ts":"1629966436396"}]}``."""
+    data = _ok_data(body, "books")
+    if len(data) != 1:
+        text = f"OKX books: expected one book in data, got {len(data)}"
+        raise VenueProtocolError(text)
+    item = data[0]
+    try:
+        seq = item.get("seqId")
+        return RestBook(
+            bids=_floats(item["bids"]),
+            asks=_floats(item["asks"]),
+            ts_ms=int(item["ts"]),
+            seq=None if seq is None else int(seq),
+        )
+    except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
+        text = f"OKX books: malformed book ({type(exc).__name__}: {exc})"
+        raise VenueProtocolError(text) from exc
+
+
+def _ok_data(body: str, what: str) -> list[Any]:
+    """The ``data`` list of a successful ``{"code":"0","msg":"","data":[...]}`` body."""
+    try:
+        msg = orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        text = f"OKX {what}: the body is not JSON"
+        raise VenueProtocolError(text) from exc
+    if type(msg) is not dict:
+        text = f"OKX {what}: expected a JSON object"
+        raise VenueProtocolError(text)
+    if msg.get("code") != "0":
+        text = f"OKX {what}: error code {msg.get('code')!r}: {msg.get('msg')!r}"
+        raise VenueProtocolError(text)
+    data = msg.get("data")
+    if type(data) is not list:
+        text = f"OKX {what}: 'data' is not a list"
+        raise VenueProtocolError(text)
+    return data
+
+
+def instruments_request(rest_base: str | None = None) -> RestRequest:
+    """The REST request listing OKX spot instruments."""
+    return RestRequest(
+        venue=Venue.OKX,
+        url=f"{rest_base or DEFAULT_REST_BASE}{INSTRUMENTS_PATH}",
+        params=(("instType", "SPOT"),),
+        weight=1,
+        purpose="instruments",
+    )
+
+
+def parse_instruments(body: str) -> list[Instrument]:
+    """Parse ``{"code":"0","data":[{"instId":"BTC-USDT","instType":"SPOT","baseCcy":"BTC","quoteCcy":"USDT","state":"live","tickSz":"0.1","lotSz":"0.00000001"}]}``."""
+    instruments: list[Instrument] = []
+    for index, item in enumerate(_ok_data(body, "instruments")):
+        try:
+            if item.get("instType", "SPOT") != "SPOT" or item["state"] != "live":
+                continue
+            native, base, quote = item["instId"], item["baseCcy"], item["quoteCcy"]
+            tick, lot = float(item["tickSz"]), float(item["lotSz"])
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            text = f"OKX instruments: entry {index} is malformed ({type(exc).__name__}: {exc})"
+            raise VenueProtocolError(text) from exc
+        try:
+            symbol = Symbol.parse(f"{base}-{quote}")
+        except ValueError:
+            continue  # a ticker we cannot represent is not worth failing the whole list
+        instruments.append(
+            Instrument(Venue.OKX, symbol, native, trading=True, tick_size=tick, lot_size=lot)
+        )
+    return instruments

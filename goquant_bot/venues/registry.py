@@ -1,0 +1,62 @@
+"""Which protocol speaks for which venue, and how to fetch and read each venue's instruments."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+
+from goquant_bot.domain.instruments import Instrument, Venue
+from goquant_bot.venues import binance, bybit, deribit, okx
+from goquant_bot.venues.base import RestRequest, VenueProtocol
+
+
+@dataclass(frozen=True, slots=True)
+class VenueSpec:
+    """Everything venue-specific the driver, the recorder and the replayer need."""
+
+    venue: Venue
+    protocol: type[VenueProtocol]
+    instruments_request: Callable[[str | None], RestRequest]
+    parse_instruments: Callable[[str], list[Instrument]]
+
+
+VENUES: Mapping[Venue, VenueSpec] = MappingProxyType(
+    {
+        Venue.BINANCE: VenueSpec(
+            Venue.BINANCE,
+            binance.BinanceProtocol,
+            binance.instruments_request,
+            binance.parse_instruments,
+        ),
+        Venue.OKX: VenueSpec(
+            Venue.OKX, okx.OkxProtocol, okx.instruments_request, okx.parse_instruments
+        ),
+        Venue.BYBIT: VenueSpec(
+            Venue.BYBIT, bybit.BybitProtocol, bybit.instruments_request, bybit.parse_instruments
+        ),
+        Venue.DERIBIT: VenueSpec(
+            Venue.DERIBIT,
+            deribit.DeribitProtocol,
+            deribit.instruments_request,
+            deribit.parse_instruments,
+        ),
+    }
+)
+
+PROTOCOLS: Mapping[Venue, type[VenueProtocol]] = MappingProxyType(
+    {venue: spec.protocol for venue, spec in VENUES.items()}
+)
+
+
+def spec_for_address(addr: str) -> VenueSpec | None:
+    """The venue whose protocol accepts a captured connection address (spot market data)."""
+    for spec in VENUES.values():
+        if spec.protocol.accepts_address(addr):
+            return spec
+    return None
+
+
+def protocol_for_address(addr: str) -> type[VenueProtocol] | None:
+    spec = spec_for_address(addr)
+    return None if spec is None else spec.protocol
