@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import signal
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Callable, Collection, Coroutine, Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 from goquant_bot.domain.instruments import Symbol, Venue
@@ -14,6 +16,8 @@ from goquant_bot.marketdata.hub import HubConfig, MarketDataHub
 from goquant_bot.marketdata.service import MarketDataService
 from goquant_bot.settings import MarketDataSettings, Settings, VenueSettings
 from goquant_bot.supervisor import Backoff, Stage, Supervisor, TaskSpec
+from goquant_bot.venues.base import Recorder
+from goquant_bot.venues.capture import CaptureWriter
 from goquant_bot.venues.feed import FeedConfig, VenueFeed
 from goquant_bot.venues.net import AiohttpGet, websocket_connect
 from goquant_bot.venues.registry import VENUES
@@ -102,9 +106,17 @@ def build(
 
 
 def _build_market_data(
-    settings: Settings, connector: WsConnector, http: HttpGet
+    settings: Settings,
+    connector: WsConnector,
+    http: HttpGet,
+    *,
+    venues: Collection[Venue] | None = None,
+    watch: Sequence[Symbol] | None = None,
+    recorders: Mapping[Venue, Recorder] | None = None,
 ) -> tuple[MarketDataService, list[TaskSpec]]:
+    """Feeds for the enabled venues (or ``venues``), the hub, the directory and the service."""
     md = settings.marketdata
+    recorders = recorders or {}
     hub = MarketDataHub(
         HubConfig(book_max_age_s=md.book_max_age_s, unsubscribe_grace_s=md.unsubscribe_grace_s)
     )
@@ -114,7 +126,7 @@ def _build_market_data(
     enabled = {}
     for venue, spec in VENUES.items():
         venue_settings: VenueSettings = getattr(settings.venues, venue.value)
-        if not venue_settings.enabled:
+        if not (venue_settings.enabled if venues is None else venue in venues):
             continue
         enabled[venue] = spec
         rest_bases[venue] = venue_settings.rest_url or None
@@ -125,6 +137,7 @@ def _build_market_data(
             connector=connector,
             http=http,
             on_change=hub.mark_changed,
+            recorder=recorders.get(venue),
         )
         hub.add_feed(feed)
         specs.append(TaskSpec(f"feed:{venue.value}", feed.run, stage=Stage.FEEDS))
@@ -134,10 +147,62 @@ def _build_market_data(
         enabled,
         rest_bases,
         http,
-        watch=[Symbol.parse(s) for s in md.watch],
+        watch=[Symbol.parse(s) for s in md.watch] if watch is None else watch,
+        recorders=recorders,
     )
     specs.append(TaskSpec("marketdata", service.run, stage=Stage.FEEDS))
     return service, specs
+
+
+def open_captures(
+    out_dir: Path, venues: Sequence[Venue], config: Mapping[str, object], *, compress: bool
+) -> dict[Venue, CaptureWriter]:
+    """One capture file per venue in ``out_dir`` (``<venue>.jsonl``, or ``.jsonl.zst``)."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    suffix = ".jsonl.zst" if compress else ".jsonl"
+    return {
+        venue: CaptureWriter(
+            out_dir / f"{venue.value}{suffix}", exchange=venue.value.upper(), config=config
+        )
+        for venue in venues
+    }
+
+
+async def record_market_data(
+    settings: Settings,
+    writers: Mapping[Venue, CaptureWriter],
+    symbols: Sequence[Symbol],
+    duration_s: float,
+    *,
+    connector: WsConnector | None = None,
+    http: HttpGet | None = None,
+) -> None:
+    """Stream ``symbols`` from the venues of ``writers`` for ``duration_s`` and capture every
+    frame and REST answer (the capture format that replay reads). Closes the writers."""
+    session: AiohttpGet | None = None
+    if http is None:
+        session = http = AiohttpGet()
+    try:
+        _, specs = _build_market_data(
+            settings,
+            connector or websocket_connect,
+            http,
+            venues=list(writers),
+            watch=symbols,
+            recorders=writers,
+        )
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(duration_s), asyncio.TaskGroup() as tg:
+                for spec in specs:
+                    tg.create_task(spec.run(), name=spec.name)
+    finally:
+        for venue, writer in writers.items():
+            writer.close()
+            log.info(
+                "capture_written", venue=venue.value, path=str(writer.path), records=writer.records
+            )
+        if session is not None:
+            await session.close()
 
 
 def _feed_config(md: MarketDataSettings, venue: VenueSettings) -> FeedConfig:

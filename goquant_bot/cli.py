@@ -4,17 +4,22 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import json
 import logging
 import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import NoReturn
 
 from goquant_bot import __version__
-from goquant_bot.app import build
+from goquant_bot.app import build, open_captures, record_market_data
+from goquant_bot.domain.instruments import Symbol, Venue
 from goquant_bot.errors import ConfigError
 from goquant_bot.logging import configure_logging, get_logger
 from goquant_bot.settings import Settings, load_settings, secret_values
+from goquant_bot.venues.replay import replay_files
 
 EXIT_OK = 0
 EXIT_CRASH = 1
@@ -29,11 +34,7 @@ _EPILOG = """\
 settings are read from config/default.toml, then --config, then .env, then the
 environment (GOQUANT_<SECTION>__<KEY>); see .env.example.
 """
-_RESERVED = {
-    "record": "capture live venue traffic to JSON Lines files",
-    "replay": "feed captured files through the protocols and print a JSON report",
-    "export": "write opportunity history as CSV",
-}
+_RESERVED = {"export": "write opportunity history as CSV"}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -61,9 +62,66 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.add_parser("run", help="run the bot (the default)")
+    record = sub.add_parser(
+        "record",
+        help="capture live venue traffic to JSON Lines files (one per venue)",
+        description="Stream SYMBOLS from VENUES for DURATION seconds and write everything each "
+        "connection sent and received, plus REST answers, to DIR/<venue>.jsonl[.zst].",
+    )
+    record.add_argument("--venues", required=True, type=_venue_list, help="e.g. binance,okx")
+    record.add_argument(
+        "--symbols", required=True, type=_symbol_list, help="e.g. BTC-USDT,ETH-USDT"
+    )
+    record.add_argument("--duration", type=_positive, default=60.0, help="seconds (default 60)")
+    record.add_argument("--out", type=Path, required=True, metavar="DIR")
+    record.add_argument("--compress", action="store_true", help="write .jsonl.zst files")
+    replay = sub.add_parser(
+        "replay",
+        help="feed captured files through the protocols and print a JSON report",
+        description="Replay capture files (plain or .zst, merged by time) through the same venue "
+        "protocols with the capture's clock and print a JSON report of the final books.",
+    )
+    replay.add_argument("files", nargs="+", type=Path, metavar="FILE")
+    replay.add_argument("--report", choices=["json"], default="json", help="report format")
+    replay.add_argument(
+        "--monitors", type=Path, metavar="M.json", help="monitors to evaluate (signal engine)"
+    )
     for name, text in _RESERVED.items():
         sub.add_parser(name, help=f"{text} (not available yet in this version)")
     return parser
+
+
+def _venue_list(text: str) -> list[Venue]:
+    names = [n.strip().lower() for n in text.split(",") if n.strip()]
+    try:
+        return list(dict.fromkeys(Venue(n) for n in names)) or _fail("no venue given")
+    except ValueError:
+        allowed = ", ".join(v.value for v in Venue)
+        msg = f"unknown venue in {text!r}; choose from {allowed}"
+        raise argparse.ArgumentTypeError(msg) from None
+
+
+def _symbol_list(text: str) -> list[Symbol]:
+    try:
+        symbols = [Symbol.parse(t) for t in text.split(",") if t.strip()]
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return list(dict.fromkeys(symbols)) or _fail("no symbol given")
+
+
+def _positive(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 < value <= 7 * 86_400:
+        msg = f"{text!r} is not a number of seconds between 0 and 604800"
+        raise argparse.ArgumentTypeError(msg)
+    return value
+
+
+def _fail(message: str) -> NoReturn:
+    raise argparse.ArgumentTypeError(message)
 
 
 def apply_cli_overrides(settings: Settings, args: argparse.Namespace) -> Settings:
@@ -92,7 +150,40 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"goquant-bot: {exc}", file=sys.stderr)
         return EXIT_USAGE
     configure_logging(settings.logging, secret_values(settings))
+    if args.command == "replay":
+        return run_replay(args.files, args.monitors, depth=settings.marketdata.book_depth)
+    if args.command == "record":
+        return run_record(settings, args)
     return run_app(settings)
+
+
+def run_replay(files: Sequence[Path], monitors: Path | None, *, depth: int) -> int:
+    """Print the replay report as JSON on stdout."""
+    if monitors is not None:
+        print("main.py replay: --monitors is not available yet in this version", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        result = replay_files(files, depth=depth)
+    except OSError as exc:
+        print(f"main.py replay: cannot read {exc.filename}: {exc.strerror}", file=sys.stderr)
+        return EXIT_USAGE
+    json.dump(result.report(), sys.stdout, indent=2, sort_keys=False)
+    sys.stdout.write("\n")
+    return EXIT_OK
+
+
+def run_record(settings: Settings, args: argparse.Namespace) -> int:
+    config = {"symbols": [str(s) for s in args.symbols], "depth": settings.marketdata.book_depth}
+    try:
+        writers = open_captures(args.out, args.venues, config, compress=args.compress)
+    except OSError as exc:
+        print(f"main.py record: cannot write to {args.out}: {exc.strerror}", file=sys.stderr)
+        return EXIT_USAGE
+    with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C ends early; the files are closed
+        asyncio.run(record_market_data(settings, writers, args.symbols, args.duration))
+    for venue, writer in writers.items():
+        print(f"{venue.value}: {writer.records} records -> {writer.path}", file=sys.stderr)
+    return EXIT_OK
 
 
 def run_app(settings: Settings) -> int:

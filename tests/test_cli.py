@@ -25,7 +25,7 @@ def test_help_documents_the_cli(capsys: pytest.CaptureFixture[str]) -> None:
     assert "GOQUANT_TELEGRAM__BOT_TOKEN" in out
 
 
-@pytest.mark.parametrize("command", ["record", "replay", "export"])
+@pytest.mark.parametrize("command", ["export"])
 def test_reserved_subcommands_say_so(command: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert main([command]) == 2
     assert "not available yet" in capsys.readouterr().err

@@ -10,11 +10,12 @@ from collections.abc import Callable, Iterable
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 from goquant_bot.domain.instruments import Instrument, Symbol, Venue
 from goquant_bot.errors import RejectedInput, VenueProtocolError, VenueUnavailable
 from goquant_bot.logging import get_logger
-from goquant_bot.venues.base import RestRequest, SymbolMap
+from goquant_bot.venues.base import Recorder, RestRequest, SymbolMap
 from goquant_bot.venues.transport import HttpGet
 
 log = get_logger(__name__)
@@ -180,15 +181,23 @@ async def refresh_venue(
     http: HttpGet,
     now: float,
     timeout_s: float = 10.0,
+    recorder: Recorder | None = None,
 ) -> bool:
-    """Fresh cache, else the venue's endpoint, else an expired cache; False when none worked."""
-    if directory.load_cache(venue, now, allow_expired=False):
+    """Fresh cache, else the venue's endpoint, else an expired cache; False when none worked.
+
+    With a ``recorder`` the endpoint is always asked and its answer captured, so that a
+    replay of the capture knows the venue's symbols.
+    """
+    if recorder is None and directory.load_cache(venue, now, allow_expired=False):
         return True
     try:
         resp = await http(request.url, request.params, timeout_s)
     except VenueUnavailable as exc:
         log.warning("instruments_fetch_failed", venue=venue.value, error=str(exc))
     else:
+        if recorder is not None:
+            query = f"?{urlencode(request.params)}" if request.params else ""
+            recorder.http(0, request.url + query, resp.body, now, resp.status)
         if directory.apply_response(venue, resp.status, resp.body, parse, now):
             return True
     if directory.load_cache(venue, now, allow_expired=True):

@@ -10,6 +10,7 @@ from goquant_bot.domain.instruments import InstrumentKey, Symbol, Venue
 from goquant_bot.logging import get_logger
 from goquant_bot.marketdata.directory import SymbolDirectory, refresh_venue
 from goquant_bot.marketdata.hub import MarketDataHub
+from goquant_bot.venues.base import Recorder
 from goquant_bot.venues.registry import VenueSpec
 from goquant_bot.venues.transport import HttpGet
 
@@ -28,6 +29,7 @@ class MarketDataService:
         http: HttpGet,
         *,
         watch: Sequence[Symbol] = (),
+        recorders: Mapping[Venue, Recorder] | None = None,
         status_interval_s: float = 60.0,
         clock: Callable[[], float] = time.time,
     ) -> None:
@@ -37,6 +39,7 @@ class MarketDataService:
         self.rest_bases = rest_bases
         self.http = http
         self.watch = list(watch)
+        self.recorders = dict(recorders or {})
         self.status_interval_s = status_interval_s
         self.clock = clock
         self.ready = asyncio.Event()
@@ -45,7 +48,13 @@ class MarketDataService:
         async def one(venue: Venue, spec: VenueSpec) -> None:
             request = spec.instruments_request(self.rest_bases.get(venue))
             await refresh_venue(
-                self.directory, venue, request, spec.parse_instruments, self.http, self.clock()
+                self.directory,
+                venue,
+                request,
+                spec.parse_instruments,
+                self.http,
+                self.clock(),
+                recorder=self.recorders.get(venue),
             )
 
         async with asyncio.TaskGroup() as tg:

@@ -87,11 +87,12 @@ class ReplayResult:
                 "resyncs": self.resyncs[key],
                 "state": book.state.value,
             }
+        # Book keys ("venue:BASE-QUOTE") sit at the top level beside the counters.
         return {
+            **books,
             "files": self.files,
             "records": self.records,
             "record_types": dict(sorted(self.record_types.items())),
-            "books": books,
             "skipped": dict(sorted(self.skipped.items())),
             "errors": dict(sorted(self.errors.items())),
         }

@@ -88,7 +88,7 @@ class RestClient:
             )
         if self._recorder is not None:
             query = f"?{urlencode(request.params)}" if request.params else ""
-            self._recorder.http(conn, request.url + query, resp.body, now)
+            self._recorder.http(conn, request.url + query, resp.body, now, resp.status)
         return resp.status, resp.body
 
 

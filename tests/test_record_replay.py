@@ -1,0 +1,116 @@
+"""record -> capture files -> replay, end to end through local venue servers."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from goquant_bot.app import open_captures, record_market_data
+from goquant_bot.domain.instruments import Symbol, Venue
+from goquant_bot.settings import Settings
+from goquant_bot.venues.capture import read_capture
+from goquant_bot.venues.replay import replay_files
+from tests.fakes import bybit_frames as bb
+from tests.fakes.captures import connect, recv, write_capture
+from tests.fakes.rest_server import RestServer
+from tests.fakes.ws_server import ScriptConn, ScriptedServer
+from tests.helpers import REPO_ROOT
+
+BTC = Symbol("BTC", "USDT")
+
+
+async def _bybit(conn: ScriptConn) -> None:
+    sub = json.loads(await conn.recv_until(lambda t: '"subscribe"' in t))
+    assert sub["args"] == ["orderbook.200.BTCUSDT"]
+    await conn.send(bb.op_ack(sub["req_id"]))
+    await conn.send(
+        bb.orderbook_frame(
+            "snapshot", "BTCUSDT", 1, [["100.0", "1"], ["99.0", "2"]], [["101.0", "3"]], depth=200
+        )
+    )
+    await conn.send(
+        bb.orderbook_frame("delta", "BTCUSDT", 2, [["100.0", "0"], ["99.5", "4"]], [], depth=200)
+    )
+    await conn.send(bb.orderbook_frame("delta", "BTCUSDT", 3, [], [["100.5", "0.5"]], depth=200))
+    await conn.hold()
+
+
+async def test_record_then_replay_gives_the_same_book(tmp_path: Path) -> None:
+    async with RestServer() as rest, ScriptedServer(_bybit, path="/v5/public/spot") as srv:
+        rest.reply(
+            "/v5/market/instruments-info",
+            body=bb.instruments_body([bb.instrument_entry("BTCUSDT", "BTC", "USDT")]),
+        )
+        settings = Settings(
+            _env_file=None,
+            app={"data_dir": str(tmp_path / "data")},  # type: ignore[arg-type]
+            venues={"bybit": {"taker_fee_pct": 0.1, "ws_url": srv.url, "rest_url": rest.url}},  # type: ignore[arg-type]
+        )
+        writers = open_captures(
+            tmp_path / "cap", [Venue.BYBIT], {"symbols": ["BTC-USDT"]}, compress=True
+        )
+        await record_market_data(settings, writers, [BTC], duration_s=1.5)
+    path = tmp_path / "cap" / "bybit.jsonl.zst"
+    kinds = [record.kind for record in read_capture(path)]
+    assert kinds[0] == "http"  # the instruments answer, so replay knows the symbols
+    assert kinds[1:4] == ["connect", "send", "recv"]
+    assert kinds.count("recv") == 4
+    report = replay_files([path]).report()
+    assert report["bybit:BTC-USDT"] == {
+        "bid": 99.5, "bid_size": 4.0, "ask": 100.5, "ask_size": 0.5,
+        "bid_levels": 2, "ask_levels": 2, "updates": 3, "resyncs": 0, "state": "live",
+    }  # fmt: skip
+    assert report["errors"] == {}
+
+
+def test_replay_command_prints_the_json_report(tmp_path: Path) -> None:
+    addr = "wss://stream.bybit.com/v5/public/spot"
+    path = write_capture(
+        tmp_path / "bybit.jsonl",
+        [
+            connect(1, 10.0, addr),
+            recv(
+                1,
+                10.1,
+                bb.orderbook_frame("snapshot", "BTCUSDT", 1, [["100.0", "1"]], [["101.0", "2"]]),
+            ),
+            recv(1, 10.2, bb.orderbook_frame("delta", "BTCUSDT", 3, [["100.0", "5"]], [])),  # gap
+            recv(1, 10.3, "garbage"),
+        ],
+    )
+    result = subprocess.run(
+        [sys.executable, str(REPO_ROOT / "main.py"), "replay", str(path), "--report", "json"],
+        capture_output=True, text=True, timeout=60, check=False, cwd=tmp_path,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["bybit:BTC-USDT"]["state"] == "syncing"
+    assert report["bybit:BTC-USDT"]["resyncs"] == 1
+    assert report["errors"] == {"gap": 1, "invalid_json": 1}
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["replay", "missing.jsonl"], "cannot read missing.jsonl"),
+        (["replay", "x.jsonl", "--monitors", "m.json"], "--monitors is not available yet"),
+        (["record", "--venues", "kraken", "--symbols", "BTC-USDT", "--out", "d"], "unknown venue"),
+        (["record", "--venues", "okx", "--symbols", "BTCUSDT", "--out", "d"], "BASE-QUOTE"),
+        (
+            ["record", "--venues", "okx", "--symbols", "BTC-USDT", "--out", "d", "--duration", "0"],
+            "between 0",
+        ),
+    ],
+)
+def test_bad_record_and_replay_arguments(argv: list[str], message: str, tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, str(REPO_ROOT / "main.py"), *argv],
+        capture_output=True, text=True, timeout=60, check=False, cwd=tmp_path,
+    )  # fmt: skip
+    assert result.returncode == 2
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
