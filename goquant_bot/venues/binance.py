@@ -16,22 +16,26 @@ from urllib.parse import urlsplit
 import orjson
 
 from goquant_bot.domain.book import BookState, OrderBook
-from goquant_bot.domain.instruments import Instrument, Symbol, Venue
+from goquant_bot.domain.instruments import Symbol, Venue
 from goquant_bot.errors import VenueProtocolError
 from goquant_bot.logging import get_logger
 from goquant_bot.venues.base import RestRequest, VenueProtocol
-from goquant_bot.venues.levels import (
-    Levels,
-    apply_polled,
-    parse_levels,
-    valid_levels,
+from goquant_bot.venues.binance_rest import (
+    DEFAULT_REST_BASE,
+    Snapshot,
+    instruments_request,
+    parse_instruments,
+    parse_snapshot,
+    snapshot_limit,
 )
+from goquant_bot.venues.levels import apply_polled, valid_levels
+
+# Re-exported: callers take a venue's instrument helpers from its protocol module.
+__all__ = ["BinanceProtocol", "backoff", "instruments_request", "parse_instruments"]
 
 log = get_logger(__name__)
 
 DEPTH_SUFFIX = "@depth@100ms"
-# (limit, request weight) of GET /api/v3/depth, smallest first.
-SNAPSHOT_LIMITS = ((100, 5), (500, 25), (1000, 50), (5000, 250))
 SPOT_STREAM_HOSTS = frozenset({"stream.binance.com", "data-stream.binance.vision"})
 # Diffs kept while a snapshot is awaited: the newest ones win, older ones are dropped and a
 # snapshot that predates the buffer is simply fetched again.
@@ -42,20 +46,11 @@ RETRY_MAX_S = 30.0
 REQUEST_TIMEOUT_S = 15.0
 
 _loads = orjson.loads
-Snapshot = tuple[int, Levels, Levels]  # lastUpdateId, bids, asks
 
 
 def backoff(failures: int) -> float:
     """Seconds to wait before the next snapshot request after ``failures`` failures in a row."""
     return 0.0 if failures <= 0 else min(RETRY_MAX_S, RETRY_FIRST_S * 2 ** (failures - 1))
-
-
-def snapshot_limit(depth: int) -> tuple[int, int]:
-    """(limit, weight): the smallest snapshot that holds ``depth`` levels (at most 5000)."""
-    for limit, weight in SNAPSHOT_LIMITS:
-        if depth <= limit:
-            return limit, weight
-    return SNAPSHOT_LIMITS[-1]
 
 
 class _Feed:
@@ -84,7 +79,7 @@ class BinanceProtocol(VenueProtocol):
 
     venue: ClassVar[Venue] = Venue.BINANCE
     default_ws_base: ClassVar[str] = "wss://stream.binance.com:9443"
-    default_rest_base: ClassVar[str] = "https://api.binance.com"
+    default_rest_base: ClassVar[str] = DEFAULT_REST_BASE
     # 1024 streams are allowed; fewer keeps a reconnect's snapshot burst within the weight budget.
     max_symbols_per_connection: ClassVar[int] = 200
     max_symbols_per_request: ClassVar[int] = 50
@@ -324,12 +319,7 @@ class BinanceProtocol(VenueProtocol):
             )
             return None
         try:
-            snap = _loads(body)
-            last_id = snap["lastUpdateId"]
-            if type(last_id) is not int:
-                msg = "lastUpdateId is not an integer"
-                raise VenueProtocolError(msg)
-            return last_id, parse_levels(snap["bids"]), parse_levels(snap["asks"])
+            return parse_snapshot(body)
         except (ValueError, TypeError, KeyError, VenueProtocolError):
             self.bad_frame(f"{request.purpose}_invalid", body)
             return None
@@ -382,53 +372,3 @@ class BinanceProtocol(VenueProtocol):
 
     def _restart_book(self, book: OrderBook, now: float) -> None:
         """Nothing to send: the next diff starts a new buffer and asks for a snapshot."""
-
-
-def instruments_request(rest_base: str | None = None) -> RestRequest:
-    """GET /api/v3/exchangeInfo (weight 20)."""
-    base = rest_base or BinanceProtocol.default_rest_base
-    return RestRequest(
-        venue=Venue.BINANCE,
-        url=f"{base}/api/v3/exchangeInfo",
-        params=(),
-        weight=20,
-        purpose="instruments",
-    )
-
-
-def parse_instruments(body: str) -> list[Instrument]:
-    """``{"symbols":[{"symbol":"BTCUSDT","status":"TRADING","baseAsset":"BTC","quoteAsset":"USDT",
-    "filters":[{"filterType":"PRICE_FILTER","tickSize":"0.01"},{"filterType":"LOT_SIZE",
-    "stepSize":"0.00001"}]}]}`` -> the trading listings."""
-    try:
-        entries = _loads(body)["symbols"]
-    except (orjson.JSONDecodeError, KeyError, TypeError) as exc:
-        msg = f"Binance exchangeInfo: no 'symbols' list in the body ({exc})"
-        raise VenueProtocolError(msg) from exc
-    if type(entries) is not list:
-        msg = "Binance exchangeInfo: 'symbols' is not a list"
-        raise VenueProtocolError(msg)
-    instruments = []
-    for entry in entries:
-        try:
-            native, status = entry["symbol"], entry["status"]
-            base, quote = entry["baseAsset"], entry["quoteAsset"]
-            filters = {f.get("filterType"): f for f in entry.get("filters", ())}
-            tick = filters.get("PRICE_FILTER", {}).get("tickSize")
-            step = filters.get("LOT_SIZE", {}).get("stepSize")
-            tick_size = float(tick) if tick is not None else None
-            lot_size = float(step) if step is not None else None
-        except (KeyError, TypeError, AttributeError, ValueError) as exc:
-            msg = f"Binance exchangeInfo: malformed entry {str(entry)[:120]} ({exc!r})"
-            raise VenueProtocolError(msg) from exc
-        if status != "TRADING":
-            continue
-        try:
-            symbol = Symbol.parse(f"{base}-{quote}")
-        except (ValueError, AttributeError):
-            log.debug("instrument_skipped", venue="binance", native=native)
-            continue  # an asset our symbols cannot name (non-ASCII tickers exist)
-        instruments.append(
-            Instrument(Venue.BINANCE, symbol, native, tick_size=tick_size, lot_size=lot_size)
-        )
-    return instruments

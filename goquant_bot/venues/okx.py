@@ -6,67 +6,47 @@ seqId``) and a sequence reset after maintenance (``seqId < prevSeqId``), so neit
 The legacy CRC32 ``checksum`` is validated only when non-zero (OKX sends 0 since 2026).
 
 OKX announced that the in-band snapshot may give way to a REST snapshot: updates for a book
-without a snapshot are buffered and a REST snapshot is requested. The documented REST body
-(``asks``, ``bids``, ``ts``) has no ``seqId``; when one is present it is matched against the
-buffered updates, otherwise ``ts`` orders the snapshot among them. Levels are absolute sizes,
-so replaying buffered updates that the snapshot already contains is harmless: the snapshot
-only has to be at least as new as the first buffered update.
+without a snapshot are buffered and a REST snapshot is requested (see ``okx_rest``).
 """
 
 from __future__ import annotations
 
-import zlib
 from collections import deque
 from collections.abc import Sequence
-from typing import Any, ClassVar, NamedTuple
+from typing import Any, ClassVar
 
 import orjson
 
 from goquant_bot.domain.book import BookState, OrderBook
-from goquant_bot.domain.instruments import Instrument, InstrumentKey, Symbol, Venue
+from goquant_bot.domain.instruments import InstrumentKey, Symbol, Venue
 from goquant_bot.errors import VenueProtocolError
 from goquant_bot.logging import get_logger
 from goquant_bot.venues.base import RAW_LOG_LIMIT, RestRequest, SymbolMap, VenueProtocol
 from goquant_bot.venues.levels import address_matches, apply_polled, valid_levels
+from goquant_bot.venues.okx_rest import (
+    BOOKS_PATH,
+    CHECKSUM_LEVELS,
+    DEFAULT_REST_BASE,
+    BookUpdate,
+    Levels,
+    RestBook,
+    align_snapshot,
+    float_levels,
+    okx_checksum,
+    parse_rest_books,
+)
 
 log = get_logger(__name__)
 
 WS_PATH = "/ws/v5/public"
 LIVE_HOSTS = frozenset({"ws.okx.com", "wsaws.okx.com"})
-BOOKS_PATH = "/api/v5/market/books"
-INSTRUMENTS_PATH = "/api/v5/public/instruments"
-DEFAULT_REST_BASE = "https://www.okx.com"
 STREAM_DEPTH = 400  # the books channel's depth: a REST snapshot must match it
-CHECKSUM_LEVELS = 25
 PING_AFTER_S = 25.0  # OKX closes a connection that stayed silent for 30 s
 MAX_BUFFERED = 600  # updates kept while a REST snapshot is on its way (a minute at 100 ms)
 RETRY_FIRST_S = 1.0  # after a failed REST snapshot; doubles up to RETRY_MAX_S
 RETRY_MAX_S = 30.0
 
-Levels = Sequence[Sequence[str]]
 StringSide = dict[float, Sequence[str]]
-
-
-def okx_checksum(bids: Levels, asks: Levels) -> int:
-    """Signed CRC32 of ``bid1px:bid1sz:ask1px:ask1sz:bid2px:...`` over the top 25 levels."""
-    parts: list[str] = []
-    for i in range(min(max(len(bids), len(asks)), CHECKSUM_LEVELS)):
-        if i < len(bids):
-            parts += (bids[i][0], bids[i][1])
-        if i < len(asks):
-            parts += (asks[i][0], asks[i][1])
-    crc = zlib.crc32(":".join(parts).encode())
-    return crc - (1 << 32) if crc >= 1 << 31 else crc
-
-
-class _Update(NamedTuple):
-    """An update kept until the book has a snapshot to apply it to."""
-
-    prev: int
-    seq: int
-    ts_ms: int
-    bids: Levels
-    asks: Levels
 
 
 class _Sync:
@@ -78,19 +58,10 @@ class _Sync:
         self.seq: int | None = None  # seqId of the last applied message; None: no snapshot
         # Original strings per price (bids, asks), kept only while the venue sends checksums.
         self.strings: tuple[StringSide, StringSide] | None = None
-        self.buffer: deque[_Update] = deque(maxlen=MAX_BUFFERED)
+        self.buffer: deque[BookUpdate] = deque(maxlen=MAX_BUFFERED)
         self.rest_pending = False
         self.retry_at = 0.0  # no REST snapshot request before this time
         self.backoff = 0.0
-
-
-class RestBook(NamedTuple):
-    """A REST order book snapshot."""
-
-    bids: list[tuple[float, float]]
-    asks: list[tuple[float, float]]
-    ts_ms: int
-    seq: int | None
 
 
 def _remember(strings: StringSide, levels: Levels) -> None:
@@ -100,10 +71,6 @@ def _remember(strings: StringSide, levels: Levels) -> None:
             strings.pop(price, None)
         else:
             strings[price] = level
-
-
-def _floats(levels: Levels) -> list[tuple[float, float]]:
-    return [(float(level[0]), float(level[1])) for level in levels]
 
 
 class OkxProtocol(VenueProtocol):
@@ -234,7 +201,7 @@ class OkxProtocol(VenueProtocol):
         sync = self._sync.get(book.key.symbol)
         if sync is None:
             sync = self._sync[book.key.symbol] = _Sync()
-        update = _Update(prev, seq, ts_ms, bids, asks)
+        update = BookUpdate(prev, seq, ts_ms, bids, asks)
         if action == "update":
             if sync.seq is None:
                 self._buffer(book, sync, update, now)
@@ -251,15 +218,15 @@ class OkxProtocol(VenueProtocol):
         self,
         book: OrderBook,
         sync: _Sync,
-        msg: _Update,
+        msg: BookUpdate,
         checksum: int,
         snapshot: bool,
         text: str,
         now: float,
     ) -> None:
         if snapshot:
-            book.bids.replace(_floats(msg.bids))
-            book.asks.replace(_floats(msg.asks))
+            book.bids.replace(float_levels(msg.bids))
+            book.asks.replace(float_levels(msg.asks))
             sync.strings = ({}, {}) if checksum else None
             sync.buffer.clear()
             sync.rest_pending = False
@@ -286,7 +253,7 @@ class OkxProtocol(VenueProtocol):
         asks = [ask_strings.get(p, missing) for p, _ in book.asks.levels(CHECKSUM_LEVELS)]
         return okx_checksum(bids, asks) == checksum
 
-    def _buffer(self, book: OrderBook, sync: _Sync, update: _Update, now: float) -> None:
+    def _buffer(self, book: OrderBook, sync: _Sync, update: BookUpdate, now: float) -> None:
         buffer = sync.buffer
         if buffer and update.prev != buffer[-1].seq:
             buffer.clear()  # only an unbroken run of updates can be replayed on a snapshot
@@ -356,18 +323,11 @@ class OkxProtocol(VenueProtocol):
     def _apply_rest_snapshot(
         self, book: OrderBook, sync: _Sync, snapshot: RestBook, now: float
     ) -> None:
-        updates = list(sync.buffer)
-        if snapshot.seq is not None:
-            anchor: int | None = snapshot.seq
-            updates = [u for u in updates if u.seq > snapshot.seq]
-            usable = not updates or updates[0].prev <= snapshot.seq
-        else:
-            anchor = updates[-1].seq if updates else None
-            usable = bool(updates) and snapshot.ts_ms >= updates[0].ts_ms
-            updates = [u for u in updates if u.ts_ms >= snapshot.ts_ms]
-        if not usable or anchor is None:
+        aligned = align_snapshot(snapshot, sync.buffer)
+        if aligned is None:
             self.stats.skipped["rest:snapshot_too_old"] += 1
             return
+        anchor, updates = aligned
         book.bids.replace(snapshot.bids)
         book.asks.replace(snapshot.asks)
         sync.strings = None
@@ -434,76 +394,3 @@ class OkxProtocol(VenueProtocol):
     def _invalidate(self, book: OrderBook, symbol: Symbol) -> None:
         self._sync.pop(symbol, None)
         super()._invalidate(book, symbol)
-
-
-def parse_rest_books(body: str) -> RestBook:
-    """Parse ``{"code":"0","msg":"","data":[{"asks":[["41006.8","0.6","0","1"]],"bids":[["41006.3","0.3","0","2"]],"ts":"1629966436396"}]}``."""
-    data = _ok_data(body, "books")
-    if len(data) != 1:
-        text = f"OKX books: expected one book in data, got {len(data)}"
-        raise VenueProtocolError(text)
-    item = data[0]
-    try:
-        seq = item.get("seqId")
-        return RestBook(
-            bids=_floats(item["bids"]),
-            asks=_floats(item["asks"]),
-            ts_ms=int(item["ts"]),
-            seq=None if seq is None else int(seq),
-        )
-    except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
-        text = f"OKX books: malformed book ({type(exc).__name__}: {exc})"
-        raise VenueProtocolError(text) from exc
-
-
-def _ok_data(body: str, what: str) -> list[Any]:
-    """The ``data`` list of a successful ``{"code":"0","msg":"","data":[...]}`` body."""
-    try:
-        msg = orjson.loads(body)
-    except orjson.JSONDecodeError as exc:
-        text = f"OKX {what}: the body is not JSON"
-        raise VenueProtocolError(text) from exc
-    if type(msg) is not dict:
-        text = f"OKX {what}: expected a JSON object"
-        raise VenueProtocolError(text)
-    if msg.get("code") != "0":
-        text = f"OKX {what}: error code {msg.get('code')!r}: {msg.get('msg')!r}"
-        raise VenueProtocolError(text)
-    data = msg.get("data")
-    if type(data) is not list:
-        text = f"OKX {what}: 'data' is not a list"
-        raise VenueProtocolError(text)
-    return data
-
-
-def instruments_request(rest_base: str | None = None) -> RestRequest:
-    """The REST request listing OKX spot instruments."""
-    return RestRequest(
-        venue=Venue.OKX,
-        url=f"{rest_base or DEFAULT_REST_BASE}{INSTRUMENTS_PATH}",
-        params=(("instType", "SPOT"),),
-        weight=1,
-        purpose="instruments",
-    )
-
-
-def parse_instruments(body: str) -> list[Instrument]:
-    """Parse ``{"code":"0","data":[{"instId":"BTC-USDT","instType":"SPOT","baseCcy":"BTC","quoteCcy":"USDT","state":"live","tickSz":"0.1","lotSz":"0.00000001"}]}``."""
-    instruments: list[Instrument] = []
-    for index, item in enumerate(_ok_data(body, "instruments")):
-        try:
-            if item.get("instType", "SPOT") != "SPOT" or item["state"] != "live":
-                continue
-            native, base, quote = item["instId"], item["baseCcy"], item["quoteCcy"]
-            tick, lot = float(item["tickSz"]), float(item["lotSz"])
-        except (KeyError, TypeError, ValueError, AttributeError) as exc:
-            text = f"OKX instruments: entry {index} is malformed ({type(exc).__name__}: {exc})"
-            raise VenueProtocolError(text) from exc
-        try:
-            symbol = Symbol.parse(f"{base}-{quote}")
-        except ValueError:
-            continue  # a ticker we cannot represent is not worth failing the whole list
-        instruments.append(
-            Instrument(Venue.OKX, symbol, native, trading=True, tick_size=tick, lot_size=lot)
-        )
-    return instruments

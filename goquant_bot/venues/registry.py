@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 
 from goquant_bot.domain.instruments import Instrument, Venue
-from goquant_bot.venues import binance, bybit, deribit, okx
+from goquant_bot.venues import binance, binance_rest, bybit, deribit, okx, okx_rest
 from goquant_bot.venues.base import RestRequest, VenueProtocol
 
 
@@ -26,11 +26,11 @@ VENUES: Mapping[Venue, VenueSpec] = MappingProxyType(
         Venue.BINANCE: VenueSpec(
             Venue.BINANCE,
             binance.BinanceProtocol,
-            binance.instruments_request,
-            binance.parse_instruments,
+            binance_rest.instruments_request,
+            binance_rest.parse_instruments,
         ),
         Venue.OKX: VenueSpec(
-            Venue.OKX, okx.OkxProtocol, okx.instruments_request, okx.parse_instruments
+            Venue.OKX, okx.OkxProtocol, okx_rest.instruments_request, okx_rest.parse_instruments
         ),
         Venue.BYBIT: VenueSpec(
             Venue.BYBIT, bybit.BybitProtocol, bybit.instruments_request, bybit.parse_instruments

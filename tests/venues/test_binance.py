@@ -12,12 +12,8 @@ from goquant_bot.domain.book import BookState
 from goquant_bot.domain.instruments import Symbol, Venue
 from goquant_bot.errors import VenueProtocolError
 from goquant_bot.venues.base import RestRequest, SymbolMap
-from goquant_bot.venues.binance import (
-    BinanceProtocol,
-    instruments_request,
-    parse_instruments,
-    snapshot_limit,
-)
+from goquant_bot.venues.binance import BinanceProtocol
+from goquant_bot.venues.binance_rest import instruments_request, parse_instruments, snapshot_limit
 from tests.fakes import binance_frames as bn
 
 BTC = Symbol("BTC", "USDT")

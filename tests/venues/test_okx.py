@@ -13,12 +13,8 @@ from goquant_bot.domain.book import BookState
 from goquant_bot.domain.instruments import Symbol, Venue
 from goquant_bot.errors import VenueProtocolError
 from goquant_bot.venues.base import RestRequest, SymbolMap
-from goquant_bot.venues.okx import (
-    OkxProtocol,
-    instruments_request,
-    okx_checksum,
-    parse_instruments,
-)
+from goquant_bot.venues.okx import OkxProtocol
+from goquant_bot.venues.okx_rest import instruments_request, okx_checksum, parse_instruments
 from tests.fakes import okx_frames as ok
 
 BTC = Symbol("BTC", "USDT")
