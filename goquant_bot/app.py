@@ -21,9 +21,12 @@ from goquant_bot.venues.capture import CaptureWriter
 from goquant_bot.venues.feed import FeedConfig, VenueFeed
 from goquant_bot.venues.net import AiohttpGet, websocket_connect
 from goquant_bot.venues.registry import VENUES
+from goquant_bot.venues.sim import SIMULATED_LABEL, SimulatedVenues
 from goquant_bot.venues.transport import HttpGet, WsConnector
 
 log = get_logger(__name__)
+# What --demo streams when marketdata.watch is empty.
+DEMO_WATCH = tuple(Symbol.parse(s) for s in ("BTC-USDT", "ETH-USDT", "BTC-USDC"))
 _STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
@@ -41,6 +44,7 @@ class App:
         self.settings = settings
         self.supervisor = supervisor
         self.market = market
+        self.task_names = [spec.name for spec in specs]
         for spec in specs:
             supervisor.add(spec)
 
@@ -60,7 +64,7 @@ class App:
             "app_started",
             mode=self.settings.effective_mode,
             demo=self.settings.app.demo,
-            tasks=self.supervisor.task_names,
+            tasks=self.task_names,
         )
         try:
             code = await self.supervisor.run(self.settings.app.shutdown_timeout_s)
@@ -96,11 +100,21 @@ def build(
         stable_after_s=sup.stable_after_s,
     )
     specs: list[TaskSpec] = []
+    watch: list[Symbol] | None = None
+    if settings.app.demo and connector is None and http is None:
+        simulated = SimulatedVenues()
+        connector, http = simulated.connector, simulated.http_get
+        watch = [Symbol.parse(s) for s in settings.marketdata.watch] or list(DEMO_WATCH)
+        log.warning(
+            "demo_mode", data=SIMULATED_LABEL, venues=[v.value for v in simulated.listings()]
+        )
     if http is None:
         session = AiohttpGet()
         http = session
         specs.append(TaskSpec("http", _closing(session), stage=Stage.TRANSPORT, restart=False))
-    market, feed_specs = _build_market_data(settings, connector or websocket_connect, http)
+    market, feed_specs = _build_market_data(
+        settings, connector or websocket_connect, http, watch=watch, demo=settings.app.demo
+    )
     specs += feed_specs
     return App(settings, supervisor, specs, market=market)
 
@@ -113,14 +127,19 @@ def _build_market_data(
     venues: Collection[Venue] | None = None,
     watch: Sequence[Symbol] | None = None,
     recorders: Mapping[Venue, Recorder] | None = None,
+    demo: bool = False,
 ) -> tuple[MarketDataService, list[TaskSpec]]:
-    """Feeds for the enabled venues (or ``venues``), the hub, the directory and the service."""
+    """Feeds for the enabled venues (or ``venues``), the hub, the directory and the service.
+
+    In demo mode the venues' own addresses are kept (the simulator answers them) and the
+    instruments cache lives apart, so simulated listings never mix with real ones."""
     md = settings.marketdata
     recorders = recorders or {}
     hub = MarketDataHub(
         HubConfig(book_max_age_s=md.book_max_age_s, unsubscribe_grace_s=md.unsubscribe_grace_s)
     )
-    directory = SymbolDirectory(settings.app.data_dir / "instruments", md.instruments_ttl_s)
+    cache = settings.app.data_dir / ("instruments-demo" if demo else "instruments")
+    directory = SymbolDirectory(cache, md.instruments_ttl_s)
     specs: list[TaskSpec] = []
     rest_bases: dict[Venue, str | None] = {}
     enabled = {}
@@ -129,11 +148,11 @@ def _build_market_data(
         if not (venue_settings.enabled if venues is None else venue in venues):
             continue
         enabled[venue] = spec
-        rest_bases[venue] = venue_settings.rest_url or None
+        rest_bases[venue] = None if demo else venue_settings.rest_url or None
         feed = VenueFeed(
             spec.protocol,
             directory.map_for(venue),
-            _feed_config(md, venue_settings),
+            _feed_config(md, venue_settings, demo=demo),
             connector=connector,
             http=http,
             on_change=hub.mark_changed,
@@ -149,6 +168,8 @@ def _build_market_data(
         http,
         watch=[Symbol.parse(s) for s in md.watch] if watch is None else watch,
         recorders=recorders,
+        label=SIMULATED_LABEL if demo else "",
+        status_interval_s=10.0 if demo else 60.0,
     )
     specs.append(TaskSpec("marketdata", service.run, stage=Stage.FEEDS))
     return service, specs
@@ -205,7 +226,7 @@ async def record_market_data(
             await session.close()
 
 
-def _feed_config(md: MarketDataSettings, venue: VenueSettings) -> FeedConfig:
+def _feed_config(md: MarketDataSettings, venue: VenueSettings, *, demo: bool = False) -> FeedConfig:
     return FeedConfig(
         depth=md.book_depth,
         silence_s=md.watchdog_silence_s,
@@ -217,8 +238,8 @@ def _feed_config(md: MarketDataSettings, venue: VenueSettings) -> FeedConfig:
         reconnect=Backoff(
             initial_s=md.reconnect_initial_s, factor=2.0, max_s=md.reconnect_max_s, jitter=0.3
         ),
-        ws_base=venue.ws_url or None,
-        rest_base=venue.rest_url or None,
+        ws_base=None if demo else venue.ws_url or None,
+        rest_base=None if demo else venue.rest_url or None,
     )
 
 

@@ -30,6 +30,7 @@ class MarketDataService:
         *,
         watch: Sequence[Symbol] = (),
         recorders: Mapping[Venue, Recorder] | None = None,
+        label: str = "",
         status_interval_s: float = 60.0,
         clock: Callable[[], float] = time.time,
     ) -> None:
@@ -40,6 +41,7 @@ class MarketDataService:
         self.http = http
         self.watch = list(watch)
         self.recorders = dict(recorders or {})
+        self.label = label  # "SIMULATED" in demo mode: on every status line
         self.status_interval_s = status_interval_s
         self.clock = clock
         self.ready = asyncio.Event()
@@ -86,6 +88,7 @@ class MarketDataService:
                 for health in self.hub.health():
                     log.info(
                         "venue_status",
+                        data=self.label or "live",
                         venue=health.venue.value,
                         connected=health.connected,
                         polling=health.polling,

@@ -1,0 +1,269 @@
+"""REST of the simulated venues: depth snapshots and instrument lists, in each venue's format."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from types import MappingProxyType
+from urllib.parse import urlsplit
+
+from goquant_bot.domain.instruments import Venue
+from goquant_bot.venues.sim.book import SimBook, decimal_text
+from goquant_bot.venues.sim.encoders import (
+    binance_partial_depth,
+    book_time,
+    deribit_reply,
+    dumps,
+    native_name,
+    number_levels,
+    okx_levels,
+    text_levels,
+)
+from goquant_bot.venues.sim.model import MarketModel
+
+
+def rest_answer(model: MarketModel, url: str, params: Iterable[tuple[str, str]]) -> tuple[int, str]:
+    """(HTTP status, body) the venue would answer to a GET."""
+    parts = urlsplit(url)
+    host, path = (parts.hostname or "").lower(), parts.path.rstrip("/")
+    query = dict(params)
+    for venue, routes in _ROUTES.items():
+        if venue.value in host:
+            handler = routes.get(path)
+            if handler is None:
+                return 404, dumps({"error": f"no such endpoint: {path}"})
+            return handler(model, query)
+    return 404, dumps({"error": f"unknown host {host!r}"})
+
+
+def _find(model: MarketModel, venue: Venue, native: str | None) -> SimBook | None:
+    for symbol in model.listings(venue):
+        if native_name(venue, symbol) == native:
+            return model.book(venue, symbol)
+    return None
+
+
+def _int(query: Mapping[str, str], key: str, default: int, cap: int) -> int:
+    try:
+        return max(1, min(cap, int(query.get(key, default))))
+    except ValueError:
+        return default
+
+
+def _binance_depth(model: MarketModel, query: Mapping[str, str]) -> tuple[int, str]:
+    """``{"lastUpdateId":1027024,"bids":[["4.00000000","431.00000000"]],"asks":[...]}``."""
+    book = _find(model, Venue.BINANCE, query.get("symbol"))
+    if book is None:
+        return 400, dumps({"code": -1121, "msg": "Invalid symbol."})
+    return 200, dumps(binance_partial_depth(book, _int(query, "limit", 100, 5000)))
+
+
+def _binance_instruments(model: MarketModel, query: Mapping[str, str]) -> tuple[int, str]:
+    entries = []
+    for symbol in model.listings(Venue.BINANCE):
+        asset = model.asset(symbol.base)
+        tick = decimal_text(10 ** (8 - asset.tick_decimals), 8)
+        step = decimal_text(10 ** (8 - asset.lot_decimals), 8)
+        entries.append(
+            {
+                "symbol": native_name(Venue.BINANCE, symbol),
+                "status": "TRADING",
+                "baseAsset": symbol.base,
+                "baseAssetPrecision": 8,
+                "quoteAsset": symbol.quote,
+                "quotePrecision": 8,
+                "quoteAssetPrecision": 8,
+                "orderTypes": ["LIMIT", "LIMIT_MAKER", "MARKET"],
+                "isSpotTradingAllowed": True,
+                "filters": [
+                    {
+                        "filterType": "PRICE_FILTER",
+                        "minPrice": tick,
+                        "maxPrice": "1000000.00000000",
+                        "tickSize": tick,
+                    },
+                    {
+                        "filterType": "LOT_SIZE",
+                        "minQty": step,
+                        "maxQty": "9000.00000000",
+                        "stepSize": step,
+                    },
+                ],
+                "permissionSets": [["SPOT"]],
+            }
+        )
+    body = {
+        "timezone": "UTC",
+        "serverTime": round(model.time * 1000),
+        "rateLimits": [],
+        "exchangeFilters": [],
+        "symbols": entries,
+    }
+    return 200, dumps(body)
+
+
+def _okx_books(model: MarketModel, query: Mapping[str, str]) -> tuple[int, str]:
+    """``{"code":"0","msg":"","data":[{"asks":[[px,sz,"0",n]],"bids":[...],"ts":"..."}]}``."""
+    book = _find(model, Venue.OKX, query.get("instId"))
+    if book is None:
+        return 200, dumps({"code": "51001", "msg": "Instrument ID does not exist", "data": []})
+    depth = _int(query, "sz", 1, 400)
+    item = {
+        "asks": okx_levels(book, book.top(False, depth)),
+        "bids": okx_levels(book, book.top(True, depth)),
+        "ts": str(book.ts_ms),
+    }
+    return 200, dumps({"code": "0", "msg": "", "data": [item]})
+
+
+def _okx_instruments(model: MarketModel, query: Mapping[str, str]) -> tuple[int, str]:
+    data = []
+    for symbol in model.listings(Venue.OKX):
+        asset = model.asset(symbol.base)
+        data.append(
+            {
+                "instType": "SPOT",
+                "instId": native_name(Venue.OKX, symbol),
+                "baseCcy": symbol.base,
+                "quoteCcy": symbol.quote,
+                "state": "live",
+                "tickSz": decimal_text(1, asset.tick_decimals),
+                "lotSz": decimal_text(1, asset.lot_decimals),
+                "minSz": decimal_text(10, asset.lot_decimals),
+            }
+        )
+    return 200, dumps({"code": "0", "msg": "", "data": data})
+
+
+def _bybit_orderbook(model: MarketModel, query: Mapping[str, str]) -> tuple[int, str]:
+    book = _find(model, Venue.BYBIT, query.get("symbol"))
+    if book is None:
+        return 200, dumps(
+            {
+                "retCode": 10001,
+                "retMsg": "params error: symbol invalid",
+                "result": {},
+                "retExtInfo": {},
+                "time": book_time(model),
+            }
+        )
+    depth = _int(query, "limit", 1, 200)
+    result = {
+        "s": native_name(Venue.BYBIT, book.symbol),
+        "b": text_levels(book, book.top(True, depth)),
+        "a": text_levels(book, book.top(False, depth)),
+        "ts": book.ts_ms,
+        "u": book.last_id,
+        "seq": book.last_id,
+        "cts": book.ts_ms - 3,
+    }
+    return 200, dumps(
+        {"retCode": 0, "retMsg": "OK", "result": result, "retExtInfo": {}, "time": book_time(model)}
+    )
+
+
+def _bybit_instruments(model: MarketModel, query: Mapping[str, str]) -> tuple[int, str]:
+    entries = []
+    for symbol in model.listings(Venue.BYBIT):
+        asset = model.asset(symbol.base)
+        entries.append(
+            {
+                "symbol": native_name(Venue.BYBIT, symbol),
+                "baseCoin": symbol.base,
+                "quoteCoin": symbol.quote,
+                "innovation": "0",
+                "status": "Trading",
+                "marginTrading": "both",
+                "lotSizeFilter": {
+                    "basePrecision": decimal_text(1, asset.lot_decimals),
+                    "quotePrecision": "0.00000001",
+                    "minOrderQty": decimal_text(10, asset.lot_decimals),
+                    "maxOrderQty": "9000",
+                    "minOrderAmt": "1",
+                    "maxOrderAmt": "2000000",
+                },
+                "priceFilter": {"tickSize": decimal_text(1, asset.tick_decimals)},
+            }
+        )
+    result = {"category": "spot", "list": entries, "nextPageCursor": ""}
+    return 200, dumps(
+        {"retCode": 0, "retMsg": "OK", "result": result, "retExtInfo": {}, "time": book_time(model)}
+    )
+
+
+def _deribit_order_book(model: MarketModel, query: Mapping[str, str]) -> tuple[int, str]:
+    book = _find(model, Venue.DERIBIT, query.get("instrument_name"))
+    ts_ms = book_time(model)
+    if book is None:
+        error = {
+            "message": "Invalid params",
+            "data": {"reason": "instrument not found", "param": "instrument_name"},
+            "code": -32602,
+        }
+        return 400, deribit_reply(None, ts_ms, error=error)
+    depth = _int(query, "depth", 20, 10_000)
+    (bid, bid_size), (ask, ask_size) = book.top(True, 1)[0], book.top(False, 1)[0]
+    result = {
+        "timestamp": book.ts_ms,
+        "instrument_name": native_name(Venue.DERIBIT, book.symbol),
+        "change_id": book.last_id,
+        "state": "open",
+        "bids": number_levels(book, book.top(True, depth)),
+        "asks": number_levels(book, book.top(False, depth)),
+        "best_bid_price": float(book.price_text(bid)),
+        "best_bid_amount": float(book.size_text(bid_size)),
+        "best_ask_price": float(book.price_text(ask)),
+        "best_ask_amount": float(book.size_text(ask_size)),
+    }
+    return 200, deribit_reply(None, ts_ms, result)
+
+
+def _deribit_instruments(model: MarketModel, query: Mapping[str, str]) -> tuple[int, str]:
+    currency = query.get("currency", "any").upper()
+    result = []
+    for symbol in model.listings(Venue.DERIBIT):
+        if currency not in ("ANY", symbol.base, symbol.quote):
+            continue
+        asset = model.asset(symbol.base)
+        result.append(
+            {
+                "instrument_name": native_name(Venue.DERIBIT, symbol),
+                "kind": "spot",
+                "base_currency": symbol.base,
+                "quote_currency": symbol.quote,
+                "counter_currency": symbol.quote,
+                "price_index": f"{symbol.base}_{symbol.quote}".lower(),
+                "is_active": True,
+                "tick_size": 10.0**-asset.tick_decimals,
+                "min_trade_amount": 10.0**-asset.lot_decimals,
+                "contract_size": 10.0**-asset.lot_decimals,
+                "taker_commission": 0.0,
+                "maker_commission": 0.0,
+                # Simulated liquidity is Deribit's own: nothing is counted twice.
+                "is_cbe_routed": False,
+            }
+        )
+    body = deribit_reply(None, book_time(model), result)
+    return 200, body
+
+
+_Handler = Callable[[MarketModel, Mapping[str, str]], tuple[int, str]]
+_ROUTES: Mapping[Venue, Mapping[str, _Handler]] = MappingProxyType(
+    {
+        Venue.BINANCE: {
+            "/api/v3/depth": _binance_depth,
+            "/api/v3/exchangeInfo": _binance_instruments,
+        },
+        Venue.OKX: {
+            "/api/v5/market/books": _okx_books,
+            "/api/v5/public/instruments": _okx_instruments,
+        },
+        Venue.BYBIT: {
+            "/v5/market/orderbook": _bybit_orderbook,
+            "/v5/market/instruments-info": _bybit_instruments,
+        },
+        Venue.DERIBIT: {
+            "/api/v2/public/get_order_book": _deribit_order_book,
+            "/api/v2/public/get_instruments": _deribit_instruments,
+        },
+    }
+)
