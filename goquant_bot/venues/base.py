@@ -188,6 +188,12 @@ class VenueProtocol(ABC):
     def on_timer(self, now: float) -> None:  # noqa: B027 - optional hook
         """Called about every ``timer_interval_s``: venue keep-alives."""
 
+    @abstractmethod
+    def probe(self, now: float) -> None:
+        """Queue a request the venue always answers (an application-level ping): the driver
+        calls it when the connection has been quiet for half the watchdog's silence, so a
+        healthy but quiet connection is never mistaken for a dead one."""
+
     def poll_request(self, symbol: Symbol) -> RestRequest | None:
         """A REST snapshot request used to keep the book while the stream is down."""
         return None

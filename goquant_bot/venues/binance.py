@@ -121,6 +121,13 @@ class BinanceProtocol(VenueProtocol):
             frame = {"method": method, "params": streams[i : i + step], "id": self._request_id}
             self.outbox.append(orjson.dumps(frame).decode())
 
+    def probe(self, now: float) -> None:
+        """``{"method":"LIST_SUBSCRIPTIONS","id":N}``: answered with ``{"result":[...],"id":N}``."""
+        self._request_id += 1
+        self.outbox.append(
+            orjson.dumps({"method": "LIST_SUBSCRIPTIONS", "id": self._request_id}).decode()
+        )
+
     def _send_subscribe(self, symbols: list[Symbol], now: float) -> None:
         self._send("SUBSCRIBE", symbols)
 

@@ -111,11 +111,14 @@ class BybitProtocol(VenueProtocol):
         super().on_open(now)
 
     def on_timer(self, now: float) -> None:
-        """``{"req_id":"7","op":"ping"}`` every 20 s while connected."""
+        """``{"req_id":"7","op":"ping"}`` every 20 s while connected (Bybit expects it)."""
         if self.connected and now - self._last_ping >= PING_INTERVAL_S:
-            self._last_ping = now
-            frame = {"req_id": self._next_req_id(), "op": "ping"}
-            self.outbox.append(orjson.dumps(frame).decode())
+            self.probe(now)
+
+    def probe(self, now: float) -> None:
+        self._last_ping = now
+        frame = {"req_id": self._next_req_id(), "op": "ping"}
+        self.outbox.append(orjson.dumps(frame).decode())
 
     # -- frames ---------------------------------------------------------------------------
 

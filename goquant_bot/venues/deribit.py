@@ -95,6 +95,10 @@ class DeribitProtocol(VenueProtocol):
     def ws_url(self) -> str:
         return self.ws_base
 
+    def probe(self, now: float) -> None:
+        """``public/test``: answered with the server's version."""
+        self._request("public/test", {})
+
     def on_open(self, now: float) -> None:
         """Ask for heartbeats, then subscribe every book."""
         self._requests.clear()

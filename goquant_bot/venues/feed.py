@@ -277,6 +277,8 @@ class FeedConnection:
         planned_at = start + cfg.max_connection_age_s if cfg.max_connection_age_s else math.inf
         next_timer = start + proto.timer_interval_s
         send_gap = 1.0 / proto.max_sends_per_second
+        probe_after = cfg.silence_s / 2
+        probed = False
         next_send = start
         sends: deque[str] = deque()
         while True:
@@ -292,6 +294,8 @@ class FeedConnection:
                     feed.recorder.send(self._conn_id, text, now)
                 next_send = max(now, next_send) + send_gap
             wait = min(last_recv + cfg.silence_s, next_timer, planned_at)
+            if not probed:
+                wait = min(wait, last_recv + probe_after)
             if sends:
                 wait = min(wait, next_send)
             try:
@@ -303,6 +307,7 @@ class FeedConnection:
                 if isinstance(item, _Closed):
                     return item.reason
                 text, last_recv = item
+                probed = False
                 proto.stats.frames += 1
                 proto.on_frame(text, last_recv)
                 item = queue.get_nowait() if not queue.empty() else None
@@ -311,6 +316,9 @@ class FeedConnection:
                 return f"silent for {cfg.silence_s:g} s (watchdog)"
             if now >= planned_at:
                 return PLANNED
+            if not probed and now - last_recv >= probe_after:
+                proto.probe(now)  # quiet: ask for an answer before the watchdog gives up
+                probed = True
             if now >= next_timer:
                 proto.on_timer(now)
                 next_timer = now + proto.timer_interval_s

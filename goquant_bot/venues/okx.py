@@ -121,6 +121,11 @@ class OkxProtocol(VenueProtocol):
             self._last_ping = now
             self.outbox.append("ping")
 
+    def probe(self, now: float) -> None:
+        """The text ``ping``; OKX answers ``pong``."""
+        self._last_ping = now
+        self.outbox.append("ping")
+
     # -- frames ---------------------------------------------------------------------------
 
     def on_frame(self, text: str, now: float) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -322,3 +323,28 @@ async def test_rest_polling_while_the_websocket_is_down_then_back_to_stream() ->
                     lambda: book.state is BookState.LIVE and book.bids.best_price() == 300.0
                 )
                 assert not feed.connections[0].polling
+
+
+async def test_a_quiet_healthy_connection_is_probed_not_cut() -> None:
+    probes: list[float] = []
+
+    async def answers_probes(conn: ScriptConn) -> None:
+        await subscribed(conn)
+        loop = asyncio.get_running_loop()
+        while True:
+            frame = json.loads(
+                await conn.recv_until(lambda t: "LIST_SUBSCRIPTIONS" in t, within=10)
+            )
+            probes.append(loop.time())
+            await conn.send(json.dumps({"result": ["btcusdt@depth@100ms"], "id": frame["id"]}))
+
+    changes = Changes()
+    async with ScriptedServer(answers_probes) as srv:
+        feed, http = make_feed(srv.url, NO_REST, changes, silence_s=0.4)
+        feed.add([BTC])
+        async with running(feed, http):
+            await wait_until(lambda: len(probes) >= 5, within=5)
+            assert len(srv.conns) == 1
+            assert feed.connections[0].disconnects == 0
+    gaps = [b - a for a, b in itertools.pairwise(probes)]
+    assert all(0.15 <= gap < 0.4 for gap in gaps)  # one probe per half silence, no more
