@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from goquant_bot.domain.instruments import Symbol, Venue
+from goquant_bot.engine.arbitrage import ArbConfig
 from goquant_bot.logging import get_logger
 from goquant_bot.marketdata.directory import SymbolDirectory
 from goquant_bot.marketdata.hub import HubConfig, MarketDataHub
@@ -224,6 +225,18 @@ async def record_market_data(
             )
         if session is not None:
             await session.close()
+
+
+def arb_config(settings: Settings) -> ArbConfig:
+    """The arbitrage engine's settings: fees per venue, tiers, hysteresis, guards."""
+    arb = settings.arbitrage
+    return ArbConfig(
+        fees_pct={venue: getattr(settings.venues, venue.value).taker_fee_pct for venue in Venue},
+        size_tiers=arb.size_tiers,
+        hysteresis=arb.hysteresis_pct / 100.0,
+        sanity_cap_pct=arb.sanity_cap_pct,
+        max_skew_s=arb.max_skew_s,
+    )
 
 
 def _feed_config(md: MarketDataSettings, venue: VenueSettings, *, demo: bool = False) -> FeedConfig:

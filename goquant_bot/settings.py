@@ -159,6 +159,19 @@ class ArbitrageSettings(_Section):
     default_notional: float = Field(default=1000.0, gt=0, le=100_000_000)
     hysteresis_pct: float = Field(default=20.0, ge=0, lt=100)
     sanity_cap_pct: float = Field(default=5.0, gt=0, le=100)
+    # Trade sizes (quote currency) computations are shared at; a monitor's size is rounded
+    # up to the next tier (the largest tier at most).
+    size_tiers: tuple[float, ...] = (100.0, 500.0, 1_000.0, 5_000.0, 10_000.0, 50_000.0, 100_000.0)
+    # The two books of a pair must have been refreshed within this many seconds of each other.
+    max_skew_s: float = Field(default=5.0, gt=0, le=600)
+
+    @field_validator("size_tiers")
+    @classmethod
+    def _tiers(cls, value: tuple[float, ...]) -> tuple[float, ...]:
+        if not value or any(t <= 0 for t in value) or list(value) != sorted(set(value)):
+            msg = "must be a non-empty list of increasing positive sizes"
+            raise ValueError(msg)
+        return value
 
 
 class Settings(BaseSettings):

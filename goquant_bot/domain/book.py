@@ -95,6 +95,35 @@ class BookSide:
             chosen = prices if n is None else prices[:n]
         return [(p, self._levels[p]) for p in chosen]
 
+    def fill_notional(self, notional: float) -> tuple[float, float]:
+        """Walk from the top spending up to ``notional`` quote: (base filled, quote spent)."""
+        levels, prices = self._levels, self._prices
+        order = reversed(prices) if self.descending else iter(prices)
+        qty = spent = 0.0
+        for price in order:
+            size = levels[price]
+            cost = price * size
+            if spent + cost >= notional:
+                take = (notional - spent) / price
+                return qty + take, notional
+            qty += size
+            spent += cost
+        return qty, spent
+
+    def fill_qty(self, qty: float) -> tuple[float, float]:
+        """Walk from the top for up to ``qty`` base: (base filled, quote amount)."""
+        levels, prices = self._levels, self._prices
+        order = reversed(prices) if self.descending else iter(prices)
+        filled = amount = 0.0
+        for price in order:
+            size = levels[price]
+            if filled + size >= qty:
+                take = qty - filled
+                return qty, amount + take * price
+            filled += size
+            amount += size * price
+        return filled, amount
+
     def size_at(self, price: float) -> float:
         return self._levels.get(price, 0.0)
 
@@ -109,6 +138,18 @@ class BookSide:
             dropped, self._prices = self._prices[keep:], self._prices[:keep]
         for price in dropped:
             del self._levels[price]
+
+
+def expire_stale(books: Iterable[OrderBook], now: float, max_age_s: float) -> list[OrderBook]:
+    """Turn LIVE or POLLED books older than ``max_age_s`` STALE; return the ones changed."""
+    expired = []
+    for book in books:
+        if book.state in (BookState.LIVE, BookState.POLLED) and (
+            book.recv_ts is None or now - book.recv_ts > max_age_s
+        ):
+            book.state = BookState.STALE
+            expired.append(book)
+    return expired
 
 
 class L1(NamedTuple):

@@ -8,7 +8,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
-from goquant_bot.domain.book import L1, BookState, OrderBook
+from goquant_bot.domain.book import L1, OrderBook, expire_stale
 from goquant_bot.domain.instruments import InstrumentKey, Symbol, Venue
 from goquant_bot.logging import get_logger
 from goquant_bot.venues.feed import VenueFeed
@@ -130,26 +130,18 @@ class MarketDataHub:
 
     def check(self, now: float) -> None:
         """Mark books stale past their max age; perform due unsubscriptions."""
-        max_age = self.config.book_max_age_s
         for venue, feed in self.feeds.items():
-            changed: set[Symbol] = set()
-            for book in feed.books():
-                if book.state in (BookState.LIVE, BookState.POLLED) and (
-                    book.recv_ts is None or now - book.recv_ts > max_age
-                ):
-                    previous = book.state
-                    book.state = BookState.STALE
-                    self.stale_transitions += 1
-                    changed.add(book.key.symbol)
-                    log.warning(
-                        "book_stale",
-                        venue=venue.value,
-                        symbol=str(book.key.symbol),
-                        was=previous.value,
-                        age_s=round(now - (book.recv_ts or now), 3),
-                    )
-            if changed:
-                self.mark_changed(venue, changed)
+            expired = expire_stale(feed.books(), now, self.config.book_max_age_s)
+            for book in expired:
+                log.warning(
+                    "book_stale",
+                    venue=venue.value,
+                    symbol=str(book.key.symbol),
+                    age_s=None if book.recv_ts is None else round(now - book.recv_ts, 3),
+                )
+            if expired:
+                self.stale_transitions += len(expired)
+                self.mark_changed(venue, {book.key.symbol for book in expired})
         for key, due in list(self._release_at.items()):
             if now >= due:
                 del self._release_at[key]

@@ -298,8 +298,12 @@ def replay_files(
     on_books_changed: BooksChanged | None = None,
 ) -> ReplayResult:
     """Replay capture files (plain or .zst) merged by time; see ``ReplayResult.report``."""
+    return feed_files(Replayer(depth=depth, on_books_changed=on_books_changed), paths)
+
+
+def feed_files(replayer: Replayer, paths: Sequence[Path]) -> ReplayResult:
+    """Feed the records of ``paths``, merged by time, to ``replayer``."""
     readers = [CaptureReader(Path(path)) for path in paths]
-    replayer = Replayer(depth=depth, on_books_changed=on_books_changed)
     if len(readers) == 1:
         feed = replayer.feed
         for record in readers[0]:

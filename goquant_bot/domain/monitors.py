@@ -1,0 +1,95 @@
+"""Monitor definitions: what a user asked to watch, validated, immutable."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from goquant_bot.domain.instruments import Symbol, Venue
+
+
+class FiringPolicy(StrEnum):
+    EACH = "each"  # alert every time an opportunity opens (after its minimum duration)
+    ONCE = "once"  # alert the first opening, then the monitor is done
+
+
+@dataclass(frozen=True, slots=True)
+class ArbMonitor:
+    """Cross-venue arbitrage on one or more symbols between two or more venues."""
+
+    id: str
+    owner: int  # the chat that receives the alerts
+    symbols: tuple[Symbol, ...]
+    venues: tuple[Venue, ...]  # at least two
+    min_edge_pct: float | None = None  # net of fees, percent of cost
+    min_profit: float | None = None  # net, in the quote currency, at the monitor's size
+    notional: float = 1000.0  # trade size in the quote currency (mapped to a size tier)
+    fees_pct: tuple[tuple[Venue, float], ...] = ()  # taker fee overrides per venue
+    min_duration_s: float = 0.0
+    allow_polled: bool = False  # also use books kept from REST polling
+    policy: FiringPolicy = FiringPolicy.EACH
+
+    def __post_init__(self) -> None:
+        problems = []
+        if not self.symbols:
+            problems.append("at least one symbol")
+        if len(set(self.venues)) < 2:
+            problems.append("at least two different venues")
+        if self.min_edge_pct is None and self.min_profit is None:
+            problems.append("a minimum edge or a minimum profit")
+        if self.min_edge_pct is not None and not 0 < self.min_edge_pct <= 100:
+            problems.append("a minimum edge above 0 and at most 100 %")
+        if self.min_profit is not None and self.min_profit <= 0:
+            problems.append("a minimum profit above 0")
+        if not self.notional > 0:
+            problems.append("a trade size above 0")
+        if self.min_duration_s < 0:
+            problems.append("a minimum duration of 0 s or more")
+        if any(not 0 <= fee < 10 for _, fee in self.fees_pct):
+            problems.append("fees between 0 and 10 %")
+        if problems:
+            msg = f"monitor {self.id!r} needs " + ", ".join(problems)
+            raise ValueError(msg)
+
+    def fee_overrides(self) -> dict[Venue, float]:
+        return dict(self.fees_pct)
+
+
+@dataclass(frozen=True, slots=True)
+class MarketViewMonitor:
+    """Change signals on the consolidated market of one symbol.
+
+    Each signal is off when its value is None (or False for the venue changes).
+    """
+
+    id: str
+    owner: int
+    symbol: Symbol
+    venues: tuple[Venue, ...]  # empty: every enabled venue listing the symbol
+    best_venue_change: bool = False  # the venue holding the best bid or the best offer changed
+    mid_move_pct: float | None = None  # the mid moved this much since the last signal
+    spread_above_bps: float | None = None  # the consolidated spread is wider than this
+    venue_deviation_bps: float | None = None  # a venue's quote is this far from the CBBO
+    cooldown_s: float = 30.0  # at most one signal of a kind per cooldown
+
+    def __post_init__(self) -> None:
+        problems = []
+        if not (
+            self.best_venue_change
+            or self.mid_move_pct is not None
+            or self.spread_above_bps is not None
+            or self.venue_deviation_bps is not None
+        ):
+            problems.append("at least one signal")
+        for name, value in (
+            ("mid_move_pct", self.mid_move_pct),
+            ("spread_above_bps", self.spread_above_bps),
+            ("venue_deviation_bps", self.venue_deviation_bps),
+        ):
+            if value is not None and not value > 0:
+                problems.append(f"{name} above 0")
+        if self.cooldown_s < 0:
+            problems.append("a cooldown of 0 s or more")
+        if problems:
+            msg = f"monitor {self.id!r} needs " + ", ".join(problems)
+            raise ValueError(msg)

@@ -1,0 +1,312 @@
+"""The arbitrage signal service: one evaluation per dirty symbol, shared by every monitor.
+
+Per symbol and ordered venue pair the engine checks the guards once, walks the books once per
+size tier in use, applies each fee profile once, and hands the edge to a ThresholdGroup,
+which finds the monitors that open or close without looking at the others.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from goquant_bot.domain.arbitrage import Guard, PairQuote, check_pair, quote_pair
+from goquant_bot.domain.book import OrderBook
+from goquant_bot.domain.events import ArbClosed, ArbOpened, Event
+from goquant_bot.domain.instruments import Symbol, Venue
+from goquant_bot.domain.monitors import ArbMonitor, FiringPolicy
+from goquant_bot.domain.opportunity import ThresholdGroup, Transition
+
+DEFAULT_TIERS = (100.0, 500.0, 1_000.0, 5_000.0, 10_000.0, 50_000.0, 100_000.0)
+
+
+class BookSource(Protocol):
+    def books_for(self, symbol: Symbol, venues: Iterable[Venue] | None = None) -> list[OrderBook]:
+        """The books of ``symbol`` on ``venues`` (all venues when None)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ArbConfig:
+    fees_pct: Mapping[Venue, float]  # default taker fees
+    size_tiers: tuple[float, ...] = DEFAULT_TIERS
+    hysteresis: float = 0.2  # fraction of the threshold
+    sanity_cap_pct: float = 5.0
+    max_skew_s: float = 5.0
+
+
+@dataclass(frozen=True, slots=True)
+class GroupKey:
+    """What monitors must share to share a computation."""
+
+    buy: Venue
+    sell: Venue
+    tier: float
+    buy_fee: float
+    sell_fee: float
+    allow_polled: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """The last trustworthy figures of a group (for messages rendered later)."""
+
+    quote: PairQuote
+    edge_pct: float
+    profit: float
+    ts: float
+
+
+@dataclass(frozen=True, slots=True)
+class OpenOpportunity:
+    """What a live alert shows about one open opportunity."""
+
+    monitor_id: str
+    symbol: Symbol
+    buy_venue: Venue
+    sell_venue: Venue
+    opened_at: float
+    edge_pct: float
+    peak_edge_pct: float
+    profit: float
+    buy_price: float
+    sell_price: float
+    size: float
+    complete: bool
+
+
+class ArbitrageEngine:
+    """Monitors indexed by (symbol, venue pair, tier, fees); synchronous and clock-free."""
+
+    def __init__(self, books: BookSource, config: ArbConfig) -> None:
+        self.books = books
+        self.config = config
+        self.monitors: dict[str, ArbMonitor] = {}
+        self._thresholds: dict[str, float] = {}
+        self._groups: dict[Symbol, dict[GroupKey, ThresholdGroup]] = {}
+        self._snapshots: dict[tuple[Symbol, GroupKey], Snapshot] = {}
+        self.guards: Counter[str] = Counter()
+        self.evaluations = 0
+        self.finished: list[str] = []  # one-shot monitors that fired; the registry removes them
+
+    # -- monitors -------------------------------------------------------------------------
+
+    def tier_for(self, notional: float) -> float:
+        """The smallest size tier that covers ``notional`` (the largest tier at most)."""
+        tiers = self.config.size_tiers
+        return tiers[min(bisect_left(tiers, notional * (1 - 1e-9)), len(tiers) - 1)]
+
+    def threshold_for(self, monitor: ArbMonitor) -> float:
+        """The edge that satisfies both of the monitor's minimums at its size tier."""
+        edge = monitor.min_edge_pct or 0.0
+        if monitor.min_profit is not None:
+            edge = max(edge, monitor.min_profit / self.tier_for(monitor.notional) * 100.0)
+        return edge
+
+    def _keys(self, monitor: ArbMonitor) -> Iterable[GroupKey]:
+        fees = {**self.config.fees_pct, **monitor.fee_overrides()}
+        tier = self.tier_for(monitor.notional)
+        for buy in monitor.venues:
+            for sell in monitor.venues:
+                if buy is not sell:
+                    yield GroupKey(
+                        buy,
+                        sell,
+                        tier,
+                        fees.get(buy, 0.0),
+                        fees.get(sell, 0.0),
+                        monitor.allow_polled,
+                    )
+
+    def add_monitor(self, monitor: ArbMonitor, now: float) -> list[Event]:
+        """Index a monitor; an opportunity already past its threshold opens at once."""
+        if monitor.id in self.monitors:
+            msg = f"monitor {monitor.id!r} exists already"
+            raise ValueError(msg)
+        self.monitors[monitor.id] = monitor
+        threshold = self._thresholds[monitor.id] = self.threshold_for(monitor)
+        events: list[Event] = []
+        for symbol in monitor.symbols:
+            groups = self._groups.setdefault(symbol, {})
+            for key in self._keys(monitor):
+                group = groups.get(key)
+                if group is None:
+                    group = groups[key] = ThresholdGroup(self.config.hysteresis)
+                moves = group.add(monitor.id, threshold, monitor.min_duration_s, now)
+                events += self._events(symbol, key, moves)
+        return self._after_opens(events)
+
+    def remove_monitor(self, monitor_id: str) -> ArbMonitor | None:
+        monitor = self.monitors.pop(monitor_id, None)
+        if monitor is None:
+            return None
+        threshold = self._thresholds.pop(monitor_id)
+        for symbol in monitor.symbols:
+            groups = self._groups.get(symbol, {})
+            for key in self._keys(monitor):
+                group = groups.get(key)
+                if group is None:
+                    continue
+                group.remove(monitor_id, threshold)
+                if not len(group):
+                    del groups[key]
+                    self._snapshots.pop((symbol, key), None)
+            if not groups:
+                self._groups.pop(symbol, None)
+        return monitor
+
+    def symbols(self) -> list[Symbol]:
+        return sorted(self._groups)
+
+    # -- evaluation -----------------------------------------------------------------------
+
+    def evaluate(self, symbol: Symbol, now: float) -> list[Event]:
+        """Re-evaluate every group of ``symbol`` against the current books."""
+        groups = self._groups.get(symbol)
+        if not groups:
+            return []
+        self.evaluations += 1
+        books = {book.key.venue: book for book in self.books.books_for(symbol)}
+        quotes: dict[tuple[Venue, Venue, float], PairQuote | None] = {}
+        guards: dict[tuple[Venue, Venue, bool], Guard | None] = {}
+        events: list[Event] = []
+        for key, group in groups.items():
+            buy, sell = books.get(key.buy), books.get(key.sell)
+            guard_key = (key.buy, key.sell, key.allow_polled)
+            if guard_key not in guards:
+                # Once per pair and evaluation: counted here, not per group.
+                guard = (
+                    Guard.NOT_LIVE
+                    if buy is None or sell is None
+                    else check_pair(
+                        buy, sell, max_skew_s=self.config.max_skew_s, allow_polled=key.allow_polled
+                    )
+                )
+                guards[guard_key] = guard
+                if guard is not None:
+                    self.guards[guard.value] += 1
+            guard = guards[guard_key]
+            if guard is not None or buy is None or sell is None:
+                events += self._fail(symbol, key, group, guard or Guard.NOT_LIVE, now)
+                continue
+            quote_key = (key.buy, key.sell, key.tier)
+            if quote_key not in quotes:
+                quotes[quote_key] = quote_pair(buy, sell, key.tier)
+            quote = quotes[quote_key]
+            if quote is None:
+                self.guards[Guard.NO_LIQUIDITY.value] += 1
+                events += self._fail(symbol, key, group, Guard.NO_LIQUIDITY, now)
+                continue
+            edge, profit = quote.net(key.buy_fee, key.sell_fee)
+            if edge > self.config.sanity_cap_pct:
+                self.guards[Guard.SUSPECT.value] += 1
+                events += self._fail(symbol, key, group, Guard.SUSPECT, now)
+                continue
+            self._snapshots[(symbol, key)] = Snapshot(quote, edge, profit, now)
+            events += self._events(symbol, key, group.update(edge, now))
+        return self._after_opens(events)
+
+    def tick(self, now: float) -> list[Event]:
+        """Open the opportunities whose minimum duration has passed without an update."""
+        events: list[Event] = []
+        for symbol, groups in self._groups.items():
+            for key, group in groups.items():
+                if group.has_pending():
+                    events += self._events(symbol, key, group.promote(now))
+        return self._after_opens(events)
+
+    def open_opportunities(self, monitor_id: str) -> list[OpenOpportunity]:
+        """Current figures of a monitor's open opportunities (live alerts render these)."""
+        monitor = self.monitors.get(monitor_id)
+        if monitor is None:
+            return []
+        found = []
+        for symbol in monitor.symbols:
+            groups = self._groups.get(symbol, {})
+            for key in self._keys(monitor):
+                group = groups.get(key)
+                snap = self._snapshots.get((symbol, key))
+                if group is None or snap is None or not group.is_open(monitor_id):
+                    continue
+                opened_at = group.opened_at(monitor_id)
+                peak = group.peaks.max_since(opened_at)
+                found.append(
+                    OpenOpportunity(
+                        monitor_id=monitor_id,
+                        symbol=symbol,
+                        buy_venue=key.buy,
+                        sell_venue=key.sell,
+                        opened_at=opened_at,
+                        edge_pct=snap.edge_pct,
+                        peak_edge_pct=peak if peak is not None else snap.edge_pct,
+                        profit=snap.profit,
+                        buy_price=snap.quote.buy_vwap,
+                        sell_price=snap.quote.sell_vwap,
+                        size=snap.quote.size,
+                        complete=snap.quote.complete,
+                    )
+                )
+        return found
+
+    # -- helpers --------------------------------------------------------------------------
+
+    def _fail(
+        self, symbol: Symbol, key: GroupKey, group: ThresholdGroup, guard: Guard, now: float
+    ) -> list[Event]:
+        self._snapshots.pop((symbol, key), None)
+        if group.last_edge is None and not group.active:
+            return []
+        return self._events(symbol, key, group.fail(now, guard.value))
+
+    def _events(self, symbol: Symbol, key: GroupKey, moves: Sequence[Transition]) -> list[Event]:
+        events: list[Event] = []
+        for move in moves:
+            monitor = self.monitors[move.monitor_id]
+            if move.opened:
+                snap = self._snapshots[(symbol, key)]
+                events.append(
+                    ArbOpened(
+                        monitor_id=monitor.id,
+                        owner=monitor.owner,
+                        symbol=symbol,
+                        buy_venue=key.buy,
+                        sell_venue=key.sell,
+                        ts=move.ts,
+                        buy_price=snap.quote.buy_vwap,
+                        sell_price=snap.quote.sell_vwap,
+                        size=snap.quote.size,
+                        notional=snap.quote.buy_notional,
+                        edge_pct=snap.edge_pct,
+                        profit=snap.profit,
+                        complete=snap.quote.complete,
+                    )
+                )
+            else:
+                last = self._snapshots.get((symbol, key))
+                events.append(
+                    ArbClosed(
+                        monitor_id=monitor.id,
+                        owner=monitor.owner,
+                        symbol=symbol,
+                        buy_venue=key.buy,
+                        sell_venue=key.sell,
+                        ts=move.ts,
+                        opened_at=move.opened_at,
+                        peak_edge_pct=move.peak_edge,
+                        last_edge_pct=last.edge_pct if last is not None else None,
+                        reason=move.reason,
+                    )
+                )
+        return events
+
+    def _after_opens(self, events: list[Event]) -> list[Event]:
+        """A one-shot monitor is done after its first opening."""
+        for event in events:
+            if isinstance(event, ArbOpened):
+                monitor = self.monitors.get(event.monitor_id)
+                if monitor is not None and monitor.policy is FiringPolicy.ONCE:
+                    self.remove_monitor(monitor.id)
+                    self.finished.append(monitor.id)
+        return events
