@@ -64,7 +64,12 @@ def test_opens_once_with_executable_figures_then_closes_with_duration_and_peak()
     books.set(BIN, 99.9, 100.0, ts=101.0)
     (opened,) = arb.evaluate(BTC, 101.0)
     assert isinstance(opened, ArbOpened)
-    assert (opened.buy_venue, opened.sell_venue, opened.monitor_id, opened.owner) == (BIN, OKX, "m1", 7)
+    assert (opened.buy_venue, opened.sell_venue, opened.monitor_id, opened.owner) == (
+        BIN,
+        OKX,
+        "m1",
+        7,
+    )
     assert opened.buy_price == pytest.approx(100.0)
     assert opened.sell_price == pytest.approx(100.5)
     assert opened.size == pytest.approx(10.0)  # 1,000 USDT at 100
@@ -179,7 +184,9 @@ def test_fee_overrides_and_profit_thresholds() -> None:
     arb = engine(books)
     arb.add_monitor(monitor("default_fees", 0.05), 100.0)
     arb.add_monitor(monitor("vip", 0.05, fees_pct=((BIN, 0.0), (OKX, 0.0))), 100.0)
-    arb.add_monitor(monitor("profit", None, min_profit=1.0, fees_pct=((BIN, 0.0), (OKX, 0.0))), 100.0)
+    arb.add_monitor(
+        monitor("profit", None, min_profit=1.0, fees_pct=((BIN, 0.0), (OKX, 0.0))), 100.0
+    )
     arb.add_monitor(
         monitor("profit_big", None, min_profit=2.0, fees_pct=((BIN, 0.0), (OKX, 0.0))), 100.0
     )
