@@ -1,10 +1,12 @@
 """Run every benchmark and print its figures: ``make bench``."""
 
-from bench import bench_books
+from bench import bench_books, bench_engine
 
 
 def main() -> None:
     bench_books.main()
+    print()
+    bench_engine.main()
 
 
 if __name__ == "__main__":

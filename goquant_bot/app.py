@@ -4,13 +4,20 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import signal
 from collections.abc import Callable, Collection, Coroutine, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from goquant_bot.domain.instruments import Symbol, Venue
-from goquant_bot.engine.arbitrage import ArbConfig
+from goquant_bot.domain.monitors import ArbMonitor
+from goquant_bot.engine.arbitrage import ArbConfig, ArbitrageEngine
+from goquant_bot.engine.history import HistoryWriter, OpportunityStats
+from goquant_bot.engine.market_view import MarketViewEngine
+from goquant_bot.engine.registry import MonitorRegistry
+from goquant_bot.engine.service import SignalService, log_events
+from goquant_bot.errors import RejectedInput
 from goquant_bot.logging import get_logger
 from goquant_bot.marketdata.directory import SymbolDirectory
 from goquant_bot.marketdata.hub import HubConfig, MarketDataHub
@@ -41,10 +48,14 @@ class App:
         specs: Sequence[TaskSpec],
         *,
         market: MarketDataService | None = None,
+        signals: SignalService | None = None,
+        registry: MonitorRegistry | None = None,
     ):
         self.settings = settings
         self.supervisor = supervisor
         self.market = market
+        self.signals = signals
+        self.registry = registry
         self.task_names = [spec.name for spec in specs]
         for spec in specs:
             supervisor.add(spec)
@@ -58,6 +69,10 @@ class App:
 
     async def run(self) -> int:
         """Exit code: 0 after a requested stop, 1 after an unexpected error."""
+        # Everything built so far lives for the whole run: keep it out of the collector's
+        # scans, whose pauses would otherwise grow with the number of monitors.
+        gc.collect()
+        gc.freeze()
         loop = asyncio.get_running_loop()
         for sig in _STOP_SIGNALS:
             loop.add_signal_handler(sig, self._on_signal, sig)
@@ -117,7 +132,43 @@ def build(
         settings, connector or websocket_connect, http, watch=watch, demo=settings.app.demo
     )
     specs += feed_specs
-    return App(settings, supervisor, specs, market=market)
+    signals, registry = _build_signals(settings, market)
+    specs.append(TaskSpec("engine", signals.run, stage=Stage.ENGINE))
+    if settings.app.demo:
+        specs.append(
+            TaskSpec("demo-monitors", _demo_monitors(settings, market, registry), restart=False)
+        )
+    return App(settings, supervisor, specs, market=market, signals=signals, registry=registry)
+
+
+def _build_signals(
+    settings: Settings, market: MarketDataService
+) -> tuple[SignalService, MonitorRegistry]:
+    hub, directory = market.hub, market.directory
+
+    def routed(symbol: Symbol) -> frozenset[Venue]:
+        """Venues whose book of ``symbol`` is another venue's liquidity (never counted twice)."""
+        return frozenset(
+            venue
+            for venue in directory.venues_listing(symbol)
+            if (listing := directory.instrument(venue, symbol)) and listing.routed_to
+        )
+
+    arbitrage = ArbitrageEngine(hub, arb_config(settings))
+    market_view = MarketViewEngine(
+        hub, max_age_s=settings.marketdata.book_max_age_s, exclude_routed=routed
+    )
+    registry = MonitorRegistry(hub, directory.venues_listing, arbitrage, market_view)
+    signals = SignalService(
+        hub,
+        arbitrage,
+        market_view,
+        log_events,
+        stats=OpportunityStats(),
+        history=HistoryWriter(settings.app.data_dir / "opportunities.jsonl"),
+        on_finished=registry.finished,
+    )
+    return signals, registry
 
 
 def _build_market_data(
@@ -254,6 +305,30 @@ def _feed_config(md: MarketDataSettings, venue: VenueSettings, *, demo: bool = F
         ws_base=None if demo else venue.ws_url or None,
         rest_base=None if demo else venue.rest_url or None,
     )
+
+
+def _demo_monitors(
+    settings: Settings, market: MarketDataService, registry: MonitorRegistry
+) -> Callable[[], Coroutine[Any, Any, None]]:
+    """In demo mode, watch the simulated dislocations with one arbitrage monitor per pair."""
+
+    async def run() -> None:
+        await market.ready.wait()
+        for symbol in market.watch:
+            monitor = ArbMonitor(
+                id=f"demo:{symbol}",
+                owner=0,
+                symbols=(symbol,),
+                venues=tuple(market.directory.venues_listing(symbol)),
+                min_edge_pct=settings.arbitrage.default_min_edge_pct,
+                notional=settings.arbitrage.default_notional,
+            )
+            try:
+                registry.add_arbitrage(monitor)
+            except (RejectedInput, ValueError) as exc:
+                log.warning("demo_monitor_skipped", symbol=str(symbol), reason=str(exc))
+
+    return run
 
 
 def _closing(session: AiohttpGet) -> Callable[[], Coroutine[Any, Any, None]]:

@@ -14,9 +14,11 @@ from pathlib import Path
 from typing import NoReturn
 
 from goquant_bot import __version__
-from goquant_bot.app import build, open_captures, record_market_data
+from goquant_bot.app import arb_config, build, open_captures, record_market_data
 from goquant_bot.domain.instruments import Symbol, Venue
-from goquant_bot.errors import ConfigError
+from goquant_bot.engine.monitor_file import load_monitors
+from goquant_bot.engine.replay import replay_with_signals
+from goquant_bot.errors import ConfigError, RejectedInput
 from goquant_bot.logging import configure_logging, get_logger
 from goquant_bot.settings import Settings, load_settings, secret_values
 from goquant_bot.venues.replay import replay_files
@@ -151,23 +153,34 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     configure_logging(settings.logging, secret_values(settings))
     if args.command == "replay":
-        return run_replay(args.files, args.monitors, depth=settings.marketdata.book_depth)
+        return run_replay(settings, args.files, args.monitors)
     if args.command == "record":
         return run_record(settings, args)
     return run_app(settings)
 
 
-def run_replay(files: Sequence[Path], monitors: Path | None, *, depth: int) -> int:
-    """Print the replay report as JSON on stdout."""
-    if monitors is not None:
-        print("main.py replay: --monitors is not available yet in this version", file=sys.stderr)
-        return EXIT_USAGE
+def run_replay(settings: Settings, files: Sequence[Path], monitors: Path | None) -> int:
+    """Print the replay report (and, with monitors, the alerts) as JSON on stdout."""
     try:
-        result = replay_files(files, depth=depth)
+        if monitors is None:
+            report = replay_files(files, depth=settings.marketdata.book_depth).report()
+        else:
+            arbs, views = load_monitors(monitors)
+            report = replay_with_signals(
+                files,
+                arbs,
+                views,
+                arb_config(settings),
+                book_max_age_s=settings.marketdata.book_max_age_s,
+                depth=settings.marketdata.book_depth,
+            )
+    except RejectedInput as exc:
+        print(f"main.py replay: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     except OSError as exc:
         print(f"main.py replay: cannot read {exc.filename}: {exc.strerror}", file=sys.stderr)
         return EXIT_USAGE
-    json.dump(result.report(), sys.stdout, indent=2, sort_keys=False)
+    json.dump(report, sys.stdout, indent=2)
     sys.stdout.write("\n")
     return EXIT_OK
 

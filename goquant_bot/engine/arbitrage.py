@@ -77,6 +77,34 @@ class OpenOpportunity:
     complete: bool
 
 
+class _Pair:
+    """The groups of one symbol's ordered venue pair, with what lets an idle pair be skipped."""
+
+    __slots__ = ("active", "groups", "min_buy_fee", "min_sell_fee", "min_threshold", "skipped")
+
+    def __init__(self) -> None:
+        self.groups: dict[GroupKey, ThresholdGroup] = {}
+        self.active: set[GroupKey] = set()  # groups with an open or pending opportunity
+        self.min_threshold = 0.0
+        self.min_buy_fee = 0.0
+        self.min_sell_fee = 0.0
+        self.skipped = False  # the last evaluation skipped it: groups hold no current edge
+
+    def refresh(self) -> None:
+        """Recompute the floors after a monitor was added or removed."""
+        groups = [(k, g) for k, g in self.groups.items() if len(g)]
+        self.min_threshold = min((g.thresholds[0] for _, g in groups), default=0.0)
+        self.min_buy_fee = min((k.buy_fee for k, _ in groups), default=0.0)
+        self.min_sell_fee = min((k.sell_fee for k, _ in groups), default=0.0)
+
+    def track(self, key: GroupKey, group: ThresholdGroup) -> None:
+        """Keep ``active`` in step after a group changed."""
+        if group.active:
+            self.active.add(key)
+        else:
+            self.active.discard(key)
+
+
 class ArbitrageEngine:
     """Monitors indexed by (symbol, venue pair, tier, fees); synchronous and clock-free."""
 
@@ -85,7 +113,9 @@ class ArbitrageEngine:
         self.config = config
         self.monitors: dict[str, ArbMonitor] = {}
         self._thresholds: dict[str, float] = {}
-        self._groups: dict[Symbol, dict[GroupKey, ThresholdGroup]] = {}
+        # symbol -> ordered venue pair -> group key -> group: the guards and the book walks
+        # are done once per pair, the fees once per group.
+        self._groups: dict[Symbol, dict[tuple[Venue, Venue], _Pair]] = {}
         self._snapshots: dict[tuple[Symbol, GroupKey], Snapshot] = {}
         self.guards: Counter[str] = Counter()
         self.evaluations = 0
@@ -129,12 +159,17 @@ class ArbitrageEngine:
         threshold = self._thresholds[monitor.id] = self.threshold_for(monitor)
         events: list[Event] = []
         for symbol in monitor.symbols:
-            groups = self._groups.setdefault(symbol, {})
+            pairs = self._groups.setdefault(symbol, {})
             for key in self._keys(monitor):
-                group = groups.get(key)
+                pair = pairs.setdefault((key.buy, key.sell), _Pair())
+                group = pair.groups.get(key)
                 if group is None:
-                    group = groups[key] = ThresholdGroup(self.config.hysteresis)
+                    group = pair.groups[key] = ThresholdGroup(self.config.hysteresis)
+                if pair.skipped:
+                    group.last_edge = None  # skipped groups have no current edge
                 moves = group.add(monitor.id, threshold, monitor.min_duration_s, now)
+                pair.refresh()
+                pair.track(key, group)
                 events += self._events(symbol, key, moves)
         return self._after_opens(events)
 
@@ -144,16 +179,21 @@ class ArbitrageEngine:
             return None
         threshold = self._thresholds.pop(monitor_id)
         for symbol in monitor.symbols:
-            groups = self._groups.get(symbol, {})
+            pairs = self._groups.get(symbol, {})
             for key in self._keys(monitor):
-                group = groups.get(key)
-                if group is None:
+                pair = pairs.get((key.buy, key.sell))
+                group = pair.groups.get(key) if pair is not None else None
+                if pair is None or group is None:
                     continue
                 group.remove(monitor_id, threshold)
+                pair.track(key, group)
                 if not len(group):
-                    del groups[key]
+                    del pair.groups[key]
                     self._snapshots.pop((symbol, key), None)
-            if not groups:
+                pair.refresh()
+                if not pair.groups:
+                    del pairs[(key.buy, key.sell)]
+            if not pairs:
                 self._groups.pop(symbol, None)
         return monitor
 
@@ -164,55 +204,75 @@ class ArbitrageEngine:
 
     def evaluate(self, symbol: Symbol, now: float) -> list[Event]:
         """Re-evaluate every group of ``symbol`` against the current books."""
-        groups = self._groups.get(symbol)
-        if not groups:
+        pairs = self._groups.get(symbol)
+        if not pairs:
             return []
         self.evaluations += 1
         books = {book.key.venue: book for book in self.books.books_for(symbol)}
-        quotes: dict[tuple[Venue, Venue, float], PairQuote | None] = {}
-        guards: dict[tuple[Venue, Venue, bool], Guard | None] = {}
         events: list[Event] = []
-        for key, group in groups.items():
-            buy, sell = books.get(key.buy), books.get(key.sell)
-            guard_key = (key.buy, key.sell, key.allow_polled)
-            if guard_key not in guards:
-                # Once per pair and evaluation: counted here, not per group.
-                guard = (
-                    Guard.NOT_LIVE
-                    if buy is None or sell is None
-                    else check_pair(
-                        buy, sell, max_skew_s=self.config.max_skew_s, allow_polled=key.allow_polled
+        for (buy_venue, sell_venue), pair in pairs.items():
+            buy, sell = books.get(buy_venue), books.get(sell_venue)
+            top = _top_of_book(buy, sell)
+            if top is not None and not pair.active:
+                ask, bid = top
+                cost = ask * (1.0 + pair.min_buy_fee / 100.0)
+                if (
+                    bid * (1.0 - pair.min_sell_fee / 100.0) - cost
+                ) / cost * 100.0 < pair.min_threshold:
+                    # Even the lowest fees at the best prices miss the lowest threshold, and
+                    # walking the books only lowers the edge: nothing can open on this pair.
+                    pair.skipped = True
+                    continue
+            pair.skipped = False
+            guards: dict[bool, Guard | None] = {}
+            quotes: dict[float, PairQuote | None] = {}
+            for key, group in pair.groups.items():
+                if key.allow_polled not in guards:
+                    guard = (
+                        Guard.NOT_LIVE
+                        if buy is None or sell is None
+                        else check_pair(
+                            buy,
+                            sell,
+                            max_skew_s=self.config.max_skew_s,
+                            allow_polled=key.allow_polled,
+                        )
                     )
-                )
-                guards[guard_key] = guard
-                if guard is not None:
-                    self.guards[guard.value] += 1
-            guard = guards[guard_key]
-            if guard is not None or buy is None or sell is None:
-                events += self._fail(symbol, key, group, guard or Guard.NOT_LIVE, now)
-                continue
-            quote_key = (key.buy, key.sell, key.tier)
-            if quote_key not in quotes:
-                quotes[quote_key] = quote_pair(buy, sell, key.tier)
-            quote = quotes[quote_key]
-            if quote is None:
-                self.guards[Guard.NO_LIQUIDITY.value] += 1
-                events += self._fail(symbol, key, group, Guard.NO_LIQUIDITY, now)
-                continue
-            edge, profit = quote.net(key.buy_fee, key.sell_fee)
-            if edge > self.config.sanity_cap_pct:
-                self.guards[Guard.SUSPECT.value] += 1
-                events += self._fail(symbol, key, group, Guard.SUSPECT, now)
-                continue
-            self._snapshots[(symbol, key)] = Snapshot(quote, edge, profit, now)
-            events += self._events(symbol, key, group.update(edge, now))
+                    guards[key.allow_polled] = guard
+                    if guard is not None:
+                        self.guards[guard.value] += 1  # once per pair, not per group
+                guard = guards[key.allow_polled]
+                if guard is not None or buy is None or sell is None or top is None:
+                    events += self._fail(symbol, key, group, guard or Guard.NOT_LIVE, now)
+                    pair.track(key, group)
+                    continue
+                if not group.active and _net_edge(top, key) < group.thresholds[0]:
+                    group.last_edge = None  # this idle group cannot open either
+                    continue
+                if key.tier not in quotes:
+                    quotes[key.tier] = quote_pair(buy, sell, key.tier)
+                quote = quotes[key.tier]
+                if quote is None:
+                    self.guards[Guard.NO_LIQUIDITY.value] += 1
+                    events += self._fail(symbol, key, group, Guard.NO_LIQUIDITY, now)
+                    pair.track(key, group)
+                    continue
+                edge, profit = quote.net(key.buy_fee, key.sell_fee)
+                if edge > self.config.sanity_cap_pct:
+                    self.guards[Guard.SUSPECT.value] += 1
+                    events += self._fail(symbol, key, group, Guard.SUSPECT, now)
+                    pair.track(key, group)
+                    continue
+                self._snapshots[(symbol, key)] = Snapshot(quote, edge, profit, now)
+                events += self._events(symbol, key, group.update(edge, now))
+                pair.track(key, group)
         return self._after_opens(events)
 
     def tick(self, now: float) -> list[Event]:
         """Open the opportunities whose minimum duration has passed without an update."""
         events: list[Event] = []
-        for symbol, groups in self._groups.items():
-            for key, group in groups.items():
+        for symbol, pairs in self._groups.items():
+            for key, group in _all(pairs):
                 if group.has_pending():
                     events += self._events(symbol, key, group.promote(now))
         return self._after_opens(events)
@@ -224,9 +284,10 @@ class ArbitrageEngine:
             return []
         found = []
         for symbol in monitor.symbols:
-            groups = self._groups.get(symbol, {})
+            pairs = self._groups.get(symbol, {})
             for key in self._keys(monitor):
-                group = groups.get(key)
+                pair = pairs.get((key.buy, key.sell))
+                group = pair.groups.get(key) if pair is not None else None
                 snap = self._snapshots.get((symbol, key))
                 if group is None or snap is None or not group.is_open(monitor_id):
                     continue
@@ -310,3 +371,23 @@ class ArbitrageEngine:
                     self.remove_monitor(monitor.id)
                     self.finished.append(monitor.id)
         return events
+
+
+def _top_of_book(buy: OrderBook | None, sell: OrderBook | None) -> tuple[float, float] | None:
+    """(best ask of the buy venue, best bid of the sell venue)."""
+    if buy is None or sell is None:
+        return None
+    ask, bid = buy.asks.best_price(), sell.bids.best_price()
+    return None if ask is None or bid is None else (ask, bid)
+
+
+def _net_edge(top: tuple[float, float], key: GroupKey) -> float:
+    """Net edge at the best prices: an upper bound of the edge at any size."""
+    ask, bid = top
+    cost = ask * (1.0 + key.buy_fee / 100.0)
+    return (bid * (1.0 - key.sell_fee / 100.0) - cost) / cost * 100.0
+
+
+def _all(pairs: dict[tuple[Venue, Venue], _Pair]) -> Iterable[tuple[GroupKey, ThresholdGroup]]:
+    for pair in pairs.values():
+        yield from pair.groups.items()

@@ -1,0 +1,132 @@
+"""Market-view service: CBBO per dirty symbol, venue ranking, and the market-view monitors."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Protocol
+
+from goquant_bot.domain.book import OrderBook
+from goquant_bot.domain.cbbo import DEPTH_BANDS_BPS, Cbbo, VenueRanking, consolidate
+from goquant_bot.domain.events import MarketViewSignal
+from goquant_bot.domain.instruments import Symbol, Venue
+from goquant_bot.domain.market_signals import MarketViewState
+from goquant_bot.domain.monitors import MarketViewMonitor
+
+# The venues of a symbol whose book is another venue's liquidity (Deribit routed to Coinbase):
+# a fixed set, or a lookup per symbol (the symbol directory knows each listing's routing).
+RoutedVenues = frozenset[Venue] | Callable[[Symbol], frozenset[Venue]]
+
+# Monitors with the same venue set share one CBBO; None stands for "every venue".
+_VenueSet = frozenset[Venue] | None
+
+
+class BookSource(Protocol):
+    """Where the books come from (the market-data hub)."""
+
+    def books_for(
+        self, symbol: Symbol, venues: Iterable[Venue] | None = None
+    ) -> list[OrderBook]: ...
+
+
+class MarketViewEngine:
+    """Computes each symbol's CBBO once per venue set and runs only that symbol's monitors."""
+
+    def __init__(
+        self,
+        books: BookSource,
+        *,
+        max_age_s: float | None = None,
+        exclude_routed: RoutedVenues = frozenset(),
+        allow_polled: bool = False,
+        ranking_window_s: float = 900.0,
+        ranking_buckets: int = 60,
+    ) -> None:
+        self._books = books
+        self._max_age_s = max_age_s
+        self._routed = exclude_routed
+        self._allow_polled = allow_polled
+        self._ranking_window_s = ranking_window_s
+        self._ranking_buckets = ranking_buckets
+        self._states: dict[Symbol, dict[_VenueSet, dict[str, MarketViewState]]] = {}
+        self._where: dict[str, tuple[Symbol, _VenueSet]] = {}
+        self._rankings: dict[Symbol, VenueRanking] = {}
+
+    # -- monitors -------------------------------------------------------------------------
+
+    def add_monitor(self, monitor: MarketViewMonitor) -> None:
+        """Add (or replace, with fresh state) a monitor."""
+        self.remove_monitor(monitor.id)
+        venues = frozenset(monitor.venues) or None
+        groups = self._states.setdefault(monitor.symbol, {})
+        groups.setdefault(venues, {})[monitor.id] = MarketViewState(monitor)
+        self._where[monitor.id] = (monitor.symbol, venues)
+
+    def remove_monitor(self, monitor_id: str) -> bool:
+        where = self._where.pop(monitor_id, None)
+        if where is None:
+            return False
+        symbol, venues = where
+        groups = self._states[symbol]
+        del groups[venues][monitor_id]
+        if not groups[venues]:
+            del groups[venues]
+        if not groups:
+            del self._states[symbol]
+        return True
+
+    def monitors_for(self, symbol: Symbol) -> list[MarketViewMonitor]:
+        groups = self._states.get(symbol, {})
+        return [state.monitor for group in groups.values() for state in group.values()]
+
+    def symbols(self) -> list[Symbol]:
+        """Symbols with at least one monitor."""
+        return sorted(self._states)
+
+    # -- queries --------------------------------------------------------------------------
+
+    def cbbo(self, symbol: Symbol, venues: Iterable[Venue] | None = None, *, now: float) -> Cbbo:
+        """One-shot view with depth bands (for /get_cbbo)."""
+        chosen = None if venues is None else frozenset(venues)
+        return self._consolidate(symbol, chosen, now, with_depth=True)
+
+    def ranking(self, symbol: Symbol, now: float) -> dict[Venue, tuple[float, float]]:
+        """(best-bid share, best-offer share) per venue over the ranking window."""
+        ranking = self._rankings.get(symbol)
+        return {} if ranking is None else ranking.shares(now)
+
+    # -- evaluation -----------------------------------------------------------------------
+
+    def evaluate(self, symbol: Symbol, now: float) -> list[MarketViewSignal]:
+        """Update the symbol's ranking and return the signals of its monitors, in their order."""
+        everything = self._consolidate(symbol, None, now, with_depth=False)
+        ranking = self._rankings.get(symbol)
+        if ranking is None:
+            ranking = self._rankings[symbol] = VenueRanking(
+                self._ranking_window_s, self._ranking_buckets
+            )
+        ranking.update(everything)
+        signals: list[MarketViewSignal] = []
+        for venues, group in self._states.get(symbol, {}).items():
+            cbbo = (
+                everything
+                if venues is None
+                else self._consolidate(symbol, venues, now, with_depth=False)
+            )
+            for state in group.values():
+                signals.extend(state.evaluate(cbbo))
+        return signals
+
+    def _consolidate(
+        self, symbol: Symbol, venues: _VenueSet, now: float, *, with_depth: bool
+    ) -> Cbbo:
+        books = self._books.books_for(symbol, None if venues is None else sorted(venues))
+        routed = self._routed(symbol) if callable(self._routed) else self._routed
+        return consolidate(
+            books,
+            now,
+            max_age_s=self._max_age_s,
+            exclude_routed=routed,
+            allow_polled=self._allow_polled,
+            depth_bps=DEPTH_BANDS_BPS if with_depth else (),
+            symbol=symbol,
+        )

@@ -1,0 +1,98 @@
+"""The monitor registry: the one place monitors are added and removed.
+
+It subscribes the books a monitor needs through the hub (reference-counted, so a thousand
+monitors on BTC-USDT cost one stream per venue) and indexes the monitor in its engine.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from typing import Protocol
+
+from goquant_bot.domain.events import Event
+from goquant_bot.domain.instruments import InstrumentKey, Symbol, Venue
+from goquant_bot.domain.monitors import ArbMonitor, MarketViewMonitor
+from goquant_bot.engine.arbitrage import ArbitrageEngine
+from goquant_bot.engine.market_view import MarketViewEngine
+from goquant_bot.errors import RejectedInput
+
+
+class Subscriptions(Protocol):
+    def acquire(self, key: InstrumentKey) -> None: ...
+    def release(self, key: InstrumentKey) -> None: ...
+
+
+Monitor = ArbMonitor | MarketViewMonitor
+
+
+class MonitorRegistry:
+    def __init__(
+        self,
+        subscriptions: Subscriptions,
+        listing: Callable[[Symbol], Sequence[Venue]],
+        arbitrage: ArbitrageEngine,
+        market_view: MarketViewEngine,
+        *,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.subscriptions = subscriptions
+        self.listing = listing
+        self.arbitrage = arbitrage
+        self.market_view = market_view
+        self.clock = clock
+        self.monitors: dict[str, Monitor] = {}
+        self._keys: dict[str, list[InstrumentKey]] = {}
+
+    def _resolve(
+        self, monitor_id: str, symbols: Sequence[Symbol], venues: Sequence[Venue], minimum: int
+    ) -> list[InstrumentKey]:
+        if monitor_id in self.monitors:
+            msg = f"a monitor with id {monitor_id!r} exists already"
+            raise RejectedInput(msg)
+        keys = []
+        for symbol in symbols:
+            listed = [v for v in self.listing(symbol) if not venues or v in venues]
+            if len(listed) < minimum:
+                where = ", ".join(v.value for v in listed) or "no enabled venue"
+                msg = f"{symbol} is listed on {where}: it needs at least {minimum} of the chosen venues"
+                raise RejectedInput(msg)
+            keys += [InstrumentKey(v, symbol) for v in listed]
+        return keys
+
+    def add_arbitrage(self, monitor: ArbMonitor) -> list[Event]:
+        """Subscribe its books and index it; raise RejectedInput when it cannot work."""
+        keys = self._resolve(monitor.id, monitor.symbols, monitor.venues, 2)
+        self._subscribe(monitor, keys)
+        return self.arbitrage.add_monitor(monitor, self.clock())
+
+    def add_market_view(self, monitor: MarketViewMonitor) -> None:
+        keys = self._resolve(monitor.id, (monitor.symbol,), monitor.venues, 1)
+        self._subscribe(monitor, keys)
+        self.market_view.add_monitor(monitor)
+
+    def remove(self, monitor_id: str) -> Monitor | None:
+        monitor = self.monitors.pop(monitor_id, None)
+        if monitor is None:
+            return None
+        if isinstance(monitor, ArbMonitor):
+            self.arbitrage.remove_monitor(monitor_id)
+        else:
+            self.market_view.remove_monitor(monitor_id)
+        for key in self._keys.pop(monitor_id, []):
+            self.subscriptions.release(key)
+        return monitor
+
+    def finished(self, monitor_ids: list[str]) -> None:
+        """One-shot monitors that fired: drop them and their subscriptions."""
+        for monitor_id in monitor_ids:
+            self.remove(monitor_id)
+
+    def owned_by(self, owner: int) -> list[Monitor]:
+        return [m for m in self.monitors.values() if m.owner == owner]
+
+    def _subscribe(self, monitor: Monitor, keys: list[InstrumentKey]) -> None:
+        for key in keys:
+            self.subscriptions.acquire(key)
+        self.monitors[monitor.id] = monitor
+        self._keys[monitor.id] = keys

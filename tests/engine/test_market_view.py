@@ -1,0 +1,170 @@
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import pytest
+
+from goquant_bot.domain.book import BookState, OrderBook
+from goquant_bot.domain.instruments import InstrumentKey, Symbol, Venue
+from goquant_bot.domain.monitors import MarketViewMonitor
+from goquant_bot.engine.market_view import MarketViewEngine
+from goquant_bot.marketdata.hub import HubConfig, MarketDataHub
+
+BTC = Symbol("BTC", "USDT")
+ETH = Symbol("ETH", "USDT")
+BN, OK, BY, DB = Venue.BINANCE, Venue.OKX, Venue.BYBIT, Venue.DERIBIT
+
+
+class Books:
+    """A book source over a fixed set of books that records every query."""
+
+    def __init__(self) -> None:
+        self.books: dict[InstrumentKey, OrderBook] = {}
+        self.calls: list[tuple[Symbol, tuple[Venue, ...] | None]] = []
+
+    def put(
+        self,
+        venue: Venue,
+        bid: float,
+        ask: float,
+        *,
+        symbol: Symbol = BTC,
+        ts: float = 0.0,
+        state: BookState = BookState.LIVE,
+    ) -> OrderBook:
+        book = self.books.get(InstrumentKey(venue, symbol)) or OrderBook(
+            InstrumentKey(venue, symbol)
+        )
+        book.bids.replace([(bid, 1.0), (bid * 0.999, 2.0)])
+        book.asks.replace([(ask, 1.0), (ask * 1.001, 2.0)])
+        book.state, book.recv_ts = state, ts
+        self.books[book.key] = book
+        return book
+
+    def books_for(self, symbol: Symbol, venues: Iterable[Venue] | None = None) -> list[OrderBook]:
+        chosen = None if venues is None else tuple(venues)
+        self.calls.append((symbol, chosen))
+        return [
+            b
+            for k, b in self.books.items()
+            if k.symbol == symbol and (chosen is None or k.venue in chosen)
+        ]
+
+
+def monitor(
+    id: str,
+    symbol: Symbol = BTC,
+    venues: tuple[Venue, ...] = (),
+    *,
+    mid_move_pct: float | None = None,
+) -> MarketViewMonitor:
+    """Venue changes, or a mid move when ``mid_move_pct`` is given; no cooldown."""
+    return MarketViewMonitor(
+        id=id,
+        owner=1,
+        symbol=symbol,
+        venues=venues,
+        best_venue_change=mid_move_pct is None,
+        mid_move_pct=mid_move_pct,
+        cooldown_s=0.0,
+    )
+
+
+def test_one_cbbo_per_venue_set_and_only_the_symbols_monitors() -> None:
+    books = Books()
+    books.put(BN, 100.0, 101.0)
+    books.put(OK, 99.0, 102.0)
+    books.put(BY, 99.5, 101.5)
+    books.put(BN, 10.0, 11.0, symbol=ETH)
+    engine = MarketViewEngine(books)
+    engine.add_monitor(monitor("all-1"))
+    engine.add_monitor(monitor("pair", venues=(OK, BY)))
+    engine.add_monitor(monitor("all-2", mid_move_pct=0.1))
+    engine.add_monitor(monitor("pair-2", venues=(BY, OK)))
+    engine.add_monitor(monitor("eth", symbol=ETH))
+    assert engine.evaluate(BTC, 1.0) == []  # references
+    assert books.calls == [(BTC, None), (BTC, (BY, OK))]  # ETH never read, (OK, BY) read once
+
+    books.calls.clear()
+    books.put(OK, 100.5, 102.0, ts=2.0)  # okx takes the best bid everywhere
+    signals = engine.evaluate(BTC, 2.0)
+    assert books.calls == [(BTC, None), (BTC, (BY, OK))]
+    assert [(s.monitor_id, s.kind) for s in signals] == [
+        ("all-1", "best_bid_venue"),
+        ("all-2", "mid_move"),
+        ("pair", "best_bid_venue"),
+        ("pair-2", "best_bid_venue"),
+    ]
+    pair = dict(signals[2].details)
+    assert pair["previous"] == ("bybit",)  # binance is not in this monitor's venues
+    assert [m.id for m in engine.monitors_for(BTC)] == ["all-1", "all-2", "pair", "pair-2"]
+    assert engine.symbols() == [BTC, ETH]
+
+
+def test_add_replaces_and_remove_forgets() -> None:
+    books = Books()
+    books.put(BN, 100.0, 101.0)
+    books.put(OK, 99.0, 102.0)
+    engine = MarketViewEngine(books)
+    engine.add_monitor(monitor("m"))
+    engine.evaluate(BTC, 0.0)
+    engine.add_monitor(monitor("m", symbol=ETH))  # same id: replaced, moved to ETH
+    assert engine.monitors_for(BTC) == []
+    assert [m.symbol for m in engine.monitors_for(ETH)] == [ETH]
+    books.put(OK, 100.5, 102.0)
+    assert engine.evaluate(BTC, 1.0) == []
+    assert engine.remove_monitor("m")
+    assert not engine.remove_monitor("m")
+    assert engine.symbols() == []
+    engine.add_monitor(monitor("m"))  # fresh state: the first view is only a reference
+    assert engine.evaluate(BTC, 2.0) == []
+
+
+def test_cbbo_view_with_depth_filters_and_exclusions() -> None:
+    books = Books()
+    books.put(BN, 100.0, 101.0, ts=9.0)
+    books.put(OK, 100.4, 100.6, ts=0.0)  # too old at 10 s
+    books.put(BY, 99.0, 102.0, ts=9.0, state=BookState.POLLED)
+    books.put(DB, 100.5, 100.7, ts=9.0)  # routed to Coinbase on BTC-USDT only
+    engine = MarketViewEngine(
+        books,
+        max_age_s=5.0,
+        exclude_routed=lambda symbol: frozenset({DB}) if symbol == BTC else frozenset(),
+    )
+    view = engine.cbbo(BTC, now=10.0)
+    assert (view.bid, view.ask, view.counted_venues) == (100.0, 101.0, (BN,))
+    assert {q.venue: q.excluded for q in view.venues} == {
+        BN: None,
+        BY: "polled",
+        OK: "old",
+        DB: "routed",
+    }
+    assert [d.bps for d in view.depth] == [10.0, 50.0, 100.0]
+    assert view.depth[-1].bid_size == pytest.approx(3.0)  # 100.0 and 99.9 within 100 bps
+    only = engine.cbbo(BTC, [BY, OK], now=1.0)
+    assert [q.venue for q in only.venues] == [BY, OK]
+    assert (only.bid, only.ask) == (100.4, 100.6)
+
+    polled = MarketViewEngine(books, allow_polled=True, exclude_routed=frozenset({DB}))
+    assert polled.cbbo(BTC, now=10.0).counted_venues == (BN, BY, OK)
+
+
+def test_ranking_follows_the_evaluations() -> None:
+    books = Books()
+    books.put(BN, 100.0, 101.0)
+    books.put(OK, 99.0, 100.5)
+    engine = MarketViewEngine(books, ranking_window_s=600.0)
+    assert engine.ranking(BTC, 0.0) == {}
+    engine.evaluate(BTC, 0.0)  # no monitor needed
+    books.put(OK, 100.0, 100.5)
+    engine.evaluate(BTC, 30.0)
+    assert engine.ranking(BTC, 60.0) == {
+        BN: pytest.approx((1.0, 0.0)),
+        OK: pytest.approx((0.5, 1.0)),
+    }
+
+
+def test_the_market_data_hub_is_a_book_source() -> None:
+    engine = MarketViewEngine(MarketDataHub(HubConfig()))
+    view = engine.cbbo(BTC, now=0.0)
+    assert (view.symbol, view.venues, view.has_quotes) == (BTC, (), False)
