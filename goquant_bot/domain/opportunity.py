@@ -73,6 +73,8 @@ class ThresholdGroup:
         self.thresholds: list[float] = []
         self.ids: list[str] = []
         self.min_durations: dict[str, float] = {}
+        self.threshold_of: dict[str, float] = {}
+        self.due: set[str] = set()  # waited long enough, but the edge is inside the band
         self.active = 0  # length of the prefix whose opportunities are open or pending
         self.phase: dict[str, Phase] = {}
         self.since: dict[str, float] = {}  # open time, or the start of the pending period
@@ -98,6 +100,7 @@ class ThresholdGroup:
         self.thresholds.insert(i, threshold)
         self.ids.insert(i, monitor_id)
         self.min_durations[monitor_id] = min_duration_s
+        self.threshold_of[monitor_id] = threshold
         reached = self.last_edge is not None and threshold <= self.last_edge
         if i >= self.active:
             # Every monitor the last edge reached is in the prefix, so i == active here.
@@ -117,6 +120,8 @@ class ThresholdGroup:
         del self.thresholds[i]
         del self.ids[i]
         del self.min_durations[monitor_id]
+        del self.threshold_of[monitor_id]
+        self.due.discard(monitor_id)
         if i < self.active:
             self.active -= 1
         self.phase.pop(monitor_id, None)
@@ -140,9 +145,13 @@ class ThresholdGroup:
                 out += self._cross(monitor_id, ts)
         self.active = new_active
         if self.dormant:
-            for monitor_id in [m for m in self.dormant if self._threshold(m) <= edge]:
+            for monitor_id in [m for m in self.dormant if self.threshold_of[m] <= edge]:
                 self.dormant.discard(monitor_id)
                 out += self._cross(monitor_id, ts)
+        if self.due:
+            for monitor_id in [m for m in self.due if self.threshold_of[m] <= edge]:
+                self.due.discard(monitor_id)
+                out.append(self._open(monitor_id, ts))
         return out + self.promote(ts)
 
     def fail(self, ts: float, reason: str) -> list[Transition]:
@@ -152,6 +161,7 @@ class ThresholdGroup:
             out += self._drop(monitor_id, ts, reason)
         self.active = 0
         self.dormant.clear()
+        self.due.clear()
         self._pending.clear()
         self.peaks.clear()
         self.last_edge = None
@@ -163,8 +173,12 @@ class ThresholdGroup:
         while self._pending and self._pending[0][0] <= ts:
             _, monitor_id, since = heapq.heappop(self._pending)
             # A pending period that was interrupted left a stale heap entry: skip it.
-            if self.phase.get(monitor_id) is Phase.PENDING and self.since[monitor_id] == since:
+            if self.phase.get(monitor_id) is not Phase.PENDING or self.since[monitor_id] != since:
+                continue
+            if self.last_edge is not None and self.last_edge >= self.threshold_of[monitor_id]:
                 out.append(self._open(monitor_id, ts))
+            else:
+                self.due.add(monitor_id)  # never announce an edge below the threshold
         return out
 
     def has_pending(self) -> bool:
@@ -178,9 +192,6 @@ class ThresholdGroup:
 
     def open_ids(self) -> list[str]:
         return [m for m in self.ids[: self.active] if self.phase.get(m) is Phase.OPEN]
-
-    def _threshold(self, monitor_id: str) -> float:
-        return self.thresholds[self.ids.index(monitor_id)]
 
     def _cross(self, monitor_id: str, ts: float) -> list[Transition]:
         min_duration = self.min_durations[monitor_id]
@@ -201,6 +212,7 @@ class ThresholdGroup:
         phase = self.phase.pop(monitor_id, None)
         since = self.since.pop(monitor_id, ts)
         self.dormant.discard(monitor_id)
+        self.due.discard(monitor_id)
         if phase is not Phase.OPEN:
             return []  # pending (or dormant): nothing was announced
         peak = self.peaks.max_since(since)

@@ -55,6 +55,22 @@ def test_minimum_duration_waits_and_an_interruption_restarts_it() -> None:
     assert group.open_ids() == ["slow"]
 
 
+def test_a_wait_that_ends_inside_the_band_opens_only_at_the_threshold() -> None:
+    group = ThresholdGroup(hysteresis=0.5)
+    group.add("slow", 0.4, 2.0, 0.0)
+    assert group.update(0.45, 1.0) == []
+    assert group.update(0.3, 2.0) == []  # in the band (0.2 .. 0.4): still waiting
+    assert group.promote(3.5) == []  # due, but 0.3 is below 0.4: no alert yet
+    assert group.update(0.35, 4.0) == []
+    (opened,) = group.update(0.41, 5.0)
+    assert (opened.monitor_id, opened.opened, opened.ts, opened.peak_edge) == (
+        "slow",
+        True,
+        5.0,
+        0.41,
+    )
+
+
 def test_pending_that_never_opened_closes_silently() -> None:
     group = ThresholdGroup(hysteresis=0.2)
     group.add("slow", 0.3, 5.0, 0.0)
@@ -154,7 +170,8 @@ def test_group_equals_per_monitor_state_machines(
                 elif m["state"] == "closed" and value >= t:
                     want += _cross(m, monitor_id, ts)
             for monitor_id, m in model.items():
-                if m["state"] == "pending" and ts >= float(m["since"]) + float(m["d"]):  # type: ignore[arg-type]
+                due = ts >= float(m["since"]) + float(m["d"]) if m["since"] is not None else False  # type: ignore[arg-type]
+                if m["state"] == "pending" and due and value >= float(m["t"]):  # type: ignore[arg-type]
                     m["state"] = "open"
                     want.append((monitor_id, True))
         assert sorted(got) == sorted(want), (kind, value, ts)
