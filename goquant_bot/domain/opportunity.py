@@ -114,6 +114,18 @@ class ThresholdGroup:
         self.dormant.add(monitor_id)  # in the hysteresis band: waits for the edge to reach T
         return []
 
+    def restore(self, monitor_id: str, opened_at: float, peak_edge: float) -> None:
+        """Mark a just-added monitor's opportunity as open since ``opened_at`` (after a
+        restart): no transition now; the next update keeps or closes it as usual."""
+        i = self._index(monitor_id, self.threshold_of[monitor_id])
+        if i >= self.active:
+            self.dormant.update(self.ids[self.active : i])
+            self.active = i + 1
+        self.dormant.discard(monitor_id)
+        self.phase[monitor_id] = Phase.OPEN
+        self.since[monitor_id] = opened_at
+        self.peaks.push(opened_at, peak_edge)
+
     def remove(self, monitor_id: str, threshold: float) -> None:
         """Forget a monitor (stopped by its owner): no close transition."""
         i = self._index(monitor_id, threshold)

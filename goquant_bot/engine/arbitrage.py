@@ -60,6 +60,17 @@ class Snapshot:
 
 
 @dataclass(frozen=True, slots=True)
+class RestoredOpening:
+    """An opportunity that was open when the state was saved."""
+
+    symbol: Symbol
+    buy_venue: Venue
+    sell_venue: Venue
+    opened_at: float
+    peak_edge_pct: float
+
+
+@dataclass(frozen=True, slots=True)
 class OpenOpportunity:
     """What a live alert shows about one open opportunity."""
 
@@ -172,6 +183,42 @@ class ArbitrageEngine:
                 pair.track(key, group)
                 events += self._events(symbol, key, moves)
         return self._after_opens(events)
+
+    def restore_open(self, monitor_id: str, opened: Iterable[RestoredOpening]) -> int:
+        """After a restart: the monitor's opportunities that were open stay open, unannounced.
+
+        Returns how many were restored (a venue pair the monitor no longer has is skipped).
+        """
+        monitor = self.monitors.get(monitor_id)
+        if monitor is None:
+            return 0
+        keys = {(k.buy, k.sell): k for k in self._keys(monitor)}
+        restored = 0
+        for item in opened:
+            key = keys.get((item.buy_venue, item.sell_venue))
+            pair = self._groups.get(item.symbol, {}).get((item.buy_venue, item.sell_venue))
+            if key is None or pair is None or key not in pair.groups:
+                continue
+            group = pair.groups[key]
+            group.restore(monitor_id, item.opened_at, item.peak_edge_pct)
+            pair.track(key, group)
+            restored += 1
+        return restored
+
+    def export_open(self) -> dict[str, list[RestoredOpening]]:
+        """Every open opportunity per monitor, to be saved and restored after a restart."""
+        found: dict[str, list[RestoredOpening]] = {}
+        for symbol, pairs in self._groups.items():
+            for key, group in _all(pairs):
+                for monitor_id in group.open_ids():
+                    opened_at = group.opened_at(monitor_id)
+                    peak = group.peaks.max_since(opened_at)
+                    found.setdefault(monitor_id, []).append(
+                        RestoredOpening(
+                            symbol, key.buy, key.sell, opened_at, peak if peak is not None else 0.0
+                        )
+                    )
+        return found
 
     def remove_monitor(self, monitor_id: str) -> ArbMonitor | None:
         monitor = self.monitors.pop(monitor_id, None)

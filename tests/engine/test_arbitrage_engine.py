@@ -257,3 +257,25 @@ def test_three_venues_evaluate_every_ordered_pair() -> None:
     )
     pairs = sorted((e.buy_venue.value, e.sell_venue.value) for e in arb.evaluate(BTC, 101.0))
     assert pairs == [("binance", "bybit"), ("binance", "okx")]
+
+
+def test_open_opportunities_survive_a_restart_without_a_new_alert() -> None:
+    books = Books()
+    books.set(BIN, 99.9, 100.0, ts=101.0)
+    books.set(OKX, 100.6, 100.8, ts=101.0)
+    before = engine(books)
+    before.add_monitor(monitor(), 100.0)
+    assert len(before.evaluate(BTC, 101.0)) == 1
+    saved = before.export_open()
+    assert [(o.buy_venue, o.sell_venue, o.opened_at) for o in saved["m1"]] == [(BIN, OKX, 101.0)]
+    # A new process: same monitor, restored state, same market: no second "open".
+    after = engine(books)
+    assert after.add_monitor(monitor(), 200.0) == []
+    assert after.restore_open("m1", saved["m1"]) == 1
+    assert after.evaluate(BTC, 201.0) == []
+    calm(books, ts=202.0)
+    (closed,) = after.evaluate(BTC, 202.0)
+    assert isinstance(closed, ArbClosed)
+    assert closed.opened_at == 101.0
+    assert closed.duration_s == pytest.approx(101.0)
+    assert closed.peak_edge_pct == pytest.approx(saved["m1"][0].peak_edge_pct)

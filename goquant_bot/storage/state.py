@@ -1,0 +1,124 @@
+"""The persisted state: one versioned JSON document, migrated on load, saved debounced."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from goquant_bot.logging import get_logger
+from goquant_bot.storage.atomic import Loaded, load_validated, write_atomic
+
+log = get_logger(__name__)
+SCHEMA_VERSION = 1
+# Migrations from version N to N + 1, applied in order to older files.
+MIGRATIONS: Mapping[int, Callable[[dict[str, Any]], dict[str, Any]]] = {}
+
+
+class PersistedState(BaseModel):
+    """Everything a restart must not lose. Each part is owned (and shaped) by its component."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    schema_version: int = SCHEMA_VERSION
+    saved_at: float = 0.0
+    users: dict[str, Any] = {}  # the command layer: chats, preferences, pending guided flows
+    monitors: list[dict[str, Any]] = []  # every monitor, as in the monitors file format
+    opportunities: dict[str, list[dict[str, Any]]] = {}  # open opportunities per monitor
+    delivery: dict[str, Any] = {}  # live message ids and what is still to send
+
+
+def parse_state(raw: bytes) -> PersistedState:
+    """Decode, migrate and validate; ValueError when the content cannot be used."""
+    try:
+        data = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        msg = f"not JSON: {exc}"
+        raise ValueError(msg) from None
+    if not isinstance(data, dict):
+        msg = "not a JSON object"
+        raise ValueError(msg)
+    version = data.get("schema_version", 1)
+    if not isinstance(version, int) or version > SCHEMA_VERSION:
+        msg = f"schema_version {version!r} is newer than this program ({SCHEMA_VERSION})"
+        raise ValueError(msg)
+    while version < SCHEMA_VERSION:
+        data = MIGRATIONS[version](data)
+        version += 1
+        data["schema_version"] = version
+    try:
+        return PersistedState.model_validate(data)
+    except ValidationError as exc:
+        msg = f"invalid state: {exc.errors()[0]['msg']} at {exc.errors()[0]['loc']}"
+        raise ValueError(msg) from None
+
+
+def load_state(path: Path) -> Loaded[PersistedState]:
+    loaded = load_validated(path, parse_state)
+    for problem in loaded.problems:
+        log.error("state_file_problem", problem=problem)
+    if loaded.source == "backup":
+        log.error("state_loaded_from_backup", path=str(path))
+    elif loaded.source == "none" and loaded.problems:
+        log.error("state_lost_starting_empty", path=str(path))
+    return loaded
+
+
+class StateSaver:
+    """Writes the state at most every ``debounce_s`` after a change, off the event loop."""
+
+    def __init__(
+        self,
+        path: Path,
+        snapshot: Callable[[], PersistedState],
+        *,
+        debounce_s: float = 0.5,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.path = path
+        self.snapshot = snapshot
+        self.debounce_s = debounce_s
+        self.clock = clock
+        self._dirty = asyncio.Event()
+        self.writes = 0
+
+    def mark_dirty(self) -> None:
+        self._dirty.set()
+
+    def save_now(self) -> None:
+        """Synchronous save (shutdown, tests)."""
+        self._write(self._take())
+
+    def _take(self) -> PersistedState:
+        """The snapshot is taken on the loop (consistent); it shares nothing mutable."""
+        state = self.snapshot()
+        state.saved_at = self.clock()
+        return state
+
+    def _write(self, state: PersistedState) -> None:
+        write_atomic(self.path, state.model_dump_json().encode())
+        self.writes += 1
+
+    async def run(self) -> None:
+        try:
+            while True:
+                await self._dirty.wait()
+                await asyncio.sleep(self.debounce_s)
+                self._dirty.clear()
+                state = self._take()
+                try:
+                    await asyncio.to_thread(self._write, state)  # encoding and disk off the loop
+                except OSError as exc:
+                    log.error("state_write_failed", path=str(self.path), error=repr(exc))
+                    self._dirty.set()
+        finally:
+            try:
+                self.save_now()
+                log.info("state_saved", path=str(self.path))
+            except OSError as exc:
+                log.error("state_write_failed", path=str(self.path), error=repr(exc))
