@@ -102,3 +102,46 @@ def load_monitors(path: Path) -> tuple[list[ArbMonitor], list[MarketViewMonitor]
             msg = f"{path}: {exc}"
             raise RejectedInput(msg) from None
     return arbs, views
+
+
+_ONE = TypeAdapter(Annotated[ArbSpec | MarketViewSpec, Field(discriminator="kind")])
+
+
+def monitor_to_dict(monitor: ArbMonitor | MarketViewMonitor) -> dict[str, object]:
+    """The monitors-file form of a monitor (also how the state file stores it)."""
+    if isinstance(monitor, ArbMonitor):
+        return {
+            "id": monitor.id,
+            "kind": "arbitrage",
+            "owner": monitor.owner,
+            "symbols": [str(s) for s in monitor.symbols],
+            "venues": [v.value for v in monitor.venues],
+            "min_edge_pct": monitor.min_edge_pct,
+            "min_profit": monitor.min_profit,
+            "notional": monitor.notional,
+            "fees_pct": {v.value: fee for v, fee in monitor.fees_pct},
+            "min_duration_s": monitor.min_duration_s,
+            "allow_polled": monitor.allow_polled,
+            "policy": monitor.policy.value,
+        }
+    return {
+        "id": monitor.id,
+        "kind": "market_view",
+        "owner": monitor.owner,
+        "symbol": str(monitor.symbol),
+        "venues": [v.value for v in monitor.venues],
+        "best_venue_change": monitor.best_venue_change,
+        "mid_move_pct": monitor.mid_move_pct,
+        "spread_above_bps": monitor.spread_above_bps,
+        "venue_deviation_bps": monitor.venue_deviation_bps,
+        "cooldown_s": monitor.cooldown_s,
+    }
+
+
+def monitor_from_dict(data: object) -> ArbMonitor | MarketViewMonitor:
+    """Inverse of ``monitor_to_dict``; raise RejectedInput for an entry that is not valid."""
+    try:
+        return _ONE.validate_python(data).to_monitor()
+    except (ValidationError, ValueError) as exc:
+        msg = f"invalid monitor {str(data)[:120]}: {exc}"
+        raise RejectedInput(msg) from None
