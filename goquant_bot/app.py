@@ -33,6 +33,7 @@ from goquant_bot.venues.sim import SIMULATED_LABEL, SimulatedVenues
 from goquant_bot.venues.transport import HttpGet, WsConnector
 
 log = get_logger(__name__)
+HISTORY_FILE = "opportunities.jsonl"
 # What --demo streams when marketdata.watch is empty.
 DEMO_WATCH = tuple(Symbol.parse(s) for s in ("BTC-USDT", "ETH-USDT", "BTC-USDC"))
 _STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
@@ -165,7 +166,7 @@ def _build_signals(
         market_view,
         log_events,
         stats=OpportunityStats(),
-        history=HistoryWriter(settings.app.data_dir / "opportunities.jsonl"),
+        history=HistoryWriter(settings.app.data_dir / HISTORY_FILE),
         on_finished=registry.finished,
     )
     return signals, registry

@@ -9,18 +9,21 @@ import json
 import logging
 import os
 import sys
+import time
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import NoReturn
 
 from goquant_bot import __version__
-from goquant_bot.app import arb_config, build, open_captures, record_market_data
+from goquant_bot.app import HISTORY_FILE, arb_config, build, open_captures, record_market_data
 from goquant_bot.domain.instruments import Symbol, Venue
 from goquant_bot.engine.monitor_file import load_monitors
 from goquant_bot.engine.replay import replay_with_signals
 from goquant_bot.errors import ConfigError, RejectedInput
 from goquant_bot.logging import configure_logging, get_logger
 from goquant_bot.settings import Settings, load_settings, secret_values
+from goquant_bot.storage.export import history_files, read_history, to_csv
 from goquant_bot.venues.replay import replay_files
 
 EXIT_OK = 0
@@ -36,7 +39,6 @@ _EPILOG = """\
 settings are read from config/default.toml, then --config, then .env, then the
 environment (GOQUANT_<SECTION>__<KEY>); see .env.example.
 """
-_RESERVED = {"export": "write opportunity history as CSV"}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -88,8 +90,17 @@ def build_parser() -> argparse.ArgumentParser:
     replay.add_argument(
         "--monitors", type=Path, metavar="M.json", help="monitors to evaluate (signal engine)"
     )
-    for name, text in _RESERVED.items():
-        sub.add_parser(name, help=f"{text} (not available yet in this version)")
+    export = sub.add_parser(
+        "export",
+        help="write the opportunity history as CSV",
+        description="Write the closed opportunities recorded in data/opportunities.jsonl "
+        "(and its rotated files) as CSV.",
+    )
+    export.add_argument(
+        "--since", type=_since, default=0.0, help="2026-11-01, 2026-11-01T12:00, 24h or 7d"
+    )
+    export.add_argument("--owner", type=int, help="only this chat id's opportunities")
+    export.add_argument("--out", type=Path, required=True, metavar="FILE", help="- for stdout")
     return parser
 
 
@@ -122,6 +133,19 @@ def _positive(text: str) -> float:
     return value
 
 
+def _since(text: str) -> float:
+    """An ISO date/time (UTC unless it says otherwise), or a duration back from now: 24h, 7d."""
+    units = {"h": 3600, "d": 86_400}
+    if text[-1:] in units and text[:-1].isdigit():
+        return time.time() - int(text[:-1]) * units[text[-1]]
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        msg = f"{text!r} is not a date (2026-11-01), a date and time, or a duration (24h, 7d)"
+        raise argparse.ArgumentTypeError(msg) from None
+    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp()
+
+
 def _fail(message: str) -> NoReturn:
     raise argparse.ArgumentTypeError(message)
 
@@ -143,9 +167,6 @@ def apply_cli_overrides(settings: Settings, args: argparse.Namespace) -> Setting
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    if args.command in _RESERVED:
-        print(f"main.py {args.command}: not available yet in this version", file=sys.stderr)
-        return EXIT_USAGE
     try:
         settings = apply_cli_overrides(load_settings(args.config), args)
     except ConfigError as exc:
@@ -156,6 +177,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return run_replay(settings, args.files, args.monitors)
     if args.command == "record":
         return run_record(settings, args)
+    if args.command == "export":
+        return run_export(settings, args.since, args.owner, args.out)
     return run_app(settings)
 
 
@@ -182,6 +205,21 @@ def run_replay(settings: Settings, files: Sequence[Path], monitors: Path | None)
         return EXIT_USAGE
     json.dump(report, sys.stdout, indent=2)
     sys.stdout.write("\n")
+    return EXIT_OK
+
+
+def run_export(settings: Settings, since: float, owner: int | None, out: Path) -> int:
+    history = settings.app.data_dir / HISTORY_FILE
+    text = to_csv(read_history(history_files(history), since=since, owner=owner))
+    if str(out) == "-":
+        sys.stdout.write(text)
+        return EXIT_OK
+    try:
+        out.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        print(f"main.py export: cannot write {out}: {exc.strerror}", file=sys.stderr)
+        return EXIT_USAGE
+    print(f"{text.count(chr(10)) - 1} opportunities -> {out}", file=sys.stderr)
     return EXIT_OK
 
 

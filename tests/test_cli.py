@@ -25,12 +25,6 @@ def test_help_documents_the_cli(capsys: pytest.CaptureFixture[str]) -> None:
     assert "GOQUANT_TELEGRAM__BOT_TOKEN" in out
 
 
-@pytest.mark.parametrize("command", ["export"])
-def test_reserved_subcommands_say_so(command: str, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main([command]) == 2
-    assert "not available yet" in capsys.readouterr().err
-
-
 def test_unknown_option_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as info:
         main(["--dmeo"])

@@ -87,8 +87,11 @@ class OpportunityStats:
 class HistoryWriter:
     """Appends closed opportunities to a JSON Lines file; ``flush`` does the (blocking) write."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, max_bytes: int = 20_000_000, backups: int = 10) -> None:
+        """Rotated at ``max_bytes`` into ``<name>.1`` .. ``<name>.<backups>`` (oldest dropped)."""
         self.path = path
+        self.max_bytes = max_bytes
+        self.backups = backups
         self._pending: list[str] = []
 
     def add(self, events: Iterable[ArbClosed]) -> None:
@@ -109,6 +112,7 @@ class HistoryWriter:
         lines, self._pending = self._pending, []
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._rotate()
             with self.path.open("a", encoding="utf-8") as fh:
                 fh.write("\n".join(lines) + "\n")
         except OSError as exc:
@@ -116,3 +120,22 @@ class HistoryWriter:
             dropped = len(lines) + len(self._pending) - len(kept)
             self._pending = kept
             log.error("history_write_failed", path=str(self.path), error=repr(exc), dropped=dropped)
+
+    def _rotate(self) -> None:
+        try:
+            if self.path.stat().st_size < self.max_bytes:
+                return
+        except FileNotFoundError:
+            return
+        for n in range(self.backups, 0, -1):
+            older = self.path.with_name(f"{self.path.name}.{n}")
+            if n == self.backups:
+                older.unlink(missing_ok=True)
+            else:
+                newer = self.path.with_name(f"{self.path.name}.{n + 1}")
+                if older.exists():
+                    older.replace(newer)
+        if self.backups:
+            self.path.replace(self.path.with_name(f"{self.path.name}.1"))
+        else:
+            self.path.unlink()
