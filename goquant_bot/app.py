@@ -22,6 +22,7 @@ from goquant_bot.logging import get_logger
 from goquant_bot.marketdata.directory import SymbolDirectory
 from goquant_bot.marketdata.hub import HubConfig, MarketDataHub
 from goquant_bot.marketdata.service import MarketDataService
+from goquant_bot.observability.wiring import build_health
 from goquant_bot.settings import MarketDataSettings, Settings, VenueSettings
 from goquant_bot.supervisor import Backoff, Stage, Supervisor, TaskSpec
 from goquant_bot.venues.base import Recorder
@@ -135,6 +136,11 @@ def build(
     specs += feed_specs
     signals, registry = _build_signals(settings, market)
     specs.append(TaskSpec("engine", signals.run, stage=Stage.ENGINE))
+    if settings.observability.enabled:
+        health = build_health(
+            settings.observability, settings.app.data_dir, market.hub, signals, registry
+        )
+        specs.append(TaskSpec("health", health.run, stage=Stage.TRANSPORT))
     if settings.app.demo:
         specs.append(
             TaskSpec("demo-monitors", _demo_monitors(settings, market, registry), restart=False)

@@ -174,6 +174,13 @@ class ArbitrageSettings(_Section):
         return value
 
 
+class ObservabilitySettings(_Section):
+    # /healthz, /readyz and /metrics; keep it on localhost unless a firewall protects it.
+    enabled: bool = True
+    host: str = "127.0.0.1"
+    port: int = Field(default=8321, ge=0, le=65_535)
+
+
 class Settings(BaseSettings):
     """Every setting of the program; frozen once loaded."""
 
@@ -191,6 +198,7 @@ class Settings(BaseSettings):
     venues: VenuesSettings = VenuesSettings()
     marketdata: MarketDataSettings = MarketDataSettings()
     arbitrage: ArbitrageSettings = ArbitrageSettings()
+    observability: ObservabilitySettings = ObservabilitySettings()
 
     @classmethod
     def settings_customise_sources(

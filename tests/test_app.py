@@ -78,6 +78,7 @@ async def test_process_starts_and_stops_cleanly_on_sigterm(tmp_path: Path) -> No
         "GOQUANT_LOGGING__FORMAT": "json",
         "GOQUANT_LOGGING__FILE": str(tmp_path / "logs" / "bot.log"),
         "GOQUANT_APP__SHUTDOWN_TIMEOUT_S": "3",
+        "GOQUANT_OBSERVABILITY__PORT": "0",
     }
     proc = await asyncio.create_subprocess_exec(
         sys.executable, str(REPO_ROOT / "main.py"), "--console",
