@@ -166,6 +166,8 @@ def apply_cli_overrides(settings: Settings, args: argparse.Namespace) -> Setting
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    # python-telegram-bot 22: durations as timedeltas (its deprecation warning otherwise).
+    os.environ.setdefault("PTB_TIMEDELTA", "true")
     args = build_parser().parse_args(argv)
     try:
         settings = apply_cli_overrides(load_settings(args.config), args)

@@ -174,6 +174,29 @@ class ArbitrageSettings(_Section):
         return value
 
 
+class BotSettings(_Section):
+    # Per-user and system-wide monitor limits (a user at a limit is told how to free a slot).
+    max_arb_per_user: int = Field(default=10, ge=1, le=10_000)
+    max_views_per_user: int = Field(default=20, ge=1, le=10_000)
+    max_monitors_total: int = Field(default=100, ge=1, le=1_000_000)
+    # Guided set-up flows expire after this much inactivity.
+    flow_timeout_s: float = Field(default=600.0, gt=0, le=86_400)
+    # A live market view is edited at most this often.
+    view_throttle_s: float = Field(default=5.0, ge=1, le=3_600)
+    # Messages older than this when the bot reads them (sent while it was down) are not
+    # executed; the user is asked to resend.
+    stale_after_s: float = Field(default=120.0, gt=0, le=86_400)
+    # Symbols offered as buttons in the guided set-up.
+    popular: tuple[str, ...] = ("BTC-USDT", "ETH-USDT", "SOL-USDT", "XRP-USDT", "BTC-USDC")
+    # Minimum interval between two edits of one live message (seconds).
+    edit_interval_s: float = Field(default=3.0, ge=1, le=600)
+
+    @field_validator("popular")
+    @classmethod
+    def _popular(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(str(Symbol.parse(text)) for text in value)
+
+
 class ObservabilitySettings(_Section):
     # /healthz, /readyz and /metrics; keep it on localhost unless a firewall protects it.
     enabled: bool = True
@@ -198,6 +221,7 @@ class Settings(BaseSettings):
     venues: VenuesSettings = VenuesSettings()
     marketdata: MarketDataSettings = MarketDataSettings()
     arbitrage: ArbitrageSettings = ArbitrageSettings()
+    bot: BotSettings = BotSettings()
     observability: ObservabilitySettings = ObservabilitySettings()
 
     @classmethod

@@ -15,6 +15,8 @@ def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
         if name.startswith("GOQUANT_"):
             monkeypatch.delenv(name)
     monkeypatch.chdir(tmp_path)
+    # python-telegram-bot 22 warns on every flood error unless told to use timedeltas.
+    monkeypatch.setenv("PTB_TIMEDELTA", "true")
 
 
 @pytest.fixture

@@ -35,7 +35,11 @@ class MonitorRegistry:
         market_view: MarketViewEngine,
         *,
         clock: Callable[[], float] = time.time,
+        on_change: Callable[[str, Monitor], None] = lambda change, monitor: None,
     ) -> None:
+        """``on_change("added" | "removed", monitor)`` after every change (persistence,
+        live messages)."""
+        self.on_change = on_change
         self.subscriptions = subscriptions
         self.listing = listing
         self.arbitrage = arbitrage
@@ -64,12 +68,15 @@ class MonitorRegistry:
         """Subscribe its books and index it; raise RejectedInput when it cannot work."""
         keys = self._resolve(monitor.id, monitor.symbols, monitor.venues, 2)
         self._subscribe(monitor, keys)
-        return self.arbitrage.add_monitor(monitor, self.clock())
+        events = self.arbitrage.add_monitor(monitor, self.clock())
+        self.on_change("added", monitor)
+        return events
 
     def add_market_view(self, monitor: MarketViewMonitor) -> None:
         keys = self._resolve(monitor.id, (monitor.symbol,), monitor.venues, 1)
         self._subscribe(monitor, keys)
         self.market_view.add_monitor(monitor)
+        self.on_change("added", monitor)
 
     def remove(self, monitor_id: str) -> Monitor | None:
         monitor = self.monitors.pop(monitor_id, None)
@@ -81,6 +88,7 @@ class MonitorRegistry:
             self.market_view.remove_monitor(monitor_id)
         for key in self._keys.pop(monitor_id, []):
             self.subscriptions.release(key)
+        self.on_change("removed", monitor)
         return monitor
 
     def finished(self, monitor_ids: list[str]) -> None:

@@ -1,0 +1,351 @@
+"""The delivery service: paced requests through an AlertTransport, and what each outcome means.
+
+Engines call ``publish`` (synchronous, O(events), never waits); ``run`` sends what pacing and
+the chats' rules allow, several requests in flight at once (one per chat), and on
+cancellation drains what is pending for ``flush_timeout_s`` before it returns.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from goquant_bot.alerts.controls import ChatControls
+from goquant_bot.alerts.history import AlertHistory, Outcome
+from goquant_bot.alerts.jobs import Buttons, Job, Renderer, make_plain, no_buttons
+from goquant_bot.alerts.outbox import (
+    LIVE_PHASES,
+    ClosedUnseen,
+    LiveMessage,
+    Outbox,
+    Payload,
+    PendingAlert,
+    Phase,
+)
+from goquant_bot.alerts.pacing import Pacer, PacingConfig
+from goquant_bot.alerts.planner import Planner, PrefsLookup
+from goquant_bot.alerts.transport import (
+    AlertTransport,
+    BadMessage,
+    ChatBlocked,
+    ChatMigrated,
+    DeliveryNetworkError,
+    DeliveryTimeout,
+    FloodWait,
+    MessageGone,
+    MessageNotModified,
+)
+from goquant_bot.logging import get_logger
+from goquant_bot.supervisor import Backoff
+
+log = get_logger(__name__)
+RETRY_BACKOFF = Backoff(initial_s=1.0, factor=2.0, max_s=60.0, jitter=0.3)
+_FORMAT_ERRORS = ("parse entities", "can't parse", "unsupported start tag", "entity")
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryConfig:
+    edit_interval_s: float = 3.0  # at least this long between two edits of one message
+    refresh_s: float = 10.0  # a live message is re-rendered (and edited if changed) this often
+    closed_unseen: ClosedUnseen = "summary"  # or "drop": an alert closed before it was sent
+    flush_timeout_s: float = 5.0  # drain bound when the loop is cancelled
+    max_keys_per_chat: int = 500
+    retry: Backoff = RETRY_BACKOFF
+
+
+def is_format_error(exc: BadMessage) -> bool:
+    """Telegram refused the markup (``can't parse entities``): worth one plain-text try."""
+    text = str(exc).lower()
+    return any(marker in text for marker in _FORMAT_ERRORS)
+
+
+class Delivery:
+    """Outbox + pacing + per-chat rules + history, sending through one transport."""
+
+    def __init__(
+        self,
+        transport: AlertTransport,
+        *,
+        prefs: PrefsLookup,
+        render: Renderer,
+        buttons: Buttons = no_buttons,
+        on_blocked: Callable[[int], None] = lambda chat_id: None,
+        on_migrated: Callable[[int, int], None] = lambda old, new: None,
+        clock: Callable[[], float] = time.time,
+        config: DeliveryConfig | None = None,
+        pacing: PacingConfig | None = None,
+        history: AlertHistory | None = None,
+        rand: Callable[[], float] = random.random,
+    ) -> None:
+        self.config = config = config or DeliveryConfig()
+        self.transport = transport
+        self.on_blocked = on_blocked
+        self.on_migrated = on_migrated
+        self.clock = clock
+        self.rand = rand
+        self.history = history or AlertHistory()
+        self.outbox = Outbox(
+            self.history,
+            closed_unseen=config.closed_unseen,
+            max_keys_per_chat=config.max_keys_per_chat,
+        )
+        self.pacer = Pacer(pacing)
+        self.planner = Planner(
+            self.outbox,
+            self.pacer,
+            prefs,
+            render,
+            buttons,
+            edit_interval_s=config.edit_interval_s,
+            refresh_s=config.refresh_s,
+        )
+        self._wake = asyncio.Event()
+        self._network_failures = 0
+        self._tasks: set[asyncio.Task[None]] = set()
+        self.requests = 0
+
+    def publish(self, events: Iterable[Payload]) -> None:
+        """Fold events into the outbox (the engines' sink): never waits, O(events)."""
+        self.outbox.publish(events)
+        self._wake.set()
+
+    def forget(self, chat_id: int, monitor_id: str) -> None:
+        """A monitor was removed: drop its waiting alerts and stop editing its messages."""
+        self.outbox.forget_monitor(chat_id, monitor_id)
+        self._wake.set()
+
+    @property
+    def pending(self) -> bool:
+        """A request in flight, or an alert waiting that no chat rule holds back."""
+        return self.planner.urgent()
+
+    # -- loops -------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        """Serve until cancelled, then drain for at most ``flush_timeout_s``."""
+        async with asyncio.TaskGroup() as group:
+            try:
+                await self._serve(group, None)
+            except asyncio.CancelledError:
+                await self._serve(group, self.clock() + self.config.flush_timeout_s)
+                raise
+
+    async def flush(self, timeout_s: float) -> None:
+        """Send what is pending (not what a chat's rules hold) within ``timeout_s``."""
+        async with asyncio.TaskGroup() as group:
+            await self._serve(group, self.clock() + timeout_s)
+
+    async def pump(self, now: float) -> float:
+        """Send, one request after the other, all that is due at ``now``; the next due time.
+
+        For a driver with its own clock (tests, simulations): ``run`` does the same with
+        concurrent requests."""
+        while jobs := self.planner.due(now):
+            for job in jobs:
+                await self._execute(job)
+        return self.planner.next_wake(now)
+
+    async def _serve(self, group: asyncio.TaskGroup, deadline: float | None) -> None:
+        while True:
+            self._wake.clear()
+            now = self.clock()
+            for job in self.planner.due(now):
+                task = group.create_task(self._execute(job), name=f"alert:{job.chat_id}")
+                self._tasks.add(task)
+                task.add_done_callback(self._tasks.discard)
+            wake = self.planner.next_wake(now)
+            if deadline is not None:
+                if not self.planner.urgent() or now >= deadline:
+                    for task in self._tasks:
+                        task.cancel()
+                    return
+                wake = min(wake, deadline)
+            timeout = None if wake == float("inf") else max(wake - now, 0.0)
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(timeout):
+                    await self._wake.wait()
+
+    # -- one request -------------------------------------------------------------------
+
+    async def _execute(self, job: Job) -> None:
+        self.requests += 1
+        try:
+            if job.message is not None:
+                message_id = job.message.message_id
+                await self.transport.edit(job.chat_id, message_id, job.text, buttons=job.buttons)
+            else:
+                message_id = await self.transport.send(
+                    job.chat_id, job.text, buttons=job.buttons, silent=job.silent
+                )
+        except asyncio.CancelledError:
+            self._maybe_sent(job)  # cancelled mid-request: it may have gone through
+            self.planner.finished(job.chat_id, self.clock())
+            raise
+        except MessageNotModified:
+            self._delivered(job, job.message.message_id if job.message else 0)
+        except (FloodWait, DeliveryNetworkError, DeliveryTimeout, BadMessage) as exc:
+            self._failed(job, exc)
+        except (ChatBlocked, ChatMigrated) as exc:
+            self._chat_failed(job, exc)
+        except Exception:
+            log.exception("alert_transport_error", chat_id=job.chat_id)
+            self._give_up(job, "transport error")
+        else:
+            self._delivered(job, message_id)
+        self.planner.finished(job.chat_id, self.clock())
+        self._wake.set()
+
+    def _delivered(self, job: Job, message_id: int) -> None:
+        now = self.clock()
+        self._network_failures = 0
+        log.debug("alert_sent", chat_id=job.chat_id, alerts=len(job.items), edit=job.is_edit)
+        box = self.outbox.chats.get(job.chat_id)
+        message = job.message
+        if (
+            message is None
+            and box is not None
+            and any(phase in LIVE_PHASES for _, _, phase, _ in job.items)
+        ):
+            message = LiveMessage(message_id, list(job.parts), plain=job.plain)
+            box.messages[message_id] = message
+        if message is not None:
+            message.last_text, message.edited_at = job.text, now
+            message.refresh_at = now + self.config.refresh_s
+        detail = "silently" if job.silent else ""
+        for item, version, phase, text in job.items:
+            item.in_flight = False
+            if message is not None:
+                message.texts[item.key] = text
+            if phase in LIVE_PHASES and message is not None:
+                item.message_id = message.message_id
+            if phase is not Phase.VIEW and not (
+                job.is_edit and item.version == version and phase in LIVE_PHASES
+            ):
+                # Refreshes of an unchanged open state and live views are not news.
+                self._note(item, Outcome.SENT, "edited" if job.is_edit else detail, now)
+            self._settle_sent(item, version, phase)
+        self._count_alerts(job, now)
+
+    def _settle_sent(self, item: PendingAlert, version: int, phase: Phase) -> None:
+        if item.version == version:
+            item.dirty, item.merged, item.held, item.shown = False, 0, None, True
+            if phase not in LIVE_PHASES:
+                self.outbox.remove(item)
+        elif phase in LIVE_PHASES:
+            item.shown = True
+        else:
+            item.shown = False  # the delivered state ended; the newer one is news of its own
+        self.outbox.settle(item)
+
+    def _count_alerts(self, job: Job, now: float) -> None:
+        controls = self.planner.controls.setdefault(job.chat_id, ChatControls())
+        controls.delivered(job.alerts, now)
+        if job.cap_notice_until:
+            controls.cap_notice_until = job.cap_notice_until
+        controls.capped = max(controls.capped - job.summarised, 0)
+
+    def _maybe_sent(self, job: Job) -> None:
+        """No answer: never resend blindly. An edit is retried (editing twice is harmless)."""
+        now = self.clock()
+        if job.message is not None:
+            job.message.last_text = None
+            self._release(job)
+            return
+        for item, version, phase, _ in job.items:
+            item.in_flight = False
+            self._note(item, Outcome.MAYBE_SENT, "no answer from Telegram", now)
+            self._settle_sent(item, version, phase)  # live: no id to edit, the next change
+        self._count_alerts(job, now)  # goes out as a new message
+
+    def _release(self, job: Job) -> None:
+        for item, *_ in job.items:
+            item.in_flight = False
+            self.outbox.settle(item)
+
+    def _failed(self, job: Job, exc: Exception) -> None:
+        now = self.clock()
+        if isinstance(exc, FloodWait):
+            paused_all = self.pacer.flood_wait(job.chat_id, exc.retry_after_s, now)
+            log.warning(
+                "alert_flood_wait",
+                chat_id=job.chat_id,
+                retry_after_s=exc.retry_after_s,
+                all_chats=paused_all,
+            )
+            self._release(job)
+        elif isinstance(exc, DeliveryNetworkError):
+            delay = self.config.retry.delay(self._network_failures, self.rand)
+            self._network_failures += 1
+            self.pacer.pause_all(now + delay)
+            log.warning("alert_network_error", error=str(exc), retry_in_s=round(delay, 3))
+            self._release(job)
+        elif isinstance(exc, DeliveryTimeout):
+            log.warning("alert_timeout", chat_id=job.chat_id, edit=job.is_edit)
+            self._maybe_sent(job)
+        elif isinstance(exc, MessageGone) and job.message is not None:
+            self._message_gone(job, job.message)
+        elif isinstance(exc, BadMessage) and not job.plain and is_format_error(exc):
+            log.warning("alert_markup_refused", chat_id=job.chat_id, reason=str(exc))
+            if job.message is not None:
+                make_plain(job.message)
+            for item, *_ in job.items:
+                item.plain = True
+            self._release(job)
+        else:
+            log.warning("alert_refused", chat_id=job.chat_id, reason=str(exc))
+            self._give_up(job, f"refused by Telegram: {exc}")
+
+    def _message_gone(self, job: Job, message: LiveMessage) -> None:
+        box = self.outbox.chats.get(job.chat_id)
+        if box is not None:
+            box.messages.pop(message.message_id, None)
+        for item, *_ in job.items:
+            item.in_flight = False
+            item.message_id, item.dirty = None, True  # shown again in a new message
+
+    def _give_up(self, job: Job, reason: str) -> None:
+        now = self.clock()
+        box = self.outbox.chats.get(job.chat_id)
+        if job.message is not None and box is not None:
+            box.messages.pop(job.message.message_id, None)
+        for item, *_ in job.items:
+            item.in_flight = False
+            self._note(item, Outcome.FAILED, reason, now)
+            self.outbox.remove(item)
+
+    def _chat_failed(self, job: Job, exc: ChatBlocked | ChatMigrated) -> None:
+        chat_id = job.chat_id
+        if isinstance(exc, ChatMigrated):
+            self._release(job)
+            new_chat = exc.new_chat_id
+            log.info("alert_chat_migrated", chat_id=chat_id, new_chat_id=new_chat)
+            self.outbox.migrate(chat_id, new_chat)
+            self.history.move(chat_id, new_chat)
+            if (controls := self.planner.controls.pop(chat_id, None)) is not None:
+                self.planner.controls[new_chat] = controls
+            self.on_migrated(chat_id, new_chat)
+            return
+        log.info("alert_chat_blocked", chat_id=chat_id)
+        self._give_up(job, "the bot is blocked in this chat")
+        self.planner.blocked.add(chat_id)
+        self.on_blocked(chat_id)
+        self.outbox.touched.add(chat_id)
+
+    def _note(self, item: PendingAlert, outcome: Outcome, detail: str, now: float) -> None:
+        key = item.key
+        self.history.record(key.chat_id, now, key.monitor_id, key.subject, outcome, detail)
+
+    # -- state for persistence ---------------------------------------------------------
+
+    def message_ids(self) -> list[dict[str, Any]]:
+        """Live messages (chat, message id, each alert's last text) for the state file."""
+        return self.outbox.message_ids()
+
+    def restore_message_ids(self, saved: Iterable[dict[str, Any]]) -> None:
+        """After a restart: alerts found open again edit their old message."""
+        self.outbox.restore_message_ids(saved)

@@ -1,0 +1,192 @@
+"""Turning a chat's sendable alerts into one request: a combined new message, or an edit.
+
+Texts are rendered here, at send time, so a delayed alert shows current numbers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from goquant_bot.alerts import compose
+from goquant_bot.alerts.controls import HOUR_S, ChatControls, local_clock
+from goquant_bot.alerts.history import Outcome
+from goquant_bot.alerts.outbox import AlertKey, ChatBox, LiveMessage, Outbox, PendingAlert, Phase
+from goquant_bot.bot.types import Keyboard
+from goquant_bot.domain.users import ChatPrefs
+from goquant_bot.logging import get_logger
+
+log = get_logger(__name__)
+Renderer = Callable[[PendingAlert, float], str]
+# Inline buttons for a message showing these alerts (sent again with every edit, which
+# would otherwise remove them).
+Buttons = Callable[[Sequence[PendingAlert]], Keyboard]
+
+
+def no_buttons(items: Sequence[PendingAlert]) -> Keyboard:
+    return ()
+
+
+@dataclass(slots=True, eq=False)
+class Job:
+    """One request: a new message (``message`` None) or an edit of a live message."""
+
+    chat_id: int
+    text: str
+    parts: list[AlertKey | str]
+    items: list[tuple[PendingAlert, int, Phase, str]]  # item, version, phase, its text
+    message: LiveMessage | None = None
+    silent: bool = False
+    plain: bool = False
+    alerts: list[str] = field(default_factory=list)  # monitors of the new alerts in it
+    summarised: int = 0  # capped alerts this message reports
+    cap_notice_until: float = 0.0
+    buttons: Keyboard = ()
+
+    @property
+    def is_edit(self) -> bool:
+        return self.message is not None
+
+
+def priority(item: PendingAlert) -> tuple[int, float, str, str]:
+    """Arbitrage before market view, larger edge first (then a stable order)."""
+    return (item.kind, -item.edge_pct, item.key.subject, item.key.monitor_id)
+
+
+class Composer:
+    """Renders alerts into message texts and packs them into requests."""
+
+    def __init__(
+        self, outbox: Outbox, render: Renderer, buttons: Buttons, *, refresh_s: float
+    ) -> None:
+        self.outbox = outbox
+        self.render = render
+        self.buttons = buttons
+        self.refresh_s = refresh_s
+
+    def new_message(
+        self,
+        chat_id: int,
+        candidates: list[PendingAlert],
+        prefs: ChatPrefs,
+        controls: ChatControls,
+        *,
+        silent: bool,
+        now: float,
+    ) -> Job | None:
+        """As many alerts as one message holds, by priority; the hourly cap applied."""
+        items = sorted(candidates, key=priority)
+        headers: list[str] = []
+        room = controls.room(prefs, now)
+        summarised, notice_until = 0, 0.0
+        if room is not None:
+            fresh = [i for i in items if not i.shown]  # follow-ups are not new alerts
+            if len(fresh) > room:
+                for item in fresh[room:]:
+                    controls.capped += 1
+                    self.outbox.drop(item, Outcome.CAPPED, f"hourly limit of {prefs.hourly_cap}")
+                items = sorted([*(i for i in items if i.shown), *fresh[:room]], key=priority)
+                if controls.cap_notice_until <= now:
+                    notice_until = (controls.sent[0] if controls.sent else now) + HOUR_S
+                    until = local_clock(notice_until, prefs)
+                    headers.append(compose.cap_notice(prefs.hourly_cap, until))
+            elif controls.capped and room > 0 and controls.cap_notice_until <= now:
+                summarised = controls.capped
+                headers.append(compose.capped_summary(summarised))
+        quiet = sum(i.held is Outcome.HELD_QUIET for i in items)
+        snoozed = sum(i.held is Outcome.SNOOZED for i in items)
+        if quiet or snoozed:
+            headers.insert(0, compose.digest_header(snoozed, quiet))
+        rendered = [(item, text) for item in items if (text := self.text(item, now)) is not None]
+        if not rendered and not notice_until:
+            return None
+        plain = any(item.plain for item, _ in rendered)
+        if plain:
+            # Which alert broke the markup is unknown: the whole message goes as plain text.
+            headers = [compose.plain_text(h) for h in headers]
+            rendered = [(i, t if i.plain else compose.plain_text(t)) for i, t in rendered]
+        reserved = compose.text_length(compose.join(headers)) if headers else 0
+        taken = rendered[: compose.pack([t for _, t in rendered], reserved)] if rendered else []
+        return Job(
+            chat_id,
+            compose.join([*headers, *(text for _, text in taken)]),
+            [*headers, *(item.key for item, _ in taken)],
+            [(item, item.version, item.phase, text) for item, text in taken],
+            silent=silent,
+            plain=plain,
+            alerts=[item.key.monitor_id for item, _ in taken if not item.shown],
+            summarised=summarised,
+            cap_notice_until=notice_until,
+            buttons=self.buttons([item for item, _ in taken]) if taken else (),
+        )
+
+    def view(self, chat_id: int, item: PendingAlert, now: float) -> Job | None:
+        """A live market view is a message of its own."""
+        text = self.text(item, now)
+        if text is None:
+            return None
+        entry = (item, item.version, item.phase, text)
+        return Job(chat_id, text, [item.key], [entry], buttons=self.buttons([item]))
+
+    def edit(self, chat_id: int, box: ChatBox, message: LiveMessage, now: float) -> Job | None:
+        """The message re-rendered from its parts' current states; None when unchanged."""
+        items, texts = [], []
+        for part in message.parts:
+            item = box.items.get(part) if isinstance(part, AlertKey) else None
+            if item is not None and item.message_id == message.message_id:
+                item.plain = item.plain or message.plain
+                text = self.text(item, now)
+                if text is not None:
+                    items.append((item, item.version, item.phase, text))
+                    texts.append(text)
+                    continue
+            # A header, or an alert whose final state is already shown: kept as it was.
+            texts.append(part if isinstance(part, str) else message.texts.get(part, ""))
+        fits = compose.pack(texts)
+        if fits < len(texts):
+            # Grown past one message: the parts that no longer fit go out in a new one.
+            for part in message.parts[fits:]:
+                item = box.items.get(part) if isinstance(part, AlertKey) else None
+                if item is not None and item.message_id == message.message_id:
+                    item.message_id, item.dirty = None, True
+            del message.parts[fits:]
+            keep = set(message.parts)
+            items = [entry for entry in items if entry[0].key in keep]
+            texts = texts[:fits]
+        text = compose.join(texts)
+        if text == message.last_text:
+            for item, version, _, _ in items:
+                if item.version == version:
+                    item.dirty = False
+                    if not item.live:
+                        self.outbox.remove(item)
+            message.refresh_at = now + self.refresh_s
+            return None
+        return Job(
+            chat_id,
+            text,
+            message.parts,
+            items,
+            message=message,
+            plain=message.plain,
+            buttons=self.buttons([item for item, *_ in items]),
+        )
+
+    def text(self, item: PendingAlert, now: float) -> str | None:
+        try:
+            text = compose.clip(self.render(item, now))
+        except Exception:
+            key = item.key
+            log.exception("alert_render_failed", chat_id=key.chat_id, subject=key.subject)
+            self.outbox.drop(item, Outcome.FAILED, "could not be rendered")
+            return None
+        return compose.plain_text(text) if item.plain else text
+
+
+def make_plain(message: LiveMessage) -> None:
+    """Telegram refused the message's markup: keep it, and edit it, as plain text."""
+    if message.plain:
+        return
+    message.plain = True
+    message.parts = [compose.plain_text(p) if isinstance(p, str) else p for p in message.parts]
+    message.texts = {key: compose.plain_text(text) for key, text in message.texts.items()}

@@ -1,0 +1,145 @@
+"""The only module that wires everything: ``build(settings) -> App``; ``App.run()``."""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import signal
+from collections.abc import Sequence
+
+from goquant_bot.app.market import build_market_data, closing, open_captures, record_market_data
+from goquant_bot.app.signals import HISTORY_FILE, arb_config, build_signals, demo_monitors
+from goquant_bot.domain.instruments import Symbol
+from goquant_bot.engine.registry import MonitorRegistry
+from goquant_bot.engine.service import SignalService
+from goquant_bot.logging import get_logger
+from goquant_bot.marketdata.service import MarketDataService
+from goquant_bot.observability.wiring import build_health
+from goquant_bot.settings import Settings
+from goquant_bot.supervisor import Backoff, Stage, Supervisor, TaskSpec
+from goquant_bot.venues.net import AiohttpGet, websocket_connect
+from goquant_bot.venues.sim import SIMULATED_LABEL, SimulatedVenues
+from goquant_bot.venues.transport import HttpGet, WsConnector
+
+__all__ = [
+    "DEMO_WATCH",
+    "HISTORY_FILE",
+    "App",
+    "arb_config",
+    "build",
+    "open_captures",
+    "record_market_data",
+]
+
+log = get_logger(__name__)
+# What --demo streams when marketdata.watch is empty.
+DEMO_WATCH = tuple(Symbol.parse(s) for s in ("BTC-USDT", "ETH-USDT", "BTC-USDC"))
+_STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+class App:
+    """Runs the supervised components until SIGINT/SIGTERM or a fatal error."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        supervisor: Supervisor,
+        specs: Sequence[TaskSpec],
+        *,
+        market: MarketDataService | None = None,
+        signals: SignalService | None = None,
+        registry: MonitorRegistry | None = None,
+    ):
+        self.settings = settings
+        self.supervisor = supervisor
+        self.market = market
+        self.signals = signals
+        self.registry = registry
+        self.task_names = [spec.name for spec in specs]
+        for spec in specs:
+            supervisor.add(spec)
+
+    def request_stop(self) -> None:
+        self.supervisor.request_stop()
+
+    @property
+    def hung_tasks(self) -> list[str]:
+        return self.supervisor.hung
+
+    async def run(self) -> int:
+        """Exit code: 0 after a requested stop, 1 after an unexpected error."""
+        # Everything built so far lives for the whole run: keep it out of the collector's
+        # scans, whose pauses would otherwise grow with the number of monitors.
+        gc.collect()
+        gc.freeze()
+        loop = asyncio.get_running_loop()
+        for sig in _STOP_SIGNALS:
+            loop.add_signal_handler(sig, self._on_signal, sig)
+        log.info(
+            "app_started",
+            mode=self.settings.effective_mode,
+            demo=self.settings.app.demo,
+            tasks=self.task_names,
+        )
+        try:
+            code = await self.supervisor.run(self.settings.app.shutdown_timeout_s)
+        finally:
+            for sig in _STOP_SIGNALS:
+                loop.remove_signal_handler(sig)
+        log.info("app_stopped", exit_code=code)
+        return code
+
+    def _on_signal(self, sig: signal.Signals) -> None:
+        log.info("stop_requested", signal=sig.name)
+        self.request_stop()
+
+
+def build(
+    settings: Settings,
+    *,
+    connector: WsConnector | None = None,
+    http: HttpGet | None = None,
+) -> App:
+    """Create every component from the settings and wire them together.
+
+    ``connector`` and ``http`` replace the network (the demo simulator, tests).
+    """
+    sup = settings.supervisor
+    supervisor = Supervisor(
+        Backoff(
+            initial_s=sup.restart_initial_s,
+            factor=sup.restart_factor,
+            max_s=sup.restart_max_s,
+            jitter=sup.restart_jitter,
+        ),
+        stable_after_s=sup.stable_after_s,
+    )
+    specs: list[TaskSpec] = []
+    watch: list[Symbol] | None = None
+    if settings.app.demo and connector is None and http is None:
+        simulated = SimulatedVenues()
+        connector, http = simulated.connector, simulated.http_get
+        watch = [Symbol.parse(s) for s in settings.marketdata.watch] or list(DEMO_WATCH)
+        log.warning(
+            "demo_mode", data=SIMULATED_LABEL, venues=[v.value for v in simulated.listings()]
+        )
+    if http is None:
+        session = AiohttpGet()
+        http = session
+        specs.append(TaskSpec("http", closing(session), stage=Stage.TRANSPORT, restart=False))
+    market, feed_specs = build_market_data(
+        settings, connector or websocket_connect, http, watch=watch, demo=settings.app.demo
+    )
+    specs += feed_specs
+    signals, registry = build_signals(settings, market)
+    specs.append(TaskSpec("engine", signals.run, stage=Stage.ENGINE))
+    if settings.observability.enabled:
+        health = build_health(
+            settings.observability, settings.app.data_dir, market.hub, signals, registry
+        )
+        specs.append(TaskSpec("health", health.run, stage=Stage.TRANSPORT))
+    if settings.app.demo:
+        specs.append(
+            TaskSpec("demo-monitors", demo_monitors(settings, market, registry), restart=False)
+        )
+    return App(settings, supervisor, specs, market=market, signals=signals, registry=registry)

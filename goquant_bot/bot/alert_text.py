@@ -1,0 +1,85 @@
+"""Alert texts for delivery, rendered at send time from the current state."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+from goquant_bot.alerts.outbox import PendingAlert, Phase, ViewUpdate
+from goquant_bot.bot.render import (
+    alert_buttons,
+    esc,
+    fmt_pct,
+    fmt_span,
+    render_event,
+    render_open_opportunity,
+)
+from goquant_bot.bot.types import Keyboard
+from goquant_bot.domain.events import ArbClosed, ArbOpened
+from goquant_bot.domain.users import ChatPrefs
+from goquant_bot.engine.arbitrage import OpenOpportunity
+
+
+class AlertRenderer:
+    """``render(item, now)`` and ``buttons(items)`` as alert delivery calls them.
+
+    An open opportunity shows the engine's current figures (not those of the moment it
+    opened), so a delayed or edited alert is never stale. ``label`` heads every alert
+    (``SIMULATED`` in demo mode).
+    """
+
+    def __init__(
+        self,
+        *,
+        open_opportunities: Callable[[str], list[OpenOpportunity]],
+        live_view: Callable[[str], str | None],
+        prefs: Callable[[int], ChatPrefs],
+        label: str = "",
+    ) -> None:
+        self.open_opportunities = open_opportunities
+        self.live_view = live_view
+        self.prefs = prefs
+        self.label = f"🧪 <b>{esc(label)}</b>\n" if label else ""
+
+    def render(self, item: PendingAlert, now: float) -> str:
+        return self.label + self._body(item, now)
+
+    def _body(self, item: PendingAlert, now: float) -> str:
+        prefs = self.prefs(item.key.chat_id)
+        event = item.event
+        if item.phase is Phase.OPEN and isinstance(event, ArbOpened):
+            current = self._current(event)
+            return (
+                render_open_opportunity(current, now, prefs)
+                if current
+                else render_event(event, prefs)
+            )
+        if item.phase is Phase.CLOSED_UNSEEN and isinstance(event, ArbClosed):
+            return (
+                f"⚪️ <b>{esc(event.symbol)}</b> {esc(event.buy_venue)} → {esc(event.sell_venue)}: "
+                f"opened and closed within {fmt_span(event.duration_s)} "
+                f"(peak {fmt_pct(event.peak_edge_pct)}) before it could be sent.\n"
+                f"Monitor <code>{esc(event.monitor_id)}</code>"
+            )
+        if isinstance(event, ViewUpdate):
+            text = self.live_view(event.monitor_id)
+            if item.phase is Phase.VIEW_STOPPED or text is None:
+                return f"⏹ Market view <code>{esc(event.monitor_id)}</code> stopped."
+            return text
+        return render_event(event, prefs)
+
+    def _current(self, opened: ArbOpened) -> OpenOpportunity | None:
+        for opp in self.open_opportunities(opened.monitor_id):
+            if (opp.symbol, opp.buy_venue, opp.sell_venue) == (
+                opened.symbol,
+                opened.buy_venue,
+                opened.sell_venue,
+            ):
+                return opp
+        return None
+
+    def buttons(self, items: Sequence[PendingAlert]) -> Keyboard:
+        """Mute/stop buttons for a message about a single monitor."""
+        monitors = {item.key.monitor_id for item in items}
+        if len(monitors) != 1 or any(isinstance(item.event, ViewUpdate) for item in items):
+            return ()
+        return alert_buttons(next(iter(monitors)))

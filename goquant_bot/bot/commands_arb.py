@@ -1,0 +1,235 @@
+"""Arbitrage commands: create (one-line), stop, change, status, threshold, one-shot, stats."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections import Counter
+from itertools import permutations
+
+from goquant_bot.bot import lifecycle
+from goquant_bot.bot.commands_monitors import find, line, listing, stop_command
+from goquant_bot.bot.context import Deps
+from goquant_bot.bot.parsing import (
+    ArbRequest,
+    InputError,
+    options,
+    parse_arb,
+    parse_duration,
+    parse_size,
+    parse_threshold,
+    resolve_symbol,
+)
+from goquant_bot.bot.render import esc, fmt_money, fmt_pct, fmt_span, replies
+from goquant_bot.bot.render_tables import OneShot, open_line, opportunities_text, stats_text
+from goquant_bot.bot.types import Button, Caller, Reply
+from goquant_bot.bot.users import MonitorKind, MonitorRecord
+from goquant_bot.domain.arbitrage import check_pair, quote_pair
+from goquant_bot.domain.instruments import Symbol, Venue
+from goquant_bot.domain.monitors import ArbMonitor, FiringPolicy
+
+CONFIG_ARB_EXAMPLE = "/config_arb ab12cd threshold=0.4 size=5000"
+THRESHOLD_EXAMPLE = "/threshold ab12cd 0.25"
+TOP_OPPORTUNITIES = 8
+
+
+def notional_for(ctx: Deps, caller: Caller) -> float:
+    return ctx.store.prefs(caller.chat_id).default_notional or ctx.config.default_notional
+
+
+def monitor_arb(ctx: Deps, caller: Caller, args: list[str]) -> list[Reply]:
+    """The one-line form (the guided flow starts when there are no arguments)."""
+    cfg = ctx.config
+    req = parse_arb(
+        args,
+        ctx.directory,
+        cfg.venues,
+        default_threshold=cfg.default_threshold_pct,
+        default_notional=notional_for(ctx, caller),
+        max_threshold=cfg.max_threshold_pct,
+        size_range=(cfg.min_notional, cfg.max_notional),
+    )
+    return create_arb(ctx, caller, req)
+
+
+def create_arb(ctx: Deps, caller: Caller, req: ArbRequest, *, edit: bool = False) -> list[Reply]:
+    lifecycle.check_limits(ctx, caller.user_id, MonitorKind.ARB)
+    monitor = lifecycle.arb_monitor(ctx, caller, req, ctx.new_monitor_id())
+    record = lifecycle.start(ctx, monitor, caller.user_id)
+    tier = ctx.arbitrage.tier_for(req.notional)
+    lines = [
+        f"✅ Arbitrage monitor <code>{esc(record.id)}</code> created",
+        f"{esc(req.symbol)} on {', '.join(esc(v) for v in req.venues)}",
+        f"Alert when the net edge after fees reaches <b>{fmt_pct(req.threshold_pct)}</b> "
+        f"at {fmt_money(req.notional)} {esc(req.symbol.quote)} "
+        f"(computed at the {fmt_money(tier)} size tier)",
+    ]
+    if req.min_duration_s:
+        lines.append(f"Only after it lasts {fmt_span(req.min_duration_s)}.")
+    if req.once:
+        lines.append("One alert only, then the monitor ends.")
+    if ctx.arbitrage.open_opportunities(record.id):
+        lines.append("🟢 An opportunity is open right now: its alert follows.")
+    buttons = ((Button("⏹ Stop", f"m:{record.id}:stop"), Button("📋 My monitors", "c:status_arb")),)
+    return replies("\n".join(lines), buttons, edit=edit)
+
+
+def stop_arb(ctx: Deps, caller: Caller, args: list[str]) -> list[Reply]:
+    return stop_command(ctx, caller, args, MonitorKind.ARB)
+
+
+def status_arb(ctx: Deps, caller: Caller, args: list[str]) -> list[Reply]:
+    no_arguments("status_arb", args)
+    now = ctx.clock()
+
+    def opened(record: MonitorRecord) -> list[str]:
+        return [open_line(o, now) for o in ctx.arbitrage.open_opportunities(record.id)]
+
+    return listing(ctx, caller, MonitorKind.ARB, "📋 <b>Arbitrage monitors</b>", opened)
+
+
+def config_arb(ctx: Deps, caller: Caller, args: list[str]) -> list[Reply]:
+    if not args:
+        msg = "Give the monitor's id and what to change."
+        raise InputError(msg, CONFIG_ARB_EXAMPLE)
+    record = find(ctx, caller, args[0], MonitorKind.ARB, CONFIG_ARB_EXAMPLE)
+    opts = options(args[1:], ("threshold", "size", "min", "mode", "polled"), CONFIG_ARB_EXAMPLE)
+    if not opts:
+        msg = "Say what to change, e.g. threshold=0.4."
+        raise InputError(msg, CONFIG_ARB_EXAMPLE)
+    monitor = _monitor_of(record)
+    cfg = ctx.config
+    changes: dict[str, object] = {}
+    if "threshold" in opts:
+        changes["min_edge_pct"] = parse_threshold(
+            opts["threshold"], cfg.max_threshold_pct, CONFIG_ARB_EXAMPLE
+        )
+    if "size" in opts:
+        changes["notional"] = parse_size(
+            opts["size"], cfg.min_notional, cfg.max_notional, CONFIG_ARB_EXAMPLE
+        )
+    if "min" in opts:
+        changes["min_duration_s"] = parse_duration(
+            opts["min"], 0.0, 3600.0, "minimum duration", CONFIG_ARB_EXAMPLE
+        )
+    if "mode" in opts:
+        mode = opts["mode"].lower()
+        if mode not in ("once", "each"):
+            msg = "mode= is 'once' or 'each'."
+            raise InputError(msg, "/config_arb ab12cd mode=once")
+        changes["policy"] = FiringPolicy(mode)
+    if "polled" in opts:
+        polled = opts["polled"].lower()
+        if polled not in ("on", "off"):
+            msg = "polled= is 'on' or 'off'."
+            raise InputError(msg, "/config_arb ab12cd polled=on")
+        changes["allow_polled"] = polled == "on"
+    updated = lifecycle.replace(ctx, record, dataclasses.replace(monitor, **changes))  # type: ignore[arg-type]
+    return replies(f"✅ Changed:\n{line(ctx, updated)}")
+
+
+def threshold(ctx: Deps, caller: Caller, args: list[str]) -> list[Reply]:
+    records = [r for r in ctx.records(caller, MonitorKind.ARB) if ctx.can_change(r, caller)]
+    if not args:
+        lines = ["Thresholds of your arbitrage monitors:"] + [line(ctx, r) for r in records]
+        lines.append(f"Change one with <code>{esc(THRESHOLD_EXAMPLE)}</code>")
+        return replies("\n".join(lines) if records else "No arbitrage monitor yet: /monitor_arb")
+    if len(args) == 1:
+        if len(records) != 1:
+            msg = "Which monitor? Give its id before the threshold."
+            raise InputError(msg, THRESHOLD_EXAMPLE)
+        record, value = records[0], args[0]
+    elif len(args) == 2:
+        record, value = find(ctx, caller, args[0], MonitorKind.ARB, THRESHOLD_EXAMPLE), args[1]
+    else:
+        msg = "Too many arguments: give an id and a threshold."
+        raise InputError(msg, THRESHOLD_EXAMPLE)
+    pct = parse_threshold(value, ctx.config.max_threshold_pct, THRESHOLD_EXAMPLE)
+    monitor = dataclasses.replace(_monitor_of(record), min_edge_pct=pct)
+    updated = lifecycle.replace(ctx, record, monitor)
+    return replies(f"✅ Threshold set to {fmt_pct(pct)}:\n{line(ctx, updated)}")
+
+
+def arbitrage(ctx: Deps, caller: Caller, args: list[str]) -> list[Reply]:
+    """Best current opportunities, computed like the engine, at the chat's trade size."""
+    if len(args) > 1:
+        msg = "Give at most one symbol."
+        raise InputError(msg, "/arbitrage BTC-USDT")
+    if args:
+        symbols = [resolve_symbol(ctx.directory, args[0], lambda s: f"/arbitrage {s}")]
+    else:
+        symbols = sorted(set(ctx.arbitrage.symbols()) | set(ctx.market_view.symbols()))
+    notional = notional_for(ctx, caller)
+    fees = dict(ctx.arbitrage.config.fees_pct)
+    names = {v.value for v in Venue}
+    own = ctx.store.prefs(caller.chat_id).fees_pct
+    fees.update({Venue(v): f for v, f in own if v in names})
+    found: list[OneShot] = []
+    skipped: Counter[str] = Counter()
+    for symbol in symbols:
+        _quote_symbol(ctx, symbol, notional, fees, found, skipped)
+    found.sort(key=lambda q: q.edge_pct, reverse=True)
+    text = opportunities_text(found[:TOP_OPPORTUNITIES], skipped, notional, len(symbols))
+    if not symbols:
+        text += (
+            "\nNothing is streamed yet: start a monitor or name a symbol, e.g. /arbitrage BTC-USDT"
+        )
+    return replies(text)
+
+
+def _quote_symbol(
+    ctx: Deps,
+    symbol: Symbol,
+    notional: float,
+    fees: dict[Venue, float],
+    found: list[OneShot],
+    skipped: Counter[str],
+) -> None:
+    books = {b.key.venue: b for b in ctx.arbitrage.books.books_for(symbol, ctx.config.venues)}
+    if len(books) < 2:
+        skipped["not streamed"] += 1
+        return
+    for buy_venue, sell_venue in permutations(sorted(books), 2):
+        buy, sell = books[buy_venue], books[sell_venue]
+        guard = check_pair(buy, sell, max_skew_s=ctx.config.max_skew_s, allow_polled=False)
+        if guard is not None:
+            skipped[guard.value.replace("_", " ")] += 1
+            continue
+        quote = quote_pair(buy, sell, notional)
+        if quote is None:
+            skipped["no liquidity"] += 1
+            continue
+        edge, profit = quote.net(fees.get(buy_venue, 0.0), fees.get(sell_venue, 0.0))
+        if edge > ctx.config.sanity_cap_pct:
+            skipped["suspect"] += 1
+            continue
+        found.append(
+            OneShot(
+                symbol,
+                buy_venue,
+                sell_venue,
+                quote.buy_vwap,
+                quote.sell_vwap,
+                quote.size,
+                quote.buy_notional,
+                edge,
+                profit,
+                quote.complete,
+            )
+        )
+
+
+def arb_stats(ctx: Deps, caller: Caller, args: list[str]) -> list[Reply]:
+    no_arguments("arb_stats", args)
+    return replies(stats_text(ctx.stats.summary(caller.chat_id, ctx.clock())))
+
+
+def no_arguments(command: str, args: list[str]) -> None:
+    if args:
+        msg = f"/{command} takes no arguments."
+        raise InputError(msg, f"/{command}")
+
+
+def _monitor_of(record: MonitorRecord) -> ArbMonitor:
+    monitor = record.to_monitor()
+    assert isinstance(monitor, ArbMonitor)
+    return monitor

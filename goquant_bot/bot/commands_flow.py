@@ -1,0 +1,195 @@
+"""The guided set-up with buttons: prompts per step, typed input, and ``f:`` presses."""
+
+from __future__ import annotations
+
+from goquant_bot.bot import lifecycle
+from goquant_bot.bot.commands_arb import create_arb, notional_for
+from goquant_bot.bot.commands_market import create_view, popular_buttons
+from goquant_bot.bot.context import Deps, PressResult
+from goquant_bot.bot.flows import Flow, FlowError, FlowKind, Step, start
+from goquant_bot.bot.parsing import (
+    ArbRequest,
+    InputError,
+    ViewRequest,
+    parse_threshold,
+    parse_venues,
+    resolve_symbol,
+)
+from goquant_bot.bot.render import error_text, esc, fmt_money, fmt_pct, fmt_span, replies
+from goquant_bot.bot.types import Button, CallbackAnswer, Caller, Reply
+from goquant_bot.bot.users import MonitorKind
+from goquant_bot.domain.instruments import Symbol, Venue
+
+_TITLES = {FlowKind.ARB: "New arbitrage monitor", FlowKind.VIEW: "New market view"}
+_COMMANDS = {FlowKind.ARB: "/monitor_arb", FlowKind.VIEW: "/view_market"}
+ENDED = "This set-up is not yours, or it has ended."
+
+
+def begin(ctx: Deps, caller: Caller, kind: FlowKind) -> list[Reply]:
+    """Start (or restart) the caller's set-up in this chat."""
+    monitor_kind = MonitorKind.ARB if kind is FlowKind.ARB else MonitorKind.VIEW
+    lifecycle.check_limits(ctx, caller.user_id, monitor_kind)
+    flow = start(kind, ctx.new_id(4), ctx.clock())
+    ctx.store.flows[(caller.chat_id, caller.user_id)] = flow
+    return prompt(ctx, caller, flow)
+
+
+def prompt(
+    ctx: Deps, caller: Caller, flow: Flow, *, edit: bool = False, note: str = ""
+) -> list[Reply]:
+    n, total = flow.position
+    lines = [f"<b>{_TITLES[flow.kind]}</b> · step {n} of {total}"]
+    if note:
+        lines.append(note)
+    back = Button("◀ Back", f"f:{flow.nonce}:{flow.step.value}:!back")
+    cancel = Button("✖ Cancel", f"f:{flow.nonce}:{flow.step.value}:!x")
+    rows: list[tuple[Button, ...]] = []
+    symbol = esc(flow.symbol)
+    if flow.step is Step.SYMBOL:
+        lines.append("Pick an asset, or type a symbol such as <code>BTC-USDT</code>.")
+        rows += popular_buttons(ctx, f"f:{flow.nonce}:s")
+        rows.append((cancel,))
+    elif flow.step is Step.VENUES:
+        need = "at least two exchanges" if flow.min_venues == 2 else "one or more exchanges"
+        lines.append(f"<b>{symbol}</b>: pick {need}, then Done. You can also type names.")
+        toggles = [
+            Button(("✅ " if v in flow.venues else "▫️ ") + v, f"f:{flow.nonce}:v:{v}")
+            for v in flow.listed
+        ]
+        rows += [tuple(toggles[i : i + 2]) for i in range(0, len(toggles), 2)]
+        rows.append(
+            (Button("All", f"f:{flow.nonce}:v:!all"), Button("Done ✔", f"f:{flow.nonce}:v:!done"))
+        )
+        rows.append((back, cancel))
+    elif flow.step is Step.THRESHOLD:
+        lines.append(
+            f"<b>{symbol}</b> on {esc(', '.join(flow.venues))}: alert when the net edge after "
+            "fees reaches… Tap a value or type one in percent (e.g. 0.25)."
+        )
+        choices = [
+            Button(f"{t:g} %", f"f:{flow.nonce}:t:{t:g}") for t in ctx.config.threshold_choices
+        ]
+        rows += [tuple(choices[i : i + 3]) for i in range(0, len(choices), 3)]
+        rows.append((back, cancel))
+    else:
+        lines.append(_summary(ctx, caller, flow))
+        rows.append((Button("✅ Create", f"f:{flow.nonce}:c:!ok"),))
+        rows.append((back, cancel))
+    return replies("\n".join(lines), tuple(rows), edit=edit)
+
+
+def _summary(ctx: Deps, caller: Caller, flow: Flow) -> str:
+    venues = esc(", ".join(flow.venues))
+    if flow.kind is FlowKind.ARB:
+        return (
+            f"Check and confirm: <b>{esc(flow.symbol)}</b> on {venues}, alert at "
+            f"≥ {fmt_pct(flow.threshold)} net, size {fmt_money(notional_for(ctx, caller))} "
+            "(change the size with /config size)."
+        )
+    every = fmt_span(ctx.config.view_throttle_s)
+    return (
+        f"Check and confirm: live view of <b>{esc(flow.symbol)}</b> on {venues}, "
+        f"updated on best-venue changes at most every {every}."
+    )
+
+
+def text_input(ctx: Deps, caller: Caller, flow: Flow, text: str) -> list[Reply]:
+    """Typed input at the current step; errors re-show the step with what was wrong."""
+    now = ctx.clock()
+    try:
+        if flow.step is Step.SYMBOL:
+            symbol = resolve_symbol(ctx.directory, text.strip(), lambda s: s)
+            flow.choose_symbol(str(symbol), _listed(ctx, symbol), now)
+        elif flow.step is Step.VENUES:
+            symbol = Symbol.parse(flow.symbol or "")
+            listed = [Venue(v) for v in flow.listed]
+            tokens = text.split()
+            venues = parse_venues(
+                tokens, symbol, listed, ctx.config.venues, flow.min_venues, "binance okx"
+            )
+            flow.set_venues([v.value for v in venues], now)
+        elif flow.step is Step.THRESHOLD:
+            flow.set_threshold(
+                parse_threshold(text.strip(), ctx.config.max_threshold_pct, "0.3"), now
+            )
+        else:
+            if text.strip().lower() not in ("yes", "ok", "create"):
+                return prompt(ctx, caller, flow, note="Tap ✅ Create to confirm, or /cancel.")
+            return _finish(ctx, caller, flow, edit=False)
+    except InputError as err:
+        suggestions = tuple(Button(s, f"f:{flow.nonce}:s:{s}") for s in err.suggestions[:3])
+        replies_ = prompt(ctx, caller, flow, note=error_text(err))
+        if suggestions and flow.step is Step.SYMBOL:
+            last = replies_[-1]
+            replies_[-1] = Reply(last.text, (suggestions, *last.buttons), edit=last.edit)
+        return replies_
+    except FlowError as err:
+        return prompt(ctx, caller, flow, note=f"⚠️ {esc(err)}")
+    return prompt(ctx, caller, flow)
+
+
+def press(ctx: Deps, caller: Caller, parts: list[str]) -> PressResult:
+    """``f:<nonce>:<step>:<value>``: checked against the caller's own current flow."""
+    if len(parts) != 3:
+        return CallbackAnswer(ENDED, alert=True), []
+    nonce, step, value = parts
+    key = (caller.chat_id, caller.user_id)
+    flow = ctx.store.flows.get(key)
+    if flow is None or flow.nonce != nonce:
+        return CallbackAnswer(ENDED, alert=True), []
+    now = ctx.clock()
+    if flow.expired(now, ctx.config.flow_timeout_s):
+        del ctx.store.flows[key]
+        again = _COMMANDS[flow.kind]
+        text = f"⌛ This set-up timed out. Start again with {again}."
+        return CallbackAnswer("Timed out"), replies(text, edit=True)
+    if value == "!x":
+        del ctx.store.flows[key]
+        return CallbackAnswer("Cancelled"), replies("Set-up cancelled.", edit=True)
+    try:
+        if step != flow.step.value:
+            msg = "That button belongs to another step: use the latest message."
+            raise FlowError(msg)
+        if value == "!back":
+            flow.back(now)
+        elif flow.step is Step.SYMBOL:
+            symbol = ctx.directory.resolve(value)
+            flow.choose_symbol(str(symbol), _listed(ctx, symbol), now)
+        elif flow.step is Step.VENUES:
+            if value == "!all":
+                flow.select_all(now)
+            elif value == "!done":
+                flow.venues_done(now)
+            else:
+                flow.toggle_venue(value, now)
+        elif flow.step is Step.THRESHOLD:
+            flow.set_threshold(parse_threshold(value, ctx.config.max_threshold_pct), now)
+        elif value == "!ok":
+            return CallbackAnswer("Created"), _finish(ctx, caller, flow, edit=True)
+        else:
+            raise FlowError(ENDED)
+    except (FlowError, InputError, ValueError) as err:
+        problem = err.problem if isinstance(err, InputError) else str(err)
+        return CallbackAnswer(problem[:190], alert=True), []
+    return CallbackAnswer(), prompt(ctx, caller, flow, edit=True)
+
+
+def _finish(ctx: Deps, caller: Caller, flow: Flow, *, edit: bool) -> list[Reply]:
+    """Create the monitor; the flow ends only when that worked."""
+    symbol = Symbol.parse(flow.symbol or "")
+    venues = tuple(Venue(v) for v in flow.venues)
+    if flow.kind is FlowKind.ARB:
+        threshold = flow.threshold or ctx.config.default_threshold_pct
+        req = ArbRequest(symbol, venues, threshold, notional_for(ctx, caller))
+        out = create_arb(ctx, caller, req, edit=edit)
+    else:
+        everything = set(venues) == {Venue(v) for v in flow.listed}
+        view = ViewRequest(symbol, () if everything else venues, ctx.config.view_throttle_s)
+        out = create_view(ctx, caller, view, edit=edit)
+    ctx.store.flows.pop((caller.chat_id, caller.user_id), None)
+    return out
+
+
+def _listed(ctx: Deps, symbol: Symbol) -> list[str]:
+    listed = ctx.directory.venues_listing(symbol)
+    return [v.value for v in ctx.config.venues if v in listed]

@@ -1,0 +1,149 @@
+"""Market-view commands: live view (one-line), stop, change, status, one-shot CBBO."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from goquant_bot.bot import lifecycle
+from goquant_bot.bot.commands_arb import no_arguments
+from goquant_bot.bot.commands_monitors import find, line, listing, stop_command
+from goquant_bot.bot.context import Deps, PressResult, refuse
+from goquant_bot.bot.parsing import (
+    CBBO_EXAMPLE,
+    InputError,
+    ViewRequest,
+    number,
+    options,
+    parse_duration,
+    parse_venues,
+    parse_view,
+    resolve_symbol,
+)
+from goquant_bot.bot.render import esc, fmt_span, replies
+from goquant_bot.bot.render_tables import cbbo_text
+from goquant_bot.bot.types import Button, CallbackAnswer, Caller, Keyboard, Reply
+from goquant_bot.bot.users import MonitorKind
+from goquant_bot.domain.instruments import Symbol, Venue
+from goquant_bot.domain.monitors import MarketViewMonitor
+from goquant_bot.errors import RejectedInput
+
+CONFIG_VIEW_EXAMPLE = "/config_market ef34gh every=10s move=0.1"
+
+
+def view_market(ctx: Deps, caller: Caller, args: list[str]) -> list[Reply]:
+    req = parse_view(args, ctx.directory, ctx.config.venues, ctx.config.view_throttle_s)
+    return create_view(ctx, caller, req)
+
+
+def create_view(ctx: Deps, caller: Caller, req: ViewRequest, *, edit: bool = False) -> list[Reply]:
+    lifecycle.check_limits(ctx, caller.user_id, MonitorKind.VIEW)
+    monitor = lifecycle.view_monitor(caller, req, ctx.new_monitor_id())
+    record = lifecycle.start(ctx, monitor, caller.user_id)
+    where = ", ".join(esc(v) for v in req.venues) or "all venues"
+    head = (
+        f"✅ Market view <code>{esc(record.id)}</code> on {esc(req.symbol)} ({where}).\n"
+        "A live message follows; it is updated when the best bid or offer moves to another "
+        f"venue, at most every {fmt_span(req.throttle_s)}."
+    )
+    cbbo = ctx.market_view.cbbo(req.symbol, req.venues or None, now=ctx.clock())
+    text = head + "\n\n" + cbbo_text(cbbo, ctx.store.prefs(caller.chat_id))
+    buttons = ((Button("⏹ Stop", f"m:{record.id}:stop"), Button("👁 My views", "c:status_market")),)
+    return replies(text, buttons, edit=edit)
+
+
+def live_view_text(ctx: Deps, monitor: MarketViewMonitor) -> str:
+    """The live message of a market view (delivery edits it in place with this text)."""
+    cbbo = ctx.market_view.cbbo(monitor.symbol, monitor.venues or None, now=ctx.clock())
+    return cbbo_text(cbbo, ctx.store.prefs(monitor.owner), live=True, monitor_id=monitor.id)
+
+
+def stop_market(ctx: Deps, caller: Caller, args: list[str]) -> list[Reply]:
+    return stop_command(ctx, caller, args, MonitorKind.VIEW)
+
+
+def status_market(ctx: Deps, caller: Caller, args: list[str]) -> list[Reply]:
+    no_arguments("status_market", args)
+    return listing(ctx, caller, MonitorKind.VIEW, "👁 <b>Market views</b>")
+
+
+def config_market(ctx: Deps, caller: Caller, args: list[str]) -> list[Reply]:
+    if not args:
+        msg = "Give the view's id and what to change."
+        raise InputError(msg, CONFIG_VIEW_EXAMPLE)
+    record = find(ctx, caller, args[0], MonitorKind.VIEW, CONFIG_VIEW_EXAMPLE)
+    opts = options(args[1:], ("every", "move", "spread", "dev"), CONFIG_VIEW_EXAMPLE)
+    if not opts:
+        msg = "Say what to change, e.g. every=10s."
+        raise InputError(msg, CONFIG_VIEW_EXAMPLE)
+    monitor = record.to_monitor()
+    assert isinstance(monitor, MarketViewMonitor)
+    changes: dict[str, float | None] = {}
+    if "every" in opts:
+        changes["cooldown_s"] = parse_duration(
+            opts["every"], 1.0, 3600.0, "update interval", CONFIG_VIEW_EXAMPLE
+        )
+    for key, field, top in (
+        ("move", "mid_move_pct", 50.0),
+        ("spread", "spread_above_bps", 5000.0),
+        ("dev", "venue_deviation_bps", 5000.0),
+    ):
+        if key in opts:
+            text = opts[key].lower().removesuffix("%")
+            value = None if text == "off" else number(text)
+            if text != "off" and (value is None or not 0 < value <= top):
+                msg = f"{key}= must be a number above 0 and at most {top:g}, or off."
+                raise InputError(msg, CONFIG_VIEW_EXAMPLE)
+            changes[field] = value
+    updated = lifecycle.replace(ctx, record, dataclasses.replace(monitor, **changes))  # type: ignore[arg-type]
+    return replies(f"✅ Changed:\n{line(ctx, updated)}")
+
+
+def get_cbbo(ctx: Deps, caller: Caller, args: list[str]) -> list[Reply]:
+    if not args:
+        text = f"Which symbol? Tap one or send e.g. <code>{esc(CBBO_EXAMPLE)}</code>"
+        return replies(text, popular_buttons(ctx, "q"))
+    symbol = resolve_symbol(ctx.directory, args[0], lambda s: f"/get_cbbo {s}")
+    venues: tuple[Venue, ...] | None = None
+    if args[1:]:
+        listed = ctx.directory.venues_listing(symbol)
+        example = "/get_cbbo BTC-USDT binance okx"
+        venues = parse_venues(args[1:], symbol, listed, ctx.config.venues, 1, example)
+    return _cbbo_reply(ctx, caller, symbol, venues)
+
+
+def press_cbbo(ctx: Deps, caller: Caller, parts: list[str]) -> PressResult:
+    """``q:<SYMBOL>``: the one-shot table of a popular symbol."""
+    if len(parts) != 1:
+        return refuse()
+    try:
+        symbol = ctx.directory.resolve(parts[0])
+    except (RejectedInput, ValueError):
+        return refuse()
+    return CallbackAnswer(), _cbbo_reply(ctx, caller, symbol, None, edit=True)
+
+
+def _cbbo_reply(
+    ctx: Deps,
+    caller: Caller,
+    symbol: Symbol,
+    venues: tuple[Venue, ...] | None,
+    *,
+    edit: bool = False,
+) -> list[Reply]:
+    cbbo = ctx.market_view.cbbo(symbol, venues, now=ctx.clock())
+    text = cbbo_text(cbbo, ctx.store.prefs(caller.chat_id))
+    return replies(text, ((Button("🔄 Refresh", f"q:{symbol}"),),), edit=edit)
+
+
+def popular_buttons(ctx: Deps, prefix: str) -> Keyboard:
+    """The configured popular symbols that some enabled venue lists, three per row."""
+    known: list[str] = []
+    for text in ctx.config.popular:
+        try:
+            symbol = Symbol.parse(text)
+        except ValueError:
+            continue
+        if ctx.directory.venues_listing(symbol):
+            known.append(str(symbol))
+    buttons = [Button(s, f"{prefix}:{s}") for s in known]
+    return tuple(tuple(buttons[i : i + 3]) for i in range(0, len(buttons), 3))

@@ -1,0 +1,133 @@
+"""The collaborators every command needs, and the small protocols they are seen through."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from goquant_bot.bot.config import BotConfig
+from goquant_bot.bot.types import CallbackAnswer, Caller, Reply
+from goquant_bot.bot.users import MonitorKind, MonitorRecord, UserStore
+from goquant_bot.domain.events import Event
+from goquant_bot.domain.instruments import Symbol, Venue
+from goquant_bot.domain.monitors import FiringPolicy
+from goquant_bot.engine.arbitrage import ArbitrageEngine
+from goquant_bot.engine.history import OpportunityStats
+from goquant_bot.engine.market_view import MarketViewEngine
+from goquant_bot.engine.registry import MonitorRegistry
+
+_ID_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"  # no look-alikes (l/1, o/0, i)
+
+
+class Directory(Protocol):
+    """What the commands need from the symbol directory."""
+
+    def resolve(self, text: str) -> Symbol: ...
+    def venues_listing(self, symbol: Symbol) -> list[Venue]: ...
+    def all_symbols(self) -> list[Symbol]: ...
+
+
+class VenueStatus(Protocol):
+    @property
+    def venue(self) -> Venue: ...
+    @property
+    def connected(self) -> bool: ...
+    @property
+    def polling(self) -> bool: ...
+    @property
+    def books(self) -> Mapping[str, int]: ...
+    @property
+    def disconnects(self) -> int: ...
+
+
+class HealthSource(Protocol):
+    """The market-data hub, for /status and /admin."""
+
+    def health(self) -> Sequence[VenueStatus]: ...
+
+
+class AlertRecord(Protocol):
+    """One entry of a chat's alert history, kept by alert delivery (plain text, escaped here)."""
+
+    @property
+    def ts(self) -> float: ...
+    @property
+    def monitor_id(self) -> str: ...
+    @property
+    def subject(self) -> str: ...  # "BTC-USDT binance->okx"
+    @property
+    def outcome(self) -> str: ...  # "sent", "merged", "dropped", ...
+    @property
+    def detail(self) -> str: ...  # why, when there is a reason
+
+
+AlertHistory = Callable[[int], Sequence[AlertRecord]]  # newest first
+EventSink = Callable[[Sequence[Event]], None]
+
+
+def random_id(length: int) -> str:
+    return "".join(secrets.choice(_ID_ALPHABET) for _ in range(length))
+
+
+@dataclass(slots=True)
+class Deps:
+    registry: MonitorRegistry
+    arbitrage: ArbitrageEngine
+    market_view: MarketViewEngine
+    directory: Directory
+    hub: HealthSource
+    stats: OpportunityStats
+    config: BotConfig
+    clock: Callable[[], float]
+    store: UserStore
+    history: AlertHistory
+    publish: EventSink
+    new_id: Callable[[int], str]
+    started: float
+
+    def is_admin(self, caller: Caller) -> bool:
+        return self.config.is_admin(caller.user_id)
+
+    def can_change(self, record: MonitorRecord, caller: Caller) -> bool:
+        """Its creator may change a monitor, and so may an admin."""
+        return record.user_id == caller.user_id or self.is_admin(caller)
+
+    def can_see(self, record: MonitorRecord, caller: Caller) -> bool:
+        return self.can_change(record, caller) or record.chat_id == caller.chat_id
+
+    def records(self, caller: Caller, kind: MonitorKind | None = None) -> list[MonitorRecord]:
+        """The monitors a chat shows: a group's own, or everything a user created in private."""
+        self.forget_finished()
+        if caller.is_group:
+            return self.store.monitors_of(chat_id=caller.chat_id, kind=kind)
+        return self.store.monitors_of(user_id=caller.user_id, kind=kind)
+
+    def new_monitor_id(self) -> str:
+        while True:
+            candidate = self.new_id(6)
+            if candidate not in self.store.monitors and candidate not in self.registry.monitors:
+                return candidate
+
+    def forget_finished(self) -> None:
+        """One-shot monitors leave the registry when they fire: drop their records too."""
+        for record in list(self.store.monitors.values()):
+            if (
+                record.kind is MonitorKind.ARB
+                and record.spec.get("policy") == FiringPolicy.ONCE.value
+                and not record.paused
+                and record.id not in self.registry.monitors
+            ):
+                self.store.remove_monitor(record.id)
+
+
+Handler = Callable[[Deps, Caller, list[str]], list[Reply]]
+PressResult = tuple[CallbackAnswer, list[Reply]]
+PressHandler = Callable[[Deps, Caller, list[str]], PressResult]
+STALE_BUTTON = "This button is no longer valid."
+NOT_YOURS = "This monitor is not yours, or it no longer exists."
+
+
+def refuse(text: str = STALE_BUTTON) -> PressResult:
+    return CallbackAnswer(text, alert=True), []

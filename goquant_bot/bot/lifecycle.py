@@ -1,0 +1,175 @@
+"""Creating, changing, pausing and restoring monitors: the registry and the store in step."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from goquant_bot.bot.context import Deps
+from goquant_bot.bot.parsing import ArbRequest, ViewRequest
+from goquant_bot.bot.types import Caller
+from goquant_bot.bot.users import MonitorKind, MonitorRecord
+from goquant_bot.domain.instruments import Venue
+from goquant_bot.domain.monitors import ArbMonitor, FiringPolicy, MarketViewMonitor
+from goquant_bot.errors import RejectedInput
+from goquant_bot.logging import get_logger
+
+log = get_logger(__name__)
+Monitor = ArbMonitor | MarketViewMonitor
+
+
+class LimitReached(RejectedInput):
+    """A per-user or system-wide monitor limit; the message says how to free a slot."""
+
+
+def check_limits(ctx: Deps, user_id: int, kind: MonitorKind, adding: int = 1) -> None:
+    cfg = ctx.config
+    mine = len(ctx.store.monitors_of(user_id=user_id, kind=kind))
+    if kind is MonitorKind.ARB:
+        limit, what, stop = cfg.max_arb_per_user, "arbitrage monitors", "/stop_arb"
+    else:
+        limit, what, stop = cfg.max_views_per_user, "market views", "/stop_market"
+    if mine + adding > limit:
+        msg = (
+            f"You have {mine} of your {limit} {what} (the limit per user). "
+            f"Stop one with {stop} to free a slot."
+        )
+        raise LimitReached(msg)
+    total = max(len(ctx.registry.monitors), len(ctx.store.monitors))
+    if total + adding > cfg.max_monitors_total:
+        msg = (
+            f"The bot runs its maximum of {cfg.max_monitors_total} monitors for all users. "
+            "Stop one of yours with /stop_arb or /stop_market, or try again later."
+        )
+        raise LimitReached(msg)
+
+
+def arb_monitor(ctx: Deps, caller: Caller, req: ArbRequest, monitor_id: str) -> ArbMonitor:
+    prefs = ctx.store.prefs(caller.chat_id)
+    names = {v.value for v in req.venues}
+    fees = tuple((Venue(v), fee) for v, fee in prefs.fees_pct if v in names)
+    return ArbMonitor(
+        id=monitor_id,
+        owner=caller.chat_id,
+        symbols=(req.symbol,),
+        venues=req.venues,
+        min_edge_pct=req.threshold_pct,
+        notional=req.notional,
+        fees_pct=fees,
+        min_duration_s=req.min_duration_s,
+        allow_polled=req.allow_polled,
+        policy=FiringPolicy.ONCE if req.once else FiringPolicy.EACH,
+    )
+
+
+def view_monitor(caller: Caller, req: ViewRequest, monitor_id: str) -> MarketViewMonitor:
+    return MarketViewMonitor(
+        id=monitor_id,
+        owner=caller.chat_id,
+        symbol=req.symbol,
+        venues=req.venues,
+        best_venue_change=True,
+        mid_move_pct=req.mid_move_pct,
+        spread_above_bps=req.spread_above_bps,
+        venue_deviation_bps=req.venue_deviation_bps,
+        cooldown_s=req.throttle_s,
+    )
+
+
+def start(ctx: Deps, monitor: Monitor, user_id: int) -> MonitorRecord:
+    """Add to the registry (raises RejectedInput) and remember it; publish opened events."""
+    _add(ctx, monitor)
+    record = MonitorRecord.of(monitor, user_id, ctx.clock())
+    ctx.store.add_monitor(record)
+    log.info("monitor_created", monitor=monitor.id, kind=record.kind.value, chat_id=record.chat_id)
+    return record
+
+
+def stop(ctx: Deps, record: MonitorRecord) -> None:
+    ctx.registry.remove(record.id)
+    ctx.store.remove_monitor(record.id)
+    log.info("monitor_stopped", monitor=record.id, chat_id=record.chat_id)
+
+
+def replace(ctx: Deps, record: MonitorRecord, monitor: Monitor) -> MonitorRecord:
+    """Swap a monitor for a changed one (same id); the old one keeps running on failure."""
+    if record.paused:  # its chat blocked the bot: change the definition, keep it paused
+        updated = dataclasses.replace(
+            MonitorRecord.of(monitor, record.user_id, record.created), paused=True
+        )
+        ctx.store.add_monitor(updated)
+        return updated
+    old = ctx.registry.remove(record.id)
+    try:
+        _add(ctx, monitor)
+    except (RejectedInput, ValueError):
+        if old is not None:
+            _add(ctx, old)
+        raise
+    updated = MonitorRecord.of(monitor, record.user_id, record.created)
+    ctx.store.add_monitor(updated)
+    return updated
+
+
+def pause_chat(ctx: Deps, chat_id: int) -> int:
+    """The chat blocked or removed the bot: keep everything, stop running its monitors."""
+    ctx.store.update_prefs(chat_id, active=False)
+    paused = 0
+    for record in ctx.store.monitors_of(chat_id=chat_id):
+        if not record.paused:
+            ctx.registry.remove(record.id)
+            ctx.store.add_monitor(dataclasses.replace(record, paused=True))
+            paused += 1
+    return paused
+
+
+def resume_chat(ctx: Deps, chat_id: int) -> tuple[int, list[str]]:
+    """/start in an inactive chat: run its paused monitors again."""
+    ctx.store.update_prefs(chat_id, active=True)
+    resumed, problems = 0, []
+    for record in ctx.store.monitors_of(chat_id=chat_id):
+        if record.paused:
+            problem = _run(ctx, dataclasses.replace(record, paused=False))
+            if problem is None:
+                resumed += 1
+            else:
+                problems.append(problem)
+    return resumed, problems
+
+
+def migrate_chat(ctx: Deps, old: int, new: int) -> None:
+    """A group became a supergroup: its monitors now alert the new chat id."""
+    for record in ctx.store.migrate_chat(old, new):
+        ctx.registry.remove(record.id)
+        if not record.paused:
+            _run(ctx, record)
+
+
+def restore_all(ctx: Deps) -> list[str]:
+    """After a restart: run every stored monitor that is not paused; return the problems."""
+    problems = []
+    for record in ctx.store.monitors_of():
+        if not record.paused and record.id not in ctx.registry.monitors:
+            problem = _run(ctx, record)
+            if problem is not None:
+                problems.append(problem)
+    return problems
+
+
+def _run(ctx: Deps, record: MonitorRecord) -> str | None:
+    try:
+        _add(ctx, record.to_monitor())
+    except (RejectedInput, ValueError, KeyError) as exc:
+        log.warning("monitor_not_restored", monitor=record.id, error=str(exc))
+        ctx.store.add_monitor(record)
+        return f"{record.id}: {exc}"
+    ctx.store.add_monitor(record)
+    return None
+
+
+def _add(ctx: Deps, monitor: Monitor) -> None:
+    if isinstance(monitor, ArbMonitor):
+        events = ctx.registry.add_arbitrage(monitor)
+        if events:
+            ctx.publish(events)
+    else:
+        ctx.registry.add_market_view(monitor)

@@ -1,0 +1,245 @@
+"""HTML views of market data and of a user's things: CBBO, opportunities, monitors, stats."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from goquant_bot.bot.context import VenueStatus
+from goquant_bot.bot.render import (
+    esc,
+    fmt_money,
+    fmt_pct,
+    fmt_price,
+    fmt_profit,
+    fmt_qty,
+    fmt_span,
+    fmt_time,
+)
+from goquant_bot.bot.users import MonitorKind, MonitorRecord
+from goquant_bot.domain.cbbo import Cbbo
+from goquant_bot.domain.instruments import Symbol, Venue
+from goquant_bot.domain.users import ChatPrefs
+from goquant_bot.engine.arbitrage import OpenOpportunity
+
+
+@dataclass(frozen=True, slots=True)
+class OneShot:
+    """One venue pair's figures for /arbitrage (net of the chat's fees, at its size)."""
+
+    symbol: Symbol
+    buy: Venue
+    sell: Venue
+    buy_price: float
+    sell_price: float
+    size: float
+    notional: float
+    edge_pct: float
+    profit: float
+    complete: bool
+
+
+def cbbo_text(
+    cbbo: Cbbo, prefs: ChatPrefs | None = None, *, live: bool = False, monitor_id: str = ""
+) -> str:
+    """The consolidated book with its per-venue table (one-shot, or a live view's message)."""
+    title = f"📊 <b>{esc(cbbo.symbol)}</b> consolidated book"
+    lines = [title + (" · live" if live else "")]
+    if not cbbo.venues:
+        lines.append(
+            "No book of this symbol is streamed right now. Start a monitor on it "
+            "(/view_market or /monitor_arb) to stream it."
+        )
+    else:
+        if cbbo.bid is not None:
+            lines.append(
+                f"Best bid <b>{fmt_price(cbbo.bid)}</b> (size {fmt_qty(cbbo.bid_size)}) on "
+                f"{_venues(cbbo.bid_venues)}"
+            )
+        if cbbo.ask is not None:
+            lines.append(
+                f"Best ask <b>{fmt_price(cbbo.ask)}</b> (size {fmt_qty(cbbo.ask_size)}) on "
+                f"{_venues(cbbo.ask_venues)}"
+            )
+        if not cbbo.has_quotes:
+            lines.append("No fresh quote on any venue yet (books syncing or stale).")
+        if cbbo.spread is not None and cbbo.mid is not None:
+            bps = "" if cbbo.spread_bps is None else f" ({cbbo.spread_bps:.1f} bps)"
+            lines.append(f"Spread {fmt_price(cbbo.spread)}{bps} · mid {fmt_price(cbbo.mid)}")
+        if cbbo.crossed:
+            lines.append("⚠️ Crossed across venues: a buy-low/sell-high gap before fees.")
+        elif cbbo.locked:
+            lines.append("Locked: best bid equals best ask.")
+        rows = [f"{'venue':<8} {'bid':>12} {'ask':>12} {'bps':>6} {'age':>6}"]
+        for q in cbbo.venues:
+            if q.counted:
+                bps = "" if q.spread_bps is None else f"{q.spread_bps:.1f}"
+                age = "" if q.age_s is None else f"{q.age_s:.1f}s"
+                rows.append(
+                    f"{q.venue.value:<8} {fmt_price(q.bid):>12} {fmt_price(q.ask):>12} "
+                    f"{bps:>6} {age:>6}"
+                )
+            else:
+                rows.append(f"{q.venue.value:<8} not counted: {q.excluded}")
+        lines.append("<pre>" + esc("\n".join(rows)) + "</pre>")
+        if cbbo.depth:
+            bands = " / ".join(f"{d.bps:g}" for d in cbbo.depth)
+            bids = " / ".join(fmt_qty(d.bid_size) for d in cbbo.depth)
+            asks = " / ".join(fmt_qty(d.ask_size) for d in cbbo.depth)
+            lines.append(f"Depth within {bands} bps of mid: bids {bids} · asks {asks}")
+    footer = fmt_time(cbbo.ts, prefs)
+    if monitor_id:
+        footer = f"View <code>{esc(monitor_id)}</code> · updated {footer}"
+    lines.append(footer)
+    return "\n".join(lines)
+
+
+def _venues(venues: Sequence[Venue]) -> str:
+    return ", ".join(f"<b>{esc(v)}</b>" for v in venues) or "—"
+
+
+def opportunities_text(
+    found: Sequence[OneShot], skipped: Mapping[str, int], notional: float, symbols: int
+) -> str:
+    lines = [f"💹 <b>Best opportunities now</b> at {fmt_money(notional)} per trade, net of fees"]
+    if not found:
+        lines.append("No venue pair can be quoted right now.")
+    for i, q in enumerate(found, 1):
+        mark = "🟢" if q.edge_pct > 0 else "▫️"
+        partial = " · partial fill" if not q.complete else ""
+        lines.append(
+            f"{mark} {i}. <b>{esc(q.symbol)}</b> buy {esc(q.buy)} {fmt_price(q.buy_price)} → "
+            f"sell {esc(q.sell)} {fmt_price(q.sell_price)}: <b>{fmt_pct(q.edge_pct, 3)}</b> "
+            f"({fmt_profit(q.profit)} {esc(q.symbol.quote)}){partial}"
+        )
+    if skipped:
+        why = ", ".join(f"{esc(k)} {v}" for k, v in sorted(skipped.items()))
+        lines.append(f"Pairs left out: {why}.")
+    lines.append(f"{symbols} symbol(s) checked. Set your size with /config size 5000.")
+    return "\n".join(lines)
+
+
+def stats_text(summary: Mapping[str, Mapping[str, Mapping[str, float | int]]]) -> str:
+    lines = ["📈 <b>Opportunity statistics</b> (closed opportunities of this chat)"]
+    if not summary:
+        lines.append("Nothing yet: statistics appear once your monitors' opportunities close.")
+    for label, windows in summary.items():
+        lines.append(f"<b>{esc(label)}</b>")
+        for name in ("1h", "24h", "all"):
+            agg = windows.get(name, {})
+            count = int(agg.get("count", 0))
+            if not count:
+                lines.append(f"  {esc(name)}: none")
+                continue
+            lines.append(
+                f"  {esc(name)}: {count} · mean peak {fmt_pct(float(agg['mean_edge_pct']))} · "
+                f"max {fmt_pct(float(agg['max_edge_pct']))} · mean "
+                f"{fmt_span(float(agg['mean_duration_s']))}"
+            )
+    return "\n".join(lines)
+
+
+def monitor_line(record: MonitorRecord, running: bool, muted: bool) -> str:
+    s = record.spec
+    venues = s.get("venues") or []
+    where = ", ".join(esc(v) for v in venues) if venues else "all venues"
+    if record.kind is MonitorKind.ARB:
+        symbols = ", ".join(esc(x) for x in s.get("symbols", []))
+        text = (
+            f"<code>{esc(record.id)}</code> {symbols} · {where} · ≥ "
+            f"{fmt_pct(s.get('min_edge_pct'))} · size {fmt_money(float(s.get('notional', 0)))}"
+        )
+        if s.get("min_duration_s"):
+            text += f" · min {fmt_span(float(s['min_duration_s']))}"
+        if s.get("policy") == "once":
+            text += " · once"
+        if s.get("allow_polled"):
+            text += " · polled ok"
+    else:
+        text = (
+            f"<code>{esc(record.id)}</code> {esc(s.get('symbol'))} · {where} · every "
+            f"{fmt_span(float(s.get('cooldown_s', 0)))}"
+        )
+        for key, label, unit in (
+            ("mid_move_pct", "move", "%"),
+            ("spread_above_bps", "spread", "bps"),
+            ("venue_deviation_bps", "dev", "bps"),
+        ):
+            if s.get(key) is not None:
+                text += f" · {label} {s[key]:g} {unit}"
+    if record.paused:
+        text += " · ⏸ paused"
+    elif not running:
+        text += " · ⚠️ not running"
+    if muted:
+        text += " · 🔕"
+    return text
+
+
+def open_line(opp: OpenOpportunity, now: float) -> str:
+    return (
+        f"   🟢 {esc(opp.buy_venue)} → {esc(opp.sell_venue)} {fmt_pct(opp.edge_pct)} "
+        f"(peak {fmt_pct(opp.peak_edge_pct)}) for {fmt_span(now - opp.opened_at)}"
+    )
+
+
+def venue_health_lines(health: Sequence[VenueStatus]) -> list[str]:
+    lines = []
+    for h in health:
+        live = h.books.get("live", 0) + h.books.get("polled", 0)
+        state = "connected" if h.connected else "disconnected"
+        if h.polling:
+            state += ", REST polling"
+        lines.append(
+            f"• <b>{esc(h.venue)}</b>: {state} · {live}/{sum(h.books.values())} books fresh"
+        )
+    return lines or ["• no venue enabled"]
+
+
+def symbols_page_text(
+    symbols: Sequence[Symbol], venue: Venue | None, pattern: str, page: int, pages: int, total: int
+) -> str:
+    where = f" on {esc(venue)}" if venue else ""
+    match = f" matching {esc(pattern)}" if pattern else ""
+    lines = [f"🔎 <b>{total} symbols</b>{where}{match} · page {page + 1}/{max(pages, 1)}"]
+    if not symbols:
+        lines.append("None found. Try another filter, e.g. /list_symbols BTC")
+    row: list[str] = []
+    for symbol in symbols:
+        row.append(f"<code>{esc(symbol)}</code>")
+        if len(row) == 4:
+            lines.append("  ".join(row))
+            row = []
+    if row:
+        lines.append("  ".join(row))
+    return "\n".join(lines)
+
+
+def config_text(prefs: ChatPrefs, default_notional: float, fees: Mapping[Venue, float]) -> str:
+    own = dict(prefs.fees_pct)
+    size = prefs.default_notional
+    fee_parts = [
+        f"{esc(v)} {fmt_pct(own.get(v.value, fee))}" + (" (yours)" if v.value in own else "")
+        for v, fee in fees.items()
+    ]
+    quiet = prefs.quiet_hours
+    quiet_text = (
+        "off"
+        if quiet is None
+        else f"{esc(quiet.start)} to {esc(quiet.end)} {esc(quiet.timezone)}, "
+        + ("digest afterwards" if quiet.digest else "delivered silently")
+    )
+    return "\n".join(
+        [
+            "⚙️ <b>Settings of this chat</b>",
+            f"Trade size: {fmt_money(size or default_notional)}"
+            + ("" if size else " (default)")
+            + " · <code>/config size 5000</code>",
+            f"Taker fees: {', '.join(fee_parts)} · <code>/config fee okx 0.08</code>",
+            f"Quiet hours: {quiet_text} · <code>/config quiet 22:00 07:00 Europe/Paris</code>",
+            f"Silent delivery: {'on' if prefs.silent else 'off'} · <code>/config silent on</code>",
+            f"Cooldown per monitor: {fmt_span(prefs.cooldown_s) if prefs.cooldown_s else 'off'}"
+            " · <code>/config cooldown 60s</code>",
+            f"Hourly cap: {prefs.hourly_cap or 'none'} · <code>/config cap 20</code>",
+        ]
+    )

@@ -1,0 +1,54 @@
+"""A delivery service on a simulated clock with a scripted transport."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from goquant_bot.alerts.delivery import Delivery, DeliveryConfig
+from goquant_bot.alerts.jobs import Renderer
+from goquant_bot.alerts.outbox import Payload
+from goquant_bot.alerts.pacing import PacingConfig
+from tests.alerts.scripted import Clock, Prefs, ScriptedTransport, render
+
+
+class Rig:
+    def __init__(
+        self,
+        now: float = 1_000.0,
+        pacing: PacingConfig | None = None,
+        renderer: Renderer = render,
+        **config: Any,
+    ):
+        self.clock = Clock(now)
+        self.prefs = Prefs()
+        self.transport = ScriptedTransport(self.clock)
+        self.blocked: list[int] = []
+        self.migrated: list[tuple[int, int]] = []
+        self.delivery = Delivery(
+            self.transport,
+            prefs=self.prefs,
+            render=renderer,
+            on_blocked=self.blocked.append,
+            on_migrated=lambda old, new: self.migrated.append((old, new)),
+            clock=self.clock,
+            config=DeliveryConfig(**config),
+            pacing=pacing,
+            rand=lambda: 0.0,
+        )
+
+    def publish(self, *events: Payload) -> None:
+        self.delivery.publish(events)
+
+    async def run_until(self, end: float) -> None:
+        """Serve every due request, jumping the clock from one due time to the next."""
+        while True:
+            due = await self.delivery.pump(self.clock.now)
+            if due > end:
+                self.clock.now = end
+                await self.delivery.pump(end)
+                return
+            self.clock.now = max(due, self.clock.now)
+
+    async def step(self) -> None:
+        """Serve what is due now, without moving the clock."""
+        await self.delivery.pump(self.clock.now)

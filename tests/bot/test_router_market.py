@@ -1,0 +1,177 @@
+"""Conversations: market views in one line, the one-shot CBBO table, changes and status."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from goquant_bot.bot.render import render_event
+from goquant_bot.domain.book import BookState
+from goquant_bot.domain.events import MarketViewSignal
+from goquant_bot.domain.monitors import MarketViewMonitor
+from tests.bot.harness import ALICE, BN, BOB, BTC, BY, ETH, OK, Bot, data, text
+
+
+def view(bot: Bot, monitor_id: str) -> MarketViewMonitor:
+    monitor = bot.registry.monitors[monitor_id]
+    assert isinstance(monitor, MarketViewMonitor)
+    return monitor
+
+
+def test_view_market_creates_a_throttled_best_venue_monitor(tmp_path: Path) -> None:
+    bot = Bot(tmp_path)
+    out = bot.say("/view_market BTC-USDT binance okx")
+    lines = text(out).splitlines()
+    assert lines[0] == "✅ Market view <code>m00001</code> on BTC-USDT (binance, okx)."
+    assert lines[1] == (
+        "A live message follows; it is updated when the best bid or offer moves to another "
+        "venue, at most every 5 s."
+    )
+    assert lines[3] == "📊 <b>BTC-USDT</b> consolidated book"
+    assert data(out) == ["m:m00001:stop", "c:status_market"]
+    monitor = view(bot, "m00001")
+    assert (monitor.owner, monitor.symbol, monitor.venues) == (ALICE.chat_id, BTC, (BN, OK))
+    assert monitor.best_venue_change
+    assert monitor.cooldown_s == 5.0
+    assert bot.views.monitors_for(BTC) == [monitor]
+
+
+def test_view_market_options_and_all_venues(tmp_path: Path) -> None:
+    bot = Bot(tmp_path)
+    out = text(bot.say("/view_market eth-usdt every=30s move=0.2 spread=8 dev=15"))
+    assert "on ETH-USDT (all venues)" in out
+    assert "at most every 30 s" in out
+    monitor = view(bot, "m00001")
+    assert (monitor.venues, monitor.cooldown_s, monitor.mid_move_pct) == ((), 30.0, 0.2)
+    assert (monitor.spread_above_bps, monitor.venue_deviation_bps) == (8.0, 15.0)
+
+
+@pytest.mark.parametrize(
+    ("command", "reply"),
+    [
+        ("/view_market", None),  # the guided flow
+        ("/view_market FOO-BAR", "⚠️ Unknown symbol 'FOO-BAR'."),
+        ("/view_market BTC-USDT kraken", "⚠️ Unknown exchange 'kraken'."),
+        ("/view_market BTC-USDT okx okx", "⚠️ okx is given twice."),
+        ("/view_market BTC-USDT deribit", "⚠️ BTC-USDT is not listed on deribit"),
+        ("/view_market BTC-USDT okx 0.3", "⚠️ Unexpected '0.3': numbers go in options such as move=0.1."),
+        ("/view_market BTC-USDT move=0", "⚠️ move= must be a number above 0 and at most 50."),
+        ("/view_market BTC-USDT every=2h", "⚠️ The update interval must be between 1 s and 1 h."),
+        ("/view_market BTC-USDT speed=9", "⚠️ Unknown option 'speed'. Options: every=, move=, spread=, dev=."),
+    ],
+)  # fmt: skip
+def test_view_market_errors(tmp_path: Path, command: str, reply: str | None) -> None:
+    bot = Bot(tmp_path)
+    out = text(bot.say(command))
+    if reply is None:
+        assert out.startswith("<b>New market view</b> · step 1 of 3")
+    else:
+        assert out.startswith(reply), out
+        assert "\nExample: <code>/view_market " in out
+    assert bot.registry.monitors == {}
+
+
+def test_get_cbbo_table(tmp_path: Path) -> None:
+    bot = Bot(tmp_path)
+    bot.quote(BN, 100.0, 100.2, size=2.0)
+    bot.quote(OK, 100.0, 100.1, size=1.5)
+    bot.quote(BY, 99.0, 99.5).state = BookState.STALE
+    out = bot.say("/get_cbbo btc-usdt")
+    assert out[0].text.splitlines() == [
+        "📊 <b>BTC-USDT</b> consolidated book",
+        "Best bid <b>100.0000</b> (size 3.5) on <b>binance</b>, <b>okx</b>",
+        "Best ask <b>100.1000</b> (size 1.5) on <b>okx</b>",
+        "Spread 0.1 (10.0 bps) · mid 100.0500",
+        "<pre>venue             bid          ask    bps    age",
+        "binance      100.0000     100.2000   20.0   0.0s",
+        "bybit    not counted: stale",
+        "okx          100.0000     100.1000   10.0   0.0s</pre>",
+        "Depth within 10 / 50 / 100 bps of mid: bids 3.5 / 3.5 / 3.5 · asks 1.5 / 3.5 / 3.5",
+        "22:13:20 UTC",
+    ]
+    assert data(out) == ["q:BTC-USDT"]
+    _, again = bot.tap("q:BTC-USDT")
+    assert again[0].edit
+    assert again[0].text == out[0].text
+    okx_only = text(bot.say("/get_cbbo BTC-USDT okx"))
+    assert "binance" not in okx_only
+    assert "Best ask <b>100.1000</b>" in okx_only
+
+
+def test_get_cbbo_crossed_and_not_streamed(tmp_path: Path) -> None:
+    bot = Bot(tmp_path)
+    bot.quote(BN, 101.0, 101.2)
+    bot.quote(OK, 100.0, 100.1)
+    assert "⚠️ Crossed across venues: a buy-low/sell-high gap before fees." in text(
+        bot.say("/get_cbbo BTC-USDT")
+    )
+    assert "No book of this symbol is streamed right now." in text(bot.say("/get_cbbo ETH-USDT"))
+
+
+def test_get_cbbo_prompt_and_errors(tmp_path: Path) -> None:
+    bot = Bot(tmp_path)
+    out = bot.say("/get_cbbo")
+    assert text(out) == "Which symbol? Tap one or send e.g. <code>/get_cbbo BTC-USDT</code>"
+    assert data(out) == ["q:BTC-USDT", "q:ETH-USDT", "q:SOL-USDT", "q:BTC-USDC"]
+    assert text(bot.say("/get_cbbo BTC-USDT kraken")).startswith("⚠️ Unknown exchange 'kraken'.")
+    assert text(bot.say("/get_cbbo XYZ-USDT")) == (
+        "⚠️ Unknown symbol 'XYZ-USDT'. Did you mean SOL-USDT, ETH-USDT, BTC-USDT?\n"
+        "Example: <code>/get_cbbo SOL-USDT</code>"
+    )
+    for forged in ("q:NOPE-USDT", "q:<b>", "q:", "q:BTC-USDT:x"):
+        assert bot.tap(forged) == (bot.tap("zz")[0], [])
+
+
+def test_stop_config_and_status_market(tmp_path: Path) -> None:
+    bot = Bot(tmp_path)
+    assert "No market view yet." in text(bot.say("/status_market"))
+    bot.say("/view_market BTC-USDT binance okx")
+    bot.say("/view_market ETH-USDT")
+    out = text(bot.say("/config_market m00001 every=10s move=0.1 spread=off"))
+    assert out == (
+        "✅ Changed:\n<code>m00001</code> BTC-USDT · binance, okx · every 10 s · move 0.1 %"
+    )
+    assert view(bot, "m00001").cooldown_s == 10.0
+    assert text(bot.say("/config_market m00001 dev=-4")).startswith(
+        "⚠️ dev= must be a number above 0 and at most 5000, or off."
+    )
+    assert text(bot.say("/config_market m00001")).startswith(
+        "⚠️ Say what to change, e.g. every=10s."
+    )
+    assert text(bot.say("/config_market")).startswith("⚠️ Give the view's id and what to change.")
+    status = bot.say("/status_market")
+    assert status[0].text.splitlines()[1:] == [
+        "<code>m00001</code> BTC-USDT · binance, okx · every 10 s · move 0.1 %",
+        "<code>m00002</code> ETH-USDT · all venues · every 5 s",
+    ]
+    assert data(status) == ["m:m00001:stop", "m:m00002:stop", "c:view_market"]
+    assert text(bot.say("/stop_market m00002 m00002")) == "⏹ Stopped <code>m00002</code>."
+    assert text(bot.say("/stop_market m00001", BOB)).startswith("⚠️ No market view of yours")
+    assert text(bot.say("/stop_arb m00001")).startswith("⚠️ No arbitrage monitor of yours")
+    assert text(bot.say("/stop_market all")) == "⏹ Stopped 1 market view(s)."
+    assert bot.registry.monitors == {}
+
+
+def test_live_view_text_and_signal_alerts(tmp_path: Path) -> None:
+    bot = Bot(tmp_path)
+    bot.say("/view_market BTC-USDT binance okx")
+    bot.quote(BN, 100.0, 100.2)
+    bot.quote(OK, 100.1, 100.3)
+    live = bot.router.live_view_text("m00001")
+    assert live is not None
+    assert live.startswith("📊 <b>BTC-USDT</b> consolidated book · live")
+    assert live.endswith("View <code>m00001</code> · updated 22:13:20 UTC")
+    assert bot.router.live_view_text("nope") is None
+    signals = bot.views.evaluate(BTC, bot.now)
+    assert signals == []  # the first view only sets the reference
+    bot.quote(BN, 100.2, 100.25)
+    (signal,) = bot.views.evaluate(BTC, bot.now + 10)
+    assert isinstance(signal, MarketViewSignal)
+    assert signal.owner == ALICE.chat_id
+    assert render_event(signal).splitlines() == [
+        "👁 <b>BTC-USDT</b> · best bid venue",
+        "Best bid now on <b>binance</b> at 100.2000 (was okx)",
+        "Monitor <code>m00001</code> · 22:13:30 UTC",
+    ]
+    assert ETH not in bot.views.symbols()
