@@ -174,7 +174,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"goquant-bot: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    configure_logging(settings.logging, secret_values(settings))
+    interactive = args.command in (None, "run") and settings.effective_mode == "console"
+    configure_logging(
+        settings.logging,
+        secret_values(settings),
+        # The console UI owns the terminal: only warnings there, everything in the log file.
+        stream_level="WARNING" if interactive and sys.stderr.isatty() else None,
+    )
     if args.command == "replay":
         return run_replay(settings, args.files, args.monitors)
     if args.command == "record":

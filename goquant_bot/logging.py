@@ -48,8 +48,13 @@ def configure_logging(
     secrets: Iterable[str] = (),
     *,
     stream: IO[str] | None = None,
+    stream_level: str | None = None,
 ) -> Redactor:
-    """Configure structlog and the stdlib root logger once; returns the redactor in use."""
+    """Configure structlog and the stdlib root logger once; returns the redactor in use.
+
+    ``stream_level`` raises the level of the terminal output only (the console UI shares the
+    terminal); the file keeps ``settings.level``.
+    """
     stream = stream if stream is not None else sys.stderr
     redactor = Redactor(secrets)
     timestamper = structlog.processors.TimeStamper(fmt="iso", utc=True)
@@ -62,6 +67,8 @@ def configure_logging(
     ]
     use_console = settings.format == "console" or (settings.format == "auto" and _is_tty(stream))
     stream_handler = logging.StreamHandler(stream)
+    if stream_level is not None:
+        stream_handler.setLevel(stream_level)
     stream_handler.setFormatter(
         _formatter(redactor, pre_chain, console=use_console, colors=_is_tty(stream))
     )

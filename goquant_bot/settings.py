@@ -38,7 +38,7 @@ class _Section(BaseModel):
 
 
 class AppSettings(_Section):
-    mode: Literal["auto", "telegram", "console"] = "auto"
+    mode: Literal["auto", "telegram", "console", "headless"] = "auto"
     demo: bool = False
     data_dir: Path = Path("data")
     shutdown_timeout_s: float = Field(default=10.0, gt=0, le=300)
@@ -247,7 +247,7 @@ class Settings(BaseSettings):
         return self
 
     @property
-    def effective_mode(self) -> Literal["telegram", "console"]:
+    def effective_mode(self) -> Literal["telegram", "console", "headless"]:
         """'auto' means Telegram when a token is configured, the console otherwise."""
         if self.app.mode == "auto":
             return "telegram" if self.telegram.bot_token is not None else "console"

@@ -15,7 +15,12 @@ from tests.helpers import wait_until
 async def test_demo_streams_live_books_from_all_four_venues(tmp_path: Path) -> None:
     settings = Settings(
         _env_file=None,
-        app={"demo": True, "data_dir": str(tmp_path / "data"), "shutdown_timeout_s": 3},  # type: ignore[arg-type]
+        app={
+            "demo": True,
+            "mode": "headless",
+            "data_dir": str(tmp_path / "data"),
+            "shutdown_timeout_s": 3,
+        },  # type: ignore[arg-type]
         logging={"file": None},  # type: ignore[arg-type]
         observability={"port": 0},  # type: ignore[arg-type]
     )

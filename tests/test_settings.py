@@ -82,7 +82,7 @@ def test_threshold_out_of_range_says_what_is_allowed(tmp_path: Path) -> None:
 
 def test_bad_choice_lists_the_choices(tmp_path: Path) -> None:
     message = _error(tmp_path, "[app]\nmode = 'webhook'\n")
-    assert "'auto', 'telegram' or 'console'" in message
+    assert "'auto', 'telegram', 'console' or 'headless'" in message
 
 
 def test_telegram_mode_requires_a_token(tmp_path: Path) -> None:

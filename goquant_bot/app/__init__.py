@@ -7,6 +7,7 @@ import gc
 import signal
 from collections.abc import Sequence
 
+from goquant_bot.app.chat import ChatSide, build_chat
 from goquant_bot.app.market import build_market_data, closing, open_captures, record_market_data
 from goquant_bot.app.signals import HISTORY_FILE, arb_config, build_signals, demo_monitors
 from goquant_bot.domain.instruments import Symbol
@@ -55,6 +56,7 @@ class App:
         self.market = market
         self.signals = signals
         self.registry = registry
+        self.chat: ChatSide | None = None
         self.task_names = [spec.name for spec in specs]
         for spec in specs:
             supervisor.add(spec)
@@ -138,8 +140,12 @@ def build(
             settings.observability, settings.app.data_dir, market.hub, signals, registry
         )
         specs.append(TaskSpec("health", health.run, stage=Stage.TRANSPORT))
+    chat = build_chat(settings, market, signals, registry, stop=supervisor.request_stop)
+    specs += chat.specs
     if settings.app.demo:
         specs.append(
             TaskSpec("demo-monitors", demo_monitors(settings, market, registry), restart=False)
         )
-    return App(settings, supervisor, specs, market=market, signals=signals, registry=registry)
+    app = App(settings, supervisor, specs, market=market, signals=signals, registry=registry)
+    app.chat = chat
+    return app

@@ -1,0 +1,278 @@
+"""Wiring of the user side: commands, alert delivery, the transport, and the state file."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+
+from goquant_bot.alerts.delivery import Delivery, DeliveryConfig
+from goquant_bot.alerts.outbox import Payload, ViewUpdate
+from goquant_bot.alerts.pacing import PacingConfig
+from goquant_bot.alerts.transport import AlertTransport
+from goquant_bot.bot.alert_text import AlertRenderer
+from goquant_bot.bot.config import BotConfig
+from goquant_bot.bot.console import ConsoleAdapter
+from goquant_bot.bot.router import CommandRouter
+from goquant_bot.bot.telegram.adapter import AdapterConfig
+from goquant_bot.bot.telegram.build import build_telegram
+from goquant_bot.bot.types import CallbackAnswer, Caller, Commands, Keyboard, Reply
+from goquant_bot.bot.users import UserStore
+from goquant_bot.domain.events import Event, MarketViewSignal
+from goquant_bot.domain.instruments import Symbol, Venue
+from goquant_bot.domain.monitors import MarketViewMonitor
+from goquant_bot.engine.arbitrage import RestoredOpening
+from goquant_bot.engine.registry import Monitor, MonitorRegistry
+from goquant_bot.engine.service import SignalService
+from goquant_bot.logging import get_logger
+from goquant_bot.marketdata.service import MarketDataService
+from goquant_bot.settings import Settings
+from goquant_bot.storage.state import PersistedState, StateSaver, load_state
+from goquant_bot.supervisor import Stage, TaskSpec
+from goquant_bot.venues.sim import SIMULATED_LABEL
+
+log = get_logger(__name__)
+STATE_FILE = "state.json"
+MESSAGE_LIMIT = 4096
+# Signals that only move the live market view; the others also notify.
+_VIEW_ONLY = frozenset({"best_bid_venue", "best_ask_venue"})
+
+
+class LogTransport:
+    """Headless mode: alerts go to the log."""
+
+    def __init__(self) -> None:
+        self._ids = 0
+
+    async def send(
+        self, chat_id: int, text: str, *, buttons: Keyboard = (), silent: bool = False
+    ) -> int:
+        self._ids += 1
+        log.info("alert", chat_id=chat_id, text=text)
+        return self._ids
+
+    async def edit(
+        self, chat_id: int, message_id: int, text: str, *, buttons: Keyboard = ()
+    ) -> None:
+        log.info("alert_updated", chat_id=chat_id, message_id=message_id, text=text)
+
+
+class PersistingCommands:
+    """The command layer, with the state saved after every command or button press, and
+    every reply headed by ``label`` (``SIMULATED`` in demo mode)."""
+
+    def __init__(self, router: CommandRouter, changed: Callable[[], None], label: str = "") -> None:
+        self.router = router
+        self.changed = changed
+        self.label = f"🧪 <b>{label}</b>\n" if label else ""
+
+    def handle(self, caller: Caller, text: str) -> list[Reply]:
+        try:
+            return self._labelled(self.router.handle(caller, text))
+        finally:
+            self.changed()
+
+    def press(self, caller: Caller, data: str) -> tuple[CallbackAnswer, list[Reply]]:
+        try:
+            answer, replies = self.router.press(caller, data)
+            return answer, self._labelled(replies)
+        finally:
+            self.changed()
+
+    def _labelled(self, replies: list[Reply]) -> list[Reply]:
+        if not self.label:
+            return replies
+        return [
+            replace(r, text=self.label + r.text)
+            if r.text and len(self.label) + len(r.text) <= MESSAGE_LIMIT
+            else r
+            for r in replies
+        ]
+
+    def menu(self) -> list[tuple[str, str]]:
+        return self.router.menu()
+
+
+@dataclass(slots=True)
+class ChatSide:
+    router: CommandRouter
+    delivery: Delivery
+    saver: StateSaver
+    specs: list[TaskSpec]
+
+
+def build_chat(
+    settings: Settings,
+    market: MarketDataService,
+    signals: SignalService,
+    registry: MonitorRegistry,
+    *,
+    stop: Callable[[], None],
+) -> ChatSide:
+    """Commands on Telegram (or the terminal), alerts through the paced outbox, and a state
+    file that makes a restart invisible."""
+    path = settings.app.data_dir / STATE_FILE
+    loaded = load_state(path)
+    state = loaded.value or PersistedState()
+    store = UserStore.from_dict(state.users) if state.users else UserStore()
+    saver_ref: list[StateSaver] = []
+
+    def changed() -> None:
+        if saver_ref:
+            saver_ref[0].mark_dirty()
+
+    def route(events: Sequence[Event]) -> None:
+        """Engine events to delivery: a market-view signal refreshes the live view."""
+        payloads: list[Payload] = []
+        for event in events:
+            if isinstance(event, MarketViewSignal):
+                payloads.append(ViewUpdate(event.monitor_id, event.owner, event.ts))
+                if event.kind in _VIEW_ONLY:
+                    continue
+            payloads.append(event)
+        delivery.publish(payloads)
+        changed()
+
+    router = CommandRouter(
+        registry=registry,
+        arbitrage=signals.arbitrage,
+        market_view=signals.market_view,
+        directory=market.directory,
+        hub=market.hub,
+        stats=signals.stats,
+        config=bot_config(settings),
+        store=store,
+        history=lambda chat_id: delivery.history.recent(chat_id),
+        publish=route,
+    )
+    commands: Commands = PersistingCommands(
+        router, changed, SIMULATED_LABEL if settings.app.demo else ""
+    )
+    specs: list[TaskSpec] = []
+    transport: AlertTransport
+    pacing = PacingConfig()
+    if settings.effective_mode == "telegram":
+        adapter, telegram = build_telegram(
+            settings.telegram, commands, AdapterConfig(stale_after_s=settings.bot.stale_after_s)
+        )
+        transport = telegram
+        specs.append(TaskSpec("telegram", adapter.run, stage=Stage.INTAKE))
+        specs.append(TaskSpec("telegram-transport", telegram.run, stage=Stage.TRANSPORT))
+    elif settings.effective_mode == "headless":
+        transport = LogTransport()
+        pacing = PacingConfig(private_interval_s=0.0, global_per_s=1000, global_burst=1000)
+    else:
+        console = ConsoleAdapter(commands, on_eof=stop)
+        transport = console.transport
+        pacing = PacingConfig(private_interval_s=0.0, global_per_s=1000, global_burst=1000)
+        specs.append(TaskSpec("console", console.run, stage=Stage.INTAKE, restart=False))
+
+    def blocked(chat_id: int) -> None:
+        router.chat_blocked(chat_id)
+        changed()
+
+    def migrated(old: int, new: int) -> None:
+        router.chat_migrated(old, new)
+        changed()
+
+    renderer = AlertRenderer(
+        open_opportunities=signals.arbitrage.open_opportunities,
+        live_view=router.live_view_text,
+        prefs=store.prefs,
+        label=SIMULATED_LABEL if settings.app.demo else "",
+    )
+    delivery = Delivery(
+        transport,
+        prefs=store.prefs,
+        render=renderer.render,
+        buttons=renderer.buttons,
+        on_blocked=blocked,
+        on_migrated=migrated,
+        config=DeliveryConfig(edit_interval_s=settings.bot.edit_interval_s),
+        pacing=pacing,
+    )
+    delivery.restore_message_ids(state.delivery.get("message_ids", []))
+    delivery.history.load(state.delivery.get("history", {}))
+    signals.sink = route
+
+    def on_monitor(change: str, monitor: Monitor) -> None:
+        if isinstance(monitor, MarketViewMonitor):
+            stopped = change == "removed"
+            delivery.publish([ViewUpdate(monitor.id, monitor.owner, signals.clock(), stopped)])
+        elif change == "removed":
+            delivery.forget(monitor.owner, monitor.id)
+        changed()
+
+    registry.on_change = on_monitor
+
+    def snapshot() -> PersistedState:
+        return PersistedState(
+            users=store.to_dict(),
+            opportunities={
+                monitor_id: [_opening_to_dict(o) for o in openings]
+                for monitor_id, openings in signals.arbitrage.export_open().items()
+            },
+            delivery={"message_ids": delivery.message_ids(), "history": delivery.history.to_dict()},
+        )
+
+    saver = StateSaver(path, snapshot, debounce_s=0.5)
+    saver_ref.append(saver)
+
+    async def restore() -> None:
+        """Once the venues' instruments are known: run the saved monitors again, with the
+        opportunities that were open still open (no second alert)."""
+        await market.ready.wait()
+        for problem in router.restore_monitors():
+            log.error("monitor_not_restored", problem=problem)
+        restored = 0
+        for monitor_id, items in state.opportunities.items():
+            openings = [o for o in (_opening_from_dict(d) for d in items) if o is not None]
+            restored += signals.arbitrage.restore_open(monitor_id, openings)
+        log.info("state_restored", monitors=len(registry.monitors), open_opportunities=restored)
+
+    specs.append(TaskSpec("restore", restore, stage=Stage.ENGINE, restart=False))
+    specs.append(TaskSpec("delivery", delivery.run, stage=Stage.DELIVERY))
+    specs.append(TaskSpec("state", saver.run, stage=Stage.STATE))
+    return ChatSide(router, delivery, saver, specs)
+
+
+def bot_config(settings: Settings) -> BotConfig:
+    bot, arb = settings.bot, settings.arbitrage
+    return BotConfig(
+        venues=tuple(v for v in Venue if getattr(settings.venues, v.value).enabled),
+        admin_ids=frozenset(settings.telegram.admin_ids),
+        allowlist=frozenset(settings.telegram.allowlist),
+        max_arb_per_user=bot.max_arb_per_user,
+        max_views_per_user=bot.max_views_per_user,
+        max_monitors_total=bot.max_monitors_total,
+        default_threshold_pct=arb.default_min_edge_pct,
+        default_notional=arb.default_notional,
+        popular=bot.popular,
+        flow_timeout_s=bot.flow_timeout_s,
+        view_throttle_s=bot.view_throttle_s,
+        max_skew_s=arb.max_skew_s,
+        sanity_cap_pct=arb.sanity_cap_pct,
+    )
+
+
+def _opening_to_dict(opening: RestoredOpening) -> dict[str, object]:
+    return {
+        "symbol": str(opening.symbol),
+        "buy": opening.buy_venue.value,
+        "sell": opening.sell_venue.value,
+        "opened_at": opening.opened_at,
+        "peak_edge_pct": opening.peak_edge_pct,
+    }
+
+
+def _opening_from_dict(data: dict[str, object]) -> RestoredOpening | None:
+    try:
+        return RestoredOpening(
+            Symbol.parse(str(data["symbol"])),
+            Venue(str(data["buy"])),
+            Venue(str(data["sell"])),
+            float(data["opened_at"]),  # type: ignore[arg-type]
+            float(data["peak_edge_pct"]),  # type: ignore[arg-type]
+        )
+    except (KeyError, ValueError, TypeError):
+        log.warning("opening_not_restored", entry=str(data)[:200])
+        return None
