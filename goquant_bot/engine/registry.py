@@ -37,8 +37,8 @@ class MonitorRegistry:
         clock: Callable[[], float] = time.time,
         on_change: Callable[[str, Monitor], None] = lambda change, monitor: None,
     ) -> None:
-        """``on_change("added" | "removed", monitor)`` after every change (persistence,
-        live messages)."""
+        """``on_change(change, monitor)`` after every change, ``change`` being "added",
+        "updated", "removed" (stopped by its owner) or "finished" (a one-shot that fired)."""
         self.on_change = on_change
         self.subscriptions = subscriptions
         self.listing = listing
@@ -49,9 +49,13 @@ class MonitorRegistry:
         self._keys: dict[str, list[InstrumentKey]] = {}
 
     def _resolve(
-        self, monitor_id: str, symbols: Sequence[Symbol], venues: Sequence[Venue], minimum: int
+        self,
+        monitor_id: str | None,
+        symbols: Sequence[Symbol],
+        venues: Sequence[Venue],
+        minimum: int,
     ) -> list[InstrumentKey]:
-        if monitor_id in self.monitors:
+        if monitor_id is not None and monitor_id in self.monitors:
             msg = f"a monitor with id {monitor_id!r} exists already"
             raise RejectedInput(msg)
         keys = []
@@ -78,7 +82,7 @@ class MonitorRegistry:
         self.market_view.add_monitor(monitor)
         self.on_change("added", monitor)
 
-    def remove(self, monitor_id: str) -> Monitor | None:
+    def remove(self, monitor_id: str, *, change: str = "removed") -> Monitor | None:
         monitor = self.monitors.pop(monitor_id, None)
         if monitor is None:
             return None
@@ -88,13 +92,46 @@ class MonitorRegistry:
             self.market_view.remove_monitor(monitor_id)
         for key in self._keys.pop(monitor_id, []):
             self.subscriptions.release(key)
-        self.on_change("removed", monitor)
+        self.on_change(change, monitor)
         return monitor
 
     def finished(self, monitor_ids: list[str]) -> None:
-        """One-shot monitors that fired: drop them and their subscriptions."""
+        """One-shot monitors that fired: drop them and their subscriptions.
+
+        Reported as "finished", not "removed": the alert they just produced must still be
+        delivered.
+        """
         for monitor_id in monitor_ids:
-            self.remove(monitor_id)
+            self.remove(monitor_id, change="finished")
+
+    def replace(self, monitor: ArbMonitor | MarketViewMonitor) -> list[Event]:
+        """Change a monitor in place (same id): its open opportunities stay open, nothing is
+        announced again, and its books stay subscribed while it changes."""
+        old = self.monitors.get(monitor.id)
+        if old is None or type(old) is not type(monitor):
+            msg = f"no monitor {monitor.id!r} of that kind to change"
+            raise RejectedInput(msg)
+        old_keys = self._keys[monitor.id]
+        if isinstance(monitor, ArbMonitor):
+            keys = self._resolve(None, monitor.symbols, monitor.venues, 2)
+            opened = self.arbitrage.export_open().get(monitor.id, [])
+            for key in keys:
+                self.subscriptions.acquire(key)
+            self.arbitrage.remove_monitor(monitor.id)
+            events = self.arbitrage.add_monitor(monitor, self.clock())
+            self.arbitrage.restore_open(monitor.id, opened)
+        else:
+            keys = self._resolve(None, (monitor.symbol,), monitor.venues, 1)
+            for key in keys:
+                self.subscriptions.acquire(key)
+            self.market_view.add_monitor(monitor)  # replaces, with fresh signal state
+            events = []
+        for key in old_keys:
+            self.subscriptions.release(key)
+        self.monitors[monitor.id] = monitor
+        self._keys[monitor.id] = keys
+        self.on_change("updated", monitor)
+        return events
 
     def owned_by(self, owner: int) -> list[Monitor]:
         return [m for m in self.monitors.values() if m.owner == owner]
