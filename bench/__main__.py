@@ -1,12 +1,14 @@
 """Run every benchmark and print its figures: ``make bench``."""
 
-from bench import bench_books, bench_engine
+from bench import bench_books, bench_delivery, bench_engine
 
 
 def main() -> None:
     bench_books.main()
     print()
     bench_engine.main()
+    print()
+    bench_delivery.main()
 
 
 if __name__ == "__main__":

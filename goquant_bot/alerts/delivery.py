@@ -17,7 +17,15 @@ from typing import Any
 
 from goquant_bot.alerts.controls import ChatControls
 from goquant_bot.alerts.history import AlertHistory, Outcome
-from goquant_bot.alerts.jobs import Buttons, Job, Renderer, make_plain, no_buttons
+from goquant_bot.alerts.jobs import (
+    Buttons,
+    Job,
+    RefreshInterval,
+    Renderer,
+    StableText,
+    make_plain,
+    no_buttons,
+)
 from goquant_bot.alerts.outbox import (
     LIVE_PHASES,
     ClosedUnseen,
@@ -45,7 +53,6 @@ from goquant_bot.supervisor import Backoff
 
 log = get_logger(__name__)
 RETRY_BACKOFF = Backoff(initial_s=1.0, factor=2.0, max_s=60.0, jitter=0.3)
-_FORMAT_ERRORS = ("parse entities", "can't parse", "unsupported start tag", "entity")
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,12 +65,6 @@ class DeliveryConfig:
     retry: Backoff = RETRY_BACKOFF
 
 
-def is_format_error(exc: BadMessage) -> bool:
-    """Telegram refused the markup (``can't parse entities``): worth one plain-text try."""
-    text = str(exc).lower()
-    return any(marker in text for marker in _FORMAT_ERRORS)
-
-
 class Delivery:
     """Outbox + pacing + per-chat rules + history, sending through one transport."""
 
@@ -74,8 +75,14 @@ class Delivery:
         prefs: PrefsLookup,
         render: Renderer,
         buttons: Buttons = no_buttons,
+        # Must mark the chat inactive before it returns: the preferences alone decide from
+        # then on whether the chat gets alerts (/start makes it active again).
         on_blocked: Callable[[int], None] = lambda chat_id: None,
         on_migrated: Callable[[int, int], None] = lambda old, new: None,
+        # The state behind message_ids() and history changed: worth saving.
+        on_change: Callable[[], None] = lambda: None,
+        min_refresh_s: RefreshInterval | None = None,  # per monitor: a view's throttle
+        stable_text: StableText | None = None,  # only a change of this is worth an edit
         clock: Callable[[], float] = time.time,
         config: DeliveryConfig | None = None,
         pacing: PacingConfig | None = None,
@@ -86,6 +93,7 @@ class Delivery:
         self.transport = transport
         self.on_blocked = on_blocked
         self.on_migrated = on_migrated
+        self.on_change = on_change
         self.clock = clock
         self.rand = rand
         self.history = history or AlertHistory()
@@ -103,8 +111,11 @@ class Delivery:
             buttons,
             edit_interval_s=config.edit_interval_s,
             refresh_s=config.refresh_s,
+            min_refresh_s=min_refresh_s,
+            stable_text=stable_text,
         )
         self._wake = asyncio.Event()
+        self._revision = self.history.revision
         self._network_failures = 0
         self._tasks: set[asyncio.Task[None]] = set()
         self.requests = 0
@@ -114,9 +125,10 @@ class Delivery:
         self.outbox.publish(events)
         self._wake.set()
 
-    def forget(self, chat_id: int, monitor_id: str) -> None:
-        """A monitor was removed: drop its waiting alerts and stop editing its messages."""
-        self.outbox.forget_monitor(chat_id, monitor_id)
+    def forget(self, chat_id: int, monitor_id: str, *, keep_view: bool = False) -> None:
+        """A monitor was removed: drop its waiting alerts, stop editing its messages
+        (``keep_view``: but its live view stays, for its ``ViewUpdate(stopped=True)`` edit)."""
+        self.outbox.forget_monitor(chat_id, monitor_id, keep_view=keep_view)
         self._wake.set()
 
     @property
@@ -148,6 +160,7 @@ class Delivery:
         while jobs := self.planner.due(now):
             for job in jobs:
                 await self._execute(job)
+        self._report_change()
         return self.planner.next_wake(now)
 
     async def _serve(self, group: asyncio.TaskGroup, deadline: float | None) -> None:
@@ -158,6 +171,7 @@ class Delivery:
                 task = group.create_task(self._execute(job), name=f"alert:{job.chat_id}")
                 self._tasks.add(task)
                 task.add_done_callback(self._tasks.discard)
+            self._report_change()
             wake = self.planner.next_wake(now)
             if deadline is not None:
                 if not self.planner.urgent() or now >= deadline:
@@ -174,6 +188,7 @@ class Delivery:
 
     async def _execute(self, job: Job) -> None:
         self.requests += 1
+        changed = True
         try:
             if job.message is not None:
                 message_id = job.message.message_id
@@ -185,20 +200,33 @@ class Delivery:
         except asyncio.CancelledError:
             self._maybe_sent(job)  # cancelled mid-request: it may have gone through
             self.planner.finished(job.chat_id, self.clock())
+            self._report_change(force=True)
             raise
         except MessageNotModified:
             self._delivered(job, job.message.message_id if job.message else 0)
         except (FloodWait, DeliveryNetworkError, DeliveryTimeout, BadMessage) as exc:
+            changed = not isinstance(exc, FloodWait | DeliveryNetworkError)  # retried as is
             self._failed(job, exc)
         except (ChatBlocked, ChatMigrated) as exc:
             self._chat_failed(job, exc)
         except Exception:
             log.exception("alert_transport_error", chat_id=job.chat_id)
-            self._give_up(job, "transport error")
+            self._refused(job, "transport error")
         else:
             self._delivered(job, message_id)
         self.planner.finished(job.chat_id, self.clock())
+        self._report_change(force=changed)
         self._wake.set()
+
+    def _report_change(self, *, force: bool = False) -> None:
+        """Tell the app its saved state (live message ids, history) changed."""
+        revision = self.history.revision
+        if force or revision != self._revision:
+            self._revision = revision
+            try:
+                self.on_change()
+            except Exception:
+                log.exception("alert_on_change_failed")
 
     def _delivered(self, job: Job, message_id: int) -> None:
         now = self.clock()
@@ -215,7 +243,7 @@ class Delivery:
             box.messages[message_id] = message
         if message is not None:
             message.last_text, message.edited_at = job.text, now
-            message.refresh_at = now + self.config.refresh_s
+            message.refresh_at = self.planner.composer.next_refresh(message, now)
         detail = "silently" if job.silent else ""
         for item, version, phase, text in job.items:
             item.in_flight = False
@@ -289,7 +317,7 @@ class Delivery:
             self._maybe_sent(job)
         elif isinstance(exc, MessageGone) and job.message is not None:
             self._message_gone(job, job.message)
-        elif isinstance(exc, BadMessage) and not job.plain and is_format_error(exc):
+        elif isinstance(exc, BadMessage) and not job.plain and exc.markup_refused:
             log.warning("alert_markup_refused", chat_id=job.chat_id, reason=str(exc))
             if job.message is not None:
                 make_plain(job.message)
@@ -298,7 +326,7 @@ class Delivery:
             self._release(job)
         else:
             log.warning("alert_refused", chat_id=job.chat_id, reason=str(exc))
-            self._give_up(job, f"refused by Telegram: {exc}")
+            self._refused(job, f"refused by Telegram: {exc}")
 
     def _message_gone(self, job: Job, message: LiveMessage) -> None:
         box = self.outbox.chats.get(job.chat_id)
@@ -307,6 +335,27 @@ class Delivery:
         for item, *_ in job.items:
             item.in_flight = False
             item.message_id, item.dirty = None, True  # shown again in a new message
+
+    def _refused(self, job: Job, reason: str) -> None:
+        """Not sent, and never as it is: a refused edit leaves its alerts shown but unbound."""
+        message = job.message
+        if message is None:
+            self._give_up(job, reason)
+            return
+        now = self.clock()
+        box = self.outbox.chats.get(job.chat_id)
+        if box is not None:
+            box.messages.pop(message.message_id, None)
+        for item, version, phase, _ in job.items:
+            item.in_flight = False
+            item.message_id = None  # still shown (as before the edit): the close is a follow-up
+            self._note(item, Outcome.FAILED, reason, now)
+            if item.version == version:
+                item.dirty = False
+                if phase not in LIVE_PHASES:
+                    self.outbox.remove(item)
+                    continue
+            self.outbox.settle(item)
 
     def _give_up(self, job: Job, reason: str) -> None:
         now = self.clock()
@@ -332,8 +381,9 @@ class Delivery:
             return
         log.info("alert_chat_blocked", chat_id=chat_id)
         self._give_up(job, "the bot is blocked in this chat")
-        self.planner.blocked.add(chat_id)
         self.on_blocked(chat_id)
+        if self.planner.prefs(chat_id).active:
+            log.warning("alert_blocked_chat_still_active", chat_id=chat_id)
         self.outbox.touched.add(chat_id)
 
     def _note(self, item: PendingAlert, outcome: Outcome, detail: str, now: float) -> None:

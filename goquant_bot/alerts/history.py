@@ -8,6 +8,9 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from goquant_bot.logging import get_logger
+
+log = get_logger(__name__)
 HISTORY_PER_CHAT = 100
 
 
@@ -59,6 +62,7 @@ class AlertHistory:
 
     def __init__(self, per_chat: int = HISTORY_PER_CHAT) -> None:
         self.per_chat = per_chat
+        self.revision = 0  # bumped by every change: the state file is due for a save
         self._chats: dict[int, deque[HistoryEntry]] = {}
 
     def record(
@@ -70,10 +74,11 @@ class AlertHistory:
         outcome: Outcome,
         detail: str = "",
     ) -> None:
-        log = self._chats.get(chat_id)
-        if log is None:
-            log = self._chats[chat_id] = deque(maxlen=self.per_chat)
-        log.append(HistoryEntry(ts, monitor_id, subject, outcome, detail))
+        entries = self._chats.get(chat_id)
+        if entries is None:
+            entries = self._chats[chat_id] = deque(maxlen=self.per_chat)
+        entries.append(HistoryEntry(ts, monitor_id, subject, outcome, detail))
+        self.revision += 1
 
     def recent(self, chat_id: int, limit: int | None = None) -> list[HistoryEntry]:
         """Newest first."""
@@ -89,12 +94,28 @@ class AlertHistory:
         merged = sorted([*moved, *target], key=lambda e: e.ts)
         target.clear()
         target.extend(merged)
+        self.revision += 1
 
     def to_dict(self) -> dict[str, list[dict[str, Any]]]:
         """Plain data for the state file (oldest first per chat)."""
-        return {str(chat): [e.to_dict() for e in log] for chat, log in self._chats.items()}
+        return {str(chat): [e.to_dict() for e in entries] for chat, entries in self._chats.items()}
 
     def load(self, data: dict[str, Iterable[dict[str, Any]]]) -> None:
-        for chat, entries in data.items():
-            log = self._chats.setdefault(int(chat), deque(maxlen=self.per_chat))
-            log.extend(HistoryEntry.from_dict(e) for e in entries)
+        """Entries from the state file; an unreadable one is logged and skipped."""
+        try:
+            chats = list(data.items())
+        except (AttributeError, TypeError):
+            log.warning("alert_history_not_loaded", data=repr(data)[:200])
+            return
+        for chat, entries in chats:
+            try:
+                chat_id, loaded = int(chat), list(entries)
+            except (TypeError, ValueError):
+                log.warning("alert_history_chat_skipped", chat=repr(chat)[:64])
+                continue
+            target = self._chats.setdefault(chat_id, deque(maxlen=self.per_chat))
+            for entry in loaded:
+                try:
+                    target.append(HistoryEntry.from_dict(entry))
+                except (AttributeError, KeyError, TypeError, ValueError) as exc:
+                    log.warning("alert_history_entry_skipped", chat_id=chat_id, error=str(exc))

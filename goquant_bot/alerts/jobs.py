@@ -21,6 +21,11 @@ Renderer = Callable[[PendingAlert, float], str]
 # Inline buttons for a message showing these alerts (sent again with every edit, which
 # would otherwise remove them).
 Buttons = Callable[[Sequence[PendingAlert]], Keyboard]
+# The least seconds between two refreshes of a monitor's live messages (a view's throttle).
+RefreshInterval = Callable[[str], float]
+# A message text without its volatile parts (ages, "updated at"): only a change of the rest
+# is worth an edit.
+StableText = Callable[[str], str]
 
 
 def no_buttons(items: Sequence[PendingAlert]) -> Keyboard:
@@ -57,12 +62,39 @@ class Composer:
     """Renders alerts into message texts and packs them into requests."""
 
     def __init__(
-        self, outbox: Outbox, render: Renderer, buttons: Buttons, *, refresh_s: float
+        self,
+        outbox: Outbox,
+        render: Renderer,
+        buttons: Buttons,
+        *,
+        refresh_s: float,
+        min_refresh_s: RefreshInterval | None = None,
+        stable_text: StableText | None = None,
     ) -> None:
         self.outbox = outbox
         self.render = render
         self.buttons = buttons
         self.refresh_s = refresh_s
+        self.min_refresh_s = min_refresh_s
+        self.stable_text = stable_text
+
+    def next_refresh(self, message: LiveMessage, now: float) -> float:
+        """When the message is next re-rendered: ``refresh_s``, or longer if a part asks."""
+        interval = self.refresh_s
+        if self.min_refresh_s is not None:
+            for part in message.parts:
+                if isinstance(part, AlertKey):
+                    interval = max(interval, self.min_refresh_s(part.monitor_id))
+        return now + interval
+
+    def unchanged(self, text: str, shown: str | None) -> bool:
+        """Nothing worth an edit: the same text, or only its volatile parts (times) differ."""
+        if shown is None:
+            return False
+        if text == shown:
+            return True
+        stable = self.stable_text
+        return stable is not None and stable(text) == stable(shown)
 
     def new_message(
         self,
@@ -154,13 +186,13 @@ class Composer:
             items = [entry for entry in items if entry[0].key in keep]
             texts = texts[:fits]
         text = compose.join(texts)
-        if text == message.last_text:
+        if self.unchanged(text, message.last_text):
             for item, version, _, _ in items:
                 if item.version == version:
                     item.dirty = False
                     if not item.live:
                         self.outbox.remove(item)
-            message.refresh_at = now + self.refresh_s
+            message.refresh_at = self.next_refresh(message, now)
             return None
         return Job(
             chat_id,

@@ -13,6 +13,9 @@ from typing import Any, Literal
 
 from goquant_bot.alerts.history import AlertHistory, Outcome
 from goquant_bot.domain.events import ArbClosed, ArbOpened, MarketViewSignal
+from goquant_bot.logging import get_logger
+
+log = get_logger(__name__)
 
 VIEW_SUBJECT = "view"
 ClosedUnseen = Literal["summary", "drop"]
@@ -255,12 +258,15 @@ class Outbox:
         self._record(item, outcome, detail)
         self.remove(item)
 
-    def forget_monitor(self, chat_id: int, monitor_id: str) -> None:
-        """The monitor was removed: its waiting alerts go; its messages stay as last shown."""
+    def forget_monitor(self, chat_id: int, monitor_id: str, *, keep_view: bool = False) -> None:
+        """The monitor was removed: its waiting alerts go; its messages stay as last shown
+        (``keep_view``: but its live view stays, for its last edit)."""
         box = self.chats.get(chat_id)
         if box is None:
             return
         for item in [i for i in box.items.values() if i.key.monitor_id == monitor_id]:
+            if keep_view and item.kind is AlertKind.VIEW:
+                continue
             if item.dirty and not item.in_flight:
                 self.drop(item, Outcome.DROPPED, "monitor removed")
             else:
@@ -319,13 +325,29 @@ class Outbox:
         return saved
 
     def restore_message_ids(self, saved: Iterable[dict[str, Any]]) -> None:
-        for entry in saved:
-            chat_id, message_id = int(entry["chat_id"]), int(entry["message_id"])
+        """Live messages from the state file; an unreadable entry is logged and skipped."""
+        try:
+            entries = list(saved)
+        except TypeError:
+            log.warning("alert_messages_not_restored", saved=repr(saved)[:200])
+            return
+        for entry in entries:
+            try:
+                chat_id, message = _saved_message(entry)
+            except (KeyError, TypeError, ValueError) as exc:
+                log.warning("alert_message_not_restored", entry=repr(entry)[:200], error=str(exc))
+                continue
             box = self.chats.setdefault(chat_id, ChatBox())
-            message = LiveMessage(message_id, [])
-            for part in entry["parts"]:
-                key = AlertKey(chat_id, str(part["monitor"]), str(part["subject"]))
-                message.parts.append(key)
-                message.texts[key] = str(part["text"])
-                box.restored[key] = message_id
-            box.messages[message_id] = message
+            for key in message.texts:
+                box.restored[key] = message.message_id
+            box.messages[message.message_id] = message
+
+
+def _saved_message(entry: dict[str, Any]) -> tuple[int, LiveMessage]:
+    chat_id, message_id = int(entry["chat_id"]), int(entry["message_id"])
+    message = LiveMessage(message_id, [])
+    for part in entry["parts"]:
+        key = AlertKey(chat_id, str(part["monitor"]), str(part["subject"]))
+        message.parts.append(key)
+        message.texts[key] = str(part["text"])
+    return chat_id, message

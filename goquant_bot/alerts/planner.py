@@ -14,7 +14,15 @@ from dataclasses import dataclass, field
 
 from goquant_bot.alerts.controls import Action, ChatControls, Verdict, is_muted, judge_chat
 from goquant_bot.alerts.history import Outcome
-from goquant_bot.alerts.jobs import Buttons, Composer, Job, Renderer, no_buttons
+from goquant_bot.alerts.jobs import (
+    Buttons,
+    Composer,
+    Job,
+    RefreshInterval,
+    Renderer,
+    StableText,
+    no_buttons,
+)
 from goquant_bot.alerts.outbox import (
     AlertKey,
     AlertKind,
@@ -64,15 +72,23 @@ class Planner:
         *,
         edit_interval_s: float,
         refresh_s: float,
+        min_refresh_s: RefreshInterval | None = None,
+        stable_text: StableText | None = None,
     ) -> None:
         self.outbox = outbox
         self.pacer = pacer
         self.prefs = prefs
-        self.composer = Composer(outbox, render, buttons, refresh_s=refresh_s)
+        self.composer = Composer(
+            outbox,
+            render,
+            buttons,
+            refresh_s=refresh_s,
+            min_refresh_s=min_refresh_s,
+            stable_text=stable_text,
+        )
         self.edit_interval_s = edit_interval_s
         self.controls: dict[int, ChatControls] = {}
         self.busy: set[int] = set()  # chats with a request in flight
-        self.blocked: set[int] = set()  # until the preferences say inactive
         self._seq = itertools.count()
         self._token: dict[int, int] = {}
         self._waiting: list[tuple[float, int, int]] = []
@@ -142,7 +158,7 @@ class Planner:
                 if job.message is not None:
                     # An attempt counts for the throttle, answered or not.
                     job.message.edited_at = now
-                    job.message.refresh_at = now + self.composer.refresh_s
+                    job.message.refresh_at = self.composer.next_refresh(job.message, now)
                 jobs.append(job)
             elif chat_id in idle:
                 # Nothing sendable twice in a row: look again a little later.
@@ -183,13 +199,11 @@ class Planner:
             del self.outbox.chats[chat_id]
             return None
         prefs = self.prefs(chat_id)
-        if chat_id in self.blocked and not prefs.active:
-            self.blocked.discard(chat_id)  # the preferences know now; they decide from here
-        if chat_id in self.blocked or not prefs.active:
-            why = "the bot is blocked in this chat" if chat_id in self.blocked else "inactive"
+        if not prefs.active:
+            # A 403 marks the chat inactive through ``on_blocked``; /start makes it active again.
             for item in list(box.items.values()):
                 if item.dirty and not item.in_flight:
-                    self.outbox.drop(item, Outcome.DROPPED, f"chat {why}")
+                    self.outbox.drop(item, Outcome.DROPPED, "chat inactive")
             return None
         survey = _Survey(prefs, judge_chat(prefs, now))
         controls = self.controls.get(chat_id)

@@ -7,6 +7,8 @@ from typing import Protocol
 from goquant_bot.bot.types import Keyboard
 from goquant_bot.errors import GoQuantError, TransientError
 
+_FORMAT_ERRORS = ("parse entities", "can't parse", "unsupported start tag", "entity")
+
 
 class AlertTransport(Protocol):
     async def send(
@@ -46,6 +48,12 @@ class FloodWait(TransientError):
 
 class BadMessage(DeliveryError):
     """Telegram refused the request (HTTP 400): never retried as it is."""
+
+    @property
+    def markup_refused(self) -> bool:
+        """Telegram refused the HTML (``can't parse entities``): worth one plain-text try."""
+        text = str(self).lower()
+        return any(marker in text for marker in _FORMAT_ERRORS)
 
 
 class MessageNotModified(BadMessage):

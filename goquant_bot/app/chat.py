@@ -9,7 +9,7 @@ from goquant_bot.alerts.delivery import Delivery, DeliveryConfig
 from goquant_bot.alerts.outbox import Payload, ViewUpdate
 from goquant_bot.alerts.pacing import PacingConfig
 from goquant_bot.alerts.transport import AlertTransport
-from goquant_bot.bot.alert_text import AlertRenderer
+from goquant_bot.bot.alert_text import AlertRenderer, stable_text
 from goquant_bot.bot.config import BotConfig
 from goquant_bot.bot.console import ConsoleAdapter
 from goquant_bot.bot.router import CommandRouter
@@ -33,6 +33,8 @@ from goquant_bot.venues.sim import SIMULATED_LABEL
 log = get_logger(__name__)
 STATE_FILE = "state.json"
 MESSAGE_LIMIT = 4096
+# After a restart, open opportunities wait this long for their books to be live again.
+RESTORE_GRACE_S = 60.0
 # Signals that only move the live market view; the others also notify.
 _VIEW_ONLY = frozenset({"best_bid_venue", "best_ask_venue"})
 
@@ -166,6 +168,10 @@ def build_chat(
         pacing = PacingConfig(private_interval_s=0.0, global_per_s=1000, global_burst=1000)
         specs.append(TaskSpec("console", console.run, stage=Stage.INTAKE, restart=False))
 
+    def view_throttle(monitor_id: str) -> float:
+        monitor = registry.monitors.get(monitor_id)
+        return monitor.cooldown_s if isinstance(monitor, MarketViewMonitor) else 0.0
+
     def blocked(chat_id: int) -> None:
         router.chat_blocked(chat_id)
         changed()
@@ -189,15 +195,22 @@ def build_chat(
         on_migrated=migrated,
         config=DeliveryConfig(edit_interval_s=settings.bot.edit_interval_s),
         pacing=pacing,
+        on_change=changed,
+        min_refresh_s=view_throttle,
+        stable_text=stable_text,
     )
     delivery.restore_message_ids(state.delivery.get("message_ids", []))
     delivery.history.load(state.delivery.get("history", {}))
     signals.sink = route
 
     def on_monitor(change: str, monitor: Monitor) -> None:
-        if isinstance(monitor, MarketViewMonitor):
+        if change == "finished":
+            router.monitor_finished(monitor.id)  # its last alert is still to be delivered
+        elif isinstance(monitor, MarketViewMonitor):
             stopped = change == "removed"
             delivery.publish([ViewUpdate(monitor.id, monitor.owner, signals.clock(), stopped)])
+            if stopped:  # the last edit says so; its held signals are not sent any more
+                delivery.forget(monitor.owner, monitor.id, keep_view=True)
         elif change == "removed":
             delivery.forget(monitor.owner, monitor.id)
         changed()
@@ -226,7 +239,9 @@ def build_chat(
         restored = 0
         for monitor_id, items in state.opportunities.items():
             openings = [o for o in (_opening_from_dict(d) for d in items) if o is not None]
-            restored += signals.arbitrage.restore_open(monitor_id, openings)
+            restored += signals.arbitrage.restore_open(
+                monitor_id, openings, confirm_by=signals.clock() + RESTORE_GRACE_S
+            )
         log.info("state_restored", monitors=len(registry.monitors), open_opportunities=restored)
 
     specs.append(TaskSpec("restore", restore, stage=Stage.ENGINE, restart=False))

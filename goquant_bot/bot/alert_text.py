@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 
 from goquant_bot.alerts.outbox import PendingAlert, Phase, ViewUpdate
@@ -17,6 +18,23 @@ from goquant_bot.bot.types import Keyboard
 from goquant_bot.domain.events import ArbClosed, ArbOpened
 from goquant_bot.domain.users import ChatPrefs
 from goquant_bot.engine.arbitrage import OpenOpportunity
+
+# Parts of a live message that change with the clock alone: ages in the venue table, the
+# "updated" footer of a view, the "Open for" and "Monitor ... · time" lines of an open alert.
+_VOLATILE = (
+    re.compile(r" +\d+(?:\.\d+)?s(?=\n|</pre>)"),
+    re.compile(r"· updated [^\n]*"),
+    re.compile(r"^Open for [^\n]*$", re.MULTILINE),
+    re.compile(r"^Monitor <code>[^<]*</code> · [^\n]*$", re.MULTILINE),
+)
+
+
+def stable_text(text: str) -> str:
+    """The text without what only the clock changes: an edit is worth it only when this
+    differs (a quiet live message costs no requests)."""
+    for pattern in _VOLATILE:
+        text = pattern.sub("", text)
+    return text
 
 
 class AlertRenderer:

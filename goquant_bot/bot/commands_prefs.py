@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from goquant_bot.bot import lifecycle
-from goquant_bot.bot.context import NOT_YOURS, Deps, PressResult, refuse
+from goquant_bot.bot.context import GROUP_SETTINGS, NOT_YOURS, Deps, PressResult, refuse
 from goquant_bot.bot.parsing import (
     InputError,
     clip,
@@ -18,6 +18,7 @@ from goquant_bot.bot.render import esc, fmt_span, fmt_time, replies
 from goquant_bot.bot.render_tables import config_text
 from goquant_bot.bot.types import Button, CallbackAnswer, Caller, Reply
 from goquant_bot.domain.users import QuietHours
+from goquant_bot.errors import RejectedInput
 
 ALERTS_EXAMPLE = "/alerts snooze 2h"
 CONFIG_EXAMPLE = "/config size 5000"
@@ -39,18 +40,22 @@ def _alerts_action(ctx: Deps, caller: Caller, args: list[str]) -> None:
     chat = caller.chat_id
     if action in ("mute", "unmute") and len(rest) <= 1:
         if not rest:
+            _check_may_configure(ctx, caller, chat)
             ctx.store.update_prefs(chat, muted=action == "mute")
             return
         record = ctx.store.monitors.get(rest[0])
         if record is None or not ctx.can_see(record, caller):
             raise InputError(NOT_YOURS + " See /status_arb for your ids.", "/alerts mute ab12cd")
+        _check_may_configure(ctx, caller, record.chat_id)
         target = ctx.store.prefs(record.chat_id).muted_monitors
         changed = target | {record.id} if action == "mute" else target - {record.id}
         ctx.store.update_prefs(record.chat_id, muted_monitors=changed)
     elif action == "snooze" and len(rest) == 1:
         seconds = parse_duration(rest[0], 60.0, _MAX_SNOOZE_S, "snooze", ALERTS_EXAMPLE)
+        _check_may_configure(ctx, caller, chat)
         ctx.store.update_prefs(chat, snoozed_until=ctx.clock() + seconds)
     elif action == "unsnooze" and not rest:
+        _check_may_configure(ctx, caller, chat)
         ctx.store.update_prefs(chat, snoozed_until=0.0)
     else:
         msg = (
@@ -58,6 +63,11 @@ def _alerts_action(ctx: Deps, caller: Caller, args: list[str]) -> None:
             "snooze 2h, unsnooze."
         )
         raise InputError(msg, ALERTS_EXAMPLE)
+
+
+def _check_may_configure(ctx: Deps, caller: Caller, chat_id: int) -> None:
+    if not ctx.may_configure(caller, chat_id):
+        raise RejectedInput(GROUP_SETTINGS)
 
 
 def _alerts_view(ctx: Deps, caller: Caller, *, edit: bool = False) -> list[Reply]:
@@ -99,6 +109,8 @@ def _alerts_view(ctx: Deps, caller: Caller, *, edit: bool = False) -> list[Reply
 
 def press_alerts(ctx: Deps, caller: Caller, parts: list[str]) -> PressResult:
     chat = caller.chat_id
+    if not ctx.may_configure(caller, chat):
+        return refuse(GROUP_SETTINGS)
     if parts == ["mute"] or parts == ["unmute"]:
         ctx.store.update_prefs(chat, muted=parts[0] == "mute")
         answer = "Alerts muted" if parts[0] == "mute" else "Alerts on"
@@ -129,6 +141,8 @@ def press_monitor(ctx: Deps, caller: Caller, parts: list[str]) -> PressResult:
         lifecycle.stop(ctx, record)
         text = f"⏹ Monitor <code>{esc(record.id)}</code> ({esc(record.subject)}) stopped."
         return CallbackAnswer("Stopped"), replies(text)
+    if not ctx.may_configure(caller, record.chat_id):
+        return refuse(GROUP_SETTINGS)
     muted = ctx.store.prefs(record.chat_id).muted_monitors
     muted = muted | {record.id} if parts[1] == "mute" else muted - {record.id}
     ctx.store.update_prefs(record.chat_id, muted_monitors=muted)
@@ -140,6 +154,7 @@ def press_monitor(ctx: Deps, caller: Caller, parts: list[str]) -> PressResult:
 
 def config(ctx: Deps, caller: Caller, args: list[str]) -> list[Reply]:
     if args:
+        _check_may_configure(ctx, caller, caller.chat_id)
         _config_action(ctx, caller, args[0].lower(), args[1:])
     return _config_view(ctx, caller)
 
@@ -239,6 +254,8 @@ def _config_view(ctx: Deps, caller: Caller, *, edit: bool = False) -> list[Reply
 
 def press_config(ctx: Deps, caller: Caller, parts: list[str]) -> PressResult:
     chat = caller.chat_id
+    if not ctx.may_configure(caller, chat):
+        return refuse(GROUP_SETTINGS)
     prefs = ctx.store.prefs(chat)
     if len(parts) != 2:
         return refuse()

@@ -12,7 +12,6 @@ from goquant_bot.bot.types import CallbackAnswer, Caller, Reply
 from goquant_bot.bot.users import MonitorKind, MonitorRecord, UserStore
 from goquant_bot.domain.events import Event
 from goquant_bot.domain.instruments import Symbol, Venue
-from goquant_bot.domain.monitors import FiringPolicy
 from goquant_bot.engine.arbitrage import ArbitrageEngine
 from goquant_bot.engine.history import OpportunityStats
 from goquant_bot.engine.market_view import MarketViewEngine
@@ -97,9 +96,18 @@ class Deps:
     def can_see(self, record: MonitorRecord, caller: Caller) -> bool:
         return self.can_change(record, caller) or record.chat_id == caller.chat_id
 
+    def may_configure(self, caller: Caller, chat_id: int) -> bool:
+        """Chat-wide settings: anyone in their own private chat; for a group, an admin or a
+        member who created a monitor there (a chat-admin check would cost a Bot API call)."""
+        if self.is_admin(caller) or (chat_id == caller.chat_id and not caller.is_group):
+            return True
+        return any(
+            r.chat_id == chat_id and r.user_id == caller.user_id
+            for r in self.store.monitors.values()
+        )
+
     def records(self, caller: Caller, kind: MonitorKind | None = None) -> list[MonitorRecord]:
         """The monitors a chat shows: a group's own, or everything a user created in private."""
-        self.forget_finished()
         if caller.is_group:
             return self.store.monitors_of(chat_id=caller.chat_id, kind=kind)
         return self.store.monitors_of(user_id=caller.user_id, kind=kind)
@@ -110,23 +118,16 @@ class Deps:
             if candidate not in self.store.monitors and candidate not in self.registry.monitors:
                 return candidate
 
-    def forget_finished(self) -> None:
-        """One-shot monitors leave the registry when they fire: drop their records too."""
-        for record in list(self.store.monitors.values()):
-            if (
-                record.kind is MonitorKind.ARB
-                and record.spec.get("policy") == FiringPolicy.ONCE.value
-                and not record.paused
-                and record.id not in self.registry.monitors
-            ):
-                self.store.remove_monitor(record.id)
-
 
 Handler = Callable[[Deps, Caller, list[str]], list[Reply]]
 PressResult = tuple[CallbackAnswer, list[Reply]]
 PressHandler = Callable[[Deps, Caller, list[str]], PressResult]
 STALE_BUTTON = "This button is no longer valid."
 NOT_YOURS = "This monitor is not yours, or it no longer exists."
+GROUP_SETTINGS = (
+    "In a group, only members who created a monitor here (or a bot admin) can change its "
+    "alert settings."
+)
 
 
 def refuse(text: str = STALE_BUTTON) -> PressResult:

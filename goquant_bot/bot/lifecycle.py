@@ -91,20 +91,23 @@ def stop(ctx: Deps, record: MonitorRecord) -> None:
 
 
 def replace(ctx: Deps, record: MonitorRecord, monitor: Monitor) -> MonitorRecord:
-    """Swap a monitor for a changed one (same id); the old one keeps running on failure."""
+    """Change a monitor in place (same id); the old one keeps running on failure.
+
+    Changed in the registry rather than removed and added again: an open opportunity stays
+    open (its live alert keeps being edited), nothing is announced a second time.
+    """
     if record.paused:  # its chat blocked the bot: change the definition, keep it paused
         updated = dataclasses.replace(
             MonitorRecord.of(monitor, record.user_id, record.created), paused=True
         )
         ctx.store.add_monitor(updated)
         return updated
-    old = ctx.registry.remove(record.id)
-    try:
+    if record.id in ctx.registry.monitors:
+        events = ctx.registry.replace(monitor)
+        if events:
+            ctx.publish(events)
+    else:  # it could not be restored after a restart: the changed one may work
         _add(ctx, monitor)
-    except (RejectedInput, ValueError):
-        if old is not None:
-            _add(ctx, old)
-        raise
     updated = MonitorRecord.of(monitor, record.user_id, record.created)
     ctx.store.add_monitor(updated)
     return updated

@@ -131,16 +131,15 @@ class CommandRouter:
     def handle(self, caller: Caller, text: str) -> list[Reply]:
         name = "text"
         try:
+            parsed = split_command(text)
+            if self._not_for_us(caller, parsed):
+                return []
             if not self.ctx.config.is_allowed(caller.user_id):
                 return replies(_private(caller))
-            parsed = split_command(text)
             if parsed is None:
                 self.ctx.store.register(caller, self.ctx.clock())
                 return self._free_text(caller, text)
-            name, mention, args = parsed
-            wanted = self.ctx.config.bot_username
-            if mention and wanted and mention.lower() != wanted.lower():
-                return []  # addressed to another bot in the group
+            name, _, args = parsed
             handler = self._commands.get(name)
             if handler is None:
                 unknown = esc(clip("/" + name))
@@ -194,6 +193,11 @@ class CommandRouter:
         """Delivery got ChatMigrated: the group's settings and monitors move to the new id."""
         lifecycle.migrate_chat(self.ctx, old_chat_id, new_chat_id)
 
+    def monitor_finished(self, monitor_id: str) -> None:
+        """A one-shot monitor fired (the registry's "finished" change): forget its record."""
+        if self.ctx.store.remove_monitor(monitor_id) is not None:
+            log.info("monitor_finished", monitor=monitor_id)
+
     def live_view_text(self, monitor_id: str) -> str | None:
         """The current text of a market view's live message (None when it is gone)."""
         monitor = self.ctx.registry.monitors.get(monitor_id)
@@ -212,6 +216,20 @@ class CommandRouter:
         if args:
             return market.view_market(ctx, caller, args)
         return flow_commands.begin(ctx, caller, FlowKind.VIEW)
+
+    def _not_for_us(self, caller: Caller, parsed: tuple[str, str | None, list[str]] | None) -> bool:
+        """Whether to stay silent: a command for another bot, or group chatter.
+
+        A bot that sees every group message must not answer ordinary talk (unless the member is
+        in a set-up here) nor commands of other bots (unless addressed ``/cmd@thisbot``).
+        """
+        if parsed is None:
+            return caller.is_group and (caller.chat_id, caller.user_id) not in self.ctx.store.flows
+        name, mention, _ = parsed
+        wanted = self.ctx.config.bot_username
+        if mention is not None and wanted is not None and mention.lower() != wanted.lower():
+            return True
+        return caller.is_group and mention is None and name not in self._commands
 
     def _free_text(self, caller: Caller, text: str) -> list[Reply]:
         key = (caller.chat_id, caller.user_id)

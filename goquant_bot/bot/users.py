@@ -244,18 +244,15 @@ class UserStore:
         store = cls()
         if data.get("version") != STATE_VERSION:
             log.warning("user_state_version_unknown", version=data.get("version"))
-        for item in data.get("users", []):
+        for item in _entries(data, "users"):
             _load(store.users, lambda d: (int(d["user_id"]), UserInfo(**d)), item, "user")
-        for item in data.get("chats", []):
+        for item in _entries(data, "chats"):
             _load(store.chats, lambda d: (int(d["chat_id"]), prefs_from_dict(d)), item, "chat")
-        for item in data.get("monitors", []):
+        for item in _entries(data, "monitors"):
             _load(store.monitors, lambda d: _keyed(MonitorRecord.from_dict(d)), item, "monitor")
-        for item in data.get("previous", []):
-            kept: dict[str, MonitorRecord] = {}
-            for record in item.get("monitors", []):
-                _load(kept, lambda d: _keyed(MonitorRecord.from_dict(d)), record, "previous")
-            store.previous[int(item["user_id"])] = list(kept.values())
-        for item in data.get("flows", []):
+        for item in _entries(data, "previous"):
+            _load(store.previous, _previous_from_dict, item, "previous")
+        for item in _entries(data, "flows"):
             _load(
                 store.flows,
                 lambda d: ((int(d["chat_id"]), int(d["user_id"])), Flow.from_dict(d["flow"])),
@@ -289,6 +286,25 @@ def prefs_from_dict(data: Mapping[str, Any]) -> ChatPrefs:
         ),
         fees_pct=tuple((str(v), float(f)) for v, f in data.get("fees_pct", [])),
     )
+
+
+def _previous_from_dict(data: Mapping[str, Any]) -> tuple[int, list[MonitorRecord]]:
+    """One user's stopped monitors; a damaged record among them is skipped on its own."""
+    user_id = int(data["user_id"])
+    kept: dict[str, MonitorRecord] = {}
+    for record in _entries(data, "monitors"):
+        _load(kept, lambda d: _keyed(MonitorRecord.from_dict(d)), record, "previous")
+    return user_id, list(kept.values())
+
+
+def _entries(data: Mapping[str, Any], key: str) -> list[Any]:
+    items = data.get(key, [])
+    if not isinstance(items, list):
+        log.warning(
+            "user_state_entry_skipped", entry=key, error=f"not a list: {type(items).__name__}"
+        )
+        return []
+    return items
 
 
 def _keyed(record: MonitorRecord) -> tuple[str, MonitorRecord]:

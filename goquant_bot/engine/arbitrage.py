@@ -128,6 +128,8 @@ class ArbitrageEngine:
         # are done once per pair, the fees once per group.
         self._groups: dict[Symbol, dict[tuple[Venue, Venue], _Pair]] = {}
         self._snapshots: dict[tuple[Symbol, GroupKey], Snapshot] = {}
+        # Restored openings waiting for their books to come back after a restart: deadline.
+        self._unconfirmed: dict[tuple[Symbol, GroupKey], float] = {}
         self.guards: Counter[str] = Counter()
         self.evaluations = 0
         self.finished: list[str] = []  # one-shot monitors that fired; the registry removes them
@@ -184,9 +186,13 @@ class ArbitrageEngine:
                 events += self._events(symbol, key, moves)
         return self._after_opens(events)
 
-    def restore_open(self, monitor_id: str, opened: Iterable[RestoredOpening]) -> int:
+    def restore_open(
+        self, monitor_id: str, opened: Iterable[RestoredOpening], *, confirm_by: float = 0.0
+    ) -> int:
         """After a restart: the monitor's opportunities that were open stay open, unannounced.
 
+        Until ``confirm_by`` (epoch seconds) a restored opening survives books that are still
+        syncing after the restart; the first trustworthy edge then keeps or closes it as usual.
         Returns how many were restored (a venue pair the monitor no longer has is skipped).
         """
         monitor = self.monitors.get(monitor_id)
@@ -202,6 +208,7 @@ class ArbitrageEngine:
             group = pair.groups[key]
             group.restore(monitor_id, item.opened_at, item.peak_edge_pct)
             pair.track(key, group)
+            self._unconfirmed[(item.symbol, key)] = confirm_by
             restored += 1
         return restored
 
@@ -290,6 +297,8 @@ class ArbitrageEngine:
                         self.guards[guard.value] += 1  # once per pair, not per group
                 guard = guards[key.allow_polled]
                 if guard is not None or buy is None or sell is None or top is None:
+                    if self._waiting(symbol, key, guard, now):
+                        continue  # restored, its books are still syncing after the restart
                     events += self._fail(symbol, key, group, guard or Guard.NOT_LIVE, now)
                     pair.track(key, group)
                     continue
@@ -311,6 +320,8 @@ class ArbitrageEngine:
                     pair.track(key, group)
                     continue
                 self._snapshots[(symbol, key)] = Snapshot(quote, edge, profit, now)
+                if self._unconfirmed:
+                    self._unconfirmed.pop((symbol, key), None)
                 events += self._events(symbol, key, group.update(edge, now))
                 pair.track(key, group)
         return self._after_opens(events)
@@ -359,6 +370,15 @@ class ArbitrageEngine:
         return found
 
     # -- helpers --------------------------------------------------------------------------
+
+    def _waiting(self, symbol: Symbol, key: GroupKey, guard: Guard | None, now: float) -> bool:
+        deadline = self._unconfirmed.get((symbol, key))
+        if deadline is None:
+            return False
+        if now < deadline and guard in (None, Guard.NOT_LIVE, Guard.SKEW):
+            return True
+        del self._unconfirmed[(symbol, key)]
+        return False
 
     def _fail(
         self, symbol: Symbol, key: GroupKey, group: ThresholdGroup, guard: Guard, now: float

@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from goquant_bot.alerts.delivery import Delivery, DeliveryConfig
-from goquant_bot.alerts.jobs import Renderer
+from goquant_bot.alerts.jobs import RefreshInterval, Renderer, StableText
 from goquant_bot.alerts.outbox import Payload
 from goquant_bot.alerts.pacing import PacingConfig
+from goquant_bot.domain.users import ChatPrefs
 from tests.alerts.scripted import Clock, Prefs, ScriptedTransport, render
 
 
@@ -17,6 +18,8 @@ class Rig:
         now: float = 1_000.0,
         pacing: PacingConfig | None = None,
         renderer: Renderer = render,
+        min_refresh_s: RefreshInterval | None = None,
+        stable_text: StableText | None = None,
         **config: Any,
     ):
         self.clock = Clock(now)
@@ -24,17 +27,29 @@ class Rig:
         self.transport = ScriptedTransport(self.clock)
         self.blocked: list[int] = []
         self.migrated: list[tuple[int, int]] = []
+        self.changes = 0
         self.delivery = Delivery(
             self.transport,
             prefs=self.prefs,
             render=renderer,
-            on_blocked=self.blocked.append,
+            on_blocked=self._blocked,
             on_migrated=lambda old, new: self.migrated.append((old, new)),
+            on_change=self._changed,
+            min_refresh_s=min_refresh_s,
+            stable_text=stable_text,
             clock=self.clock,
             config=DeliveryConfig(**config),
             pacing=pacing,
             rand=lambda: 0.0,
         )
+
+    def _blocked(self, chat_id: int) -> None:
+        """As the bot layer does: the chat is inactive until /start."""
+        self.blocked.append(chat_id)
+        self.prefs.set(ChatPrefs(chat_id, active=False))
+
+    def _changed(self) -> None:
+        self.changes += 1
 
     def publish(self, *events: Payload) -> None:
         self.delivery.publish(events)

@@ -225,3 +225,61 @@ async def test_forgetting_a_monitor_drops_its_alerts_and_stops_its_edits() -> No
     # Only BOB's message is still refreshed (at 1010, 1020, 1030).
     assert [(c.method, c.chat_id) for c in rig.transport.calls[2:]] == [("edit", BOB)] * 3
     assert rig.delivery.history.recent(ALICE)[0].detail == "monitor removed"
+
+
+async def test_a_live_view_is_refreshed_no_more_often_than_its_throttle() -> None:
+    throttle = {"v7": 30.0}
+    rig = Rig(edit_interval_s=3.0, refresh_s=10.0, min_refresh_s=lambda m: throttle.get(m, 0.0))
+    rig.delivery.publish([ViewUpdate("v7", ALICE, 1_000.0)])
+    rig.publish(opened(BOB, 1_000.0))
+    await rig.run_until(1_065.0)
+    assert [c.at for c in rig.transport.edits(ALICE)] == [1_030.0, 1_060.0]
+    assert [c.at for c in rig.transport.edits(BOB)] == [1_010.0 + 10 * i for i in range(6)]
+
+
+async def test_a_refresh_that_changes_only_the_volatile_footer_makes_no_request() -> None:
+    def footed(item: PendingAlert, now: float) -> str:
+        return f"<b>view {item.key.monitor_id}</b> data of {item.event.ts:.0f}\n~ updated {now:.0f}"
+
+    def stable(text: str) -> str:
+        return "\n".join(line for line in text.split("\n") if not line.startswith("~ "))
+
+    rig = Rig(renderer=footed, stable_text=stable, edit_interval_s=3.0, refresh_s=10.0)
+    rig.delivery.publish([ViewUpdate("v7", ALICE, 1_000.0)])
+    await rig.run_until(1_100.0)
+    assert len(rig.transport.calls) == 1
+    rig.delivery.publish([ViewUpdate("v7", ALICE, 1_100.0)])  # new data: worth an edit
+    await rig.run_until(1_200.0)
+    assert [(c.method, c.at, c.text) for c in rig.transport.calls[1:]] == [
+        ("edit", 1_100.0, "<b>view v7</b> data of 1100\n~ updated 1100"),
+    ]
+
+
+async def test_a_stopped_view_gets_its_last_edit_and_none_of_its_held_signals() -> None:
+    rig = Rig(edit_interval_s=3.0, refresh_s=10.0)
+    rig.delivery.publish([ViewUpdate("v7", ALICE, 1_000.0)])
+    await rig.step()
+    rig.prefs.set(ChatPrefs(ALICE, snoozed_until=1_100.0))
+    rig.publish(signal(ALICE, 1_001.0, monitor="v7"), signal(ALICE, 1_001.0, kind="spread"))
+    await rig.run_until(1_005.0)
+    # /stop_market v7: the last edit of its view, and its held signals go.
+    rig.delivery.publish([ViewUpdate("v7", ALICE, 1_005.0, stopped=True)])
+    rig.delivery.forget(ALICE, "v7", keep_view=True)
+    await rig.run_until(1_200.0)
+    assert [(c.method, c.at, c.text) for c in rig.transport.calls] == [
+        ("send", 1_000.0, "<b>view v7</b> at 1000"),
+        ("edit", 1_005.0, "<b>view v7</b> stopped"),
+        # Only the other monitor's signal was held for the snooze.
+        (
+            "send",
+            1_100.0,
+            "<b>Held alerts</b>: 1 held while snoozed\n\n<i>BTC-USDT spread</i> move_pct=0.5",
+        ),
+    ]
+    assert rig.delivery.message_ids() == []
+    dropped = [
+        (e.subject, e.detail)
+        for e in rig.delivery.history.recent(ALICE)
+        if e.outcome is Outcome.DROPPED
+    ]
+    assert dropped == [("BTC-USDT mid_move", "monitor removed")]

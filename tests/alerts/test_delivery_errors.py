@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from goquant_bot.alerts.history import Outcome
+from goquant_bot.alerts.outbox import ViewUpdate
 from goquant_bot.alerts.transport import (
     BadMessage,
     ChatBlocked,
@@ -197,4 +198,53 @@ async def test_a_close_while_a_refused_opening_was_in_flight_is_a_summary() -> N
     assert [c.text.split("</b> ")[1] for c in rig.transport.calls] == [
         "open 0.40 % for 0 s",
         "opened and closed within 0 s, peak 0.50 %",
+    ]
+
+
+async def test_a_chat_whose_only_alert_was_blocked_gets_alerts_after_start() -> None:
+    rig = Rig()
+    rig.transport.errors[ALICE] = [ChatBlocked("Forbidden: bot was blocked by the user")]
+    rig.publish(opened(ALICE, 1_000.0))  # the chat's only pending alert
+    await rig.run_until(1_005.0)
+    assert rig.blocked == [ALICE]
+    assert not rig.prefs(ALICE).active
+    rig.prefs.set(ChatPrefs(ALICE, active=True))  # /start
+    rig.clock.now = 1_020.0
+    rig.publish(opened(ALICE, 1_020.0, monitor="m2"))
+    await rig.run_until(1_030.0)
+    [_, again] = rig.transport.sent(ALICE)
+    assert (again.at, again.text) == (1_020.0, "<b>BTC-USDT binance->okx</b> open 0.40 % for 0 s")
+    assert rig.delivery.history.recent(ALICE)[0].outcome is Outcome.SENT
+
+
+async def test_a_refused_refresh_keeps_the_alert_shown_and_its_close_goes_out() -> None:
+    rig = Rig(edit_interval_s=3.0, refresh_s=10.0)
+    rig.publish(opened(ALICE, 1_000.0))
+    await rig.step()
+    rig.transport.errors[ALICE] = [BadMessage("Bad Request: message is too long")]
+    await rig.run_until(1_031.0)  # the refresh at 1010 is refused: no more edits of it
+    rig.publish(closed(ALICE, 1_031.0, 1_000.0, 0.45))
+    await rig.run_until(1_040.0)
+    assert [(c.method, c.at, c.text.split("</b> ")[1]) for c in rig.transport.calls] == [
+        ("send", 1_000.0, "open 0.40 % for 0 s"),
+        ("edit", 1_010.0, "open 0.40 % for 10 s"),
+        ("send", 1_031.0, "closed after 31 s, peak 0.45 %"),
+    ]
+    outcomes = [e.outcome for e in rig.delivery.history.recent(ALICE)]
+    assert outcomes == [Outcome.SENT, Outcome.FAILED, Outcome.SENT]
+
+
+async def test_a_refused_view_edit_shows_the_next_update_in_a_new_message() -> None:
+    rig = Rig(edit_interval_s=3.0, refresh_s=10.0)
+    rig.delivery.publish([ViewUpdate("v7", ALICE, 1_000.0)])
+    await rig.step()
+    rig.transport.errors[ALICE] = [BadMessage("Bad Request: message is too long")]
+    await rig.run_until(1_031.0)
+    rig.delivery.publish([ViewUpdate("v7", ALICE, 1_031.0)])
+    await rig.run_until(1_045.0)
+    assert [(c.method, c.at) for c in rig.transport.calls] == [
+        ("send", 1_000.0),
+        ("edit", 1_010.0),
+        ("send", 1_031.0),
+        ("edit", 1_041.0),  # the new message is the live one
     ]

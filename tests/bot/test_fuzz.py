@@ -1,5 +1,5 @@
-"""Fuzzing the command layer: whatever comes in, no exception, always an answer, replies within
-Telegram's limits, and the HTML well-formed with every user-supplied value escaped."""
+"""Fuzzing the command layer: whatever comes in, no exception, an answer (group chatter aside),
+replies within Telegram's limits, and the HTML well-formed with every user-supplied value escaped."""
 
 from __future__ import annotations
 
@@ -140,7 +140,7 @@ def run(script: list[tuple[str, object, int]]) -> None:
         if kind == "say":
             assert isinstance(value, str)
             out = bot.router.handle(caller, value)
-            assert out, value
+            assert out or caller.is_group, value  # group chatter is not answered
         else:
             if kind == "tap":
                 assert isinstance(value, int)

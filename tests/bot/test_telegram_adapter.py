@@ -143,7 +143,7 @@ async def test_group_command_for_this_bot_is_handled_and_quoted(bot: Bot) -> Non
     await bot.say(f"/status@{BOT_USERNAME.upper()} now", chat_id=GROUP)
 
     caller, text = bot.commands.handled[0]
-    assert text == "/status now"
+    assert text == f"/status@{BOT_USERNAME.upper()} now"  # the router sees it was addressed
     assert caller.chat_type is ChatType.SUPERGROUP
     assert caller.is_group
     assert caller.chat_id == GROUP
@@ -158,9 +158,9 @@ async def test_group_command_for_another_bot_is_ignored(bot: Bot) -> None:
     assert bot.api.calls_to("sendMessage") == []
 
 
-def test_mentions_are_stripped_only_for_this_bot() -> None:
-    assert addressed_text("/help@GoQuant_Test_Bot", BOT_USERNAME) == "/help"
-    assert addressed_text("/a@goquant_test_bot x\ny", BOT_USERNAME) == "/a x\ny"
+def test_only_commands_for_another_bot_are_dropped() -> None:
+    assert addressed_text("/help@GoQuant_Test_Bot", BOT_USERNAME) == "/help@GoQuant_Test_Bot"
+    assert addressed_text("/a@goquant_test_bot x\ny", BOT_USERNAME) == "/a@goquant_test_bot x\ny"
     assert addressed_text("/help@someone_else", BOT_USERNAME) is None
     assert addressed_text("mail me at a@b.c", BOT_USERNAME) == "mail me at a@b.c"
 
@@ -286,6 +286,21 @@ async def test_stale_free_text_is_not_quoted(bot: Bot) -> None:
     (notice,) = bot.api.texts(USER_ID)
     assert "your message" in notice
     assert "script" not in notice
+
+
+async def test_after_a_restart_only_our_commands_get_a_notice_in_a_group(bot: Bot) -> None:
+    late = NOW - 300
+    await bot.say("see you all at noon", chat_id=GROUP, date=late)
+    await bot.say("/price BTC", chat_id=GROUP, date=late)  # not ours: another bot's
+    assert bot.api.texts(GROUP) == []
+    await bot.say(f"/price@{BOT_USERNAME} BTC", chat_id=GROUP, date=late)
+    (notice,) = bot.api.texts(GROUP)
+    assert "<code>/price</code>" in notice
+    bot.now += 121  # the next burst gets its own notice
+    await bot.say("/help now", chat_id=GROUP, date=bot.now - 300)
+    assert len(bot.api.texts(GROUP)) == 2
+    assert "<code>/help</code>" in bot.api.texts(GROUP)[1]
+    assert bot.commands.handled == []
 
 
 async def test_command_layer_error_gets_an_apology_and_the_next_update_works(bot: Bot) -> None:

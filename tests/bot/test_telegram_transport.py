@@ -5,8 +5,10 @@ from __future__ import annotations
 import asyncio
 import warnings
 
+import httpx
 import pytest
-from telegram.error import RetryAfter
+from telegram.error import RetryAfter, TimedOut
+from telegram.request import HTTPXRequest
 from telegram.warnings import PTBDeprecationWarning
 
 from goquant_bot.alerts.transport import (
@@ -21,7 +23,7 @@ from goquant_bot.alerts.transport import (
     MessageNotModified,
 )
 from goquant_bot.bot.telegram import TelegramTransport, build_bot
-from goquant_bot.bot.telegram.transport import retry_after_seconds
+from goquant_bot.bot.telegram.transport import delivery_error, retry_after_seconds
 from goquant_bot.bot.types import Button
 from goquant_bot.errors import ConfigError, TransientError
 from tests.fakes.telegram_api import (
@@ -146,6 +148,42 @@ async def test_timeout_is_not_a_network_error(api: BotApi, transport: TelegramTr
     assert not isinstance(info.value, DeliveryNetworkError)
     # The message did arrive: a blind resend would duplicate it.
     assert api.texts(CHAT) == ["x"]
+
+
+def failing_http(error: type[httpx.TimeoutException]) -> TelegramTransport:
+    """The library's own HTTP layer, over an httpx transport that raises ``error``."""
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        raise error("timed out", request=request)
+
+    request = HTTPXRequest(httpx_kwargs={"transport": httpx.MockTransport(handler)})
+    return TelegramTransport(build_bot(BOT_TOKEN, request=request))
+
+
+@pytest.mark.parametrize("error", [httpx.ConnectTimeout, httpx.PoolTimeout])
+async def test_a_timeout_before_the_request_left_is_retried(
+    error: type[httpx.TimeoutException],
+) -> None:
+    # PTB turns both into TimedOut; nothing reached Telegram, so resending duplicates nothing.
+    transport = failing_http(error)
+    with pytest.raises(DeliveryNetworkError):
+        await transport.send(CHAT, "x")
+    with pytest.raises(DeliveryNetworkError):
+        await transport.edit(CHAT, 7, "x")
+
+
+@pytest.mark.parametrize("error", [httpx.ReadTimeout, httpx.WriteTimeout])
+async def test_a_timeout_after_the_request_left_may_have_been_delivered(
+    error: type[httpx.TimeoutException],
+) -> None:
+    with pytest.raises(DeliveryTimeout):
+        await failing_http(error).send(CHAT, "x")
+
+
+def test_a_timeout_that_says_it_was_not_sent_is_retried() -> None:
+    pool = TimedOut("Pool timeout: All connections are occupied. Request was *not* sent.")
+    assert isinstance(delivery_error(pool, CHAT), DeliveryNetworkError)
+    assert isinstance(delivery_error(TimedOut(), CHAT), DeliveryTimeout)
 
 
 async def test_no_connection_is_a_network_error(api: BotApi, transport: TelegramTransport) -> None:

@@ -279,3 +279,43 @@ def test_open_opportunities_survive_a_restart_without_a_new_alert() -> None:
     assert closed.opened_at == 101.0
     assert closed.duration_s == pytest.approx(101.0)
     assert closed.peak_edge_pct == pytest.approx(saved["m1"][0].peak_edge_pct)
+
+
+def test_a_restored_opening_waits_for_syncing_books_within_its_grace() -> None:
+    books = Books()
+    books.set(BIN, 99.9, 100.0, ts=101.0)
+    books.set(OKX, 100.6, 100.8, ts=101.0)
+    before = engine(books)
+    before.add_monitor(monitor(), 100.0)
+    before.evaluate(BTC, 101.0)
+    saved = before.export_open()["m1"]
+    books.set(OKX, 100.6, 100.8, ts=101.0, state=BookState.SYNCING)  # the restart
+    after = engine(books)
+    after.add_monitor(monitor(), 200.0)
+    after.restore_open("m1", saved, confirm_by=260.0)
+    assert after.evaluate(BTC, 201.0) == []  # still syncing: no fake close
+    books.set(OKX, 100.6, 100.8, ts=210.0)
+    books.set(BIN, 99.9, 100.0, ts=210.0)
+    assert after.evaluate(BTC, 210.0) == []  # live again and still open: nothing to say
+    books.set(OKX, 100.6, 100.8, ts=211.0, state=BookState.STALE)
+    (closed,) = after.evaluate(BTC, 211.0)  # confirmed once: a later failure closes it
+    assert isinstance(closed, ArbClosed)
+    assert closed.opened_at == 101.0
+
+
+def test_a_restored_opening_whose_books_never_return_closes_after_the_grace() -> None:
+    books = Books()
+    books.set(BIN, 99.9, 100.0, ts=101.0)
+    books.set(OKX, 100.6, 100.8, ts=101.0)
+    before = engine(books)
+    before.add_monitor(monitor(), 100.0)
+    before.evaluate(BTC, 101.0)
+    saved = before.export_open()["m1"]
+    books.set(OKX, 100.6, 100.8, ts=101.0, state=BookState.SYNCING)
+    after = engine(books)
+    after.add_monitor(monitor(), 200.0)
+    after.restore_open("m1", saved, confirm_by=260.0)
+    assert after.evaluate(BTC, 259.0) == []
+    (closed,) = after.evaluate(BTC, 261.0)
+    assert isinstance(closed, ArbClosed)
+    assert closed.reason == "not_live"

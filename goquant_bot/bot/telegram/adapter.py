@@ -170,7 +170,8 @@ class TelegramAdapter:
         age = self._clock() - message.date.timestamp()
         if age > self._config.stale_after_s:
             log.info("update_stale", chat_id=caller.chat_id, age_s=round(age, 1))
-            await self._tell_restarted(target, text)
+            if self._worth_a_notice(caller, text):
+                await self._tell_restarted(target, text)
             return
         try:
             replies = list(self._commands.handle(caller, text))
@@ -230,6 +231,23 @@ class TelegramAdapter:
 
     # --- sending ----------------------------------------------------------------------------
 
+    def _worth_a_notice(self, caller: Caller, text: str) -> bool:
+        """In a group only one of our commands gets a restart notice, not talk between members."""
+        if not caller.is_group:
+            return True
+        head = _head(text)
+        if not head.startswith("/"):
+            return False
+        name, at, _ = head[1:].partition("@")
+        if at:
+            return True  # addressed to this bot (other bots' commands were dropped already)
+        try:
+            names = {command.removeprefix("/").lower() for command, _ in self._commands.menu()}
+        except Exception:
+            log.exception("telegram_menu_failed")
+            return False
+        return name.lower() in names
+
     async def _tell_restarted(self, target: Target, text: str) -> None:
         """One notice per chat per burst of late messages (not one per message)."""
         now = self._clock()
@@ -240,7 +258,7 @@ class TelegramAdapter:
         for chat_id in [c for c, t in self._restart_notices.items() if now - t >= window]:
             del self._restart_notices[chat_id]
         self._restart_notices[target.chat_id] = now
-        head = _head(text)
+        head = _head(text).partition("@")[0]
         what = f"<code>{html.escape(head)}</code>" if head.startswith("/") else "your message"
         notice = (
             f"I was restarting when you sent {what}, so I did not act on it. Please send it again."
@@ -264,14 +282,17 @@ def caller_of(user: User, chat: Chat) -> Caller:
 
 
 def addressed_text(text: str, bot_username: str | None) -> str | None:
-    """``/cmd@ThisBot args`` -> ``/cmd args``; None when the command names another bot."""
+    """The text as sent, or None when the command names another bot.
+
+    ``/cmd@ThisBot`` keeps its mention: the command layer answers an unknown command in a group
+    only when it was addressed to it by name.
+    """
     match = _MENTION.match(text)
     if match is None or bot_username is None:
         return text
-    command, mention, rest = match.groups()
-    if mention.lower() != bot_username.lower():
+    if match.group(2).lower() != bot_username.lower():
         return None
-    return command + rest
+    return text
 
 
 def _head(text: str) -> str:

@@ -20,6 +20,7 @@ from goquant_bot.settings import TelegramSettings
 DEFAULT_BASE_URL = "https://api.telegram.org/bot"
 # Updates handled at once (different chats); one chat's updates always run in order.
 DEFAULT_CONCURRENT_UPDATES = 16
+_UNLIMITED = 1 << 30  # PTB's own semaphore (see ChatOrderedProcessor)
 
 TelegramApp: TypeAlias = Application[Any, Any, Any, Any, Any, Any]
 
@@ -38,20 +39,28 @@ class ChatOrderedProcessor(BaseUpdateProcessor):
     """
 
     def __init__(self, max_concurrent_updates: int) -> None:
-        super().__init__(max_concurrent_updates)
+        # PTB takes its own semaphore before calling do_process_update: updates queued behind one
+        # chat's lock would hold every slot and stall the other chats. Its limit is therefore set
+        # out of reach and ours is taken after the chat lock.
+        super().__init__(_UNLIMITED)
+        if max_concurrent_updates < 1:
+            msg = "max_concurrent_updates must be a positive integer"
+            raise ValueError(msg)
+        self._slots = asyncio.Semaphore(max_concurrent_updates)
         self._chats: dict[int, _ChatQueue] = {}
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
         chat = update.effective_chat if isinstance(update, Update) else None
         if chat is None:
-            await coroutine
+            async with self._slots:
+                await coroutine
             return
         queue = self._chats.get(chat.id)
         if queue is None:
             queue = self._chats[chat.id] = _ChatQueue()
         queue.users += 1
         try:
-            async with queue.lock:
+            async with queue.lock, self._slots:
                 await coroutine
         finally:
             queue.users -= 1

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import re
 import warnings
 
+import httpx
 from telegram import Bot
 from telegram import error as tg
 from telegram.constants import ParseMode
@@ -37,6 +39,10 @@ log = get_logger(__name__)
 _GONE = ("message to edit not found", "message can't be edited", "message_id_invalid")
 # 400 descriptions that mean the chat itself is unreachable for good, like a 403.
 _CHAT_GONE = ("chat not found", "peer_id_invalid", "bot was kicked", "have no rights to send")
+# Timeouts before the request left (no connection, or none free in the pool): nothing reached
+# Telegram, so a resend cannot duplicate anything.
+_NOT_SENT = (httpx.ConnectTimeout, httpx.PoolTimeout)
+_NOT_SENT_TEXT = re.compile(r"\bnot\W{0,2}sent\b", re.IGNORECASE)  # PTB: "was *not* sent"
 
 
 class TelegramTransport:
@@ -121,9 +127,17 @@ def delivery_error(exc: tg.TelegramError, chat_id: int) -> GoQuantError:
             return ChatBlocked(reason)
         return BadMessage(reason)
     if isinstance(exc, tg.TimedOut):
+        if never_sent(exc):
+            return DeliveryNetworkError(reason)
         return DeliveryTimeout(reason)
     # NetworkError, and the rest (an unreadable answer from a proxy, a 5xx): worth a retry.
     return DeliveryNetworkError(reason)
+
+
+def never_sent(exc: tg.TimedOut) -> bool:
+    """The timeout hit before the request was sent (connect or pool timeout): safe to retry."""
+    cause = exc.__cause__ or exc.__context__
+    return isinstance(cause, _NOT_SENT) or bool(_NOT_SENT_TEXT.search(exc.message))
 
 
 def retry_after_seconds(exc: tg.RetryAfter) -> float:

@@ -1,0 +1,18 @@
+from __future__ import annotations
+
+from goquant_bot.bot.alert_text import stable_text
+
+
+def test_stable_text_ignores_what_only_the_clock_changes() -> None:
+    before = (
+        "📊 BTC-USDT\n<pre>venue bid ask bps age\nokx 1 2 0.1   0.3s\nbybit 1 2 0.1  12.0s</pre>\n"
+        "View <code>ab12cd</code> · updated 10:00:01 UTC"
+    )
+    after = before.replace("0.3s", "4.1s").replace("12.0s", "1.0s").replace("10:00:01", "10:00:09")
+    assert stable_text(before) == stable_text(after)
+    assert stable_text(before) != stable_text(before.replace("okx 1 2", "okx 1.5 2"))
+    live = "🟢 open\nNet edge 0.40 %\nOpen for 12 s\nMonitor <code>m1</code> · 10:00:01 UTC"
+    assert stable_text(live) == stable_text(
+        live.replace("12 s", "2 min").replace("10:00:01", "10:02:01")
+    )
+    assert stable_text(live) != stable_text(live.replace("0.40", "0.45"))
