@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
@@ -9,6 +10,7 @@ from goquant_bot.alerts.delivery import Delivery, DeliveryConfig
 from goquant_bot.alerts.outbox import Payload, ViewUpdate
 from goquant_bot.alerts.pacing import PacingConfig
 from goquant_bot.alerts.transport import AlertTransport
+from goquant_bot.app.signals import HISTORY_FILE
 from goquant_bot.bot.alert_text import AlertRenderer, stable_text
 from goquant_bot.bot.config import BotConfig
 from goquant_bot.bot.console import ConsoleAdapter
@@ -26,6 +28,7 @@ from goquant_bot.engine.service import SignalService
 from goquant_bot.logging import get_logger
 from goquant_bot.marketdata.service import MarketDataService
 from goquant_bot.settings import Settings
+from goquant_bot.storage.export import history_files, read_history
 from goquant_bot.storage.state import PersistedState, StateSaver, load_state
 from goquant_bot.supervisor import Stage, TaskSpec
 from goquant_bot.venues.sim import SIMULATED_LABEL
@@ -233,6 +236,9 @@ def build_chat(
     async def restore() -> None:
         """Once the venues' instruments are known: run the saved monitors again, with the
         opportunities that were open still open (no second alert)."""
+        history = settings.app.data_dir / HISTORY_FILE
+        records = await asyncio.to_thread(lambda: list(read_history(history_files(history))))
+        log.info("history_loaded", closed_opportunities=signals.stats.load(records))
         await market.ready.wait()
         for problem in router.restore_monitors():
             log.error("monitor_not_restored", problem=problem)

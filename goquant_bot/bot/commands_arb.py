@@ -26,6 +26,7 @@ from goquant_bot.bot.users import MonitorKind, MonitorRecord
 from goquant_bot.domain.arbitrage import check_pair, quote_pair
 from goquant_bot.domain.instruments import Symbol, Venue
 from goquant_bot.domain.monitors import ArbMonitor, FiringPolicy
+from goquant_bot.storage.export import to_csv
 
 CONFIG_ARB_EXAMPLE = "/config_arb ab12cd threshold=0.4 size=5000"
 THRESHOLD_EXAMPLE = "/threshold ab12cd 0.25"
@@ -221,6 +222,31 @@ def _quote_symbol(
 def arb_stats(ctx: Deps, caller: Caller, args: list[str]) -> list[Reply]:
     no_arguments("arb_stats", args)
     return replies(stats_text(ctx.stats.summary(caller.chat_id, ctx.clock())))
+
+
+EXPORT_EXAMPLE = "/export 7d"
+_SPANS = {"h": 3600.0, "d": 86_400.0}
+
+
+def export_history(ctx: Deps, caller: Caller, args: list[str]) -> list[Reply]:
+    """``/export [24h|7d|all]``: the chat's closed opportunities as a CSV file."""
+    if len(args) > 1:
+        msg = "/export takes at most one argument: how far back."
+        raise InputError(msg, EXPORT_EXAMPLE)
+    since = 0.0
+    if args and args[0].lower() != "all":
+        span, unit = args[0][:-1], args[0][-1:].lower()
+        if unit not in _SPANS or not span.isdigit() or not 0 < int(span) <= 10_000:
+            msg = f"{args[0][:20]!r} is not a period: write e.g. 24h, 7d or all."
+            raise InputError(msg, EXPORT_EXAMPLE)
+        since = ctx.clock() - int(span) * _SPANS[unit]
+    events = ctx.stats.closed(caller.chat_id, since)
+    if not events:
+        return replies("No closed opportunities to export yet for this chat.")
+    rows = [{**e.to_report(), "owner": e.owner, "opened_at": e.opened_at} for e in events]
+    content = to_csv(rows).encode()
+    text = f"📤 {len(events)} closed opportunit{'y' if len(events) == 1 else 'ies'} (newest last)."
+    return [Reply(text, document=("opportunities.csv", content))]
 
 
 def no_arguments(command: str, args: list[str]) -> None:

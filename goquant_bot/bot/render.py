@@ -36,6 +36,7 @@ COMMANDS: tuple[tuple[str, str, str], ...] = (
     ("threshold", "Change a monitor's threshold", "/threshold ab12cd 0.25"),
     ("arbitrage", "Best opportunities right now", "/arbitrage BTC-USDT"),
     ("arb_stats", "Statistics of past opportunities", "/arb_stats"),
+    ("export", "Your closed opportunities as a CSV file", "/export 7d"),
     ("view_market", "Live consolidated market (CBBO)", "/view_market BTC-USDT binance okx"),
     ("stop_market", "Stop a market view", "/stop_market all"),
     ("get_cbbo", "Consolidated best bid/offer now", "/get_cbbo ETH-USDT"),

@@ -100,6 +100,7 @@ class CommandRouter:
             "threshold": arb.threshold,
             "arbitrage": arb.arbitrage,
             "arb_stats": arb.arb_stats,
+            "export": arb.export_history,
             "view_market": self._view_market,
             "stop_market": market.stop_market,
             "get_cbbo": market.get_cbbo,

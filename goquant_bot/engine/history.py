@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from goquant_bot.domain.events import ArbClosed
+from goquant_bot.domain.instruments import Symbol, Venue
 from goquant_bot.logging import get_logger
 
 log = get_logger(__name__)
@@ -46,6 +47,7 @@ class Aggregate:
 
 
 StatKey = tuple[int, str, str, str]  # owner, symbol, buy venue, sell venue
+PER_OWNER = 1_000  # closed opportunities kept in memory per chat (for /export)
 
 
 @dataclass(slots=True)
@@ -54,11 +56,27 @@ class OpportunityStats:
 
     recent: deque[tuple[float, StatKey, float, float]] = field(default_factory=deque)
     all_time: dict[StatKey, Aggregate] = field(default_factory=dict)
+    by_owner: dict[int, deque[ArbClosed]] = field(default_factory=dict)
 
     def record(self, event: ArbClosed) -> None:
         key = (event.owner, str(event.symbol), event.buy_venue.value, event.sell_venue.value)
         self.recent.append((event.ts, key, event.peak_edge_pct, event.duration_s))
         self.all_time.setdefault(key, Aggregate()).add(event.peak_edge_pct, event.duration_s)
+        self.by_owner.setdefault(event.owner, deque(maxlen=PER_OWNER)).append(event)
+
+    def closed(self, owner: int, since: float = 0.0) -> list[ArbClosed]:
+        """The chat's latest closed opportunities (at most PER_OWNER), oldest first."""
+        return [e for e in self.by_owner.get(owner, ()) if e.ts >= since]
+
+    def load(self, records: Iterable[dict[str, object]]) -> int:
+        """Rebuild from the history file after a restart; damaged lines are skipped."""
+        loaded = 0
+        for record in records:
+            event = closed_from_dict(record)
+            if event is not None:
+                self.record(event)
+                loaded += 1
+        return loaded
 
     def summary(self, owner: int, now: float) -> dict[str, dict[str, dict[str, float | int]]]:
         """``{"BTC-USDT binance->okx": {"1h": {...}, "24h": {...}, "all": {...}}}``."""
@@ -82,6 +100,27 @@ class OpportunityStats:
                 "all": total.as_dict(),
             }
         return result
+
+
+def closed_from_dict(data: dict[str, object]) -> ArbClosed | None:
+    """A history line back into the event (None for a line that does not fit)."""
+    try:
+        return ArbClosed(
+            monitor_id=str(data["monitor"]),
+            owner=int(data["owner"]),  # type: ignore[call-overload]
+            symbol=Symbol.parse(str(data["symbol"])),
+            buy_venue=Venue(str(data["buy_venue"])),
+            sell_venue=Venue(str(data["sell_venue"])),
+            ts=float(data["ts"]),  # type: ignore[arg-type]
+            opened_at=float(data["opened_at"]),  # type: ignore[arg-type]
+            peak_edge_pct=float(data["peak_edge_pct"]),  # type: ignore[arg-type]
+            last_edge_pct=None
+            if data.get("last_edge_pct") is None
+            else float(data["last_edge_pct"]),  # type: ignore[arg-type]
+            reason=str(data.get("reason", "")),
+        )
+    except (KeyError, TypeError, ValueError):
+        return None
 
 
 class HistoryWriter:
