@@ -120,6 +120,11 @@ class Delivery:
         self._tasks: set[asyncio.Task[None]] = set()
         self.requests = 0
 
+    @property
+    def reachable(self) -> bool:
+        """False while sends fail on the network (readiness: the transport is unreachable)."""
+        return self._network_failures == 0
+
     def publish(self, events: Iterable[Payload]) -> None:
         """Fold events into the outbox (the engines' sink): never waits, O(events)."""
         self.outbox.publish(events)

@@ -135,13 +135,18 @@ def build(
     specs += feed_specs
     signals, registry = build_signals(settings, market)
     specs.append(TaskSpec("engine", signals.run, stage=Stage.ENGINE))
-    if settings.observability.enabled:
-        health = build_health(
-            settings.observability, settings.app.data_dir, market.hub, signals, registry
-        )
-        specs.append(TaskSpec("health", health.run, stage=Stage.TRANSPORT))
     chat = build_chat(settings, market, signals, registry, stop=supervisor.request_stop)
     specs += chat.specs
+    if settings.observability.enabled:
+        health = build_health(
+            settings.observability,
+            settings.app.data_dir,
+            market.hub,
+            signals,
+            registry,
+            transport_ok=lambda: chat.delivery.reachable,
+        )
+        specs.append(TaskSpec("health", health.run, stage=Stage.TRANSPORT))
     if settings.app.demo:
         specs.append(
             TaskSpec("demo-monitors", demo_monitors(settings, market, registry), restart=False)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import time
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,8 @@ def build_health(
     hub: MarketDataHub,
     signals: SignalService,
     registry: MonitorRegistry,
+    *,
+    transport_ok: Callable[[], bool] = lambda: True,
 ) -> HealthServer:
     """The health server, its readiness checks and the metrics collector over the components."""
 
@@ -56,7 +59,7 @@ def build_health(
             if data_dir.exists()
             else (os.access(data_dir.parent, os.W_OK))
         )
-        checks = {"venue_live": any_live, "state_writable": writable}
+        checks = {"venue_live": any_live, "state_writable": writable, "telegram": transport_ok()}
         return all(checks.values()), {"checks": checks, "venues": venue_states}
 
     registry_ = CollectorRegistry(auto_describe=False)
