@@ -1,6 +1,6 @@
 """Run every benchmark and print its figures: ``make bench``."""
 
-from bench import bench_books, bench_delivery, bench_engine
+from bench import bench_books, bench_delivery, bench_engine, bench_state
 
 
 def main() -> None:
@@ -9,6 +9,8 @@ def main() -> None:
     bench_engine.main()
     print()
     bench_delivery.main()
+    print()
+    bench_state.main()
 
 
 if __name__ == "__main__":

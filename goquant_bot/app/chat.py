@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
@@ -118,7 +119,11 @@ def build_chat(
     path = settings.app.data_dir / STATE_FILE
     loaded = load_state(path)
     state = loaded.value or PersistedState()
-    store = UserStore.from_dict(state.users) if state.users else UserStore()
+    gc.disable()  # rebuilding 100,000 monitors: no collection passes meanwhile
+    try:
+        store = UserStore.from_dict(state.users) if state.users else UserStore()
+    finally:
+        gc.enable()
     saver_ref: list[StateSaver] = []
 
     def changed() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import lru_cache
 
 
 class Venue(StrEnum):
@@ -39,19 +40,26 @@ class Symbol:
     @classmethod
     def parse(cls, text: str) -> Symbol:
         """Parse 'BTC-USDT', 'btc/usdt', 'XBT_USDT'; raise ValueError otherwise."""
-        parts = [p for p in _SEPARATORS.split(text.strip()) if p]
-        if len(parts) != 2:
-            msg = f"{text!r} is not a pair: write it as BASE-QUOTE, e.g. BTC-USDT"
+        return _parse_symbol(text)
+
+
+# A pure function's memo (the same few hundred symbols are parsed again and again, e.g.
+# 100,000 monitors at start-up); invalid texts raise and are not cached.
+@lru_cache(maxsize=8192)
+def _parse_symbol(text: str) -> Symbol:
+    parts = [p for p in _SEPARATORS.split(text.strip()) if p]
+    if len(parts) != 2:
+        msg = f"{text!r} is not a pair: write it as BASE-QUOTE, e.g. BTC-USDT"
+        raise ValueError(msg)
+    base, quote = (normalise_asset(p) for p in parts)
+    for asset in (base, quote):
+        if not _ASSET_RE.match(asset):
+            msg = f"{asset!r} is not a valid asset ticker"
             raise ValueError(msg)
-        base, quote = (normalise_asset(p) for p in parts)
-        for asset in (base, quote):
-            if not _ASSET_RE.match(asset):
-                msg = f"{asset!r} is not a valid asset ticker"
-                raise ValueError(msg)
-        if base == quote:
-            msg = f"{text!r}: base and quote are the same asset"
-            raise ValueError(msg)
-        return cls(base, quote)
+    if base == quote:
+        msg = f"{text!r}: base and quote are the same asset"
+        raise ValueError(msg)
+    return Symbol(base, quote)
 
 
 @dataclass(frozen=True, slots=True, order=True)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import tempfile
 import time
 from collections.abc import Callable
@@ -33,12 +34,33 @@ def write_atomic(path: Path, data: bytes) -> None:
             fh.flush()
             os.fsync(fh.fileno())
         if path.exists():
-            os.replace(path, backup_path(path))
-        os.replace(tmp, path)
+            _keep_backup(path)
+        os.replace(tmp, path)  # the main file is never missing: the backup is a second link
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
     _fsync_dir(path.parent)
+
+
+def _keep_backup(path: Path) -> None:
+    """Make the current file the backup without removing it first (a hard link, or a copy)."""
+    staged = path.with_name(f".{path.name}.bak.tmp")
+    staged.unlink(missing_ok=True)
+    try:
+        os.link(path, staged)
+    except OSError:
+        shutil.copy2(path, staged)
+    os.replace(staged, backup_path(path))
+
+
+def sweep_temporary(path: Path) -> int:
+    """Remove what an interrupted write left next to ``path``; returns how many files."""
+    removed = 0
+    for leftover in path.parent.glob(f".{path.name}.*tmp"):
+        with contextlib.suppress(OSError):
+            leftover.unlink()
+            removed += 1
+    return removed
 
 
 def _fsync_dir(directory: Path) -> None:

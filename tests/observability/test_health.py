@@ -36,7 +36,11 @@ async def test_health_readiness_and_metrics(tmp_path: Path) -> None:
             async with http.get(f"{base}/readyz") as resp:
                 assert resp.status == 503  # no venue live yet
                 body = await resp.json()
-                assert body["checks"] == {"venue_live": False, "state_writable": True, "telegram": True}
+                assert body["checks"] == {
+                    "venue_live": False,
+                    "state_writable": True,
+                    "telegram": True,
+                }
                 assert body["venues"]["okx"]["BTC-USDT"]["state"] == "syncing"
             book = s.hub.book(InstrumentKey(Venue.OKX, BTC))
             assert book is not None
