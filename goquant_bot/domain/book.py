@@ -199,9 +199,8 @@ class OrderBook:
 
     def is_crossed(self) -> bool:
         """Best bid at or above best ask: impossible on one venue, so the book is broken."""
-        bid = self.bids.best_price()
-        ask = self.asks.best_price()
-        return bid is not None and ask is not None and bid >= ask
+        bids, asks = self.bids._prices, self.asks._prices  # checked after every update
+        return bool(bids) and bool(asks) and bids[-1] >= asks[0]
 
     def age(self, now: float) -> float | None:
         return None if self.recv_ts is None else max(0.0, now - self.recv_ts)
