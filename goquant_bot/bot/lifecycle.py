@@ -160,8 +160,16 @@ def restore_all(ctx: Deps) -> list[str]:
 
 def _run(ctx: Deps, record: MonitorRecord) -> str | None:
     try:
-        _add(ctx, record.to_monitor())
-    except (RejectedInput, ValueError, KeyError) as exc:
+        monitor = record.to_monitor()
+    except (ValueError, KeyError, TypeError) as exc:
+        # A definition that can never become a monitor (a damaged state entry): dropped.
+        log.error("monitor_damaged_dropped", monitor=record.id, error=str(exc))
+        ctx.store.monitors.pop(record.id, None)
+        return f"{record.id}: damaged, dropped ({exc})"
+    try:
+        _add(ctx, monitor)
+    except RejectedInput as exc:
+        # Kept: it can run later (e.g. a venue's listing could not be loaded yet).
         log.warning("monitor_not_restored", monitor=record.id, error=str(exc))
         ctx.store.add_monitor(record)
         return f"{record.id}: {exc}"

@@ -134,7 +134,7 @@ class MonitorRecord:
             spec=dict(data["spec"]),
             paused=bool(data.get("paused", False)),
         )
-        record.to_monitor()  # a record that cannot become a monitor is refused on load
+        # Checked when it runs (restore_all): a damaged definition is dropped there, reported.
         return record
 
 
@@ -223,20 +223,33 @@ class UserStore:
     # -- persistence ----------------------------------------------------------------------
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "version": STATE_VERSION,
-            "users": [dataclasses.asdict(u) for u in self.users.values()],
-            "chats": [prefs_to_dict(p) for p in self.chats.values()],
-            "monitors": [r.to_dict() for r in self.monitors.values()],
-            "previous": [
-                {"user_id": uid, "monitors": [r.to_dict() for r in records]}
-                for uid, records in self.previous.items()
-            ],
-            "flows": [
-                {"chat_id": chat, "user_id": user, "flow": flow.to_dict()}
-                for (chat, user), flow in self.flows.items()
-            ],
-        }
+        return self.frozen()()
+
+    def frozen(self) -> Callable[[], dict[str, Any]]:
+        """Copies taken now, turned into the saved dict later, off the event loop: records
+        and preferences are immutable, so only the containers and the users are copied."""
+        users = [dataclasses.replace(u) for u in self.users.values()]
+        chats = list(self.chats.values())
+        monitors = list(self.monitors.values())
+        previous = [(uid, list(records)) for uid, records in self.previous.items()]
+        flows = [(chat, user, flow.to_dict()) for (chat, user), flow in self.flows.items()]
+
+        def build() -> dict[str, Any]:
+            return {
+                "version": STATE_VERSION,
+                "users": [dataclasses.asdict(u) for u in users],
+                "chats": [prefs_to_dict(p) for p in chats],
+                "monitors": [r.to_dict() for r in monitors],
+                "previous": [
+                    {"user_id": uid, "monitors": [r.to_dict() for r in records]}
+                    for uid, records in previous
+                ],
+                "flows": [
+                    {"chat_id": chat, "user_id": user, "flow": flow} for chat, user, flow in flows
+                ],
+            }
+
+        return build
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> UserStore:

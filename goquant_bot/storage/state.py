@@ -101,7 +101,7 @@ class StateSaver:
     def __init__(
         self,
         path: Path,
-        snapshot: Callable[[], PersistedState],
+        snapshot: Callable[[], PersistedState | Callable[[], PersistedState]],
         *,
         debounce_s: float = 0.5,
         clock: Callable[[], float] = time.time,
@@ -121,14 +121,21 @@ class StateSaver:
         """Synchronous save (shutdown, tests)."""
         self._write(self._take())
 
-    def _take(self) -> PersistedState:
-        """The snapshot is taken on the loop (consistent); it shares nothing mutable."""
-        state = self.snapshot()
-        state.saved_at = self.clock()
-        return state
+    def _take(self) -> Callable[[], PersistedState]:
+        """Taken on the loop (a consistent moment); it shares nothing mutable. A snapshot may
+        be a builder: the heavy part (building the document) then runs off the loop."""
+        taken = self.snapshot()
+        saved_at = self.clock()
 
-    def _write(self, state: PersistedState) -> None:
-        write_atomic(self.path, state.model_dump_json().encode())
+        def build() -> PersistedState:
+            state = taken() if callable(taken) else taken
+            state.saved_at = saved_at
+            return state
+
+        return build
+
+    def _write(self, build: Callable[[], PersistedState]) -> None:
+        write_atomic(self.path, build().model_dump_json().encode())
         self.writes += 1
 
     async def run(self) -> None:

@@ -134,7 +134,14 @@ def test_a_damaged_entry_in_the_state_file_is_skipped_alone(tmp_path: Path) -> N
     saved["flows"] = 5
     store = UserStore.from_dict(saved)
     assert list(store.users) == [ALICE.user_id]
+    # Definitions are checked when they run: the damaged one is dropped at restore, reported.
+    assert list(store.monitors) == ["m00001", "m00009"]
+    restarted = Bot(tmp_path, store=store)
+    problems = restarted.router.restore_monitors()
+    assert len(problems) == 1
+    assert problems[0].startswith("m00009: damaged, dropped")
     assert list(store.monitors) == ["m00001"]
+    assert list(restarted.registry.monitors) == ["m00001"]
     assert {uid: [r.id for r in kept] for uid, kept in store.previous.items()} == {
         33: ["m00001"],
         ALICE.user_id: ["m00002"],
