@@ -19,6 +19,7 @@ from goquant_bot.domain.events import ArbClosed, ArbOpened, Event
 from goquant_bot.domain.instruments import Symbol, Venue
 from goquant_bot.domain.monitors import ArbMonitor, FiringPolicy
 from goquant_bot.domain.opportunity import ThresholdGroup, Transition
+from goquant_bot.engine.arb_index import GroupKey, PairGroups, all_groups, net_edge, top_of_book
 
 DEFAULT_TIERS = (100.0, 500.0, 1_000.0, 5_000.0, 10_000.0, 50_000.0, 100_000.0)
 
@@ -35,18 +36,6 @@ class ArbConfig:
     hysteresis: float = 0.2  # fraction of the threshold
     sanity_cap_pct: float = 5.0
     max_skew_s: float = 5.0
-
-
-@dataclass(frozen=True, slots=True)
-class GroupKey:
-    """What monitors must share to share a computation."""
-
-    buy: Venue
-    sell: Venue
-    tier: float
-    buy_fee: float
-    sell_fee: float
-    allow_polled: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,34 +77,6 @@ class OpenOpportunity:
     complete: bool
 
 
-class _Pair:
-    """The groups of one symbol's ordered venue pair, with what lets an idle pair be skipped."""
-
-    __slots__ = ("active", "groups", "min_buy_fee", "min_sell_fee", "min_threshold", "skipped")
-
-    def __init__(self) -> None:
-        self.groups: dict[GroupKey, ThresholdGroup] = {}
-        self.active: set[GroupKey] = set()  # groups with an open or pending opportunity
-        self.min_threshold = 0.0
-        self.min_buy_fee = 0.0
-        self.min_sell_fee = 0.0
-        self.skipped = False  # the last evaluation skipped it: groups hold no current edge
-
-    def refresh(self) -> None:
-        """Recompute the floors after a monitor was added or removed."""
-        groups = [(k, g) for k, g in self.groups.items() if len(g)]
-        self.min_threshold = min((g.thresholds[0] for _, g in groups), default=0.0)
-        self.min_buy_fee = min((k.buy_fee for k, _ in groups), default=0.0)
-        self.min_sell_fee = min((k.sell_fee for k, _ in groups), default=0.0)
-
-    def track(self, key: GroupKey, group: ThresholdGroup) -> None:
-        """Keep ``active`` in step after a group changed."""
-        if group.active:
-            self.active.add(key)
-        else:
-            self.active.discard(key)
-
-
 class ArbitrageEngine:
     """Monitors indexed by (symbol, venue pair, tier, fees); synchronous and clock-free."""
 
@@ -126,7 +87,7 @@ class ArbitrageEngine:
         self._thresholds: dict[str, float] = {}
         # symbol -> ordered venue pair -> group key -> group: the guards and the book walks
         # are done once per pair, the fees once per group.
-        self._groups: dict[Symbol, dict[tuple[Venue, Venue], _Pair]] = {}
+        self._groups: dict[Symbol, dict[tuple[Venue, Venue], PairGroups]] = {}
         self._snapshots: dict[tuple[Symbol, GroupKey], Snapshot] = {}
         # Restored openings waiting for their books to come back after a restart: deadline.
         self._unconfirmed: dict[tuple[Symbol, GroupKey], float] = {}
@@ -174,7 +135,7 @@ class ArbitrageEngine:
         for symbol in monitor.symbols:
             pairs = self._groups.setdefault(symbol, {})
             for key in self._keys(monitor):
-                pair = pairs.setdefault((key.buy, key.sell), _Pair())
+                pair = pairs.setdefault((key.buy, key.sell), PairGroups())
                 group = pair.groups.get(key)
                 if group is None:
                     group = pair.groups[key] = ThresholdGroup(self.config.hysteresis)
@@ -216,7 +177,7 @@ class ArbitrageEngine:
         """Every open opportunity per monitor, to be saved and restored after a restart."""
         found: dict[str, list[RestoredOpening]] = {}
         for symbol, pairs in self._groups.items():
-            for key, group in _all(pairs):
+            for key, group in all_groups(pairs):
                 for monitor_id in group.open_ids():
                     opened_at = group.opened_at(monitor_id)
                     peak = group.peaks.max_since(opened_at)
@@ -266,7 +227,7 @@ class ArbitrageEngine:
         events: list[Event] = []
         for (buy_venue, sell_venue), pair in pairs.items():
             buy, sell = books.get(buy_venue), books.get(sell_venue)
-            top = _top_of_book(buy, sell)
+            top = top_of_book(buy, sell)
             if top is not None and not pair.active:
                 ask, bid = top
                 cost = ask * (1.0 + pair.min_buy_fee / 100.0)
@@ -302,7 +263,7 @@ class ArbitrageEngine:
                     events += self._fail(symbol, key, group, guard or Guard.NOT_LIVE, now)
                     pair.track(key, group)
                     continue
-                if not group.active and _net_edge(top, key) < group.thresholds[0]:
+                if not group.active and net_edge(top, key) < group.thresholds[0]:
                     group.last_edge = None  # this idle group cannot open either
                     continue
                 if key.tier not in quotes:
@@ -330,7 +291,7 @@ class ArbitrageEngine:
         """Open the opportunities whose minimum duration has passed without an update."""
         events: list[Event] = []
         for symbol, pairs in self._groups.items():
-            for key, group in _all(pairs):
+            for key, group in all_groups(pairs):
                 if group.has_pending():
                     events += self._events(symbol, key, group.promote(now))
         return self._after_opens(events)
@@ -438,23 +399,3 @@ class ArbitrageEngine:
                     self.remove_monitor(monitor.id)
                     self.finished.append(monitor.id)
         return events
-
-
-def _top_of_book(buy: OrderBook | None, sell: OrderBook | None) -> tuple[float, float] | None:
-    """(best ask of the buy venue, best bid of the sell venue)."""
-    if buy is None or sell is None:
-        return None
-    ask, bid = buy.asks.best_price(), sell.bids.best_price()
-    return None if ask is None or bid is None else (ask, bid)
-
-
-def _net_edge(top: tuple[float, float], key: GroupKey) -> float:
-    """Net edge at the best prices: an upper bound of the edge at any size."""
-    ask, bid = top
-    cost = ask * (1.0 + key.buy_fee / 100.0)
-    return (bid * (1.0 - key.sell_fee / 100.0) - cost) / cost * 100.0
-
-
-def _all(pairs: dict[tuple[Venue, Venue], _Pair]) -> Iterable[tuple[GroupKey, ThresholdGroup]]:
-    for pair in pairs.values():
-        yield from pair.groups.items()

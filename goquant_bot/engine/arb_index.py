@@ -1,0 +1,73 @@
+"""The arbitrage engine's index: groups of monitors per venue pair, and the bounds that let
+an idle pair be skipped without walking a book."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from goquant_bot.domain.book import OrderBook
+from goquant_bot.domain.instruments import Venue
+from goquant_bot.domain.opportunity import ThresholdGroup
+
+
+@dataclass(frozen=True, slots=True)
+class GroupKey:
+    """What monitors must share to share a computation."""
+
+    buy: Venue
+    sell: Venue
+    tier: float
+    buy_fee: float
+    sell_fee: float
+    allow_polled: bool
+
+
+class PairGroups:
+    """The groups of one symbol's ordered venue pair, with what lets an idle pair be skipped."""
+
+    __slots__ = ("active", "groups", "min_buy_fee", "min_sell_fee", "min_threshold", "skipped")
+
+    def __init__(self) -> None:
+        self.groups: dict[GroupKey, ThresholdGroup] = {}
+        self.active: set[GroupKey] = set()  # groups with an open or pending opportunity
+        self.min_threshold = 0.0
+        self.min_buy_fee = 0.0
+        self.min_sell_fee = 0.0
+        self.skipped = False  # the last evaluation skipped it: groups hold no current edge
+
+    def refresh(self) -> None:
+        """Recompute the floors after a monitor was added or removed."""
+        groups = [(k, g) for k, g in self.groups.items() if len(g)]
+        self.min_threshold = min((g.thresholds[0] for _, g in groups), default=0.0)
+        self.min_buy_fee = min((k.buy_fee for k, _ in groups), default=0.0)
+        self.min_sell_fee = min((k.sell_fee for k, _ in groups), default=0.0)
+
+    def track(self, key: GroupKey, group: ThresholdGroup) -> None:
+        """Keep ``active`` in step after a group changed."""
+        if group.active:
+            self.active.add(key)
+        else:
+            self.active.discard(key)
+
+
+def top_of_book(buy: OrderBook | None, sell: OrderBook | None) -> tuple[float, float] | None:
+    """(best ask of the buy venue, best bid of the sell venue)."""
+    if buy is None or sell is None:
+        return None
+    ask, bid = buy.asks.best_price(), sell.bids.best_price()
+    return None if ask is None or bid is None else (ask, bid)
+
+
+def net_edge(top: tuple[float, float], key: GroupKey) -> float:
+    """Net edge at the best prices: an upper bound of the edge at any size."""
+    ask, bid = top
+    cost = ask * (1.0 + key.buy_fee / 100.0)
+    return (bid * (1.0 - key.sell_fee / 100.0) - cost) / cost * 100.0
+
+
+def all_groups(
+    pairs: dict[tuple[Venue, Venue], PairGroups],
+) -> Iterable[tuple[GroupKey, ThresholdGroup]]:
+    for pair in pairs.values():
+        yield from pair.groups.items()
