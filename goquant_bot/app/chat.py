@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import html
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
 from goquant_bot.alerts.delivery import Delivery, DeliveryConfig
 from goquant_bot.alerts.outbox import Payload, ViewUpdate
 from goquant_bot.alerts.pacing import PacingConfig
-from goquant_bot.alerts.transport import AlertTransport
+from goquant_bot.alerts.transport import AlertTransport, DeliveryError
 from goquant_bot.app.signals import HISTORY_FILE
 from goquant_bot.bot.alert_text import AlertRenderer, stable_text
 from goquant_bot.bot.config import BotConfig
@@ -265,9 +266,30 @@ def build_chat(
         log.info("state_restored", monitors=len(registry.monitors), open_opportunities=restored)
 
     specs.append(TaskSpec("restore", restore, stage=Stage.ENGINE, restart=False))
+    if loaded.problems and settings.telegram.admin_ids:
+        notice = state_notice(loaded.source, loaded.problems)
+
+        async def tell_admins() -> None:
+            for admin in settings.telegram.admin_ids:
+                try:
+                    await transport.send(admin, notice)
+                except DeliveryError as exc:
+                    log.warning("admin_notice_failed", chat_id=admin, error=str(exc))
+
+        specs.append(TaskSpec("admin-notice", tell_admins, stage=Stage.DELIVERY, restart=False))
     specs.append(TaskSpec("delivery", delivery.run, stage=Stage.DELIVERY))
     specs.append(TaskSpec("state", saver.run, stage=Stage.STATE))
     return ChatSide(router, delivery, saver, specs)
+
+
+def state_notice(source: str, problems: list[str]) -> str:
+    """What admins are told when the state file could not be read as it was."""
+    what = {
+        "backup": "The state file was damaged: the previous version (backup) was loaded.",
+        "none": "The state file and its backup were unreadable: the bot started EMPTY.",
+    }.get(source, "The state file had problems.")
+    details = "\n".join(f"• {html.escape(p[:300])}" for p in problems[:5])
+    return f"⚠️ <b>{what}</b>\nThe damaged files were kept aside for inspection.\n{details}"
 
 
 def bot_config(settings: Settings) -> BotConfig:
