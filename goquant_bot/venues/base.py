@@ -112,6 +112,8 @@ class VenueProtocol(ABC):
     timer_interval_s: ClassVar[float] = 1.0
     default_ws_base: ClassVar[str]
     default_rest_base: ClassVar[str]
+    # How the venue writes BTC-USDT when no instrument list says otherwise: BTCUSDT, BTC_USDC.
+    native_separator: ClassVar[str] = ""
 
     def __init__(
         self,
@@ -144,9 +146,9 @@ class VenueProtocol(ABC):
 
     # -- inputs ---------------------------------------------------------------------------
 
-    @abstractmethod
     def ws_url(self) -> str:
         """The WebSocket address for this connection's current subscriptions."""
+        return self.ws_base
 
     def on_open(self, now: float) -> None:
         """The connection is up: (re)subscribe every book."""
@@ -170,6 +172,7 @@ class VenueProtocol(ABC):
     def unsubscribe(self, symbols: Collection[Symbol], now: float) -> None:
         gone = [s for s in symbols if s in self.books]
         for symbol in gone:
+            self._forget(symbol)
             book = self.books.pop(symbol)
             book.state = BookState.SYNCING
             book.clear()
@@ -206,11 +209,26 @@ class VenueProtocol(ABC):
     @abstractmethod
     def _send_unsubscribe(self, symbols: list[Symbol], now: float) -> None: ...
 
+    def native_name(self, symbol: Symbol) -> str:
+        """The venue's name of a symbol (from its instrument list, else by its convention)."""
+        native = self.symbols.native(symbol)
+        if native is None:
+            native = f"{symbol.base}{self.native_separator}{symbol.quote}"
+            self.symbols.add(native, symbol)
+        return native
+
+    def is_spot_name(self, native: str) -> bool:
+        """Whether a name the venue sends can be a spot pair of ours (venues that mix markets
+        on one connection refuse futures and options here)."""
+        return True
+
     def book_for(self, native: str) -> OrderBook | None:
         """The book of a native name, created in replay mode; None when not ours."""
+        if not self.is_spot_name(native):
+            return None
         symbol = self.symbols.symbol(native)
         if symbol is None and self.track_all:
-            symbol = split_concatenated(native)
+            symbol = self._guess_symbol(native)
             if symbol is not None:
                 self.symbols.add(native, symbol)
         if symbol is None:
@@ -219,6 +237,19 @@ class VenueProtocol(ABC):
         if book is None and self.track_all:
             book = self.books[symbol] = OrderBook(InstrumentKey(self.venue, symbol))
         return book
+
+    def _guess_symbol(self, native: str) -> Symbol | None:
+        if not self.native_separator:
+            return split_concatenated(native)
+        if native.count(self.native_separator) != 1:
+            return None
+        try:
+            return Symbol.parse(native)
+        except ValueError:
+            return None
+
+    def _forget(self, symbol: Symbol) -> None:  # noqa: B027 - optional hook
+        """A symbol was unsubscribed: drop the venue-specific state kept for its book."""
 
     def resync(self, book: OrderBook, reason: str, now: float, raw: str = "") -> None:
         """Integrity lost for one book: clear it, count it, ask the venue for it again."""

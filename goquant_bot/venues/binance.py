@@ -9,7 +9,6 @@ from a new snapshot; the stream subscription itself stays as it is.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Collection
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
@@ -106,15 +105,8 @@ class BinanceProtocol(VenueProtocol):
 
     # -- subscriptions --------------------------------------------------------------------
 
-    def _native(self, symbol: Symbol) -> str:
-        native = self.symbols.native(symbol)
-        if native is None:
-            native = f"{symbol.base}{symbol.quote}"
-            self.symbols.add(native, symbol)
-        return native
-
     def _send(self, method: str, symbols: list[Symbol]) -> None:
-        streams = [f"{self._native(s).lower()}{DEPTH_SUFFIX}" for s in symbols]
+        streams = [f"{self.native_name(s).lower()}{DEPTH_SUFFIX}" for s in symbols]
         step = self.max_symbols_per_request
         for i in range(0, len(streams), step):
             self._request_id += 1
@@ -134,12 +126,8 @@ class BinanceProtocol(VenueProtocol):
     def _send_unsubscribe(self, symbols: list[Symbol], now: float) -> None:
         self._send("UNSUBSCRIBE", symbols)
 
-    def unsubscribe(self, symbols: Collection[Symbol], now: float) -> None:
-        super().unsubscribe(symbols, now)
-        for symbol in symbols:
-            native = self.symbols.native(symbol)
-            if native is not None:
-                self._feeds.pop(native, None)
+    def _forget(self, symbol: Symbol) -> None:
+        self._feeds.pop(self.native_name(symbol), None)
 
     # -- frames ---------------------------------------------------------------------------
 
@@ -268,7 +256,7 @@ class BinanceProtocol(VenueProtocol):
         return RestRequest(
             venue=self.venue,
             url=f"{self.rest_base}/api/v3/depth",
-            params=(("symbol", self._native(symbol)), ("limit", str(self._limit))),
+            params=(("symbol", self.native_name(symbol)), ("limit", str(self._limit))),
             weight=self._weight,
             purpose=purpose,
             symbol=symbol,
@@ -297,7 +285,7 @@ class BinanceProtocol(VenueProtocol):
         if book is None or request.purpose not in ("snapshot", "poll"):
             self.stats.skipped[f"rest:{request.purpose}"] += 1
             return
-        feed = self._feeds.get(self._native(book.key.symbol))
+        feed = self._feeds.get(self.native_name(book.key.symbol))
         if feed is not None and feed.book is not book:
             feed = None  # an answer for a book that was dropped since
         is_snapshot = request.purpose == "snapshot"

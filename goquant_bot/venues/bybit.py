@@ -7,7 +7,6 @@ makes Bybit send a fresh snapshot.
 
 from __future__ import annotations
 
-from collections.abc import Collection
 from typing import Any, ClassVar
 
 import orjson
@@ -70,24 +69,14 @@ class BybitProtocol(VenueProtocol):
         """Only the public SPOT endpoint: linear/inverse/option reuse the same symbol names."""
         return address_matches(addr, SPOT_HOSTS, SPOT_PATH)
 
-    def ws_url(self) -> str:
-        return self.ws_base
-
     # -- subscriptions and keep-alive -----------------------------------------------------
-
-    def _native(self, symbol: Symbol) -> str:
-        native = self.symbols.native(symbol)
-        if native is None:
-            native = f"{symbol.base}{symbol.quote}"
-            self.symbols.add(native, symbol)
-        return native
 
     def _next_req_id(self) -> str:
         self._req_id += 1
         return str(self._req_id)
 
     def _send(self, op: str, symbols: list[Symbol]) -> None:
-        topics = [f"{self._topic_prefix}{self._native(s)}" for s in symbols]
+        topics = [f"{self._topic_prefix}{self.native_name(s)}" for s in symbols]
         step = self.max_symbols_per_request
         for i in range(0, len(topics), step):
             frame = {"req_id": self._next_req_id(), "op": op, "args": topics[i : i + step]}
@@ -99,12 +88,8 @@ class BybitProtocol(VenueProtocol):
     def _send_unsubscribe(self, symbols: list[Symbol], now: float) -> None:
         self._send("unsubscribe", symbols)
 
-    def unsubscribe(self, symbols: Collection[Symbol], now: float) -> None:
-        super().unsubscribe(symbols, now)
-        for symbol in symbols:
-            native = self.symbols.native(symbol)
-            if native is not None:
-                self._feeds.pop(native, None)
+    def _forget(self, symbol: Symbol) -> None:
+        self._feeds.pop(self.native_name(symbol), None)
 
     def on_open(self, now: float) -> None:
         self._last_ping = now
@@ -235,7 +220,7 @@ class BybitProtocol(VenueProtocol):
             url=f"{self.rest_base}/v5/market/orderbook",
             params=(
                 ("category", "spot"),
-                ("symbol", self._native(symbol)),
+                ("symbol", self.native_name(symbol)),
                 ("limit", str(POLL_LIMIT)),
             ),
             weight=1,

@@ -12,10 +12,10 @@ from typing import Any, ClassVar
 import orjson
 
 from goquant_bot.domain.book import BookSide, BookState, OrderBook
-from goquant_bot.domain.instruments import Instrument, InstrumentKey, Symbol, Venue
+from goquant_bot.domain.instruments import Instrument, Symbol, Venue
 from goquant_bot.errors import VenueProtocolError
 from goquant_bot.logging import get_logger
-from goquant_bot.venues.base import RAW_LOG_LIMIT, RestRequest, SymbolMap, VenueProtocol
+from goquant_bot.venues.base import RAW_LOG_LIMIT, RestRequest, VenueProtocol
 from goquant_bot.venues.levels import address_matches, apply_polled
 
 log = get_logger(__name__)
@@ -63,6 +63,7 @@ class DeribitProtocol(VenueProtocol):
     """One Deribit API v2 WebSocket connection carrying spot ``book`` channels."""
 
     venue: ClassVar[Venue] = Venue.DERIBIT
+    native_separator: ClassVar[str] = "_"
     default_ws_base: ClassVar[str] = "wss://www.deribit.com/ws/api/v2"
     default_rest_base: ClassVar[str] = DEFAULT_REST_BASE
     max_symbols_per_connection: ClassVar[int] = 100
@@ -71,18 +72,8 @@ class DeribitProtocol(VenueProtocol):
     # The server drives the keep-alive (test_request); the timer has nothing to do.
     timer_interval_s: ClassVar[float] = 5.0
 
-    def __init__(
-        self,
-        symbols: SymbolMap,
-        *,
-        depth: int = 200,
-        track_all: bool = False,
-        ws_base: str | None = None,
-        rest_base: str | None = None,
-    ) -> None:
-        super().__init__(
-            symbols, depth=depth, track_all=track_all, ws_base=ws_base, rest_base=rest_base
-        )
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
         self._change_ids: dict[Symbol, int] = {}  # last applied change_id per synced book
         self._requests: dict[int, str] = {}  # JSON-RPC id -> method, until answered
         self._next_id = 1
@@ -91,9 +82,6 @@ class DeribitProtocol(VenueProtocol):
     def accepts_address(cls, addr: str) -> bool:
         """The production API (testnet books are not the real market)."""
         return address_matches(addr, LIVE_HOSTS, WS_PATH)
-
-    def ws_url(self) -> str:
-        return self.ws_base
 
     def probe(self, now: float) -> None:
         """``public/test``: answered with the server's version."""
@@ -220,7 +208,7 @@ class DeribitProtocol(VenueProtocol):
         return RestRequest(
             venue=self.venue,
             url=f"{self.rest_base}{ORDER_BOOK_PATH}",
-            params=(("instrument_name", self._native(symbol)), ("depth", str(depth))),
+            params=(("instrument_name", self.native_name(symbol)), ("depth", str(depth))),
             weight=1,
             purpose="poll",
             symbol=symbol,
@@ -262,30 +250,12 @@ class DeribitProtocol(VenueProtocol):
 
     # -- subscriptions --------------------------------------------------------------------
 
-    def book_for(self, native: str) -> OrderBook | None:
-        """The book of a spot instrument (``BTC_USDC``); replay mode creates it."""
-        if not is_spot(native):
-            return None
-        symbol = self.symbols.symbol(native)
-        if symbol is None and self.track_all:
-            try:
-                symbol = Symbol.parse(native)
-            except ValueError:
-                return None
-            self.symbols.add(native, symbol)
-        if symbol is None:
-            return None
-        book = self.books.get(symbol)
-        if book is None and self.track_all:
-            book = self.books[symbol] = OrderBook(InstrumentKey(self.venue, symbol))
-        return book
+    def _forget(self, symbol: Symbol) -> None:
+        self._change_ids.pop(symbol, None)
 
-    def _native(self, symbol: Symbol) -> str:
-        native = self.symbols.native(symbol)
-        if native is None:
-            native = f"{symbol.base}_{symbol.quote}"
-            self.symbols.add(native, symbol)
-        return native
+    def is_spot_name(self, native: str) -> bool:
+        """``BTC_USDC``; perpetuals, futures and options share the connection."""
+        return is_spot(native)
 
     def _send_subscribe(self, symbols: list[Symbol], now: float) -> None:
         self._send_channels("public/subscribe", symbols)
@@ -299,7 +269,9 @@ class DeribitProtocol(VenueProtocol):
         step = self.max_symbols_per_request
         for start in range(0, len(symbols), step):
             chunk = symbols[start : start + step]
-            self._request(method, {"channels": [f"book.{self._native(s)}.100ms" for s in chunk]})
+            self._request(
+                method, {"channels": [f"book.{self.native_name(s)}.100ms" for s in chunk]}
+            )
 
     def _invalidate(self, book: OrderBook, symbol: Symbol) -> None:
         self._change_ids.pop(symbol, None)

@@ -18,10 +18,10 @@ from typing import Any, ClassVar
 import orjson
 
 from goquant_bot.domain.book import BookState, OrderBook
-from goquant_bot.domain.instruments import InstrumentKey, Symbol, Venue
+from goquant_bot.domain.instruments import Symbol, Venue
 from goquant_bot.errors import VenueProtocolError
 from goquant_bot.logging import get_logger
-from goquant_bot.venues.base import RAW_LOG_LIMIT, RestRequest, SymbolMap, VenueProtocol
+from goquant_bot.venues.base import RAW_LOG_LIMIT, RestRequest, VenueProtocol
 from goquant_bot.venues.levels import address_matches, apply_polled, valid_levels
 from goquant_bot.venues.okx_rest import (
     BOOKS_PATH,
@@ -77,6 +77,7 @@ class OkxProtocol(VenueProtocol):
     """One OKX public WebSocket connection carrying ``books`` channels of spot pairs."""
 
     venue: ClassVar[Venue] = Venue.OKX
+    native_separator: ClassVar[str] = "-"
     default_ws_base: ClassVar[str] = "wss://ws.okx.com:8443/ws/v5/public"
     default_rest_base: ClassVar[str] = DEFAULT_REST_BASE
     max_symbols_per_connection: ClassVar[int] = 100
@@ -85,18 +86,8 @@ class OkxProtocol(VenueProtocol):
     max_sends_per_second: ClassVar[float] = 3.0
     timer_interval_s: ClassVar[float] = 5.0
 
-    def __init__(
-        self,
-        symbols: SymbolMap,
-        *,
-        depth: int = 200,
-        track_all: bool = False,
-        ws_base: str | None = None,
-        rest_base: str | None = None,
-    ) -> None:
-        super().__init__(
-            symbols, depth=depth, track_all=track_all, ws_base=ws_base, rest_base=rest_base
-        )
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
         self._sync: dict[Symbol, _Sync] = {}
         self._next_id = 1
         self._last_recv = 0.0
@@ -107,9 +98,6 @@ class OkxProtocol(VenueProtocol):
         """The production public endpoint only: business/private carry no spot books, and the
         demo-trading host (wspap) carries books that are not the real market."""
         return address_matches(addr, LIVE_HOSTS, WS_PATH)
-
-    def ws_url(self) -> str:
-        return self.ws_base
 
     def on_open(self, now: float) -> None:
         self._last_recv = self._last_ping = now
@@ -276,7 +264,7 @@ class OkxProtocol(VenueProtocol):
         return RestRequest(
             venue=self.venue,
             url=f"{self.rest_base}{BOOKS_PATH}",
-            params=(("instId", self._native(symbol)), ("sz", str(size))),
+            params=(("instId", self.native_name(symbol)), ("sz", str(size))),
             weight=1,
             purpose=purpose,
             symbol=symbol,
@@ -350,30 +338,12 @@ class OkxProtocol(VenueProtocol):
 
     # -- subscriptions --------------------------------------------------------------------
 
-    def book_for(self, native: str) -> OrderBook | None:
-        """The book of a spot instId (``BTC-USDT``); replay mode creates it."""
-        if native.count("-") != 1:
-            return None
-        symbol = self.symbols.symbol(native)
-        if symbol is None and self.track_all:
-            try:
-                symbol = Symbol.parse(native)
-            except ValueError:
-                return None
-            self.symbols.add(native, symbol)
-        if symbol is None:
-            return None
-        book = self.books.get(symbol)
-        if book is None and self.track_all:
-            book = self.books[symbol] = OrderBook(InstrumentKey(self.venue, symbol))
-        return book
+    def _forget(self, symbol: Symbol) -> None:
+        self._sync.pop(symbol, None)
 
-    def _native(self, symbol: Symbol) -> str:
-        native = self.symbols.native(symbol)
-        if native is None:
-            native = f"{symbol.base}-{symbol.quote}"
-            self.symbols.add(native, symbol)
-        return native
+    def is_spot_name(self, native: str) -> bool:
+        """``BTC-USDT``; swaps and futures (``BTC-USDT-SWAP``) share the connection."""
+        return native.count("-") == 1
 
     def _send_subscribe(self, symbols: list[Symbol], now: float) -> None:
         for symbol in symbols:
@@ -389,7 +359,7 @@ class OkxProtocol(VenueProtocol):
         step = self.max_symbols_per_request
         for start in range(0, len(symbols), step):
             args = [
-                {"channel": "books", "instId": self._native(s)}
+                {"channel": "books", "instId": self.native_name(s)}
                 for s in symbols[start : start + step]
             ]
             frame = {"id": str(self._next_id), "op": op, "args": args}

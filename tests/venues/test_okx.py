@@ -541,3 +541,15 @@ def test_updates_match_a_brute_force_model(snapshot: tuple, updates: list) -> No
     assert book.asks.levels() == [(float(p), float(s)) for p, s in want_asks]
     assert book.resyncs == 0
     assert not proto.stats.errors
+
+
+def test_a_late_update_after_resubscribing_never_builds_a_partial_book() -> None:
+    proto = make()
+    live(proto, seq=100)
+    proto.unsubscribe([BTC], T0 + 1)
+    proto.subscribe([BTC], T0 + 2)
+    # Still in flight from the old subscription: it chains on the old sequence.
+    proto.on_frame(ok.books_frame("update", "BTC-USDT", [("99.5", "1")], [], 101, 100), T0 + 3)
+    book = proto.books[BTC]
+    assert book.state is not BookState.LIVE
+    assert len(book.bids) == 0
