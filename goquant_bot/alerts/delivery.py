@@ -334,9 +334,7 @@ class Delivery:
             self._refused(job, f"refused by Telegram: {exc}")
 
     def _message_gone(self, job: Job, message: LiveMessage) -> None:
-        box = self.outbox.chats.get(job.chat_id)
-        if box is not None:
-            box.messages.pop(message.message_id, None)
+        self.outbox.drop_message(job.chat_id, message.message_id)
         for item, *_ in job.items:
             item.in_flight = False
             item.message_id, item.dirty = None, True  # shown again in a new message
@@ -348,9 +346,7 @@ class Delivery:
             self._give_up(job, reason)
             return
         now = self.clock()
-        box = self.outbox.chats.get(job.chat_id)
-        if box is not None:
-            box.messages.pop(message.message_id, None)
+        self.outbox.drop_message(job.chat_id, message.message_id)
         for item, version, phase, _ in job.items:
             item.in_flight = False
             item.message_id = None  # still shown (as before the edit): the close is a follow-up
@@ -364,9 +360,8 @@ class Delivery:
 
     def _give_up(self, job: Job, reason: str) -> None:
         now = self.clock()
-        box = self.outbox.chats.get(job.chat_id)
-        if job.message is not None and box is not None:
-            box.messages.pop(job.message.message_id, None)
+        if job.message is not None:
+            self.outbox.drop_message(job.chat_id, job.message.message_id)
         for item, *_ in job.items:
             item.in_flight = False
             self._note(item, Outcome.FAILED, reason, now)
@@ -380,8 +375,7 @@ class Delivery:
             log.info("alert_chat_migrated", chat_id=chat_id, new_chat_id=new_chat)
             self.outbox.migrate(chat_id, new_chat)
             self.history.move(chat_id, new_chat)
-            if (controls := self.planner.controls.pop(chat_id, None)) is not None:
-                self.planner.controls[new_chat] = controls
+            self.planner.move_chat(chat_id, new_chat)
             self.on_migrated(chat_id, new_chat)
             return
         log.info("alert_chat_blocked", chat_id=chat_id)

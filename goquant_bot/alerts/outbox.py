@@ -258,6 +258,12 @@ class Outbox:
         self._record(item, outcome, detail)
         self.remove(item)
 
+    def drop_message(self, chat_id: int, message_id: int | None) -> None:
+        """A live message that can no longer be edited (deleted, or an edit refused)."""
+        box = self.chats.get(chat_id)
+        if box is not None and message_id is not None:
+            box.messages.pop(message_id, None)
+
     def forget_monitor(self, chat_id: int, monitor_id: str, *, keep_view: bool = False) -> None:
         """The monitor was removed: its waiting alerts go; its messages stay as last shown
         (``keep_view``: but its live view stays, for its last edit)."""

@@ -95,6 +95,11 @@ class Planner:
         self._ready: list[tuple[int, float, int, int]] = []
         self._pruned_at = float("-inf")
 
+    def move_chat(self, old: int, new: int) -> None:
+        """A group became a supergroup: its cooldowns, caps and digests go along."""
+        if (controls := self.controls.pop(old, None)) is not None:
+            self.controls[new] = controls
+
     # -- scheduling --------------------------------------------------------------------
 
     def schedule(self, chat_id: int, now: float) -> None:

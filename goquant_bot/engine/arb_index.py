@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from goquant_bot.domain.arbitrage import PairQuote
 from goquant_bot.domain.book import OrderBook
 from goquant_bot.domain.instruments import Venue
 from goquant_bot.domain.opportunity import ThresholdGroup
@@ -21,6 +22,16 @@ class GroupKey:
     buy_fee: float
     sell_fee: float
     allow_polled: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """The last trustworthy figures of a group (for messages rendered later)."""
+
+    quote: PairQuote
+    edge_pct: float
+    profit: float
+    ts: float
 
 
 class PairGroups:

@@ -19,7 +19,14 @@ from goquant_bot.domain.events import ArbClosed, ArbOpened, Event
 from goquant_bot.domain.instruments import Symbol, Venue
 from goquant_bot.domain.monitors import ArbMonitor, FiringPolicy
 from goquant_bot.domain.opportunity import ThresholdGroup, Transition
-from goquant_bot.engine.arb_index import GroupKey, PairGroups, all_groups, net_edge, top_of_book
+from goquant_bot.engine.arb_index import (
+    GroupKey,
+    PairGroups,
+    Snapshot,
+    all_groups,
+    net_edge,
+    top_of_book,
+)
 
 DEFAULT_TIERS = (100.0, 500.0, 1_000.0, 5_000.0, 10_000.0, 50_000.0, 100_000.0)
 
@@ -36,16 +43,6 @@ class ArbConfig:
     hysteresis: float = 0.2  # fraction of the threshold
     sanity_cap_pct: float = 5.0
     max_skew_s: float = 5.0
-
-
-@dataclass(frozen=True, slots=True)
-class Snapshot:
-    """The last trustworthy figures of a group (for messages rendered later)."""
-
-    quote: PairQuote
-    edge_pct: float
-    profit: float
-    ts: float
 
 
 @dataclass(frozen=True, slots=True)
