@@ -20,7 +20,7 @@ from goquant_bot.bot.parsing import (
     resolve_symbol,
 )
 from goquant_bot.bot.render import esc, fmt_span, replies
-from goquant_bot.bot.render_tables import cbbo_text
+from goquant_bot.bot.render_tables import cbbo_text, ranking_text
 from goquant_bot.bot.types import Button, CallbackAnswer, Caller, Keyboard, Reply
 from goquant_bot.bot.users import MonitorKind
 from goquant_bot.domain.instruments import Symbol, Venue
@@ -130,8 +130,12 @@ def _cbbo_reply(
     *,
     edit: bool = False,
 ) -> list[Reply]:
-    cbbo = ctx.market_view.cbbo(symbol, venues, now=ctx.clock())
+    now = ctx.clock()
+    cbbo = ctx.market_view.cbbo(symbol, venues, now=now)
     text = cbbo_text(cbbo, ctx.store.prefs(caller.chat_id))
+    window = ctx.market_view.ranking_window_s
+    if ranking := ranking_text(ctx.market_view.ranking(symbol, now), window):
+        text += "\n" + ranking
     return replies(text, ((Button("🔄 Refresh", f"q:{symbol}"),),), edit=edit)
 
 

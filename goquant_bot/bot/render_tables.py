@@ -39,6 +39,17 @@ class OneShot:
     complete: bool
 
 
+def ranking_text(shares: Mapping[Venue, tuple[float, float]], window_s: float) -> str:
+    """Share of time each venue held the best bid and the best offer over the window."""
+    if not shares:
+        return ""
+    bids = sorted(shares.items(), key=lambda kv: -kv[1][0])
+    asks = sorted(shares.items(), key=lambda kv: -kv[1][1])
+    bid = " · ".join(f"{esc(v)} {b * 100:.0f} %" for v, (b, _) in bids)
+    ask = " · ".join(f"{esc(v)} {a * 100:.0f} %" for v, (_, a) in asks)
+    return f"Time at the best (last {window_s / 60:g} min): bid {bid}; offer {ask}"
+
+
 def cbbo_text(
     cbbo: Cbbo, prefs: ChatPrefs | None = None, *, live: bool = False, monitor_id: str = ""
 ) -> str:

@@ -45,7 +45,7 @@ class MarketViewEngine:
         self._max_age_s = max_age_s
         self._routed = exclude_routed
         self._allow_polled = allow_polled
-        self._ranking_window_s = ranking_window_s
+        self.ranking_window_s = ranking_window_s
         self._ranking_buckets = ranking_buckets
         self._states: dict[Symbol, dict[_VenueSet, dict[str, MarketViewState]]] = {}
         self._where: dict[str, tuple[Symbol, _VenueSet]] = {}
@@ -102,7 +102,7 @@ class MarketViewEngine:
         ranking = self._rankings.get(symbol)
         if ranking is None:
             ranking = self._rankings[symbol] = VenueRanking(
-                self._ranking_window_s, self._ranking_buckets
+                self.ranking_window_s, self._ranking_buckets
             )
         ranking.update(everything)
         signals: list[MarketViewSignal] = []

@@ -175,3 +175,20 @@ def test_live_view_text_and_signal_alerts(tmp_path: Path) -> None:
         "Monitor <code>m00001</code> · 22:13:30 UTC",
     ]
     assert ETH not in bot.views.symbols()
+
+
+def test_get_cbbo_shows_how_long_each_venue_held_the_best(tmp_path: Path) -> None:
+    bot = Bot(tmp_path)
+    bot.quote(BN, 100.0, 100.3)
+    bot.quote(OK, 99.9, 100.1)
+    bot.views.evaluate(BTC, bot.now)
+    bot.now += 30  # binance best bid, okx best offer for 30 s
+    bot.quote(BN, 99.8, 100.3)
+    bot.quote(OK, 99.9, 100.1)
+    bot.views.evaluate(BTC, bot.now)
+    bot.now += 10  # then okx holds both for 10 s
+    last = text(bot.say("/get_cbbo BTC-USDT")).splitlines()[-1]
+    assert (
+        last
+        == "Time at the best (last 15 min): bid binance 75 % · okx 25 %; offer okx 100 % · binance 0 %"
+    )
