@@ -24,6 +24,7 @@ from goquant_bot.errors import ConfigError, RejectedInput
 from goquant_bot.logging import configure_logging, get_logger
 from goquant_bot.settings import Settings, load_settings, secret_values
 from goquant_bot.storage.export import history_files, read_history, to_csv
+from goquant_bot.storage.instance_lock import AlreadyRunning, InstanceLock
 from goquant_bot.venues.replay import replay_files
 
 EXIT_OK = 0
@@ -248,12 +249,22 @@ def run_record(settings: Settings, args: argparse.Namespace) -> int:
 def run_app(settings: Settings) -> int:
     """Run until stopped; never wait forever for a task that ignores cancellation."""
     log = get_logger("goquant_bot.cli")
+    lock = InstanceLock(settings.app.data_dir)
+    try:
+        previous = lock.acquire()  # one bot per data directory
+    except AlreadyRunning as exc:
+        print(f"goquant-bot: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except OSError as exc:
+        print(f"goquant-bot: cannot lock {lock.path}: {exc.strerror}", file=sys.stderr)
+        return EXIT_USAGE
     runner = asyncio.Runner()
     try:
-        code = runner.run(build(settings).run())
+        code = runner.run(build(settings, previous_run=previous).run())
     except Exception:
         log.exception("app_crashed")
         code = EXIT_CRASH
+    lock.release(clean=code == EXIT_OK)
     hung = [t.get_name() for t in asyncio.all_tasks(runner.get_loop()) if not t.done()]
     if hung:
         log.error("exiting_with_hung_tasks", tasks=hung)

@@ -143,6 +143,8 @@ class MarketDataSettings(_Section):
     unsubscribe_grace_s: float = Field(default=30.0, ge=0, le=86_400)
     # Instrument lists are refreshed from the venues when the disk cache is older than this.
     instruments_ttl_s: float = Field(default=86_400.0, gt=0, le=30 * 86_400)
+    # Admins are told when a venue has been down this long (and again when it is back).
+    venue_down_notice_s: float = Field(default=300.0, gt=0, le=7 * 86_400)
     # Symbols streamed from every enabled venue listing them, even with no monitor.
     watch: tuple[str, ...] = ()
 

@@ -5,18 +5,23 @@ from __future__ import annotations
 import asyncio
 import gc
 import signal
+import time
 from collections.abc import Sequence
 
 from goquant_bot.app.chat import ChatSide, build_chat
 from goquant_bot.app.market import build_market_data, closing, open_captures, record_market_data
 from goquant_bot.app.signals import HISTORY_FILE, arb_config, build_signals, demo_monitors
+from goquant_bot.bot.availability import crash_notice, venue_down_notice, venue_recovered_notice
 from goquant_bot.domain.instruments import Symbol
 from goquant_bot.engine.registry import MonitorRegistry
 from goquant_bot.engine.service import SignalService
 from goquant_bot.logging import get_logger
+from goquant_bot.marketdata.incidents import VenueIncident
 from goquant_bot.marketdata.service import MarketDataService
+from goquant_bot.observability.server import HealthServer
 from goquant_bot.observability.wiring import build_health
 from goquant_bot.settings import Settings
+from goquant_bot.storage.instance_lock import PreviousRun
 from goquant_bot.supervisor import Backoff, Stage, Supervisor, TaskSpec
 from goquant_bot.venues.net import AiohttpGet, websocket_connect
 from goquant_bot.venues.sim import SIMULATED_LABEL, SimulatedVenues
@@ -57,6 +62,7 @@ class App:
         self.signals = signals
         self.registry = registry
         self.chat: ChatSide | None = None
+        self.health: HealthServer | None = None
         self.task_names = [spec.name for spec in specs]
         for spec in specs:
             supervisor.add(spec)
@@ -101,10 +107,12 @@ def build(
     *,
     connector: WsConnector | None = None,
     http: HttpGet | None = None,
+    previous_run: PreviousRun | None = None,
 ) -> App:
     """Create every component from the settings and wire them together.
 
-    ``connector`` and ``http`` replace the network (the demo simulator, tests).
+    ``connector`` and ``http`` replace the network (the demo simulator, tests);
+    ``previous_run`` says how the last run on the data directory ended.
     """
     sup = settings.supervisor
     supervisor = Supervisor(
@@ -137,6 +145,21 @@ def build(
     specs.append(TaskSpec("engine", signals.run, stage=Stage.ENGINE))
     chat = build_chat(settings, market, signals, registry, stop=supervisor.request_stop)
     specs += chat.specs
+    label = SIMULATED_LABEL if settings.app.demo else ""
+
+    def on_incident(incident: VenueIncident) -> None:
+        if incident.kind == "down":
+            text = venue_down_notice(
+                incident.venue, incident.reason, incident.since, incident.at, label
+            )
+        else:
+            text = venue_recovered_notice(incident.venue, incident.since, incident.at, label)
+        chat.notify_admins(text)
+
+    market.on_incident = on_incident
+    if previous_run is not None and previous_run.crashed:
+        log.warning("previous_run_crashed", pid=previous_run.pid, state=previous_run.state)
+        chat.notify_admins(crash_notice(previous_run.pid, previous_run.started, time.time()))
     if settings.observability.enabled:
         health = build_health(
             settings.observability,
@@ -144,13 +167,20 @@ def build(
             market.hub,
             signals,
             registry,
-            transport_ok=lambda: chat.delivery.reachable,
+            transport_ok=(
+                (lambda: chat.delivery.reachable) if settings.effective_mode == "telegram" else None
+            ),
+            unreachable=market.directory.unreachable,
+            simulated=settings.app.demo,
         )
         specs.append(TaskSpec("health", health.run, stage=Stage.TRANSPORT))
+    else:
+        health = None
     if settings.app.demo:
         specs.append(
             TaskSpec("demo-monitors", demo_monitors(settings, market, registry), restart=False)
         )
     app = App(settings, supervisor, specs, market=market, signals=signals, registry=registry)
     app.chat = chat
+    app.health = health
     return app

@@ -105,6 +105,7 @@ class ChatSide:
     delivery: Delivery
     saver: StateSaver
     specs: list[TaskSpec]
+    notify_admins: Callable[[str], None]  # a notice for telegram.admin_ids, sent in order
 
 
 def build_chat(
@@ -264,22 +265,35 @@ def build_chat(
                 monitor_id, openings, confirm_by=signals.clock() + RESTORE_GRACE_S
             )
         log.info("state_restored", monitors=len(registry.monitors), open_opportunities=restored)
+        async for venue in market.arrivals():  # a venue unreachable at start is back
+            problems = router.restore_monitors()
+            log.info(
+                "monitors_restarted",
+                venue=venue.value,
+                running=len(registry.monitors),
+                still_waiting=len(problems),
+            )
 
     specs.append(TaskSpec("restore", restore, stage=Stage.ENGINE, restart=False))
-    if loaded.problems and settings.telegram.admin_ids:
-        notice = state_notice(loaded.source, loaded.problems)
+    notices: asyncio.Queue[str] = asyncio.Queue()
+    if loaded.problems:
+        notices.put_nowait(state_notice(loaded.source, loaded.problems))
+    if settings.telegram.admin_ids:
 
         async def tell_admins() -> None:
-            for admin in settings.telegram.admin_ids:
-                try:
-                    await transport.send(admin, notice)
-                except DeliveryError as exc:
-                    log.warning("admin_notice_failed", chat_id=admin, error=str(exc))
+            """Every admin notice (state file, venue outages, crash restart), in order."""
+            while True:
+                notice = await notices.get()
+                for admin in settings.telegram.admin_ids:
+                    try:
+                        await transport.send(admin, notice)
+                    except DeliveryError as exc:
+                        log.warning("admin_notice_failed", chat_id=admin, error=str(exc))
 
-        specs.append(TaskSpec("admin-notice", tell_admins, stage=Stage.DELIVERY, restart=False))
+        specs.append(TaskSpec("admin-notice", tell_admins, stage=Stage.DELIVERY))
     specs.append(TaskSpec("delivery", delivery.run, stage=Stage.DELIVERY))
     specs.append(TaskSpec("state", saver.run, stage=Stage.STATE))
-    return ChatSide(router, delivery, saver, specs)
+    return ChatSide(router, delivery, saver, specs, notices.put_nowait)
 
 
 def state_notice(source: str, problems: list[str]) -> str:

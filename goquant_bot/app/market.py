@@ -77,6 +77,9 @@ def build_market_data(
         recorders=recorders,
         label=SIMULATED_LABEL if demo else "",
         status_interval_s=10.0 if demo else 60.0,
+        retry=Backoff(initial_s=md.reconnect_initial_s, max_s=md.reconnect_max_s, jitter=0.3),
+        down_notice_s=md.venue_down_notice_s,
+        timeout_s=md.rest_timeout_s,
     )
     specs.append(TaskSpec("marketdata", service.run, stage=Stage.FEEDS))
     return service, specs

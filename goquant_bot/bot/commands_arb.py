@@ -7,6 +7,7 @@ from collections import Counter
 from itertools import permutations
 
 from goquant_bot.bot import lifecycle
+from goquant_bot.bot.availability import require_listings
 from goquant_bot.bot.commands_monitors import find, line, listing, stop_command
 from goquant_bot.bot.context import Deps
 from goquant_bot.bot.parsing import (
@@ -40,6 +41,7 @@ def notional_for(ctx: Deps, caller: Caller) -> float:
 def monitor_arb(ctx: Deps, caller: Caller, args: list[str]) -> list[Reply]:
     """The one-line form (the guided flow starts when there are no arguments)."""
     cfg = ctx.config
+    require_listings(ctx.directory, args, ctx.clock())
     req = parse_arb(
         args,
         ctx.directory,
@@ -156,6 +158,7 @@ def arbitrage(ctx: Deps, caller: Caller, args: list[str]) -> list[Reply]:
         msg = "Give at most one symbol."
         raise InputError(msg, "/arbitrage BTC-USDT")
     if args:
+        require_listings(ctx.directory, args, ctx.clock())
         symbols = [resolve_symbol(ctx.directory, args[0], lambda s: f"/arbitrage {s}")]
     else:
         symbols = sorted(set(ctx.arbitrage.symbols()) | set(ctx.market_view.symbols()))

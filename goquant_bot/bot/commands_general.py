@@ -7,6 +7,7 @@ import math
 from collections import Counter
 
 from goquant_bot.bot import lifecycle
+from goquant_bot.bot.availability import unreachable_lines, unreachable_text
 from goquant_bot.bot.commands_arb import no_arguments
 from goquant_bot.bot.commands_monitors import line
 from goquant_bot.bot.context import Deps, PressResult, refuse
@@ -109,6 +110,7 @@ def status(ctx: Deps, caller: Caller, args: list[str]) -> list[Reply]:
     now = ctx.clock()
     lines = ["🩺 <b>Status</b>", "<b>Venues</b>"]
     lines += venue_health_lines(list(ctx.hub.health()))
+    lines += unreachable_lines(ctx.directory.unreachable(), now)
     records = ctx.records(caller)
     kinds = Counter(r.kind for r in records)
     lines.append(
@@ -155,6 +157,14 @@ def press_symbols(ctx: Deps, caller: Caller, parts: list[str]) -> PressResult:
 def _symbols_page(
     ctx: Deps, venue: Venue | None, pattern: str, page: int, *, edit: bool
 ) -> list[Reply]:
+    now = ctx.clock()
+    missing = ctx.directory.unreachable()
+    if venue is not None and venue in missing:
+        text = (
+            f"⚠️ {esc(unreachable_text(venue, missing[venue], now))}: its symbols are listed "
+            "here once it answers. Saved monitors on it start by themselves then."
+        )
+        return replies(text, edit=edit)
     symbols = [
         s
         for s in ctx.directory.all_symbols()
@@ -165,6 +175,8 @@ def _symbols_page(
     page = min(page, pages - 1)
     shown = symbols[page * size : (page + 1) * size]
     text = symbols_page_text(shown, venue, pattern, page, pages, len(symbols))
+    if venue is None and missing:
+        text += "\n" + "\n".join(unreachable_lines(missing, now))
     where = venue.value if venue else "-"
     nav = []
     if page > 0:
@@ -199,6 +211,7 @@ def admin(ctx: Deps, caller: Caller, args: list[str]) -> list[Reply]:
         f"{ctx.config.max_monitors_total}",
         "<b>Venues</b>",
         *venue_health_lines(list(ctx.hub.health())),
+        *unreachable_lines(ctx.directory.unreachable(), ctx.clock()),
         "<b>Users by monitors</b>",
     ]
     per_user = Counter(r.user_id for r in records)

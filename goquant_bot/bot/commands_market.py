@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 
 from goquant_bot.bot import lifecycle
+from goquant_bot.bot.availability import require_listings
 from goquant_bot.bot.commands_arb import no_arguments
 from goquant_bot.bot.commands_monitors import find, line, listing, stop_command
 from goquant_bot.bot.context import Deps, PressResult, refuse
@@ -31,6 +32,7 @@ CONFIG_VIEW_EXAMPLE = "/config_market ef34gh every=10s move=0.1"
 
 
 def view_market(ctx: Deps, caller: Caller, args: list[str]) -> list[Reply]:
+    require_listings(ctx.directory, args, ctx.clock())
     req = parse_view(args, ctx.directory, ctx.config.venues, ctx.config.view_throttle_s)
     return create_view(ctx, caller, req)
 
@@ -102,6 +104,7 @@ def get_cbbo(ctx: Deps, caller: Caller, args: list[str]) -> list[Reply]:
     if not args:
         text = f"Which symbol? Tap one or send e.g. <code>{esc(CBBO_EXAMPLE)}</code>"
         return replies(text, popular_buttons(ctx, "q"))
+    require_listings(ctx.directory, args, ctx.clock())
     symbol = resolve_symbol(ctx.directory, args[0], lambda s: f"/get_cbbo {s}")
     venues: tuple[Venue, ...] | None = None
     if args[1:]:

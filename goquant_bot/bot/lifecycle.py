@@ -148,7 +148,14 @@ def migrate_chat(ctx: Deps, old: int, new: int) -> None:
 
 
 def restore_all(ctx: Deps) -> list[str]:
-    """After a restart: run every stored monitor that is not paused; return the problems."""
+    """After a restart, or when a venue's listing arrives late: run every stored monitor that
+    is not paused, widen running ones to the venues they missed; return the problems."""
+    for monitor in list(ctx.registry.monitors.values()):
+        if _wanted_venues(ctx, monitor) - ctx.registry.venues_of(monitor.id):
+            events = ctx.registry.replace(monitor)  # same id: open opportunities stay open
+            if events:
+                ctx.publish(events)
+            log.info("monitor_widened", monitor=monitor.id)
     problems = []
     for record in ctx.store.monitors_of():
         if not record.paused and record.id not in ctx.registry.monitors:
@@ -156,6 +163,16 @@ def restore_all(ctx: Deps) -> list[str]:
             if problem is not None:
                 problems.append(problem)
     return problems
+
+
+def _wanted_venues(ctx: Deps, monitor: Monitor) -> set[Venue]:
+    symbols = monitor.symbols if isinstance(monitor, ArbMonitor) else (monitor.symbol,)
+    return {
+        venue
+        for symbol in symbols
+        for venue in ctx.directory.venues_listing(symbol)
+        if not monitor.venues or venue in monitor.venues
+    }
 
 
 def _run(ctx: Deps, record: MonitorRecord) -> str | None:

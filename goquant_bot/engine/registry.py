@@ -133,6 +133,10 @@ class MonitorRegistry:
         self.on_change("updated", monitor)
         return events
 
+    def venues_of(self, monitor_id: str) -> set[Venue]:
+        """The venues whose books a running monitor is subscribed to."""
+        return {key.venue for key in self._keys.get(monitor_id, [])}
+
     def owned_by(self, owner: int) -> list[Monitor]:
         return [m for m in self.monitors.values() if m.owner == owner]
 

@@ -39,6 +39,10 @@ class SymbolDirectory:
         self.ttl_s = ttl_s
         self._instruments: dict[Venue, dict[Symbol, Instrument]] = {}
         self.maps: dict[Venue, SymbolMap] = {}
+        # When the list in use was fetched from the venue (a cache keeps that time).
+        self.fetched: dict[Venue, float] = {}
+        # Venues with no list at all, and since when their endpoint could not be read.
+        self.missing_since: dict[Venue, float] = {}
 
     def map_for(self, venue: Venue) -> SymbolMap:
         return self.maps.setdefault(venue, SymbolMap())
@@ -46,9 +50,17 @@ class SymbolDirectory:
     def set_instruments(self, venue: Venue, instruments: Iterable[Instrument]) -> None:
         listed = {i.symbol: i for i in instruments if i.trading}
         self._instruments[venue] = listed
+        self.missing_since.pop(venue, None)
         symbol_map = self.map_for(venue)
         for instrument in listed.values():
             symbol_map.add(instrument.native, instrument.symbol)
+
+    def has_list(self, venue: Venue) -> bool:
+        return venue in self._instruments
+
+    def unreachable(self) -> dict[Venue, float]:
+        """Venues whose symbol list is missing, with the time it was first asked for."""
+        return dict(self.missing_since)
 
     def instruments(self, venue: Venue) -> list[Instrument]:
         return sorted(self._instruments.get(venue, {}).values(), key=lambda i: str(i.symbol))
@@ -103,6 +115,7 @@ class SymbolDirectory:
         if not allow_expired and now - fetched > self.ttl_s:
             return False
         self.set_instruments(venue, instruments)
+        self.fetched[venue] = fetched
         log.info(
             "instruments_cache_loaded",
             venue=venue.value,
@@ -146,6 +159,7 @@ class SymbolDirectory:
             log.warning("instruments_unparseable", venue=venue.value, error=str(exc))
             return False
         self.set_instruments(venue, instruments)
+        self.fetched[venue] = now
         try:
             self.save_cache(venue, now)
         except OSError as exc:
@@ -173,6 +187,28 @@ def _instrument_from_dict(data: dict[str, Any]) -> Instrument:
     )
 
 
+async def fetch_venue(
+    directory: SymbolDirectory,
+    venue: Venue,
+    request: RestRequest,
+    parse: Callable[[str], list[Instrument]],
+    http: HttpGet,
+    now: float,
+    timeout_s: float = 10.0,
+    recorder: Recorder | None = None,
+) -> bool:
+    """Ask the venue's endpoint; True when its answer is now the venue's list."""
+    try:
+        resp = await http(request.url, request.params, timeout_s)
+    except VenueUnavailable as exc:
+        log.warning("instruments_fetch_failed", venue=venue.value, error=str(exc))
+        return False
+    if recorder is not None:
+        query = f"?{urlencode(request.params)}" if request.params else ""
+        recorder.http(0, request.url + query, resp.body, now, resp.status)
+    return directory.apply_response(venue, resp.status, resp.body, parse, now)
+
+
 async def refresh_venue(
     directory: SymbolDirectory,
     venue: Venue,
@@ -190,16 +226,8 @@ async def refresh_venue(
     """
     if recorder is None and directory.load_cache(venue, now, allow_expired=False):
         return True
-    try:
-        resp = await http(request.url, request.params, timeout_s)
-    except VenueUnavailable as exc:
-        log.warning("instruments_fetch_failed", venue=venue.value, error=str(exc))
-    else:
-        if recorder is not None:
-            query = f"?{urlencode(request.params)}" if request.params else ""
-            recorder.http(0, request.url + query, resp.body, now, resp.status)
-        if directory.apply_response(venue, resp.status, resp.body, parse, now):
-            return True
+    if await fetch_venue(directory, venue, request, parse, http, now, timeout_s, recorder):
+        return True
     if directory.load_cache(venue, now, allow_expired=True):
         log.warning("instruments_cache_expired_used", venue=venue.value)
         return True

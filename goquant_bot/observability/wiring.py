@@ -5,12 +5,14 @@ from __future__ import annotations
 import os
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from prometheus_client.registry import CollectorRegistry
 
+from goquant_bot.domain.instruments import Venue
 from goquant_bot.engine.registry import MonitorRegistry
 from goquant_bot.engine.service import SignalService
 from goquant_bot.marketdata.hub import MarketDataHub
@@ -26,9 +28,15 @@ def build_health(
     signals: SignalService,
     registry: MonitorRegistry,
     *,
-    transport_ok: Callable[[], bool] = lambda: True,
+    transport_ok: Callable[[], bool] | None = None,
+    unreachable: Callable[[], Mapping[Venue, float]] = dict,
+    simulated: bool = False,
 ) -> HealthServer:
-    """The health server, its readiness checks and the metrics collector over the components."""
+    """The health server, its readiness checks and the metrics collector over the components.
+
+    ``transport_ok`` is Telegram's check (None: no Telegram in this mode, nothing claimed);
+    ``unreachable`` the venues whose symbol list is missing, with since when.
+    """
 
     def venues() -> list[VenueCounters]:
         out = []
@@ -59,8 +67,22 @@ def build_health(
             if data_dir.exists()
             else (os.access(data_dir.parent, os.W_OK))
         )
-        checks = {"venue_live": any_live, "state_writable": writable, "telegram": transport_ok()}
-        return all(checks.values()), {"checks": checks, "venues": venue_states}
+        checks = {"venue_live": any_live, "state_writable": writable}
+        if transport_ok is not None:
+            checks["telegram"] = transport_ok()
+        missing = {
+            venue.value: {
+                "since": datetime.fromtimestamp(since, UTC).isoformat(timespec="seconds"),
+                "retrying": True,
+            }
+            for venue, since in unreachable().items()
+        }
+        return all(checks.values()), {
+            "checks": checks,
+            "data": "simulated" if simulated else "live",
+            "unreachable": missing,
+            "venues": venue_states,
+        }
 
     registry_ = CollectorRegistry(auto_describe=False)
     registry_.register(

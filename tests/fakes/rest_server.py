@@ -24,6 +24,9 @@ class RestServer:
     def __init__(self) -> None:
         self._replies: dict[str, deque[Reply]] = defaultdict(deque)
         self.requests: list[tuple[str, dict[str, str]]] = []
+        # While set, every request is answered 503 (the venue's REST is down); nothing queued
+        # is used up.
+        self.refusing = False
         self._runner: web.AppRunner | None = None
         self.url = ""
 
@@ -46,6 +49,8 @@ class RestServer:
 
     async def _handle(self, request: web.Request) -> web.Response:
         self.requests.append((request.path, dict(request.query)))
+        if self.refusing:
+            return web.Response(status=503, text='{"error":"service unavailable"}')
         queue = self._replies.get(request.path)
         if not queue:
             return web.Response(status=404, text='{"error":"no reply queued"}')

@@ -24,7 +24,14 @@ async def test_health_readiness_and_metrics(tmp_path: Path) -> None:
             id="m1", owner=5, symbols=(BTC,), venues=(Venue.BINANCE, Venue.OKX), min_edge_pct=0.2
         )
     )
-    server = build_health(ObservabilitySettings(port=0), tmp_path, s.hub, s.service, s.registry)
+    server = build_health(
+        ObservabilitySettings(port=0),
+        tmp_path,
+        s.hub,
+        s.service,
+        s.registry,
+        transport_ok=lambda: True,
+    )
     task = asyncio.ensure_future(server.run())
     try:
         await wait_until(lambda: server.bound_port not in (None, 0))
