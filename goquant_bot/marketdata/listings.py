@@ -35,6 +35,7 @@ class ListingKeeper:
         timeout_s: float = 10.0,
         clock: Callable[[], float] = time.time,
         on_listed: Callable[[Venue], None] = lambda venue: None,
+        min_refresh_s: float = MIN_REFRESH_S,
     ) -> None:
         self.directory = directory
         self.specs = specs
@@ -45,6 +46,7 @@ class ListingKeeper:
         self.timeout_s = timeout_s
         self.clock = clock
         self.on_listed = on_listed
+        self.min_refresh_s = min_refresh_s
         self.tried: dict[Venue, asyncio.Event] = {v: asyncio.Event() for v in specs}
         self.failures: dict[Venue, int] = dict.fromkeys(specs, 0)
 
@@ -73,7 +75,7 @@ class ListingKeeper:
             if fetched:
                 self.failures[venue] = 0
                 due = self.directory.fetched.get(venue, self.clock()) + self.directory.ttl_s
-                delay = max(MIN_REFRESH_S, due - self.clock())
+                delay = max(self.min_refresh_s, due - self.clock())
             else:
                 delay = self.backoff.delay(self.failures[venue])
                 self.failures[venue] += 1

@@ -6,11 +6,12 @@ from pathlib import Path
 import aiohttp
 import pytest
 
+from goquant_bot.app import build
 from goquant_bot.domain.book import BookState
 from goquant_bot.domain.instruments import InstrumentKey, Symbol, Venue
 from goquant_bot.domain.monitors import ArbMonitor
 from goquant_bot.observability.wiring import build_health
-from goquant_bot.settings import ObservabilitySettings
+from goquant_bot.settings import ObservabilitySettings, Settings
 from tests.engine.test_service import Setup
 from tests.helpers import wait_until
 
@@ -31,6 +32,7 @@ async def test_health_readiness_and_metrics(tmp_path: Path) -> None:
         s.service,
         s.registry,
         transport_ok=lambda: True,
+        unreachable=lambda: {Venue.BINANCE: 1_700_000_000.0},
     )
     task = asyncio.ensure_future(server.run())
     try:
@@ -49,6 +51,9 @@ async def test_health_readiness_and_metrics(tmp_path: Path) -> None:
                     "telegram": True,
                 }
                 assert body["venues"]["okx"]["BTC-USDT"]["state"] == "syncing"
+                assert body["unreachable"] == {
+                    "binance": {"since": "2023-11-14T22:13:20+00:00", "retrying": True}
+                }
             book = s.hub.book(InstrumentKey(Venue.OKX, BTC))
             assert book is not None
             book.state, book.recv_ts = BookState.LIVE, 99.0
@@ -65,3 +70,36 @@ async def test_health_readiness_and_metrics(tmp_path: Path) -> None:
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
             await task
+
+
+@pytest.mark.parametrize(("demo", "data"), [(True, "simulated"), (False, "live")])
+async def test_readyz_in_headless_mode_claims_no_telegram_and_names_the_data(
+    tmp_path: Path, demo: bool, data: str
+) -> None:
+    settings = Settings(
+        _env_file=None,
+        app={"mode": "headless", "demo": demo, "data_dir": tmp_path / "data"},  # type: ignore[arg-type]
+        logging={"file": None},  # type: ignore[arg-type]
+        observability={"port": 0},  # type: ignore[arg-type]
+        # No venue enabled outside the demo: nothing reaches the network.
+        venues={  # type: ignore[arg-type]
+            v.value: {"enabled": demo, "taker_fee_pct": 0.1} for v in Venue
+        },
+    )
+    app = build(settings)
+    task = asyncio.ensure_future(app.run())
+    try:
+        health = app.health
+        assert health is not None
+        await wait_until(lambda: health.bound_port not in (None, 0), 10)
+        async with (
+            aiohttp.ClientSession() as http,
+            http.get(f"http://127.0.0.1:{health.bound_port}/readyz") as resp,
+        ):
+            body = await resp.json()
+        assert set(body["checks"]) == {"venue_live", "state_writable"}
+        assert body["data"] == data
+        assert body["unreachable"] == {}
+    finally:
+        app.request_stop()
+        assert await asyncio.wait_for(task, 10) == 0
