@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from goquant_bot.bot import lifecycle
+from goquant_bot.bot.availability import require_listings
 from goquant_bot.bot.commands_arb import create_arb, notional_for
 from goquant_bot.bot.commands_market import create_view, popular_buttons
 from goquant_bot.bot.context import Deps, PressResult
@@ -98,6 +99,7 @@ def text_input(ctx: Deps, caller: Caller, flow: Flow, text: str) -> list[Reply]:
     now = ctx.clock()
     try:
         if flow.step is Step.SYMBOL:
+            require_listings(ctx.directory, [text.strip()], now)
             symbol = resolve_symbol(ctx.directory, text.strip(), lambda s: s)
             flow.choose_symbol(str(symbol), _listed(ctx, symbol), now)
         elif flow.step is Step.VENUES:

@@ -69,3 +69,13 @@ def test_commands_on_reachable_venues_work_meanwhile(tmp_path: Path) -> None:
     out = text(bot.say("/monitor_arb BTC-USDT okx bybit 0.3"))
     assert "Arbitrage monitor" in out
     assert len(bot.registry.monitors) == 1
+
+
+def test_the_guided_set_up_says_so_for_a_symbol_only_the_missing_venue_lists(
+    tmp_path: Path,
+) -> None:
+    bot = _bot(tmp_path, BN)
+    bot.say("/monitor_arb")
+    out = text(bot.say("DOGE-USDT"))
+    assert UNREACHABLE in out
+    assert "Unknown symbol" not in out
