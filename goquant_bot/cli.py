@@ -264,6 +264,9 @@ def run_app(settings: Settings) -> int:
     except Exception:
         log.exception("app_crashed")
         code = EXIT_CRASH
+    except KeyboardInterrupt:  # Ctrl-C before the stop handlers were set: not a crash
+        lock.release(clean=True)
+        raise
     lock.release(clean=code == EXIT_OK)
     hung = [t.get_name() for t in asyncio.all_tasks(runner.get_loop()) if not t.done()]
     if hung:
