@@ -105,6 +105,7 @@ async def test_venue_down_at_start_recovers_without_a_restart(tmp_path: Path) ->
             assert "okx is unreachable, retrying since" in status
             refused = await _ask(api, "/monitor_arb ETH-USDT bybit okx 0.3", "okx is unreachable")
             assert "not listed" not in refused
+            await wait_until(lambda: bool(_texts(api, "restarted after a crash")), WITHIN)
             (crash,) = _texts(api, "restarted after a crash")
             assert "pid 4242" in crash
             await wait_until(lambda: bool(_texts(api, "okx is down")), WITHIN)
