@@ -207,29 +207,3 @@ async def fetch_venue(
         query = f"?{urlencode(request.params)}" if request.params else ""
         recorder.http(0, request.url + query, resp.body, now, resp.status)
     return directory.apply_response(venue, resp.status, resp.body, parse, now)
-
-
-async def refresh_venue(
-    directory: SymbolDirectory,
-    venue: Venue,
-    request: RestRequest,
-    parse: Callable[[str], list[Instrument]],
-    http: HttpGet,
-    now: float,
-    timeout_s: float = 10.0,
-    recorder: Recorder | None = None,
-) -> bool:
-    """Fresh cache, else the venue's endpoint, else an expired cache; False when none worked.
-
-    With a ``recorder`` the endpoint is always asked and its answer captured, so that a
-    replay of the capture knows the venue's symbols.
-    """
-    if recorder is None and directory.load_cache(venue, now, allow_expired=False):
-        return True
-    if await fetch_venue(directory, venue, request, parse, http, now, timeout_s, recorder):
-        return True
-    if directory.load_cache(venue, now, allow_expired=True):
-        log.warning("instruments_cache_expired_used", venue=venue.value)
-        return True
-    log.error("instruments_unavailable", venue=venue.value)
-    return False

@@ -7,8 +7,11 @@ import pytest
 
 from goquant_bot.domain.instruments import Instrument, Symbol, Venue
 from goquant_bot.errors import VenueProtocolError, VenueUnavailable
-from goquant_bot.marketdata.directory import SymbolDirectory, UnknownSymbol, refresh_venue
+from goquant_bot.marketdata.directory import SymbolDirectory, UnknownSymbol
+from goquant_bot.marketdata.listings import ListingKeeper
+from goquant_bot.supervisor import Backoff
 from goquant_bot.venues.base import RestRequest
+from goquant_bot.venues.registry import VENUES, VenueSpec
 from goquant_bot.venues.transport import HttpResponse
 
 NOW = 1_700_000_000.0
@@ -109,34 +112,46 @@ def test_corrupt_cache_is_ignored(tmp_path: Path, content: str) -> None:
     assert directory.instruments(Venue.BINANCE) == []
 
 
-async def test_refresh_fetches_and_caches(tmp_path: Path) -> None:
+def _keeper(directory: SymbolDirectory, http: FakeHttp) -> ListingKeeper:
+    spec = VenueSpec(Venue.OKX, VENUES[Venue.OKX].protocol, lambda base: REQUEST, _parse)
+    return ListingKeeper(
+        directory, {Venue.OKX: spec}, {}, http, backoff=Backoff(), clock=lambda: NOW
+    )
+
+
+async def test_first_attempt_fetches_and_caches(tmp_path: Path) -> None:
     directory = SymbolDirectory(tmp_path / "instruments", ttl_s=3600)
     http = FakeHttp(HttpResponse(200, "BTC-USDT ETH-USDT", {}))
-    assert await refresh_venue(directory, Venue.OKX, REQUEST, _parse, http, NOW)
+    assert await _keeper(directory, http).attempt(Venue.OKX, first=True)
     assert [str(i.symbol) for i in directory.instruments(Venue.OKX)] == ["BTC-USDT", "ETH-USDT"]
     cached = json.loads((tmp_path / "instruments" / "instruments-okx.json").read_text())
     assert cached["fetched"] == NOW
     # A fresh cache answers the next start without asking the venue.
     again = SymbolDirectory(tmp_path / "instruments", ttl_s=3600)
-    assert await refresh_venue(again, Venue.OKX, REQUEST, _parse, http, NOW + 60)
+    assert await _keeper(again, http).attempt(Venue.OKX, first=True)
+    assert again.fetched[Venue.OKX] == NOW
     assert http.calls == 1
 
 
 @pytest.mark.parametrize(
     "response", [None, HttpResponse(503, "down", {}), HttpResponse(200, "garbage", {})]
 )
-async def test_refresh_falls_back_to_an_expired_cache(
+async def test_first_attempt_falls_back_to_an_expired_cache(
     tmp_path: Path, response: HttpResponse | None
 ) -> None:
     seed = SymbolDirectory(tmp_path / "instruments", ttl_s=3600)
     seed.set_instruments(Venue.OKX, [_inst(Venue.OKX, "BTC-USDT", "BTC-USDT")])
     seed.save_cache(Venue.OKX, NOW - 10 * 3600)
     directory = SymbolDirectory(tmp_path / "instruments", ttl_s=3600)
-    assert await refresh_venue(directory, Venue.OKX, REQUEST, _parse, FakeHttp(response), NOW)
+    # Not fresh: to be retried; but the expired list is used meanwhile.
+    assert not await _keeper(directory, FakeHttp(response)).attempt(Venue.OKX, first=True)
     assert [str(i.symbol) for i in directory.instruments(Venue.OKX)] == ["BTC-USDT"]
+    assert directory.unreachable() == {}
 
 
-async def test_refresh_without_venue_or_cache_reports_failure(tmp_path: Path) -> None:
+async def test_first_attempt_without_venue_or_cache_marks_it_unreachable(tmp_path: Path) -> None:
     directory = SymbolDirectory(tmp_path / "instruments", ttl_s=3600)
-    assert not await refresh_venue(directory, Venue.OKX, REQUEST, _parse, FakeHttp(None), NOW)
+    keeper = _keeper(directory, FakeHttp(None))
+    assert not await keeper.attempt(Venue.OKX, first=True)
     assert directory.instruments(Venue.OKX) == []
+    assert directory.unreachable() == {Venue.OKX: NOW}
