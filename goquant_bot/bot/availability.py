@@ -72,6 +72,17 @@ def require_listings(
             raise VenueUnreachable(msg) from None
 
 
+def left_out(directory: Listings, tokens: Sequence[str], now: float) -> str:
+    """A note when ``all`` could not include an unreachable venue ("" otherwise)."""
+    missing = directory.unreachable()
+    if not missing or "all" not in (t.lower() for t in tokens):
+        return ""
+    reasons = "; ".join(unreachable_text(v, s, now) for v, s in sorted(missing.items()))
+    return (
+        f"⚠️ Not included: {esc(reasons)}. Create the monitor again once it is back to include it."
+    )
+
+
 def venue_down_notice(venue: Venue, reason: str, since: float, now: float, label: str = "") -> str:
     """Admin notice: a venue has been down for a while."""
     return (

@@ -7,7 +7,7 @@ from collections import Counter
 from itertools import permutations
 
 from goquant_bot.bot import lifecycle
-from goquant_bot.bot.availability import require_listings
+from goquant_bot.bot.availability import left_out, require_listings
 from goquant_bot.bot.commands_monitors import find, line, listing, stop_command
 from goquant_bot.bot.context import Deps
 from goquant_bot.bot.parsing import (
@@ -51,7 +51,10 @@ def monitor_arb(ctx: Deps, caller: Caller, args: list[str]) -> list[Reply]:
         max_threshold=cfg.max_threshold_pct,
         size_range=(cfg.min_notional, cfg.max_notional),
     )
-    return create_arb(ctx, caller, req)
+    out = create_arb(ctx, caller, req)
+    if note := left_out(ctx.directory, args, ctx.clock()):
+        out += replies(note)
+    return out
 
 
 def create_arb(ctx: Deps, caller: Caller, req: ArbRequest, *, edit: bool = False) -> list[Reply]:

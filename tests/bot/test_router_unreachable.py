@@ -79,3 +79,13 @@ def test_the_guided_set_up_says_so_for_a_symbol_only_the_missing_venue_lists(
     out = text(bot.say("DOGE-USDT"))
     assert UNREACHABLE in out
     assert "Unknown symbol" not in out
+
+
+def test_all_says_which_venue_it_could_not_include(tmp_path: Path) -> None:
+    bot = _bot(tmp_path, BN)
+    out = text(bot.say("/monitor_arb BTC-USDT all 0.3"))
+    assert "Arbitrage monitor" in out
+    assert f"Not included: {UNREACHABLE}" in out
+    (monitor,) = bot.registry.monitors.values()
+    assert BN not in monitor.venues
+    assert "Not included" not in text(Bot(tmp_path / "up").say("/monitor_arb BTC-USDT all 0.3"))
