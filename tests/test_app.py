@@ -3,8 +3,12 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import pty
+import select
 import signal
+import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -99,3 +103,59 @@ async def test_process_starts_and_stops_cleanly_on_sigterm(tmp_path: Path) -> No
             await proc.wait()
     assert [e["event"] for e in seen][-2:] == ["shutdown_complete", "app_stopped"]
     assert "app_started" in (tmp_path / "logs" / "bot.log").read_text(encoding="utf-8")
+
+
+class _Terminal:
+    """A pseudo-terminal holding a process's stdin, stdout and stderr, as a user's would."""
+
+    def __init__(self) -> None:
+        self.master, self.slave = pty.openpty()
+        self.text = ""
+
+    def read_until(self, marker: str, within: float = 30.0) -> None:
+        deadline = time.monotonic() + within
+        while marker not in self.text:
+            left = deadline - time.monotonic()
+            assert left > 0, f"{marker!r} not shown within {within} s; shown: {self.text!r}"
+            ready, _, _ = select.select([self.master], [], [], left)
+            if ready:
+                try:
+                    self.text += os.read(self.master, 65536).decode(errors="replace")
+                except OSError:  # the process ended and closed the terminal
+                    assert marker in self.text, f"ended before {marker!r}: {self.text!r}"
+
+    def type(self, text: str) -> None:
+        os.write(self.master, text.encode())
+
+
+def test_console_mode_keeps_log_lines_out_of_the_conversation(tmp_path: Path) -> None:
+    log_file = tmp_path / "bot.log"
+    env = {
+        **os.environ,
+        "GOQUANT_LOGGING__FILE": str(log_file),
+        "GOQUANT_OBSERVABILITY__PORT": "0",
+        "TERM": "dumb",
+    }
+    term = _Terminal()
+    proc = subprocess.Popen(
+        [sys.executable, str(REPO_ROOT / "main.py"), "--console", "--demo"],
+        stdin=term.slave, stdout=term.slave, stderr=term.slave, cwd=tmp_path, env=env,
+    )  # fmt: skip
+    os.close(term.slave)
+    try:
+        term.read_until("Ctrl-D quits.")
+        term.type("/status\n")
+        term.read_until("SIMULATED")
+        term.type("\x04")  # Ctrl-D
+        assert proc.wait(15) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        os.close(term.master)
+    # The demo's start-up warning and every other line went to the file only.
+    assert "demo_mode" not in term.text
+    assert "warning" not in term.text
+    lines = [json.loads(line) for line in log_file.read_text(encoding="utf-8").splitlines()]
+    assert "demo_mode" in [line["event"] for line in lines]
+    assert all(line["simulated"] is True and line["func_name"] for line in lines)
