@@ -159,3 +159,33 @@ def test_console_mode_keeps_log_lines_out_of_the_conversation(tmp_path: Path) ->
     lines = [json.loads(line) for line in log_file.read_text(encoding="utf-8").splitlines()]
     assert "demo_mode" in [line["event"] for line in lines]
     assert all(line["simulated"] is True and line["func_name"] for line in lines)
+
+
+async def test_sigterm_during_start_up_is_a_clean_stop(tmp_path: Path) -> None:
+    env = {
+        **os.environ,
+        "GOQUANT_LOGGING__FORMAT": "json",
+        "GOQUANT_LOGGING__FILE": "",
+        "GOQUANT_APP__SHUTDOWN_TIMEOUT_S": "3",
+        "GOQUANT_OBSERVABILITY__PORT": "0",
+    }
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, str(REPO_ROOT / "main.py"), "--console", "--demo",
+        cwd=tmp_path, env=env, stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    assert proc.stderr is not None
+    seen: list[dict[str, object]] = []
+    try:
+        # Logged while the components are being built, before the event loop runs.
+        await asyncio.wait_for(_read_events(proc.stderr, "demo_mode", seen), 30)
+        proc.send_signal(signal.SIGTERM)
+        await asyncio.wait_for(_read_events(proc.stderr, "app_stopped", seen), 10)
+        assert await asyncio.wait_for(proc.wait(), 10) == 0
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+    events = [e["event"] for e in seen]
+    assert "stop_requested" in events
+    assert events[-2:] == ["shutdown_complete", "app_stopped"]
