@@ -15,8 +15,9 @@ import pytest
 
 from goquant_bot.app import App, build
 from goquant_bot.settings import Settings
+from goquant_bot.storage.state import load_state
 from goquant_bot.supervisor import Backoff, Stage, Supervisor, TaskSpec
-from tests.helpers import REPO_ROOT
+from tests.helpers import REPO_ROOT, wait_until
 
 
 def _settings(**app: object) -> Settings:
@@ -189,3 +190,48 @@ async def test_sigterm_during_start_up_is_a_clean_stop(tmp_path: Path) -> None:
     events = [e["event"] for e in seen]
     assert "stop_requested" in events
     assert events[-2:] == ["shutdown_complete", "app_stopped"]
+
+
+def _saved_monitor_ids(path: Path) -> set[str]:
+    try:
+        state = json.loads(path.read_bytes())
+    except (FileNotFoundError, ValueError):
+        return set()
+    return {monitor["id"] for monitor in state["users"]["monitors"]}
+
+
+async def test_a_confirmed_monitor_survives_a_sigkill_right_after_the_reply(
+    tmp_path: Path,
+) -> None:
+    env = {
+        **os.environ,
+        "GOQUANT_LOGGING__FILE": "",
+        "GOQUANT_OBSERVABILITY__PORT": "0",
+        # The demo's own monitors never alert: nothing but the command changes the state.
+        "GOQUANT_ARBITRAGE__DEFAULT_MIN_EDGE_PCT": "4.9",
+    }
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, str(REPO_ROOT / "main.py"), "--console", "--demo",
+        cwd=tmp_path, env=env, stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL,
+    )  # fmt: skip
+    assert proc.stdin is not None
+    assert proc.stdout is not None
+    state_file = tmp_path / "data" / "state.json"
+    try:
+        await asyncio.wait_for(proc.stdout.readuntil(b"Ctrl-D quits."), 30)
+        proc.stdin.write(b"/monitor_arb BTC-USDT binance okx 4.9\n")
+        reply = await asyncio.wait_for(proc.stdout.readuntil(b" created"), 10)
+        monitor_id = reply.decode().rsplit("monitor ", 1)[1].split()[0]
+        # The state was written with a 0.5 s debounce: a SIGKILL 0.5 s after the reply lost it.
+        await wait_until(lambda: monitor_id in _saved_monitor_ids(state_file), within=0.4)
+        proc.kill()
+        assert await proc.wait() == -signal.SIGKILL
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+    loaded = load_state(state_file)
+    assert loaded.source == "main"
+    assert loaded.value is not None
+    assert monitor_id in {monitor["id"] for monitor in loaded.value.users["monitors"]}
