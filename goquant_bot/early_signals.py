@@ -15,6 +15,8 @@ _received: list[signal.Signals] = []
 
 def install() -> None:
     """Note SIGINT/SIGTERM instead of dying; the app acts on them once it runs."""
+    if signal.getsignal(signal.SIGTERM) is not _note:  # main.py and cli.main both install
+        _received.clear()
     for sig in STOP_SIGNALS:
         signal.signal(sig, _note)
 
