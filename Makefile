@@ -44,5 +44,8 @@ format: $(VENV)/.installed-dev
 bench: $(VENV)/.installed-dev
 	$(BIN)/python -m bench $(ARGS)
 
+# Everything the targets above create; data/ and logs/ hold the bot's state and are kept.
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis .import_linter_cache \
+		build dist *.egg-info
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +

@@ -1,6 +1,13 @@
 """Run every benchmark and print its figures: ``make bench``."""
 
-from bench import bench_books, bench_delivery, bench_engine, bench_recovery, bench_state
+from bench import (
+    bench_books,
+    bench_crash,
+    bench_delivery,
+    bench_engine,
+    bench_recovery,
+    bench_state,
+)
 
 
 def main() -> None:
@@ -13,6 +20,8 @@ def main() -> None:
     bench_state.main()
     print()
     bench_recovery.main()
+    print()
+    bench_crash.main()
 
 
 if __name__ == "__main__":

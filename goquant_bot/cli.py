@@ -15,8 +15,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import NoReturn
 
-from goquant_bot import __version__
+from goquant_bot import __version__, early_signals
 from goquant_bot.app import HISTORY_FILE, arb_config, build, open_captures, record_market_data
+from goquant_bot.app.preflight import check_startup
 from goquant_bot.domain.instruments import Symbol, Venue
 from goquant_bot.engine.monitor_file import load_monitors
 from goquant_bot.engine.replay import replay_with_signals
@@ -56,7 +57,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--log-level",
         type=str.upper,
-        choices=["DEBUG", "INFO", "WARNING", "ERROR"],
+        choices=["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"],
         help="override logging.level",
     )
     parser.add_argument(
@@ -167,21 +168,38 @@ def apply_cli_overrides(settings: Settings, args: argparse.Namespace) -> Setting
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    # A stop signal during start-up is acted on once the app runs (main.py installs this
+    # before its imports already; this covers the installed ``goquant-bot`` script).
+    early_signals.install()
+    try:
+        return _main(argv)
+    finally:
+        early_signals.uninstall()
+
+
+def _main(argv: Sequence[str] | None) -> int:
     # python-telegram-bot 22: durations as timedeltas (its deprecation warning otherwise).
     os.environ.setdefault("PTB_TIMEDELTA", "true")
     args = build_parser().parse_args(argv)
+    running = args.command in (None, "run")
+    if not running:
+        early_signals.uninstall()  # Ctrl-C ends a record, replay or export as usual
     try:
         settings = apply_cli_overrides(load_settings(args.config), args)
+        interactive = running and settings.effective_mode == "console"
+        configure_logging(
+            settings.logging,
+            secret_values(settings),
+            # The console UI owns the terminal: a log line there would land between the
+            # replies. The log file gets everything.
+            terminal=not (interactive and sys.stderr.isatty()),
+            simulated=settings.app.demo,
+        )
+        if running:
+            check_startup(settings)
     except ConfigError as exc:
         print(f"goquant-bot: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    interactive = args.command in (None, "run") and settings.effective_mode == "console"
-    configure_logging(
-        settings.logging,
-        secret_values(settings),
-        # The console UI owns the terminal: only warnings there, everything in the log file.
-        stream_level="WARNING" if interactive and sys.stderr.isatty() else None,
-    )
     if args.command == "replay":
         return run_replay(settings, args.files, args.monitors)
     if args.command == "record":
@@ -249,6 +267,16 @@ def run_record(settings: Settings, args: argparse.Namespace) -> int:
 def run_app(settings: Settings) -> int:
     """Run until stopped; never wait forever for a task that ignores cancellation."""
     log = get_logger("goquant_bot.cli")
+    log.info(
+        "app_starting",
+        version=__version__,
+        mode=settings.effective_mode,
+        demo=settings.app.demo,
+        data_dir=str(settings.app.data_dir),
+    )
+    if (sig := early_signals.received()) is not None:
+        log.info("stop_requested", signal=sig.name, during="start-up")
+        return EXIT_OK  # nothing started yet: nothing to stop
     lock = InstanceLock(settings.app.data_dir)
     try:
         previous = lock.acquire()  # one bot per data directory
@@ -268,6 +296,8 @@ def run_app(settings: Settings) -> int:
         lock.release(clean=True)
         raise
     lock.release(clean=code == EXIT_OK)
+    if code == EXIT_CRASH and settings.logging.file is not None:
+        print(f"goquant-bot: stopped on an error; see {settings.logging.file}", file=sys.stderr)
     hung = [t.get_name() for t in asyncio.all_tasks(runner.get_loop()) if not t.done()]
     if hung:
         log.error("exiting_with_hung_tasks", tasks=hung)

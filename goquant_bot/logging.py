@@ -1,7 +1,8 @@
 """structlog set-up: one pipeline for our events and the libraries' stdlib logs.
 
 Console rendering on a terminal, JSON lines otherwise; a rotating JSON file under logs/.
-Every rendered line passes through the redactor, so a secret never reaches a log,
+Every line says where it was logged (module and function) and, in demo mode, that its data is
+simulated. Every rendered line passes through the redactor, so a secret never reaches a log,
 whether it sits in an event, a library's URL or a traceback.
 """
 
@@ -16,13 +17,18 @@ from typing import IO, Any
 
 import structlog
 
-from goquant_bot.settings import LogSettings
+from goquant_bot.errors import ConfigError
+from goquant_bot.settings import ENV_NESTED, ENV_PREFIX, LogSettings
 
 # A Telegram bot token wherever it appears (e.g. in the Bot API URL a library logs).
 _TOKEN_PATTERN = re.compile(r"\d{3,}:[A-Za-z0-9_-]{30,}")
 REDACTED = "***"
 # Libraries whose INFO logs are per-request noise.
 _QUIET_LIBRARIES = ("httpx", "httpcore", "websockets", "telegram.ext.Updater", "aiohttp.access")
+_CALLSITE = (
+    structlog.processors.CallsiteParameter.MODULE,
+    structlog.processors.CallsiteParameter.FUNC_NAME,
+)
 
 
 class Redactor:
@@ -48,39 +54,42 @@ def configure_logging(
     secrets: Iterable[str] = (),
     *,
     stream: IO[str] | None = None,
-    stream_level: str | None = None,
+    terminal: bool = True,
+    simulated: bool = False,
 ) -> Redactor:
     """Configure structlog and the stdlib root logger once; returns the redactor in use.
 
-    ``stream_level`` raises the level of the terminal output only (the console UI shares the
-    terminal); the file keeps ``settings.level``.
+    ``terminal=False`` writes nothing to ``stream`` (the console UI owns the terminal: a log
+    line there would land in the conversation); the file still gets everything.
+    ``simulated`` adds ``simulated=true`` to every line (demo mode).
+    Raises ConfigError when the log file cannot be opened for writing.
     """
     stream = stream if stream is not None else sys.stderr
     redactor = Redactor(secrets)
     timestamper = structlog.processors.TimeStamper(fmt="iso", utc=True)
+    marks: list[Any] = [_mark_simulated] if simulated else []
     pre_chain: list[Any] = [
         structlog.contextvars.merge_contextvars,
         structlog.stdlib.add_log_level,
         structlog.stdlib.add_logger_name,
         structlog.stdlib.ExtraAdder(),
+        # A library's record: its own module and function.
+        structlog.processors.CallsiteParameterAdder(_CALLSITE),
+        *marks,
         timestamper,
     ]
-    use_console = settings.format == "console" or (settings.format == "auto" and _is_tty(stream))
-    stream_handler = logging.StreamHandler(stream)
-    if stream_level is not None:
-        stream_handler.setLevel(stream_level)
-    stream_handler.setFormatter(
-        _formatter(redactor, pre_chain, console=use_console, colors=_is_tty(stream))
-    )
-    handlers: list[logging.Handler] = [stream_handler]
-    if settings.file is not None:
-        settings.file.parent.mkdir(parents=True, exist_ok=True)
-        file_handler = logging.handlers.RotatingFileHandler(
-            settings.file,
-            maxBytes=settings.file_max_bytes,
-            backupCount=settings.file_backup_count,
-            encoding="utf-8",
+    handlers: list[logging.Handler] = []
+    if terminal:
+        use_console = settings.format == "console" or (
+            settings.format == "auto" and _is_tty(stream)
         )
+        stream_handler = logging.StreamHandler(stream)
+        stream_handler.setFormatter(
+            _formatter(redactor, pre_chain, console=use_console, colors=_is_tty(stream))
+        )
+        handlers.append(stream_handler)
+    if settings.file is not None:
+        file_handler = _open_file(settings)
         file_handler.setFormatter(_formatter(redactor, pre_chain, console=False, colors=False))
         handlers.append(file_handler)
 
@@ -100,6 +109,8 @@ def configure_logging(
             structlog.contextvars.merge_contextvars,
             structlog.stdlib.add_log_level,
             structlog.stdlib.add_logger_name,
+            structlog.processors.CallsiteParameterAdder(_CALLSITE),
+            *marks,
             timestamper,
             structlog.processors.StackInfoRenderer(),
             structlog.stdlib.ProcessorFormatter.wrap_for_formatter,
@@ -109,6 +120,38 @@ def configure_logging(
         cache_logger_on_first_use=False,
     )
     return redactor
+
+
+def _open_file(settings: LogSettings) -> logging.Handler:
+    path = settings.file
+    assert path is not None
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return logging.handlers.RotatingFileHandler(
+            path,
+            maxBytes=settings.file_max_bytes,
+            backupCount=settings.file_backup_count,
+            encoding="utf-8",
+        )
+    except OSError as exc:
+        blocker = next((p for p in path.parents if p.exists()), None)
+        if path.is_dir():
+            reason = "is a directory"
+        elif blocker is not None and not blocker.is_dir():
+            reason = f"cannot be written ({blocker} is a file, not a directory)"
+        else:
+            reason = f"cannot be written ({exc.strerror})"
+        msg = (
+            f"logging.file (env {ENV_PREFIX}LOGGING{ENV_NESTED}FILE) = '{path}': {reason}; "
+            "allowed: a writable file path, or an empty value to write no log file"
+        )
+        raise ConfigError(msg) from None
+
+
+def _mark_simulated(_logger: Any, _method: str, event_dict: Any) -> Any:
+    """Demo mode: no line about data can be taken for the real market."""
+    event_dict["simulated"] = True
+    return event_dict
 
 
 def _is_tty(stream: IO[str]) -> bool:

@@ -6,8 +6,8 @@ Environment variables use the prefix ``GOQUANT_`` and ``__`` between nested keys
 
 from __future__ import annotations
 
+import os
 import re
-import tomllib
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any, Literal
@@ -21,20 +21,46 @@ from pydantic import (
     field_validator,
     model_validator,
 )
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    SettingsError,
+)
 
+from goquant_bot.config_sources import (
+    ENV_NESTED,
+    ENV_PREFIX,
+    SECRET_HINTS,
+    deep_merge,
+    env_problems,
+    read_dotenv,
+    read_toml,
+)
 from goquant_bot.domain.instruments import Symbol
 from goquant_bot.errors import ConfigError
 
-ENV_PREFIX = "GOQUANT_"
-ENV_NESTED = "__"
 DEFAULT_CONFIG_PATH = Path(__file__).resolve().parent.parent / "config" / "default.toml"
 _TOKEN_RE = re.compile(r"^\d{3,}:[A-Za-z0-9_-]{30,}$")
-_SECRET_HINTS = ("token", "secret", "key", "password")
 
 
 class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _named(section: str, key: str) -> str:
+    """A setting as error messages name it: its dotted name and its environment variable."""
+    return f"{section}.{key} (env {ENV_PREFIX}{section.upper()}{ENV_NESTED}{key.upper()})"
+
+
+def _at_most(section: str, low: tuple[str, float], high: tuple[str, float], why: str) -> None:
+    """Refuse two settings of one section that contradict each other (``low`` > ``high``)."""
+    if low[1] > high[1]:
+        msg = (
+            f"{_named(section, low[0])} = {low[1]:g} is above {section}.{high[0]} = {high[1]:g}: "
+            f"{why}; lower the first or raise the second"
+        )
+        raise ValueError(msg)
 
 
 class AppSettings(_Section):
@@ -45,7 +71,7 @@ class AppSettings(_Section):
 
 
 class LogSettings(_Section):
-    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
     format: Literal["auto", "console", "json"] = "auto"
     file: Path | None = Path("logs/goquant.log")
     file_max_bytes: int = Field(default=10_000_000, ge=10_000, le=10_000_000_000)
@@ -95,6 +121,16 @@ class SupervisorSettings(_Section):
     restart_factor: float = Field(default=2.0, ge=1, le=10)
     restart_jitter: float = Field(default=0.2, ge=0, le=1)
     stable_after_s: float = Field(default=60.0, gt=0, le=86_400)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> SupervisorSettings:
+        _at_most(
+            "supervisor",
+            ("restart_initial_s", self.restart_initial_s),
+            ("restart_max_s", self.restart_max_s),
+            "the first restart delay cannot exceed the longest one",
+        )
+        return self
 
 
 class VenueSettings(_Section):
@@ -148,6 +184,16 @@ class MarketDataSettings(_Section):
     # Symbols streamed from every enabled venue listing them, even with no monitor.
     watch: tuple[str, ...] = ()
 
+    @model_validator(mode="after")
+    def _consistent(self) -> MarketDataSettings:
+        _at_most(
+            "marketdata",
+            ("reconnect_initial_s", self.reconnect_initial_s),
+            ("reconnect_max_s", self.reconnect_max_s),
+            "the first reconnect delay cannot exceed the longest one",
+        )
+        return self
+
     @field_validator("watch")
     @classmethod
     def _symbols(cls, value: tuple[str, ...]) -> tuple[str, ...]:
@@ -175,6 +221,19 @@ class ArbitrageSettings(_Section):
             raise ValueError(msg)
         return value
 
+    @model_validator(mode="after")
+    def _consistent(self) -> ArbitrageSettings:
+        # An edge at the cap is already flagged suspect: a default there could never alert.
+        if self.default_min_edge_pct >= self.sanity_cap_pct:
+            msg = (
+                f"{_named('arbitrage', 'default_min_edge_pct')} = {self.default_min_edge_pct:g} "
+                f"is not below arbitrage.sanity_cap_pct = {self.sanity_cap_pct:g}: every edge "
+                "reaching a new monitor's threshold would be flagged suspect and never alerted; "
+                "lower the default or raise the cap"
+            )
+            raise ValueError(msg)
+        return self
+
 
 class BotSettings(_Section):
     # Per-user and system-wide monitor limits (a user at a limit is told how to free a slot).
@@ -192,6 +251,17 @@ class BotSettings(_Section):
     popular: tuple[str, ...] = ("BTC-USDT", "ETH-USDT", "SOL-USDT", "XRP-USDT", "BTC-USDC")
     # Minimum interval between two edits of one live message (seconds).
     edit_interval_s: float = Field(default=3.0, ge=1, le=600)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> BotSettings:
+        for key in ("max_arb_per_user", "max_views_per_user"):
+            _at_most(
+                "bot",
+                (key, getattr(self, key)),
+                ("max_monitors_total", self.max_monitors_total),
+                "one user could never reach a per-user limit above the total",
+            )
+        return self
 
     @field_validator("popular")
     @classmethod
@@ -265,16 +335,27 @@ def load_settings(
     """Load and validate; raise ConfigError with a readable message on any problem."""
     data: dict[str, Any] = {}
     if default_config is not None and default_config.exists():
-        _deep_merge(data, _read_toml(default_config))
+        deep_merge(data, read_toml(default_config))
     if config_path is not None:
         if not config_path.is_file():
             msg = f"config file {config_path} does not exist"
             raise ConfigError(msg)
-        _deep_merge(data, _read_toml(config_path))
+        deep_merge(data, read_toml(config_path))
+    problems = env_problems(Settings, os.environ, "the environment")
+    if env_file is not None and env_file.is_file():
+        problems += env_problems(
+            Settings, read_dotenv(env_file), str(env_file), only_prefixed=False
+        )
+    if problems:
+        lines = [f"invalid settings ({len(problems)} problem(s)):", *problems]
+        raise ConfigError("\n".join(lines))
     try:
         return Settings(_env_file=env_file, **data)
     except ValidationError as exc:
         raise ConfigError(format_validation_error(exc)) from None
+    except SettingsError as exc:  # a value the checks above did not foresee
+        msg = f"invalid settings: {exc}"
+        raise ConfigError(msg) from None
 
 
 def format_validation_error(exc: ValidationError) -> str:
@@ -289,7 +370,11 @@ def format_validation_error(exc: ValidationError) -> str:
         if not name:
             lines.append(f"  - {reason}")
             continue
-        shown = "<hidden>" if any(h in name.lower() for h in _SECRET_HINTS) else repr(err["input"])
+        if err["type"] == "value_error" and isinstance(err["input"], Mapping | BaseModel):
+            # Settings that contradict each other: the reason names them with their values.
+            lines.append(f"  - {reason}")
+            continue
+        shown = "<hidden>" if any(h in name.lower() for h in SECRET_HINTS) else repr(err["input"])
         env_name = ENV_PREFIX + ENV_NESTED.join(loc).upper()
         lines.append(f"  - {name} (env {env_name}) = {shown}: {reason}")
     return "\n".join(lines)
@@ -318,23 +403,3 @@ def _allowed_keys(loc: list[str]) -> list[str]:
             return []
         model = annotation
     return list(model.model_fields)
-
-
-def _read_toml(path: Path) -> dict[str, Any]:
-    try:
-        with path.open("rb") as fh:
-            return tomllib.load(fh)
-    except tomllib.TOMLDecodeError as exc:
-        msg = f"{path}: invalid TOML: {exc}"
-        raise ConfigError(msg) from None
-    except OSError as exc:
-        msg = f"{path}: cannot read: {exc.strerror}"
-        raise ConfigError(msg) from None
-
-
-def _deep_merge(into: dict[str, Any], other: Mapping[str, Any]) -> None:
-    for key, value in other.items():
-        if isinstance(value, Mapping) and isinstance(into.get(key), dict):
-            _deep_merge(into[key], value)
-        else:
-            into[key] = value

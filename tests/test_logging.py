@@ -107,3 +107,73 @@ def test_log_file_rotates_at_the_configured_size(tmp_path: Path) -> None:
     files = sorted(p.name for p in (tmp_path / "logs").iterdir())
     assert files == ["bot.log", "bot.log.1", "bot.log.2"]
     assert all((tmp_path / "logs" / f).stat().st_size <= 10_200 for f in files)
+
+
+def _where_logged() -> None:
+    get_logger("goquant_bot.test").warning("placed", venue="okx")
+
+
+def test_every_line_says_its_module_and_function_in_json_and_in_the_file(
+    tmp_path: Path,
+) -> None:
+    stream = _setup(tmp_path)
+    _where_logged()
+    logging.getLogger("aiohttp.client").warning("from a library")
+    file_lines = (tmp_path / "logs" / "bot.log").read_text(encoding="utf-8").splitlines()
+    for lines in (_json_lines(stream), [json.loads(line) for line in file_lines]):
+        ours, library = lines
+        assert (ours["module"], ours["func_name"]) == ("test_logging", "_where_logged")
+        assert library["module"] == "test_logging"
+        assert library["func_name"].startswith("test_every_line_says_its_module")
+
+
+def test_console_lines_say_their_module_and_function() -> None:
+    stream = io.StringIO()
+    configure_logging(LogSettings(file=None, format="console"), [], stream=stream)
+    _where_logged()
+    assert "module=test_logging" in stream.getvalue()
+    assert "func_name=_where_logged" in stream.getvalue()
+
+
+def test_critical_lines_pass_a_critical_level(tmp_path: Path) -> None:
+    stream = _setup(tmp_path, level="CRITICAL")
+    log = get_logger("goquant_bot.test")
+    log.error("ignored")
+    log.critical("kept")
+    assert [(line["event"], line["level"]) for line in _json_lines(stream)] == [
+        ("kept", "critical")
+    ]
+
+
+def test_demo_mode_marks_every_line_simulated(tmp_path: Path) -> None:
+    stream = io.StringIO()
+    settings = LogSettings(file=tmp_path / "bot.log", format="json")
+    configure_logging(settings, [], stream=stream, simulated=True)
+    get_logger("goquant_bot.test").info("book_live", venue="okx")
+    logging.getLogger("websockets.client").warning("frame dropped")
+    file_lines = (tmp_path / "bot.log").read_text(encoding="utf-8").splitlines()
+    lines = _json_lines(stream) + [json.loads(line) for line in file_lines]
+    assert len(lines) == 4
+    assert all(line["simulated"] is True for line in lines)
+
+
+def test_demo_mode_shows_simulated_on_the_console() -> None:
+    stream = io.StringIO()
+    configure_logging(LogSettings(file=None, format="console"), [], stream=stream, simulated=True)
+    get_logger("goquant_bot.test").info("book_live")
+    assert "simulated=True" in stream.getvalue()
+
+
+def test_live_mode_adds_no_simulated_key(tmp_path: Path) -> None:
+    stream = _setup(tmp_path)
+    get_logger("goquant_bot.test").info("book_live")
+    assert "simulated" not in _json_lines(stream)[0]
+
+
+def test_without_the_terminal_lines_only_reach_the_file(tmp_path: Path) -> None:
+    stream = io.StringIO()
+    settings = LogSettings(file=tmp_path / "bot.log", format="console")
+    configure_logging(settings, [], stream=stream, terminal=False)
+    get_logger("goquant_bot.test").error("venue_frame_rejected", frame='{"raw": 1}')
+    assert stream.getvalue() == ""
+    assert "venue_frame_rejected" in (tmp_path / "bot.log").read_text(encoding="utf-8")

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -168,6 +170,114 @@ def test_model_can_be_built_without_any_file() -> None:
     assert Settings(_env_file=None).app.shutdown_timeout_s == 10.0
 
 
-def test_env_example_is_valid_and_matches_the_defaults() -> None:
-    example = load_settings(None, env_file=REPO_ROOT / ".env.example")
+ENV_TEMPLATES = [REPO_ROOT / ".env.example", REPO_ROOT / "deploy" / "bot.env"]
+SECRETS = {"GOQUANT_TELEGRAM__BOT_TOKEN"}
+
+
+@pytest.mark.parametrize("template", ENV_TEMPLATES, ids=lambda p: p.name)
+def test_env_templates_set_only_secrets_and_their_examples_are_the_defaults(
+    template: Path, tmp_path: Path
+) -> None:
+    lines = template.read_text(encoding="utf-8").splitlines()
+    active = {line.split("=", 1)[0] for line in lines if line.startswith("GOQUANT_")}
+    assert active == SECRETS
+    examples = [m[1] for line in lines if (m := re.fullmatch(r"# (GOQUANT_\w+=.*)", line))]
+    assert len(examples) >= 8
+    uncommented = tmp_path / ".env"
+    uncommented.write_text("\n".join(examples) + "\n", encoding="utf-8")
+    example = load_settings(None, env_file=uncommented)
     assert example.model_dump() == load_settings(None, env_file=None).model_dump()
+
+
+def test_a_copied_env_example_leaves_the_config_file_in_effect(tmp_path: Path) -> None:
+    env_file = tmp_path / ".env"
+    shutil.copy(REPO_ROOT / ".env.example", env_file)  # the README's first step
+    path = _toml(tmp_path, "[bot]\nmax_arb_per_user = 2\n[logging]\nlevel = 'DEBUG'\n")
+    settings = load_settings(path, env_file=env_file)
+    assert settings.bot.max_arb_per_user == 2
+    assert settings.logging.level == "DEBUG"
+
+
+def _env_error(monkeypatch: pytest.MonkeyPatch, name: str, value: str) -> str:
+    monkeypatch.setenv(name, value)
+    with pytest.raises(ConfigError) as info:
+        load_settings(None, env_file=None)
+    return str(info.value)
+
+
+def test_a_list_that_is_not_json_names_the_setting_the_value_and_the_form(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    message = _env_error(monkeypatch, "GOQUANT_TELEGRAM__ALLOWLIST", "1,2")
+    assert "telegram.allowlist (env GOQUANT_TELEGRAM__ALLOWLIST) = '1,2'" in message
+    assert "a JSON list of whole numbers, e.g. [123456789, 987654321]" in message
+
+
+def test_a_broken_json_list_of_sizes_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
+    message = _env_error(monkeypatch, "GOQUANT_ARBITRAGE__SIZE_TIERS", "[1,2,x]")
+    assert "arbitrage.size_tiers" in message
+    assert "'[1,2,x]'" in message
+    assert "a JSON list of numbers" in message
+
+
+def test_a_json_list_of_the_wrong_items_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
+    message = _env_error(monkeypatch, "GOQUANT_ARBITRAGE__SIZE_TIERS", '[1, 2, "x"]')
+    assert "arbitrage.size_tiers.2" in message
+    assert "valid number" in message
+
+
+def test_an_unknown_environment_section_is_an_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    message = _env_error(monkeypatch, "GOQUANT_ARBITRAGES__DEFAULT_MIN_EDGE_PCT", "0.5")
+    assert "GOQUANT_ARBITRAGES__DEFAULT_MIN_EDGE_PCT" in message
+    assert "unknown section 'arbitrages'" in message
+    assert "arbitrage, bot" in message
+
+
+def test_a_line_of_env_file_that_is_no_setting_is_named(tmp_path: Path) -> None:
+    env_file = tmp_path / ".env"
+    env_file.write_text("GOQUANT_TELEGRAM__BOT_TOKEN=\nTELEGRAM_TOKEN=abc\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"TELEGRAM_TOKEN in .*\.env: not a setting"):
+        load_settings(None, env_file=env_file)
+
+
+def test_a_byte_order_mark_is_tolerated(tmp_path: Path) -> None:
+    path = tmp_path / "bom.toml"
+    path.write_bytes(b"\xef\xbb\xbf[bot]\nmax_arb_per_user = 2\n")
+    assert load_settings(path, env_file=None).bot.max_arb_per_user == 2
+
+
+def test_a_config_file_that_is_not_utf8_is_refused_clearly(tmp_path: Path) -> None:
+    path = tmp_path / "latin1.toml"
+    path.write_bytes("[bot]\n# café\nmax_arb_per_user = 2\n".encode("latin-1"))
+    with pytest.raises(ConfigError) as info:
+        load_settings(path, env_file=None)
+    assert str(info.value) == (
+        f"{path}: not UTF-8 text (byte 0xe9 on line 2); TOML files must be UTF-8: "
+        "save it again as UTF-8"
+    )
+
+
+def test_a_default_edge_at_or_above_the_sanity_cap_is_refused(tmp_path: Path) -> None:
+    message = _error(tmp_path, "[arbitrage]\ndefault_min_edge_pct = 6\nsanity_cap_pct = 5\n")
+    assert (
+        "arbitrage.default_min_edge_pct (env GOQUANT_ARBITRAGE__DEFAULT_MIN_EDGE_PCT) = 6"
+        in message
+    )
+    assert "not below arbitrage.sanity_cap_pct = 5" in message
+    assert "{" not in message  # the section is not dumped
+
+
+def test_a_per_user_limit_above_the_total_is_refused(tmp_path: Path) -> None:
+    message = _error(tmp_path, "[bot]\nmax_views_per_user = 50\nmax_monitors_total = 40\n")
+    assert "bot.max_views_per_user (env GOQUANT_BOT__MAX_VIEWS_PER_USER) = 50" in message
+    assert "above bot.max_monitors_total = 40" in message
+
+
+def test_a_first_backoff_above_the_longest_is_refused(tmp_path: Path) -> None:
+    message = _error(tmp_path, "[marketdata]\nreconnect_initial_s = 40\n")
+    assert "marketdata.reconnect_initial_s" in message
+    assert "above marketdata.reconnect_max_s = 30" in message
+
+
+def test_critical_is_a_log_level() -> None:
+    assert Settings(_env_file=None, logging={"level": "critical"}).logging.level == "CRITICAL"  # type: ignore[arg-type]

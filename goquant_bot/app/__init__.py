@@ -8,6 +8,7 @@ import signal
 import time
 from collections.abc import Sequence
 
+from goquant_bot import early_signals
 from goquant_bot.app.chat import ChatSide, build_chat
 from goquant_bot.app.market import build_market_data, closing, open_captures, record_market_data
 from goquant_bot.app.signals import HISTORY_FILE, arb_config, build_signals, demo_monitors
@@ -83,6 +84,8 @@ class App:
         loop = asyncio.get_running_loop()
         for sig in _STOP_SIGNALS:
             loop.add_signal_handler(sig, self._on_signal, sig)
+        if (early := early_signals.received()) is not None:  # came while we were building
+            self._on_signal(early)
         log.info(
             "app_started",
             mode=self.settings.effective_mode,

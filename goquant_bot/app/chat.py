@@ -132,6 +132,11 @@ def build_chat(
         if saver_ref:
             saver_ref[0].mark_dirty()
 
+    def confirmed() -> None:
+        """A command's or button's effect, which its reply confirms: saved at once."""
+        if saver_ref:
+            saver_ref[0].mark_confirmed()
+
     def route(events: Sequence[Event]) -> None:
         """Engine events to delivery: a market-view signal refreshes the live view."""
         payloads: list[Payload] = []
@@ -157,7 +162,7 @@ def build_chat(
         publish=route,
     )
     commands: Commands = PersistingCommands(
-        router, changed, SIMULATED_LABEL if settings.app.demo else ""
+        router, confirmed, SIMULATED_LABEL if settings.app.demo else ""
     )
     specs: list[TaskSpec] = []
     transport: AlertTransport

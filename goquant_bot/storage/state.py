@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import time
 from collections.abc import Callable, Mapping
@@ -96,7 +97,12 @@ def load_state(path: Path) -> Loaded[PersistedState]:
 
 
 class StateSaver:
-    """Writes the state at most every ``debounce_s`` after a change, off the event loop."""
+    """Writes the state at most every ``debounce_s`` after a change, off the event loop.
+
+    A change a user is told about (``mark_confirmed``) is not debounced: its save starts at
+    once, or right after the write in progress, so it is on disk well within a second of the
+    confirmation even if the process is killed then.
+    """
 
     def __init__(
         self,
@@ -111,11 +117,17 @@ class StateSaver:
         self.debounce_s = debounce_s
         self.clock = clock
         self._dirty = asyncio.Event()
+        self._urgent = asyncio.Event()
         self.writes = 0
         self.last_save_s = 0.0
 
     def mark_dirty(self) -> None:
         self._dirty.set()
+
+    def mark_confirmed(self) -> None:
+        """A change the user is (about to be) told about: save it without the debounce."""
+        self._dirty.set()
+        self._urgent.set()
 
     def save_now(self) -> None:
         """Synchronous save (shutdown, tests)."""
@@ -142,9 +154,15 @@ class StateSaver:
         try:
             while True:
                 await self._dirty.wait()
-                # A large state takes long to save: never save more often than it takes.
-                await asyncio.sleep(max(self.debounce_s, self.last_save_s))
+                if not self._urgent.is_set():
+                    # A large state takes long to save: never save more often than it takes.
+                    # A confirmed change arriving meanwhile cuts the wait short.
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(
+                            self._urgent.wait(), max(self.debounce_s, self.last_save_s)
+                        )
                 self._dirty.clear()
+                self._urgent.clear()
                 started = time.perf_counter()
                 state = self._take()
                 try:

@@ -87,3 +87,26 @@ async def test_saver_debounces_and_writes_a_final_state(tmp_path: Path) -> None:
     final = load_state(path).value
     assert final is not None
     assert final.users == {"n": 21}  # written on the way out
+
+
+async def test_a_confirmed_change_is_saved_without_waiting_for_the_debounce(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "state.json"
+    counter = {"n": 0}
+    saver = StateSaver(path, lambda: PersistedState(users={"n": counter["n"]}), debounce_s=60.0)
+    task = asyncio.ensure_future(saver.run())
+    try:
+        counter["n"] = 1
+        saver.mark_dirty()  # a background change: waits for the debounce
+        await asyncio.sleep(0)
+        counter["n"] = 2
+        saver.mark_confirmed()  # a user is being told: cuts the wait short
+        await wait_until(lambda: saver.writes == 1, within=2.0)
+        loaded = load_state(path).value
+        assert loaded is not None
+        assert loaded.users == {"n": 2}
+    finally:
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
