@@ -145,6 +145,8 @@ def build(
             signals,
             registry,
             transport_ok=lambda: chat.delivery.reachable,
+            telegram_errors=lambda: {"flood_wait": chat.delivery.pacer.flood_waits},
+            messages_dropped=lambda: chat.delivery.direct.dropped,
         )
         specs.append(TaskSpec("health", health.run, stage=Stage.TRANSPORT))
     if settings.app.demo:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +27,8 @@ def build_health(
     registry: MonitorRegistry,
     *,
     transport_ok: Callable[[], bool] = lambda: True,
+    telegram_errors: Callable[[], Mapping[str, int]] = dict,
+    messages_dropped: Callable[[], Mapping[str, int]] = dict,
 ) -> HealthServer:
     """The health server, its readiness checks and the metrics collector over the components."""
 
@@ -73,6 +75,8 @@ def build_health(
             ),
             monitors=monitors,
             users=lambda: len({m.owner for m in registry.monitors.values()}),
+            telegram_errors=telegram_errors,
+            messages_dropped=messages_dropped,
         )
     )
     return HealthServer(settings.host, settings.port, readiness=readiness, registry=registry_)
