@@ -119,6 +119,7 @@ class Delivery:
             min_refresh_s=min_refresh_s,
             stable_text=stable_text,
         )
+        self._wake = asyncio.Event()
         self.direct = DirectRequests(
             self.pacer,
             clock=clock,
@@ -127,8 +128,8 @@ class Delivery:
             hold=self.planner.hold,
             release=self._released,
             in_flight=self.planner.busy.__contains__,
+            on_answer=self._wake.set,
         )
-        self._wake = asyncio.Event()
         self._revision = self.history.revision
         self._network_failures = 0
         self._tasks: set[asyncio.Task[None]] = set()

@@ -67,6 +67,7 @@ class DirectRequests:
         hold: Callable[[int], None] = lambda chat_id: None,
         release: Callable[[int, float], None] = lambda chat_id, now: None,
         in_flight: Callable[[int], bool] = lambda chat_id: False,
+        on_answer: Callable[[], None] = lambda: None,
     ) -> None:
         self.pacer = pacer
         self.config = config or DirectConfig()
@@ -75,6 +76,7 @@ class DirectRequests:
         self._hold = hold  # no alert may start in the chat meanwhile
         self._release = release
         self._alert_in_flight = in_flight
+        self._on_answer = on_answer  # a slot freed: alerts may use it
         self._queues: dict[int, deque[_Request]] = {}
         self._active: set[int] = set()  # chats with a direct request in flight
         self._seq = itertools.count()
@@ -174,6 +176,7 @@ class DirectRequests:
         self.pacer.finished(request.chat_id, self._clock())
         self._active.discard(request.chat_id)
         self.poke()
+        self._on_answer()
 
     def _again(self, request: _Request, exc: FloodWait) -> bool:
         """Telegram asked to wait: pause the chat; True when the request is worth a retry."""
