@@ -169,7 +169,7 @@ class Delivery:
     @property
     def pending(self) -> bool:
         """A request in flight, or an alert waiting that no chat rule holds back."""
-        return self.planner.urgent()
+        return self.planner.urgent(self.clock())
 
     # -- loops -------------------------------------------------------------------------
 
@@ -213,7 +213,7 @@ class Delivery:
             self._report_change()
             wake = self.planner.next_wake(now)
             if deadline is not None:
-                if not self.planner.urgent() or now >= deadline:
+                if not self.planner.urgent(now) or now >= deadline:
                     for task in self._tasks:
                         task.cancel()
                     return

@@ -197,11 +197,14 @@ class Planner:
             wake = min(wake, self.pacer.global_ready_at(now))
         return wake
 
-    def urgent(self) -> bool:
+    def urgent(self, now: float) -> bool:
         """Something in flight, or a state waiting that no rule holds back (for a flush)."""
         return bool(self.busy) or any(
-            item.dirty and item.held is None
-            for box in self.outbox.chats.values()
+            item.dirty
+            and item.held is None
+            # A new message the chat's minute cap holds back is not due either.
+            and (item.message_id is not None or self.pacer.new_message_ready_at(chat, now) <= now)
+            for chat, box in self.outbox.chats.items()
             for item in box.items.values()
         )
 

@@ -77,6 +77,9 @@ async def test_a_reply_counts_against_the_chat_minute_and_the_alert_waits() -> N
         rig.clock.now = T0 + 2 * n
         await rig.delivery.direct.request(5, lambda n=n: rig.transport.send(5, f"reply {n}"))
     rig.publish(signal(5, T0 + 40.0))
+    await rig.step()
+    assert rig.transport.sent(5)[-1].text == "reply 19"
+    assert not rig.delivery.pending  # held by the chat's minute: a flush does not wait for it
     await rig.run_until(T0 + 100.0)
     alert = rig.transport.sent(5)[-1]
     assert alert.text.startswith("<i>BTC-USDT")
