@@ -1,8 +1,9 @@
 """A burst of commands from many chats, through the real stack and the shared pacer, against a
 fake Bot API that answers 429 to any request past 25/s overall or 1/s in a chat.
 
-Real time: 30 chats each send /start and /monitor_arb twice within 1.5 s; the polling loop,
-the real command router, the replies' pacer and alert delivery all run as in production.
+Real time: 30 chats each send /start and /monitor_arb twice within 1.5 s, alone and while 60
+other chats get an alert; the polling loop, the real command router, the replies' pacer and
+alert delivery all run as in production.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from goquant_bot.bot.telegram import (
     build_bot,
 )
 from goquant_bot.bot.types import CallbackAnswer, Caller, Commands, Reply
-from tests.alerts.scripted import Prefs, render
+from tests.alerts.scripted import Prefs, opened, render
 from tests.bot.harness import Bot as RouterHarness
 from tests.fakes.telegram_api import USER_ID, BotApi, Call, FakeBotRequest, TelegramLimits
 from tests.helpers import BOT_TOKEN, wait_until
@@ -70,9 +71,11 @@ def busiest_second(times: list[float]) -> int:
     return peak
 
 
+@pytest.mark.parametrize("alert_chats", [0, 60])
 async def test_30_chats_x_3_commands_in_1_5_s_zero_429s_every_reply_delivered(
-    tmp_path: Path,
+    tmp_path: Path, alert_chats: int
 ) -> None:
+    """With ``alert_chats``, as many other chats get an alert when the burst begins."""
     api = BotApi()
     limits = TelegramLimits(api, per_s=25)
     api.script = limits
@@ -90,13 +93,16 @@ async def test_30_chats_x_3_commands_in_1_5_s_zero_429s_every_reply_delivered(
         await wait_until(lambda: bool(api.calls_to("getUpdates")))
         loop = asyncio.get_running_loop()
         began = time.time()
+        alerted = [-(10**12) - n for n in range(alert_chats)]  # groups: 20 a minute
+        delivery.publish([opened(chat, began) for chat in alerted])
         updates = [api.message(text, user_id=chat) for text in COMMANDS for chat in CHATS]
         for index, update in enumerate(updates):
             loop.call_later(index * BURST_S / len(updates), api.queue, update)
 
         def all_delivered() -> bool:
             sent = sum(1 for call in api.calls if call.method in MESSAGES and call.ok)
-            return commands.handled == len(updates) and sent == sum(commands.owed.values())
+            owed = sum(commands.owed.values()) + len(alerted)
+            return commands.handled == len(updates) and sent == owed
 
         await wait_until(all_delivered, within=30.0)
         for task in (polling, serving):
@@ -108,12 +114,16 @@ async def test_30_chats_x_3_commands_in_1_5_s_zero_429s_every_reply_delivered(
     per_chat: dict[int, list[float]] = defaultdict(list)
     for call in messages:
         per_chat[int(call.chat_id)].append(call.at)
+    replies = [call.at for call in messages if call.chat_id in CHATS]
+    alerts = [call.at for call in messages if call.chat_id in alerted]
     figures = {
         "requests": len(messages),
+        "alerts": len(alerts),
         "429s": limits.floods,
         "peak_per_s": busiest_second([call.at for call in messages]),
         "peak_per_chat_per_s": max(busiest_second(times) for times in per_chat.values()),
-        "last_reply_after_s": round(max(call.at for call in messages) - began, 2),
+        "last_reply_after_s": round(max(replies) - began, 2),
+        "last_alert_after_s": round(max(alerts) - began, 2) if alerts else None,
     }
     print(f"burst figures: {figures}")
     assert limits.floods == 0
