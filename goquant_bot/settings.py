@@ -251,6 +251,9 @@ class BotSettings(_Section):
     popular: tuple[str, ...] = ("BTC-USDT", "ETH-USDT", "SOL-USDT", "XRP-USDT", "BTC-USDC")
     # Minimum interval between two edits of one live message (seconds).
     edit_interval_s: float = Field(default=3.0, ge=1, le=600)
+    # New messages a chat gets at most per minute, replies included (edits of live messages
+    # do not count); alerts beyond it are combined into the next message, never dropped.
+    chat_messages_per_min: int = Field(default=20, ge=1, le=60)
 
     @model_validator(mode="after")
     def _consistent(self) -> BotSettings:

@@ -2,7 +2,8 @@
 
 Engines call ``publish`` (synchronous, O(events), never waits); ``run`` sends what pacing and
 the chats' rules allow, several requests in flight at once (one per chat), and on
-cancellation drains what is pending for ``flush_timeout_s`` before it returns.
+cancellation drains what is pending for ``flush_timeout_s`` before it returns. Command replies
+and notices share the pacer through ``direct`` and go before any alert.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from goquant_bot.alerts.controls import ChatControls
+from goquant_bot.alerts.direct import DirectConfig, DirectRequests, Wait, wait_for_event
 from goquant_bot.alerts.history import AlertHistory, Outcome
 from goquant_bot.alerts.jobs import (
     Buttons,
@@ -48,6 +50,7 @@ from goquant_bot.alerts.transport import (
     MessageGone,
     MessageNotModified,
 )
+from goquant_bot.errors import GoQuantError
 from goquant_bot.logging import get_logger
 from goquant_bot.supervisor import Backoff
 
@@ -88,6 +91,8 @@ class Delivery:
         pacing: PacingConfig | None = None,
         history: AlertHistory | None = None,
         rand: Callable[[], float] = random.random,
+        direct: DirectConfig | None = None,
+        wait: Wait = wait_for_event,  # how replies wait for their turn (tests: a fake clock)
     ) -> None:
         self.config = config = config or DeliveryConfig()
         self.transport = transport
@@ -115,6 +120,16 @@ class Delivery:
             stable_text=stable_text,
         )
         self._wake = asyncio.Event()
+        self.direct = DirectRequests(
+            self.pacer,
+            clock=clock,
+            wait=wait,
+            config=direct,
+            hold=self.planner.hold,
+            release=self._released,
+            in_flight=self.planner.busy.__contains__,
+            on_answer=self._wake.set,
+        )
         self._revision = self.history.revision
         self._network_failures = 0
         self._tasks: set[asyncio.Task[None]] = set()
@@ -136,10 +151,25 @@ class Delivery:
         self.outbox.forget_monitor(chat_id, monitor_id, keep_view=keep_view)
         self._wake.set()
 
+    async def notify(self, chat_id: int, text: str) -> bool:
+        """Send a notice (HTML) to a chat outside the outbox, e.g. to admins: paced like every
+        message, ahead of alerts. False when it could not be delivered (logged)."""
+        try:
+            await self.direct.request(chat_id, lambda: self.transport.send(chat_id, text))
+        except GoQuantError as exc:
+            log.warning("notice_failed", chat_id=chat_id, error=str(exc), kind=type(exc).__name__)
+            return False
+        return True
+
+    def _released(self, chat_id: int, now: float) -> None:
+        """No reply or notice waits for the chat any more: its alerts may go again."""
+        self.planner.release(chat_id, now)
+        self._wake.set()
+
     @property
     def pending(self) -> bool:
         """A request in flight, or an alert waiting that no chat rule holds back."""
-        return self.planner.urgent()
+        return self.planner.urgent(self.clock())
 
     # -- loops -------------------------------------------------------------------------
 
@@ -162,7 +192,10 @@ class Delivery:
 
         For a driver with its own clock (tests, simulations): ``run`` does the same with
         concurrent requests."""
-        while jobs := self.planner.due(now):
+        while True:
+            self.direct.grant(now)
+            if not (jobs := self.planner.due(now)):
+                break
             for job in jobs:
                 await self._execute(job)
         self._report_change()
@@ -172,6 +205,7 @@ class Delivery:
         while True:
             self._wake.clear()
             now = self.clock()
+            self.direct.grant(now)  # replies first: they take the free slots before alerts
             for job in self.planner.due(now):
                 task = group.create_task(self._execute(job), name=f"alert:{job.chat_id}")
                 self._tasks.add(task)
@@ -179,7 +213,7 @@ class Delivery:
             self._report_change()
             wake = self.planner.next_wake(now)
             if deadline is not None:
-                if not self.planner.urgent() or now >= deadline:
+                if not self.planner.urgent(now) or now >= deadline:
                     for task in self._tasks:
                         task.cancel()
                     return
@@ -205,6 +239,7 @@ class Delivery:
         except asyncio.CancelledError:
             self._maybe_sent(job)  # cancelled mid-request: it may have gone through
             self.planner.finished(job.chat_id, self.clock())
+            self.direct.poke()
             self._report_change(force=True)
             raise
         except MessageNotModified:
@@ -220,6 +255,7 @@ class Delivery:
         else:
             self._delivered(job, message_id)
         self.planner.finished(job.chat_id, self.clock())
+        self.direct.poke()  # a reply may have waited for this chat's request to answer
         self._report_change(force=changed)
         self._wake.set()
 

@@ -1,8 +1,11 @@
 """Telegram's send limits kept by design: global, per private chat, per group; flood pauses.
 
 Pure: every method takes the time as an argument. Edits count like sends. A chat's spacing
-is measured from the END of its previous request (``finished``), so a slow answer followed by
-a fast one can never put two messages less than the interval apart at Telegram's side.
+and the global one-second window are measured from the END of each request (``finished``):
+Telegram counts a request when it arrives, somewhere between our start and the answer, so a
+slow answer followed by a fast one can never put requests closer together at Telegram's side
+than we allowed. Besides Telegram's limits, a chat gets at most ``chat_messages_per_min`` new
+messages a minute (edits do not count): the planner combines what waits into the next one.
 """
 
 from __future__ import annotations
@@ -20,6 +23,8 @@ class PacingConfig:
     private_interval_s: float = 1.0
     group_per_min: int = 20
     group_interval_s: float = 1.0
+    # New messages (not edits) a chat gets at most per minute, whatever sends them.
+    chat_messages_per_min: int = 20
     # Flood waits for this many different chats within the window mean the global limit
     # was hit: everything pauses for the longest wait given.
     flood_chats: int = 3
@@ -31,6 +36,15 @@ class _ChatPace:
     last: float = float("-inf")
     paused_until: float = 0.0
     window: deque[float] = field(default_factory=deque)  # groups: the last 20 requests
+    messages: deque[float] = field(default_factory=deque)  # new messages of the last minute
+
+
+@dataclass(slots=True, eq=False)
+class _Slot:
+    """One request in the global window: its start while in flight, then its end."""
+
+    at: float
+    open: bool = True
 
 
 def is_group(chat_id: int) -> bool:
@@ -43,7 +57,8 @@ class Pacer:
 
     def __init__(self, config: PacingConfig | None = None) -> None:
         self.config = config or PacingConfig()
-        self._global: deque[float] = deque(maxlen=self.config.global_per_s)
+        self._global: list[_Slot] = []
+        self._open: dict[int, _Slot] = {}  # the request in flight per chat
         self._burst: deque[float] = deque(maxlen=max(1, self.config.global_burst))
         self._burst_span = max(1, self.config.global_burst) / self.config.global_per_s
         self._chats: dict[int, _ChatPace] = {}
@@ -55,8 +70,15 @@ class Pacer:
     def global_ready_at(self, now: float) -> float:
         """Earliest time any request may start (sliding windows, global pause)."""
         at = max(now, self._paused_until)
-        if len(self._global) == self._global.maxlen:
-            at = max(at, self._global[0] + 1.0)
+        limit = self.config.global_per_s
+        if len(self._global) >= limit:
+            self._global = [s for s in self._global if s.open or s.at > now - 1.0]
+        if len(self._global) >= limit:
+            in_flight = sum(s.open for s in self._global)
+            if in_flight >= limit:
+                return float("inf")  # a request must answer first (its end opens the window)
+            ended = sorted(s.at for s in self._global if not s.open)
+            at = max(at, ended[len(ended) - (limit - in_flight)] + 1.0)
         if len(self._burst) == self._burst.maxlen:
             at = max(at, self._burst[0] + self._burst_span)
         return at
@@ -76,12 +98,26 @@ class Pacer:
             at = max(at, pace.last + cfg.private_interval_s)
         return at
 
-    def ready_at(self, chat_id: int, now: float) -> float:
-        return max(self.chat_ready_at(chat_id, now), self.global_ready_at(now))
+    def new_message_ready_at(self, chat_id: int, now: float) -> float:
+        """Earliest time ``chat_id`` may get a new message (not an edit): the per-minute cap."""
+        pace = self._chats.get(chat_id)
+        if pace is None or len(pace.messages) < self.config.chat_messages_per_min:
+            return now
+        return max(now, pace.messages[-self.config.chat_messages_per_min] + 60.0)
 
-    def started(self, chat_id: int, now: float) -> None:
+    def ready_at(self, chat_id: int, now: float, *, new_message: bool = False) -> float:
+        at = max(self.chat_ready_at(chat_id, now), self.global_ready_at(now))
+        return max(at, self.new_message_ready_at(chat_id, now)) if new_message else at
+
+    def started(self, chat_id: int, now: float, *, new_message: bool = True) -> None:
         """A request to ``chat_id`` starts now: it uses a global and a per-chat slot."""
-        self._global.append(now)
+        if (earlier := self._open.pop(chat_id, None)) is not None:
+            earlier.at, earlier.open = max(earlier.at, now), False  # never leak a slot
+        slot = _Slot(now)
+        if len(self._global) > 4 * self.config.global_per_s:
+            self._global = [s for s in self._global if s.open or s.at > now - 1.0]
+        self._global.append(slot)
+        self._open[chat_id] = slot
         self._burst.append(now)
         pace = self._chats.get(chat_id)
         if pace is None:
@@ -91,9 +127,17 @@ class Pacer:
             pace.window.append(now)
             while len(pace.window) > self.config.group_per_min:
                 pace.window.popleft()
+        if new_message:
+            pace.messages.append(now)
+            while len(pace.messages) > self.config.chat_messages_per_min:
+                pace.messages.popleft()
 
     def finished(self, chat_id: int, now: float) -> None:
-        """The request answered (or failed): the chat's spacing counts from now."""
+        """The request answered (or failed): the chat's spacing and its global slot count from
+        now."""
+        slot = self._open.pop(chat_id, None)
+        if slot is not None:
+            slot.at, slot.open = max(slot.at, now), False
         pace = self._chats.get(chat_id)
         if pace is None or now <= pace.last:
             return
@@ -132,7 +176,7 @@ class Pacer:
         idle = [
             chat
             for chat, pace in self._chats.items()
-            if pace.last < now - 60.0 and pace.paused_until < now
+            if pace.last < now - 60.0 and pace.paused_until < now and chat not in self._open
         ]
         for chat in idle:
             del self._chats[chat]

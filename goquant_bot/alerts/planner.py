@@ -89,6 +89,7 @@ class Planner:
         self.edit_interval_s = edit_interval_s
         self.controls: dict[int, ChatControls] = {}
         self.busy: set[int] = set()  # chats with a request in flight
+        self.held: set[int] = set()  # chats with a command reply or notice to send first
         self._seq = itertools.count()
         self._token: dict[int, int] = {}
         self._waiting: list[tuple[float, int, int]] = []
@@ -100,11 +101,21 @@ class Planner:
         if (controls := self.controls.pop(old, None)) is not None:
             self.controls[new] = controls
 
+    def hold(self, chat_id: int) -> None:
+        """A reply or notice waits for this chat: no alert starts there until ``release``."""
+        self.held.add(chat_id)
+        self._token.pop(chat_id, None)
+
+    def release(self, chat_id: int, now: float) -> None:
+        if chat_id in self.held:
+            self.held.discard(chat_id)
+            self.schedule(chat_id, now)
+
     # -- scheduling --------------------------------------------------------------------
 
     def schedule(self, chat_id: int, now: float) -> None:
         """Put the chat where its next possible request belongs (or nowhere: nothing to do)."""
-        if chat_id in self.busy:
+        if chat_id in self.busy or chat_id in self.held:
             return
         self._token.pop(chat_id, None)
         survey = self._survey(chat_id, now)
@@ -156,7 +167,7 @@ class Planner:
             if self.pacer.chat_ready_at(chat_id, now) <= now:
                 job = self._build(chat_id, now)
             if job is not None:
-                self.pacer.started(chat_id, now)
+                self.pacer.started(chat_id, now, new_message=job.message is None)
                 self.busy.add(chat_id)
                 for item, *_ in job.items:
                     item.in_flight = True
@@ -186,11 +197,14 @@ class Planner:
             wake = min(wake, self.pacer.global_ready_at(now))
         return wake
 
-    def urgent(self) -> bool:
+    def urgent(self, now: float) -> bool:
         """Something in flight, or a state waiting that no rule holds back (for a flush)."""
         return bool(self.busy) or any(
-            item.dirty and item.held is None
-            for box in self.outbox.chats.values()
+            item.dirty
+            and item.held is None
+            # A new message the chat's minute cap holds back is not due either.
+            and (item.message_id is not None or self.pacer.new_message_ready_at(chat, now) <= now)
+            for chat, box in self.outbox.chats.items()
             for item in box.items.values()
         )
 
@@ -222,6 +236,13 @@ class Planner:
             self._consider(item, survey, controls, now)
         for message in list(box.messages.values()):
             self._consider_message(box, message, survey, now)
+        if survey.new or survey.views:
+            # The chat had its new messages for this minute: what waits is combined into the
+            # next one (edits of live messages go on meanwhile).
+            cap_at = self.pacer.new_message_ready_at(chat_id, now)
+            if cap_at > now:
+                survey.new, survey.views = [], []
+                survey.next_at = min(survey.next_at, cap_at)
         return survey
 
     def _consider(

@@ -175,6 +175,8 @@ def build(
             ),
             unreachable=market.directory.unreachable,
             simulated=settings.app.demo,
+            telegram_errors=lambda: {"flood_wait": chat.delivery.pacer.flood_waits},
+            messages_dropped=lambda: chat.delivery.direct.dropped,
         )
         specs.append(TaskSpec("health", health.run, stage=Stage.TRANSPORT))
     else:

@@ -11,14 +11,14 @@ from dataclasses import dataclass, replace
 from goquant_bot.alerts.delivery import Delivery, DeliveryConfig
 from goquant_bot.alerts.outbox import Payload, ViewUpdate
 from goquant_bot.alerts.pacing import PacingConfig
-from goquant_bot.alerts.transport import AlertTransport, DeliveryError
+from goquant_bot.alerts.transport import AlertTransport
 from goquant_bot.app.signals import HISTORY_FILE
 from goquant_bot.bot.alert_text import AlertRenderer, stable_text
 from goquant_bot.bot.config import BotConfig
 from goquant_bot.bot.console import ConsoleAdapter
 from goquant_bot.bot.router import CommandRouter
 from goquant_bot.bot.telegram.adapter import AdapterConfig
-from goquant_bot.bot.telegram.build import build_telegram
+from goquant_bot.bot.telegram.build import build_telegram, build_transport
 from goquant_bot.bot.types import CallbackAnswer, Caller, Commands, Keyboard, Reply
 from goquant_bot.bot.users import UserStore
 from goquant_bot.domain.events import Event, MarketViewSignal
@@ -166,21 +166,22 @@ def build_chat(
     )
     specs: list[TaskSpec] = []
     transport: AlertTransport
-    pacing = PacingConfig()
+    per_chat = settings.bot.chat_messages_per_min
+    pacing = PacingConfig(chat_messages_per_min=per_chat)
+    unpaced = PacingConfig(
+        private_interval_s=0.0, global_per_s=1000, global_burst=1000, chat_messages_per_min=per_chat
+    )
     if settings.effective_mode == "telegram":
-        adapter, telegram = build_telegram(
-            settings.telegram, commands, AdapterConfig(stale_after_s=settings.bot.stale_after_s)
-        )
+        telegram = build_transport(settings.telegram)
         transport = telegram
-        specs.append(TaskSpec("telegram", adapter.run, stage=Stage.INTAKE))
         specs.append(TaskSpec("telegram-transport", telegram.run, stage=Stage.TRANSPORT))
     elif settings.effective_mode == "headless":
         transport = LogTransport()
-        pacing = PacingConfig(private_interval_s=0.0, global_per_s=1000, global_burst=1000)
+        pacing = unpaced
     else:
         console = ConsoleAdapter(commands, on_eof=stop)
         transport = console.transport
-        pacing = PacingConfig(private_interval_s=0.0, global_per_s=1000, global_burst=1000)
+        pacing = unpaced
         specs.append(TaskSpec("console", console.run, stage=Stage.INTAKE, restart=False))
 
     def view_throttle(monitor_id: str) -> float:
@@ -214,6 +215,15 @@ def build_chat(
         min_refresh_s=view_throttle,
         stable_text=stable_text,
     )
+    if settings.effective_mode == "telegram":
+        # Replies share the alerts' pacer (delivery.direct): one budget for every message.
+        adapter = build_telegram(
+            settings.telegram,
+            commands,
+            AdapterConfig(stale_after_s=settings.bot.stale_after_s),
+            requests=delivery.direct,
+        )
+        specs.append(TaskSpec("telegram", adapter.run, stage=Stage.INTAKE))
     delivery.restore_message_ids(state.delivery.get("message_ids", []))
     delivery.history.load(state.delivery.get("history", {}))
     signals.sink = route
@@ -290,10 +300,7 @@ def build_chat(
             while True:
                 notice = await notices.get()
                 for admin in settings.telegram.admin_ids:
-                    try:
-                        await transport.send(admin, notice)
-                    except DeliveryError as exc:
-                        log.warning("admin_notice_failed", chat_id=admin, error=str(exc))
+                    await delivery.notify(admin, notice)  # paced; a failure is logged there
 
         specs.append(TaskSpec("admin-notice", tell_admins, stage=Stage.DELIVERY))
     specs.append(TaskSpec("delivery", delivery.run, stage=Stage.DELIVERY))

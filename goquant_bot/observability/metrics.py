@@ -42,6 +42,7 @@ class BotCollector(Collector):
         users: Callable[[], int],
         alerts: Callable[[], Mapping[tuple[str, str], int]] = dict,
         telegram_errors: Callable[[], Mapping[str, int]] = dict,
+        messages_dropped: Callable[[], Mapping[str, int]] = dict,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._venues = venues
@@ -52,6 +53,7 @@ class BotCollector(Collector):
         self._users = users
         self._alerts = alerts
         self._telegram = telegram_errors
+        self._dropped = messages_dropped
         self._clock = clock
 
     def collect(self) -> Iterator[Metric]:
@@ -110,6 +112,14 @@ class BotCollector(Collector):
         for kind, count in self._telegram().items():
             telegram.add_metric([kind], count)
         yield telegram
+        dropped = CounterMetricFamily(
+            "goquant_messages_dropped",
+            "Replies and notices given up (flood waits past their bound)",
+            labels=["reason"],
+        )
+        for reason, count in self._dropped().items():
+            dropped.add_metric([reason], count)
+        yield dropped
 
     @staticmethod
     def _histogram(samples: Sequence[float]) -> HistogramMetricFamily:

@@ -31,6 +31,8 @@ def build_health(
     transport_ok: Callable[[], bool] | None = None,
     unreachable: Callable[[], Mapping[Venue, float]] = dict,
     simulated: bool = False,
+    telegram_errors: Callable[[], Mapping[str, int]] = dict,
+    messages_dropped: Callable[[], Mapping[str, int]] = dict,
 ) -> HealthServer:
     """The health server, its readiness checks and the metrics collector over the components.
 
@@ -95,6 +97,8 @@ def build_health(
             ),
             monitors=monitors,
             users=lambda: len({m.owner for m in registry.monitors.values()}),
+            telegram_errors=telegram_errors,
+            messages_dropped=messages_dropped,
         )
     )
     return HealthServer(settings.host, settings.port, readiness=readiness, registry=registry_)

@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from goquant_bot.alerts.delivery import Delivery, DeliveryConfig
+from goquant_bot.alerts.direct import Wait
 from goquant_bot.alerts.jobs import RefreshInterval, Renderer, StableText
 from goquant_bot.alerts.outbox import Payload
 from goquant_bot.alerts.pacing import PacingConfig
 from goquant_bot.domain.users import ChatPrefs
 from tests.alerts.scripted import Clock, Prefs, ScriptedTransport, render
+
+
+async def granted_only(event: asyncio.Event, delay: float) -> None:
+    """A reply waits until the delivery (``pump``) or an answer wakes it: time is the rig's."""
+    await event.wait()
 
 
 class Rig:
@@ -20,6 +27,7 @@ class Rig:
         renderer: Renderer = render,
         min_refresh_s: RefreshInterval | None = None,
         stable_text: StableText | None = None,
+        wait: Wait | None = None,
         **config: Any,
     ):
         self.clock = Clock(now)
@@ -41,6 +49,7 @@ class Rig:
             config=DeliveryConfig(**config),
             pacing=pacing,
             rand=lambda: 0.0,
+            wait=wait or granted_only,
         )
 
     def _blocked(self, chat_id: int) -> None:

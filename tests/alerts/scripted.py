@@ -6,6 +6,7 @@ wording); the transport records every request and raises the errors a test queue
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -28,9 +29,19 @@ def utc(text: str) -> float:
 class Clock:
     def __init__(self, now: float = 1_000.0) -> None:
         self.now = now
+        self.waits: list[float] = []
 
     def __call__(self) -> float:
         return self.now
+
+    async def wait(self, event: asyncio.Event, delay: float) -> None:
+        """A paced reply's wait on this clock: jump to its time (an open-ended one awaits the
+        event, set when another request answers)."""
+        if delay == float("inf"):
+            await event.wait()
+            return
+        self.waits.append(delay)
+        self.now += max(delay, 0.0)
 
 
 class Prefs:

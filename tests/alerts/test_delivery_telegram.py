@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import html
 import random
-from collections import defaultdict, deque
+from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -29,6 +29,7 @@ from tests.fakes.telegram_api import (
     Call,
     Failure,
     FakeBotRequest,
+    TelegramLimits,
     bad_request,
     blocked,
     flood,
@@ -67,32 +68,26 @@ class TelegramRules:
 
     api: BotApi
     rng: random.Random | None = None
-    limit_floods: int = 0
     injected: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     blocked_at: dict[int, float] = field(default_factory=dict)
     refused: list[Call] = field(default_factory=list)  # plain 400s: never retried, by design
-    _recent: deque[float] = field(default_factory=deque)
-    _last: dict[int, float] = field(default_factory=dict)
-    _group: dict[int, deque[float]] = field(default_factory=lambda: defaultdict(deque))
+    limits: TelegramLimits = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.limits = TelegramLimits(self.api, per_s=30, methods=PACED, slack=SLACK)
+
+    @property
+    def limit_floods(self) -> int:
+        return self.limits.floods
 
     def __call__(self, method: str, params: dict[str, Any]) -> Failure | None:
         if method not in PACED:
             return None
+        refusal = self.limits(method, params)
+        if refusal is not None:
+            return refusal
         call = self.api.calls[-1]
         now, chat = call.at, int(params["chat_id"])
-        while self._recent and self._recent[0] <= now - 1.0 + SLACK:
-            self._recent.popleft()
-        window = self._group[chat]
-        while window and window[0] <= now - 60.0 + SLACK:
-            window.popleft()
-        too_fast = now - self._last.get(chat, -1e9) < 1.0 - SLACK
-        if len(self._recent) >= 30 or too_fast or (chat < 0 and len(window) >= 20):
-            self.limit_floods += 1
-            return flood(5)
-        self._recent.append(now)
-        self._last[chat] = now
-        if chat < 0:
-            window.append(now)
         if chat in self.blocked_at:
             return blocked()
         return None if self.rng is None else self._inject(call, chat, now)

@@ -42,8 +42,41 @@ def test_the_global_window_holds_25_requests_per_second() -> None:
     for chat in range(25):
         assert pacer.global_ready_at(0.5) == 0.5
         pacer.started(chat, 0.5 + chat / 1000)
+        pacer.finished(chat, 0.5 + chat / 1000)
     assert pacer.global_ready_at(0.6) == 1.5
     assert pacer.ready_at(99, 0.6) == 1.5
+
+
+def test_the_global_window_counts_from_the_end_of_each_request() -> None:
+    """Telegram counts a request when it arrives, at the latest when it answers: 25 requests
+    answered late must not let 25 more start a second after they started."""
+    pacer = Pacer(PacingConfig(global_burst=25))
+    for chat in range(25):
+        pacer.started(chat, 0.0)
+    assert pacer.global_ready_at(5.0) == float("inf")  # all 25 in flight: wait for an answer
+    pacer.finished(0, 0.4)
+    assert pacer.global_ready_at(0.5) == 1.4  # from its end, not from its start (1.0)
+    for chat in range(1, 25):
+        pacer.finished(chat, 0.8)
+    assert pacer.global_ready_at(1.0) == 1.4
+    pacer.started(100, 1.4)
+    pacer.finished(100, 1.4)
+    assert pacer.global_ready_at(1.4) == pytest.approx(1.8)
+
+
+def test_a_chat_gets_at_most_20_new_messages_a_minute_edits_aside() -> None:
+    pacer = Pacer(PacingConfig(chat_messages_per_min=20))
+    for second in range(20):
+        assert pacer.new_message_ready_at(PRIVATE, float(second)) == second
+        pacer.started(PRIVATE, float(second))
+        pacer.finished(PRIVATE, float(second))
+    assert pacer.new_message_ready_at(PRIVATE, 20.0) == 60.0
+    assert pacer.ready_at(PRIVATE, 20.0, new_message=True) == 60.0
+    assert pacer.ready_at(PRIVATE, 20.0) == 20.0  # an edit may go
+    pacer.started(PRIVATE, 20.0, new_message=False)
+    pacer.finished(PRIVATE, 20.0)
+    assert pacer.new_message_ready_at(PRIVATE, 30.0) == 60.0
+    assert pacer.new_message_ready_at(OTHER, 30.0) == 30.0
 
 
 def test_a_backlog_goes_out_as_a_stream_not_in_one_second_bursts() -> None:
@@ -52,6 +85,7 @@ def test_a_backlog_goes_out_as_a_stream_not_in_one_second_bursts() -> None:
     while len(starts) < 50:
         t = pacer.global_ready_at(t)
         pacer.started(len(starts), t)
+        pacer.finished(len(starts), t)
         starts.append(t)
     assert starts[:6] == [0.0] * 5 + [0.2]
     gaps = [b - a for a, b in zip(starts[4::5], starts[9::5], strict=False)]

@@ -14,6 +14,8 @@ from typing import Any
 import pytest
 from telegram import Update
 
+from goquant_bot.alerts.direct import DirectRequests
+from goquant_bot.alerts.pacing import Pacer
 from goquant_bot.bot.telegram import AdapterConfig, TelegramAdapter, build_application
 from goquant_bot.bot.telegram.adapter import APOLOGY, APOLOGY_SHORT, addressed_text
 from goquant_bot.bot.types import Button, CallbackAnswer, Caller, ChatType, Reply
@@ -62,12 +64,19 @@ class ScriptedCommands:
         return self.entries
 
 
-class Sleeps:
-    def __init__(self) -> None:
+class Waits:
+    """Simulated time for the pacer: a timed wait jumps the bot's clock to its end."""
+
+    def __init__(self, bot: Bot) -> None:
+        self.bot = bot
         self.waits: list[float] = []
 
-    async def __call__(self, seconds: float) -> None:
-        self.waits.append(seconds)
+    async def __call__(self, event: asyncio.Event, delay: float) -> None:
+        if delay == float("inf"):
+            await event.wait()
+            return
+        self.waits.append(delay)
+        self.bot.now += max(delay, 0.0)
 
 
 class Bot:
@@ -77,14 +86,15 @@ class Bot:
         self.api = BotApi(clock=lambda: self.now)
         self.now = NOW
         self.commands = ScriptedCommands()
-        self.sleeps = Sleeps()
+        self.sleeps = Waits(self)
+        self.requests = DirectRequests(Pacer(), clock=lambda: self.now, wait=self.sleeps)
         self.app = build_application(
             BOT_TOKEN,
             request=FakeBotRequest(self.api),
             get_updates_request=FakeBotRequest(self.api),
         )
         self.adapter = TelegramAdapter(
-            self.app, self.commands, config, clock=lambda: self.now, sleep=self.sleeps
+            self.app, self.commands, config, requests=self.requests, clock=lambda: self.now
         )
 
     async def feed(self, update: dict[str, Any]) -> None:
@@ -327,20 +337,57 @@ async def test_invalid_html_is_sent_again_as_plain_text(bot: Bot) -> None:
     assert bot.api.texts(USER_ID) == ["edge 0.4 % & rising"]
 
 
-async def test_short_flood_wait_is_waited_and_the_reply_sent_once(bot: Bot) -> None:
+async def test_replies_to_one_chat_are_a_second_apart(bot: Bot) -> None:
+    bot.commands.replies["/two"] = [Reply("one"), Reply("two")]
+    await bot.say("/two")
+    await bot.say("/help")
+    sends = bot.api.calls_to("sendMessage")
+    assert [call.at - NOW for call in sends] == [0.0, 1.0, 2.0]
+    assert bot.api.texts(USER_ID) == ["one", "two", "you said <i>/help</i>"]
+
+
+async def test_a_button_is_answered_at_once_while_its_edit_waits_for_the_chat(bot: Bot) -> None:
+    await bot.say("/menu")  # the chat's next request may start a second from now
+    bot.commands.presses["go"] = (CallbackAnswer("Done"), [Reply("Edited", edit=True)])
+    await bot.press("go", bot.api.last().message_id)
+    answer = bot.api.calls_to("answerCallbackQuery")[0]
+    (edit,) = bot.api.calls_to("editMessageText")
+    assert answer.at == NOW  # not counted, not paced
+    assert edit.at == NOW + 1.0
+    assert bot.api.calls.index(answer) < bot.api.calls.index(edit)
+
+
+async def test_a_flood_wait_is_waited_out_and_the_reply_sent_once(bot: Bot) -> None:
     bot.api.fail(flood(3), method="sendMessage", chat_id=USER_ID)
     await bot.say("/help")
     assert bot.sleeps.waits == [3.0]
+    first, again = bot.api.calls_to("sendMessage")
+    assert first.status == 429
+    assert again.at - first.at == 3.0  # after the wait Telegram asked for, never sooner
     assert bot.api.texts(USER_ID) == ["you said <i>/help</i>"]
+    assert bot.requests.dropped["flood_wait"] == 0
 
 
-async def test_long_flood_wait_drops_the_reply_without_waiting(bot: Bot) -> None:
-    bot.api.fail(flood(60), method="sendMessage")
+async def test_a_flood_wait_past_the_bound_drops_the_reply_and_counts_it(bot: Bot) -> None:
+    bot.api.fail(flood(90), method="sendMessage")  # the bound: 60 s of flood waits
     await bot.say("/help")
     assert bot.sleeps.waits == []
     assert bot.api.texts() == []
-    await bot.say("/help")  # polling and handling go on
+    assert bot.requests.dropped["flood_wait"] == 1
+    await bot.say("/help")  # handling goes on; the chat stays paused as Telegram asked
+    (_, sent) = bot.api.calls_to("sendMessage")
+    assert sent.at == NOW + 90.0
     assert bot.api.texts() == ["you said <i>/help</i>"]
+
+
+async def test_flood_waits_adding_up_past_the_bound_drop_the_rest_of_the_replies(bot: Bot) -> None:
+    bot.commands.replies["/two"] = [Reply("one"), Reply("two")]
+    bot.api.fail(flood(40), method="sendMessage", times=2)
+    await bot.say("/two")
+    assert bot.sleeps.waits == [40.0]  # the second wait (80 s in all) is past the bound
+    assert len(bot.api.calls_to("sendMessage")) == 2
+    assert bot.api.texts() == []
+    assert bot.requests.dropped["flood_wait"] == 2  # "two" was not even tried
 
 
 async def test_a_blocked_chat_stops_the_replies_quietly(bot: Bot) -> None:

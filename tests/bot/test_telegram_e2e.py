@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from goquant_bot.alerts.direct import DirectRequests
+from goquant_bot.alerts.pacing import Pacer
 from goquant_bot.alerts.transport import FloodWait
 from goquant_bot.bot.telegram import (
     AdapterConfig,
@@ -17,6 +19,7 @@ from goquant_bot.bot.telegram import (
     build_bot,
 )
 from goquant_bot.bot.types import Button, CallbackAnswer, Caller, Reply
+from tests.alerts.scripted import Clock
 from tests.bot.harness import Bot as RouterHarness
 from tests.fakes.bot_api_server import BotApiServer
 from tests.fakes.telegram_api import USER_ID, BotApi, flood
@@ -42,6 +45,12 @@ class GreetingCommands:
         return [("start", "Start")]
 
 
+def simulated_pacing() -> DirectRequests:
+    """Replies paced on a clock of their own that jumps over the waits (the test stays fast)."""
+    clock = Clock(0.0)
+    return DirectRequests(Pacer(), clock=clock, wait=clock.wait)
+
+
 @pytest.fixture(autouse=True)
 def _ptb_timedelta(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PTB_TIMEDELTA", "true")
@@ -52,7 +61,9 @@ async def test_polled_updates_are_answered_over_http() -> None:
     async with BotApiServer() as server:
         api = server.api
         app = build_application(BOT_TOKEN, base_url=server.base_url)
-        adapter = TelegramAdapter(app, commands, AdapterConfig(poll_timeout_s=1))
+        adapter = TelegramAdapter(
+            app, commands, AdapterConfig(poll_timeout_s=1), requests=simulated_pacing()
+        )
         task = asyncio.create_task(adapter.run())
         try:
             start = api.message("/start", first_name="Ada & Bo")
@@ -108,7 +119,11 @@ async def test_the_real_command_router_over_http(tmp_path: Path) -> None:
         api = server.api
         app = build_application(BOT_TOKEN, base_url=server.base_url)
         adapter = TelegramAdapter(
-            app, router.router, AdapterConfig(poll_timeout_s=1), clock=lambda: router.now
+            app,
+            router.router,
+            AdapterConfig(poll_timeout_s=1),
+            requests=simulated_pacing(),
+            clock=lambda: router.now,
         )
         task = asyncio.create_task(adapter.run())
         try:

@@ -24,8 +24,9 @@ import contextlib
 import json
 import re
 import time
+from collections import defaultdict, deque
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from telegram.error import NetworkError, TimedOut
@@ -54,6 +55,7 @@ __all__ = [
     "Failure",
     "FakeBotRequest",
     "StoredMessage",
+    "TelegramLimits",
     "bad_request",
     "blocked",
     "flood",
@@ -489,6 +491,48 @@ class BotApi:
     def _take_message_id(self) -> int:
         self._next_message_id += 1
         return self._next_message_id - 1
+
+
+@dataclass
+class TelegramLimits:
+    """A ``BotApi.script`` answering 429 to any message request past Telegram's limits, by the
+    times the requests arrive: ``per_s`` overall in any second, one per ``chat_interval_s`` to a
+    chat, ``group_per_min`` to a group in any minute. Callback answers are not counted.
+
+        api.script = TelegramLimits(api, per_s=25)
+    """
+
+    api: BotApi
+    per_s: int = 30
+    chat_interval_s: float = 1.0
+    group_per_min: int = 20
+    retry_after: int = 5
+    methods: tuple[str, ...] = ("sendMessage", "editMessageText", "sendDocument")
+    slack: float = 1e-9  # a float sum of simulated times may land a hair below a whole second
+    floods: int = 0
+    _recent: deque[float] = field(default_factory=deque)
+    _last: dict[int, float] = field(default_factory=dict)
+    _group: dict[int, deque[float]] = field(default_factory=lambda: defaultdict(deque))
+
+    def __call__(self, method: str, params: dict[str, Any]) -> Failure | None:
+        if method not in self.methods:
+            return None
+        now, chat = self.api.calls[-1].at, int(params["chat_id"])
+        while self._recent and self._recent[0] <= now - 1.0 + self.slack:
+            self._recent.popleft()
+        window = self._group[chat]
+        while window and window[0] <= now - 60.0 + self.slack:
+            window.popleft()
+        too_soon = now - self._last.get(chat, -1e9) < self.chat_interval_s - self.slack
+        full = len(self._recent) >= self.per_s or (chat < 0 and len(window) >= self.group_per_min)
+        if too_soon or full:
+            self.floods += 1
+            return flood(self.retry_after)
+        self._recent.append(now)
+        self._last[chat] = now
+        if chat < 0:
+            window.append(now)
+        return None
 
 
 # --- python-telegram-bot's request layer ----------------------------------------------------

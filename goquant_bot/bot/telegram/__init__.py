@@ -6,6 +6,7 @@ from goquant_bot.bot.telegram.build import (
     build_application,
     build_bot,
     build_telegram,
+    build_transport,
 )
 from goquant_bot.bot.telegram.transport import TelegramTransport, delivery_error
 
@@ -17,5 +18,6 @@ __all__ = [
     "build_application",
     "build_bot",
     "build_telegram",
+    "build_transport",
     "delivery_error",
 ]

@@ -11,7 +11,7 @@ import datetime as dt
 import html
 import re
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeAlias
 
@@ -19,6 +19,7 @@ from telegram import BotCommand, Chat, Message, Update, User
 from telegram import error as tg
 from telegram.ext import Application, CallbackContext, CallbackQueryHandler, MessageHandler, filters
 
+from goquant_bot.alerts.direct import DirectRequests
 from goquant_bot.bot.telegram.replies import ReplySender, Target
 from goquant_bot.bot.types import CallbackAnswer, Caller, ChatType, Commands, Reply
 from goquant_bot.errors import ConfigError, TransientError
@@ -44,12 +45,14 @@ class AdapterConfig:
     stale_after_s: float = 120.0
     # Long-poll duration of one getUpdates call.
     poll_timeout_s: float = 25.0
-    # A reply hit by a flood wait up to this long is sent again once after the wait.
-    max_flood_wait_s: float = 10.0
 
 
 class TelegramAdapter:
-    """Turns messages and button presses into ``Commands`` calls and sends back the replies."""
+    """Turns messages and button presses into ``Commands`` calls and sends back the replies.
+
+    ``requests`` paces every reply: pass alert delivery's (``Delivery.direct``), so that
+    replies and alerts share one pacer.
+    """
 
     def __init__(
         self,
@@ -57,16 +60,14 @@ class TelegramAdapter:
         commands: Commands,
         config: AdapterConfig | None = None,
         *,
+        requests: DirectRequests,
         clock: Callable[[], float] = time.time,
-        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self._app = application
         self._commands = commands
         self._config = config or AdapterConfig()
         self._clock = clock
-        self._replies = ReplySender(
-            application.bot, max_flood_wait_s=self._config.max_flood_wait_s, sleep=sleep
-        )
+        self._replies = ReplySender(application.bot, requests)
         self._restart_notices: dict[int, float] = {}
         application.add_handler(
             MessageHandler(filters.UpdateType.MESSAGE & filters.TEXT, self._on_message)
@@ -218,7 +219,8 @@ class TelegramAdapter:
             if update.callback_query is not None:
                 await self._replies.answer(update.callback_query.id, CallbackAnswer(APOLOGY_SHORT))
             if update.effective_chat is not None:
-                await self._app.bot.send_message(update.effective_chat.id, APOLOGY)
+                target = Target(update.effective_chat.id)
+                await self._replies.deliver(target, [Reply(APOLOGY)], pressed=None)
         except Exception as exc:
             log.warning("telegram_apology_failed", error=str(exc))
 

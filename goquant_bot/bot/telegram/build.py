@@ -11,6 +11,7 @@ from telegram import Bot, Update
 from telegram.ext import Application, ApplicationBuilder, BaseUpdateProcessor
 from telegram.request import BaseRequest
 
+from goquant_bot.alerts.direct import DirectRequests
 from goquant_bot.bot.telegram.adapter import AdapterConfig, TelegramAdapter
 from goquant_bot.bot.telegram.transport import TelegramTransport
 from goquant_bot.bot.types import Commands
@@ -109,13 +110,22 @@ def build_telegram(
     settings: TelegramSettings,
     commands: Commands,
     config: AdapterConfig | None = None,
-) -> tuple[TelegramAdapter, TelegramTransport]:
-    """The command adapter (supervise at Stage.INTAKE) and the alert transport (Stage.TRANSPORT)."""
+    *,
+    requests: DirectRequests,
+) -> TelegramAdapter:
+    """The command adapter (supervise at Stage.INTAKE); its replies are paced by ``requests``
+    (alert delivery's, so that replies and alerts share one pacer)."""
+    application = build_application(_token(settings), base_url=settings.api_base_url)
+    return TelegramAdapter(application, commands, config, requests=requests)
+
+
+def build_transport(settings: TelegramSettings) -> TelegramTransport:
+    """The alert transport (supervise at Stage.TRANSPORT), with a bot of its own."""
+    return TelegramTransport(build_bot(_token(settings), base_url=settings.api_base_url))
+
+
+def _token(settings: TelegramSettings) -> str:
     if settings.bot_token is None:
         msg = "telegram.bot_token is not set"
         raise ConfigError(msg)
-    token = settings.bot_token.get_secret_value()
-    application = build_application(token, base_url=settings.api_base_url)
-    adapter = TelegramAdapter(application, commands, config)
-    transport = TelegramTransport(build_bot(token, base_url=settings.api_base_url))
-    return adapter, transport
+    return settings.bot_token.get_secret_value()

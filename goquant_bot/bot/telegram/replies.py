@@ -1,18 +1,22 @@
 """Sending a command's replies on Telegram: new messages, edits, documents, callback answers.
 
-A reply that cannot be sent is logged and skipped; it never fails the update's handler.
+Every request but the callback answer goes through the alerts' pacer (``DirectRequests``):
+replies count against Telegram's limits like alerts, and go before them. A reply that cannot
+be sent is logged and skipped; it never fails the update's handler.
 """
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 from telegram import Bot, InputFile, Message, ReplyParameters
 from telegram import error as tg
 from telegram.constants import ParseMode
 
+from goquant_bot.alerts.direct import DirectRequests
+from goquant_bot.alerts.transport import FloodWait
 from goquant_bot.bot.console.render import html_to_text
 from goquant_bot.bot.telegram.markup import (
     CALLBACK_TEXT_MAX,
@@ -25,6 +29,7 @@ from goquant_bot.bot.types import CallbackAnswer, Reply
 from goquant_bot.logging import get_logger
 
 log = get_logger(__name__)
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,20 +42,14 @@ class Target:
 
 
 class ReplySender:
-    """Sends ``Reply`` objects with one bot; a short flood wait is waited out once."""
+    """Sends ``Reply`` objects with one bot, each request paced by ``requests``."""
 
-    def __init__(
-        self,
-        bot: Bot,
-        *,
-        max_flood_wait_s: float,
-        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
-    ) -> None:
+    def __init__(self, bot: Bot, requests: DirectRequests) -> None:
         self._bot = bot
-        self._max_flood_wait_s = max_flood_wait_s
-        self._sleep = sleep
+        self._requests = requests
 
     async def answer(self, query_id: str, answer: CallbackAnswer) -> None:
+        """Not paced: Telegram does not count callback answers, and the button spins until."""
         try:
             await self._bot.answer_callback_query(
                 query_id,
@@ -63,9 +62,17 @@ class ReplySender:
 
     async def deliver(self, target: Target, replies: list[Reply], pressed: Message | None) -> None:
         """Send ``replies`` in order; ``edit`` replies replace ``pressed`` when there is one."""
-        for reply in replies:
+        for index, reply in enumerate(replies):
             try:
                 await self._send_reply(target, reply, pressed)
+            except FloodWait as exc:
+                # Telegram's waits passed the bound: the rest would come even later.
+                rest = len(replies) - index - 1
+                self._requests.drop("flood_wait", rest)
+                log.warning(
+                    "reply_dropped", chat_id=target.chat_id, error=str(exc), dropped=rest + 1
+                )
+                return
             except tg.Forbidden as exc:
                 log.info("reply_refused", chat_id=target.chat_id, error=str(exc))
                 return
@@ -80,7 +87,8 @@ class ReplySender:
             return
         if reply.edit and pressed is not None:
             try:
-                await self._with_flood_retry(
+                await self._paced(
+                    target,
                     lambda: self._bot.edit_message_text(
                         reply.text,
                         chat_id=target.chat_id,
@@ -88,7 +96,8 @@ class ReplySender:
                         parse_mode=ParseMode.HTML,
                         reply_markup=keyboard_markup(reply.buttons),
                         link_preview_options=NO_PREVIEW,
-                    )
+                    ),
+                    new_message=False,
                 )
                 return
             except tg.BadRequest as exc:
@@ -118,20 +127,21 @@ class ReplySender:
             )
 
         try:
-            await self._with_flood_retry(lambda: send(reply.text, ParseMode.HTML))
+            await self._paced(target, lambda: send(reply.text, ParseMode.HTML))
         except tg.BadRequest as exc:
             if "can't parse entities" not in exc.message.lower():
                 raise
             # A formatting bug must not cost the user the answer: send it as plain text.
             log.error("reply_html_invalid", chat_id=target.chat_id, error=exc.message)
-            await self._with_flood_retry(lambda: send(html_to_text(reply.text), None))
+            await self._paced(target, lambda: send(html_to_text(reply.text), None))
 
     async def _send_document(self, target: Target, reply: Reply, name: str, content: bytes) -> None:
         caption: str | None = reply.text or None
         if caption is not None and len(html_to_text(caption)) > CAPTION_MAX:
             await self._send_text(target, Reply(reply.text, reply.buttons))
             caption = None
-        await self._with_flood_retry(
+        await self._paced(
+            target,
             lambda: self._bot.send_document(
                 target.chat_id,
                 InputFile(content, filename=name),
@@ -139,17 +149,19 @@ class ReplySender:
                 parse_mode=ParseMode.HTML if caption else None,
                 reply_markup=keyboard_markup(reply.buttons) if caption else None,
                 message_thread_id=target.thread_id,
-            )
+            ),
         )
 
-    async def _with_flood_retry(self, call: Callable[[], Awaitable[object]]) -> None:
-        """Run ``call``; after a short flood wait, run it once more (longer waits raise)."""
-        try:
-            await call()
-        except tg.RetryAfter as exc:
-            wait = retry_after_seconds(exc)
-            if wait > self._max_flood_wait_s:
-                raise
-            log.info("reply_flood_wait", wait_s=wait)
-            await self._sleep(wait)
-            await call()
+    async def _paced(
+        self, target: Target, call: Callable[[], Awaitable[T]], *, new_message: bool = True
+    ) -> T:
+        """Run one request in its paced slot; a flood wait is waited out and the request tried
+        again (``FloodWait`` once the waits pass the bound)."""
+
+        async def attempt() -> T:
+            try:
+                return await call()
+            except tg.RetryAfter as exc:
+                raise FloodWait(str(exc), retry_after_seconds(exc)) from exc
+
+        return await self._requests.request(target.chat_id, attempt, new_message=new_message)
