@@ -48,6 +48,7 @@ def monitor_arb(ctx: Deps, caller: Caller, args: list[str]) -> list[Reply]:
         default_notional=notional_for(ctx, caller),
         max_threshold=cfg.max_threshold_pct,
         size_range=(cfg.min_notional, cfg.max_notional),
+        sanity_cap_pct=cfg.sanity_cap_pct,
     )
     return create_arb(ctx, caller, req)
 
@@ -102,7 +103,10 @@ def config_arb(ctx: Deps, caller: Caller, args: list[str]) -> list[Reply]:
     changes: dict[str, object] = {}
     if "threshold" in opts:
         changes["min_edge_pct"] = parse_threshold(
-            opts["threshold"], cfg.max_threshold_pct, CONFIG_ARB_EXAMPLE
+            opts["threshold"],
+            cfg.max_threshold_pct,
+            CONFIG_ARB_EXAMPLE,
+            sanity_cap_pct=cfg.sanity_cap_pct,
         )
     if "size" in opts:
         changes["notional"] = parse_size(
@@ -144,7 +148,12 @@ def threshold(ctx: Deps, caller: Caller, args: list[str]) -> list[Reply]:
     else:
         msg = "Too many arguments: give an id and a threshold."
         raise InputError(msg, THRESHOLD_EXAMPLE)
-    pct = parse_threshold(value, ctx.config.max_threshold_pct, THRESHOLD_EXAMPLE)
+    pct = parse_threshold(
+        value,
+        ctx.config.max_threshold_pct,
+        THRESHOLD_EXAMPLE,
+        sanity_cap_pct=ctx.config.sanity_cap_pct,
+    )
     monitor = dataclasses.replace(_monitor_of(record), min_edge_pct=pct)
     updated = lifecycle.replace(ctx, record, monitor)
     return replies(f"✅ Threshold set to {fmt_pct(pct)}:\n{line(ctx, updated)}")

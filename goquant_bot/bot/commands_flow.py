@@ -66,8 +66,11 @@ def prompt(
             f"<b>{symbol}</b> on {esc(', '.join(flow.venues))}: alert when the net edge after "
             "fees reaches… Tap a value or type one in percent (e.g. 0.25)."
         )
+        cap = min(ctx.config.sanity_cap_pct, ctx.config.max_threshold_pct)
         choices = [
-            Button(f"{t:g} %", f"f:{flow.nonce}:t:{t:g}") for t in ctx.config.threshold_choices
+            Button(f"{t:.2f} %", f"f:{flow.nonce}:t:{t:g}")
+            for t in ctx.config.threshold_choices
+            if t <= cap
         ]
         rows += [tuple(choices[i : i + 3]) for i in range(0, len(choices), 3)]
         rows.append((back, cancel))
@@ -109,9 +112,7 @@ def text_input(ctx: Deps, caller: Caller, flow: Flow, text: str) -> list[Reply]:
             )
             flow.set_venues([v.value for v in venues], now)
         elif flow.step is Step.THRESHOLD:
-            flow.set_threshold(
-                parse_threshold(text.strip(), ctx.config.max_threshold_pct, "0.3"), now
-            )
+            flow.set_threshold(_threshold(ctx, text.strip(), "0.3"), now)
         else:
             if text.strip().lower() not in ("yes", "ok", "create"):
                 return prompt(ctx, caller, flow, note="Tap ✅ Create to confirm, or /cancel.")
@@ -163,7 +164,7 @@ def press(ctx: Deps, caller: Caller, parts: list[str]) -> PressResult:
             else:
                 flow.toggle_venue(value, now)
         elif flow.step is Step.THRESHOLD:
-            flow.set_threshold(parse_threshold(value, ctx.config.max_threshold_pct), now)
+            flow.set_threshold(_threshold(ctx, value, "0.3"), now)
         elif value == "!ok":
             return CallbackAnswer("Created"), _finish(ctx, caller, flow, edit=True)
         else:
@@ -188,6 +189,11 @@ def _finish(ctx: Deps, caller: Caller, flow: Flow, *, edit: bool) -> list[Reply]
         out = create_view(ctx, caller, view, edit=edit)
     ctx.store.flows.pop((caller.chat_id, caller.user_id), None)
     return out
+
+
+def _threshold(ctx: Deps, text: str, example: str) -> float:
+    cfg = ctx.config
+    return parse_threshold(text, cfg.max_threshold_pct, example, sanity_cap_pct=cfg.sanity_cap_pct)
 
 
 def _listed(ctx: Deps, symbol: Symbol) -> list[str]:

@@ -12,9 +12,9 @@ from goquant_bot.bot.parsing import (
     CBBO_EXAMPLE,
     InputError,
     ViewRequest,
-    number,
     options,
     parse_duration,
+    parse_figure,
     parse_venues,
     parse_view,
     resolve_symbol,
@@ -82,18 +82,16 @@ def config_market(ctx: Deps, caller: Caller, args: list[str]) -> list[Reply]:
         changes["cooldown_s"] = parse_duration(
             opts["every"], 1.0, 3600.0, "update interval", CONFIG_VIEW_EXAMPLE
         )
-    for key, field, top in (
-        ("move", "mid_move_pct", 50.0),
-        ("spread", "spread_above_bps", 5000.0),
-        ("dev", "venue_deviation_bps", 5000.0),
+    for key, field in (
+        ("move", "mid_move_pct"),
+        ("spread", "spread_above_bps"),
+        ("dev", "venue_deviation_bps"),
     ):
         if key in opts:
-            text = opts[key].lower().removesuffix("%")
-            value = None if text == "off" else number(text)
-            if text != "off" and (value is None or not 0 < value <= top):
-                msg = f"{key}= must be a number above 0 and at most {top:g}, or off."
-                raise InputError(msg, CONFIG_VIEW_EXAMPLE)
-            changes[field] = value
+            off = opts[key].lower() == "off"
+            changes[field] = (
+                None if off else parse_figure(key, opts[key], CONFIG_VIEW_EXAMPLE, off=True)
+            )
     updated = lifecycle.replace(ctx, record, dataclasses.replace(monitor, **changes))  # type: ignore[arg-type]
     return replies(f"✅ Changed:\n{line(ctx, updated)}")
 

@@ -5,14 +5,16 @@ from __future__ import annotations
 from goquant_bot.bot import lifecycle
 from goquant_bot.bot.context import GROUP_SETTINGS, NOT_YOURS, Deps, PressResult, refuse
 from goquant_bot.bot.parsing import (
+    FEE_STEP,
     InputError,
+    check_step,
     clip,
-    number,
     parse_duration,
     parse_hhmm,
     parse_size,
     parse_timezone,
     parse_venue,
+    read_number,
 )
 from goquant_bot.bot.render import esc, fmt_span, fmt_time, replies
 from goquant_bot.bot.render_tables import config_text
@@ -190,11 +192,12 @@ def _config_action(ctx: Deps, caller: Caller, key: str, values: list[str]) -> No
         venue = parse_venue(values[0], cfg.venues, example)
         fees = {v: f for v, f in prefs.fees_pct if v != venue.value}
         if values[1].lower() != "default":
-            fee = number(values[1].removesuffix("%"))
-            if fee is None or not 0 <= fee < 10:
+            text = values[1].removesuffix("%").strip()
+            fee = read_number(text, "fee", example, " (a percentage, e.g. 0.08)")
+            if not 0 <= fee < 10:
                 msg = "The fee must be a percentage from 0 to below 10."
                 raise InputError(msg, example)
-            fees[venue.value] = fee
+            fees[venue.value] = check_step(fee, FEE_STEP, "fee", " %", example, text)
         ctx.store.update_prefs(chat, fees_pct=tuple(sorted(fees.items())))
     elif key == "quiet" and values == ["off"]:
         ctx.store.update_prefs(chat, quiet_hours=None)
@@ -217,8 +220,8 @@ def _config_action(ctx: Deps, caller: Caller, key: str, values: list[str]) -> No
         )
         ctx.store.update_prefs(chat, cooldown_s=seconds)
     elif key == "cap" and len(values) == 1:
-        cap = 0 if first in ("off", "0") else number(first)
-        if cap is None or cap != int(cap) or not 0 <= cap <= 1000:
+        cap = 0 if first in ("off", "0") else read_number(first, "hourly cap", example)
+        if cap != int(cap) or not 0 <= cap <= 1000:
             msg = "The hourly cap must be a whole number from 1 to 1000, or off."
             raise InputError(msg, example)
         ctx.store.update_prefs(chat, hourly_cap=int(cap))

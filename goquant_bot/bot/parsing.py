@@ -15,9 +15,16 @@ from goquant_bot.errors import RejectedInput
 ARB_EXAMPLE = "/monitor_arb BTC-USDT binance okx 0.3"
 VIEW_EXAMPLE = "/view_market BTC-USDT binance okx"
 CBBO_EXAMPLE = "/get_cbbo BTC-USDT"
-_NUMBER = re.compile(r"^[+-]?(?:\d+(?:[.,]\d*)?|[.,]\d+)\Z", re.ASCII)
-_NUMERIC_START = re.compile(r"^[+-]?[\d.,]", re.ASCII)
-_DURATION = re.compile(r"^(\d+(?:\.\d+)?)\s*(s|sec|m|min|h|d)?\Z", re.IGNORECASE | re.ASCII)
+# One grammar for every number a user types: a decimal point or comma, an optional exponent
+# (1e6), or thousands separators as we display them (1,000,000.5).
+_NUMBER = re.compile(r"^[+-]?(?:\d+(?:[.,]\d*)?|[.,]\d+)(?:e[+-]?\d+)?\Z", re.I | re.A)
+_THOUSANDS = re.compile(r"^[+-]?[1-9]\d{0,2}(?:,\d{3})+(?:\.\d+)?\Z", re.A)
+_NON_FINITE = re.compile(r"^[+-]?(?:nan|inf|infinity)\Z", re.I | re.A)
+_NUMERIC_START = re.compile(r"^(?:[+-]?[\d.,]|[+-]?(?:nan|inf)\w*\Z)", re.I | re.A)
+_DURATION = re.compile(r"^(.+?)\s*(s|sec|m|min|h|d)?\Z", re.I | re.A)
+THRESHOLD_STEP = 0.01  # percent: thresholds and other percentages are shown with two decimals
+BPS_STEP = 0.01
+FEE_STEP = 0.001  # percent: venues' discounted fees have three decimals (0.075 %)
 _HHMM = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)\Z", re.ASCII)
 _ZONE = re.compile(r"^[A-Za-z][A-Za-z0-9_+\-]*(?:/[A-Za-z0-9_+\-]+){0,2}\Z")
 _FILTER = re.compile(r"^[A-Za-z0-9-]{1,20}\Z", re.ASCII)
@@ -79,42 +86,131 @@ def split_command(text: str) -> tuple[str, str | None, list[str]] | None:
     return name.lower(), mention or None, args
 
 
+NOT_A_NUMBER = "not a number"
+NOT_FINITE = "not a finite number"
+
+
+class NotANumber(ValueError):
+    """A token that is not a usable number; the message says which way ("finite" or not)."""
+
+
+def to_number(token: str) -> float:
+    """The one number grammar: ``0.3``, ``0,25``, ``1e6``, ``1,000,000``; NotANumber otherwise.
+
+    NaN, infinities and values that overflow to infinity are "not a finite number".
+    """
+    text = token.strip()
+    if _NON_FINITE.match(text):
+        raise NotANumber(NOT_FINITE)
+    if _THOUSANDS.match(text):
+        text = text.replace(",", "")
+    elif _NUMBER.match(text):
+        text = text.replace(",", ".")
+    else:
+        raise NotANumber(NOT_A_NUMBER)
+    value = float(text)
+    if not math.isfinite(value):
+        raise NotANumber(NOT_FINITE)
+    return value
+
+
 def number(token: str) -> float | None:
-    """A plain decimal (comma accepted as the separator); None otherwise (no inf, nan, 1e9)."""
-    if not _NUMBER.match(token):
+    """``to_number`` that answers None instead of raising."""
+    try:
+        return to_number(token)
+    except NotANumber:
         return None
-    value = float(token.replace(",", "."))
-    return value if math.isfinite(value) else None
+
+
+def read_number(token: str, what: str, example: str, hint: str = "") -> float:
+    """``to_number``, or an InputError naming the input: "The size 'x' is not a number"."""
+    try:
+        return to_number(token)
+    except NotANumber as exc:
+        extra = hint if str(exc) == NOT_A_NUMBER else ""
+        msg = f"The {what} {clip(token)!r} is {exc}{extra}."
+        raise InputError(msg, example) from None
+
+
+def check_step(
+    value: float, step: float, what: str, unit: str, example: str, shown: str = ""
+) -> float:
+    """Refuse what the display would round away: below the step, or finer than it."""
+    if value == 0:
+        return value
+    if abs(value) < step:
+        given = clip(shown) if shown else f"{value:g}"
+        msg = f"The {what} {given}{unit} is below the smallest step, {fmt_step(step)}{unit}."
+        raise InputError(msg, example)
+    steps = value / step
+    if abs(steps - round(steps)) > 1e-6 * max(1.0, abs(steps)):
+        low = math.floor(steps) * step
+        msg = (
+            f"The {what} is set in steps of {fmt_step(step)}{unit}: "
+            f"write {fmt_step(low, step)} or {fmt_step(low + step, step)}."
+        )
+        raise InputError(msg, example)
+    return round(round(steps) * step, 10)
+
+
+def fmt_step(value: float, step: float | None = None) -> str:
+    decimals = _decimals(step if step is not None else value)
+    return f"{value:.{decimals}f}"
+
+
+def _decimals(step: float) -> int:
+    text = f"{step:.12f}".rstrip("0")
+    return len(text.partition(".")[2])
 
 
 def looks_numeric(token: str) -> bool:
     return bool(_NUMERIC_START.match(token))
 
 
-def parse_threshold(token: str, max_pct: float, example: str = ARB_EXAMPLE) -> float:
-    value = number(token.removesuffix("%"))
-    if value is None:
-        msg = f"The threshold {clip(token)!r} is not a number (write it in percent, e.g. 0.3)."
-        raise InputError(msg, example)
+def parse_threshold(
+    token: str,
+    max_pct: float,
+    example: str = ARB_EXAMPLE,
+    *,
+    sanity_cap_pct: float | None = None,
+) -> float:
+    """A threshold in percent: above 0, in 0.01 % steps, at most the sanity cap and the max."""
+    value = read_number(
+        token.removesuffix("%"), "threshold", example, " (write it in percent, e.g. 0.3)"
+    )
     if value < 0:
         msg = "The threshold cannot be negative."
         raise InputError(msg, example)
     if value == 0:
         msg = "The threshold must be above 0 %."
         raise InputError(msg, example)
-    if value > max_pct:
-        msg = f"A threshold of {value:g} % is not realistic: it must be at most {max_pct:g} %."
-        raise InputError(msg, example)
+    shown = token.removesuffix("%").strip()
+    value = check_step(value, THRESHOLD_STEP, "threshold", " %", example, shown)
+    check_threshold(value, max_pct, sanity_cap_pct, example)
     return value
 
 
-def parse_size(token: str, low: float, high: float, example: str) -> float:
-    text = token.lower()
-    factor = _SIZE_SUFFIX.get(text[-1:], 1.0)
-    value = number(text[:-1] if factor != 1.0 else text)
-    if value is None:
-        msg = f"The size {clip(token)!r} is not a number (quote currency, e.g. 5000 or 5k)."
+def check_threshold(
+    value: float, max_pct: float, sanity_cap_pct: float | None, example: str
+) -> None:
+    """Refuse a threshold no edge can reach: above the sanity cap an edge is never alerted."""
+    if sanity_cap_pct is not None and value > sanity_cap_pct:
+        msg = (
+            f"A threshold of {value:.2f} % is above the sanity cap of {sanity_cap_pct:.2f} %: "
+            "edges above the cap are treated as bad data and never alerted, so this monitor "
+            f"could never fire. Use at most {sanity_cap_pct:.2f} %."
+        )
         raise InputError(msg, example)
+    if value > max_pct:
+        msg = f"A threshold of {value:g} % is not realistic: it must be at most {max_pct:g} %."
+        raise InputError(msg, example)
+
+
+def parse_size(token: str, low: float, high: float, example: str) -> float:
+    text = token.strip()
+    factor = _SIZE_SUFFIX.get(text[-1:].lower(), 1.0)
+    hint = " (quote currency, e.g. 5000 or 5k)"
+    value = read_number(text[:-1] if factor != 1.0 else text, "size", example, hint)
     value *= factor
     if not low <= value <= high:
         msg = f"The size must be between {low:,.0f} and {high:,.0f} (got {value:,.2f})."
@@ -128,7 +224,13 @@ def parse_duration(token: str, low: float, high: float, what: str, example: str)
     if match is None:
         msg = f"The {what} {clip(token)!r} is not a duration (e.g. 30s, 5m, 2h)."
         raise InputError(msg, example)
-    seconds = float(match[1]) * _DURATION_UNIT[(match[2] or "s").lower()]
+    try:
+        amount = to_number(match[1])
+    except NotANumber as exc:
+        detail = "a finite number" if str(exc) == NOT_FINITE else "a duration (e.g. 30s, 5m, 2h)"
+        msg = f"The {what} {clip(token)!r} is not {detail}."
+        raise InputError(msg, example) from None
+    seconds = amount * _DURATION_UNIT[(match[2] or "s").lower()]
     if not (math.isfinite(seconds) and low <= seconds <= high):
         msg = f"The {what} must be between {_span(low)} and {_span(high)}."
         raise InputError(msg, example)
@@ -255,6 +357,7 @@ def parse_arb(
     default_notional: float,
     max_threshold: float,
     size_range: tuple[float, float],
+    sanity_cap_pct: float | None = None,
 ) -> ArbRequest:
     """``SYMBOL VENUE VENUE... [THRESHOLD] [size=N] [min=30s] [once] [polled]``."""
     if not args:
@@ -275,7 +378,7 @@ def parse_arb(
             if threshold is not None:
                 msg = f"Unexpected {clip(token)!r}: give one threshold."
                 raise InputError(msg, ARB_EXAMPLE)
-            threshold = parse_threshold(token, max_threshold)
+            threshold = parse_threshold(token, max_threshold, sanity_cap_pct=sanity_cap_pct)
         elif threshold is not None:
             msg = f"Unexpected {clip(token)!r} after the threshold: exchanges come first."
             raise InputError(msg, ARB_EXAMPLE)
@@ -296,6 +399,8 @@ def parse_arb(
     notional = default_notional
     if "size" in opts:
         notional = parse_size(opts["size"], *size_range, "/monitor_arb ETH-USDT all 0.2 size=5000")
+    if threshold is None:
+        check_threshold(default_threshold, max_threshold, sanity_cap_pct, ARB_EXAMPLE)
     min_duration = 0.0
     if "min" in opts:
         example = "/monitor_arb BTC-USDT all 0.3 min=10s"
@@ -333,13 +438,9 @@ def parse_view(
     if "every" in opts:
         throttle_s = parse_duration(opts["every"], 1.0, 3600.0, "update interval", example)
     figures: dict[str, float] = {}
-    for key, top in (("move", 50.0), ("spread", 5000.0), ("dev", 5000.0)):
+    for key in ("move", "spread", "dev"):
         if key in opts:
-            value = number(opts[key].removesuffix("%"))
-            if value is None or not 0 < value <= top:
-                msg = f"{key}= must be a number above 0 and at most {top:g}."
-                raise InputError(msg, example)
-            figures[key] = value
+            figures[key] = parse_figure(key, opts[key], example)
     return ViewRequest(
         symbol=symbol,
         venues=venues,
@@ -348,6 +449,30 @@ def parse_view(
         spread_above_bps=figures.get("spread"),
         venue_deviation_bps=figures.get("dev"),
     )
+
+
+# Market-view options: (what, unit, step, top).
+FIGURES = {
+    "move": ("mid move", " %", THRESHOLD_STEP, 50.0),
+    "spread": ("spread", " bps", BPS_STEP, 5000.0),
+    "dev": ("deviation", " bps", BPS_STEP, 5000.0),
+}
+
+
+def parse_figure(key: str, token: str, example: str, *, off: bool = False) -> float:
+    """``move=0.1`` (percent), ``spread=5`` and ``dev=10`` (bps) of a market view."""
+    what, unit, step, top = FIGURES[key]
+    text = token.removesuffix("%").strip()
+    allowed = f"a number above 0 and at most {top:g}" + (", or off" if off else "")
+    try:
+        value = to_number(text)
+    except NotANumber as exc:
+        msg = f"{key}= {clip(token)!r} is {exc}: give {allowed}."
+        raise InputError(msg, example) from None
+    if not 0 < value <= top:
+        msg = f"{key}= must be {allowed}."
+        raise InputError(msg, example)
+    return check_step(value, step, what, unit, example, text)
 
 
 def _span(seconds: float) -> str:

@@ -59,19 +59,58 @@ def esc(value: object) -> str:
     return html.escape(str(value), quote=False)
 
 
-def fmt_price(value: float | None) -> str:
+def tick_decimals(tick: float | None) -> int | None:
+    """Decimals a price needs at this tick size (0.01 -> 2, 0.5 -> 1, 1e-8 -> 8, 10 -> 0)."""
+    if tick is None or not math.isfinite(tick) or tick <= 0:
+        return None
+    text = f"{tick:.12f}".rstrip("0")
+    return min(len(text.partition(".")[2]), 12)
+
+
+def fmt_price(value: float | None, decimals: int | None = None) -> str:
+    """A price at the venue's tick size (``decimals``), or with a precision by magnitude."""
     if value is None:
         return "—"
+    if not math.isfinite(value):
+        return str(value)
+    if decimals is not None:
+        return f"{value:,.{decimals}f}"
     size = abs(value)
     if size >= 1000:
         return f"{value:,.2f}"
     if size >= 1:
         return f"{value:,.4f}"
-    return f"{value:.6g}"
+    return _trimmed(value, _significant(value, 6))
 
 
 def fmt_qty(value: float | None) -> str:
-    return "—" if value is None else f"{value:,.6g}"
+    """A size with thousands separators and six significant digits, never in e-notation."""
+    if value is None:
+        return "—"
+    if not math.isfinite(value):
+        return str(value)
+    return _trimmed(value, _significant(value, 6))
+
+
+def _significant(value: float, digits: int) -> int:
+    if value == 0:
+        return 0
+    return max(0, min(12, digits - 1 - math.floor(math.log10(abs(value)))))
+
+
+def _trimmed(value: float, decimals: int) -> str:
+    text = f"{value:,.{decimals}f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def fmt_bps(value: float | None) -> str:
+    return "—" if value is None else f"{value:.2f}"
+
+
+def fmt_fee(value: float) -> str:
+    """A fee in percent: two decimals, three when the venue's fee has them (0.075 %)."""
+    text = f"{value:.3f}"
+    return (text[:-1] if text.endswith("0") else text) + " %"
 
 
 def fmt_money(value: float) -> str:
@@ -265,6 +304,10 @@ def _num(value: Any) -> str:
     return fmt_price(value) if isinstance(value, (int, float)) else esc(value)
 
 
+def _bps(value: Any) -> str:
+    return fmt_bps(value) if isinstance(value, (int, float)) else esc(value)
+
+
 def _signed(value: Any) -> str:
     return f"{value:+.2f}" if isinstance(value, (int, float)) else esc(value)
 
@@ -285,20 +328,20 @@ def _signal(e: MarketViewSignal, prefs: ChatPrefs | None) -> str:
         )
     elif kind == "spread_wide":
         body = (
-            f"Spread widened to {_num(d.get('spread_bps'))} bps: bid {_num(d.get('bid'))} on "
+            f"Spread widened to {_bps(d.get('spread_bps'))} bps: bid {_num(d.get('bid'))} on "
             f"{_names(d.get('bid_venues'))}, ask {_num(d.get('ask'))} on "
             f"{_names(d.get('ask_venues'))}"
         )
     elif kind == "venue_deviation":
         body = (
-            f"{_names(d.get('venue'))}'s {esc(d.get('side'))} is {_num(d.get('deviation_bps'))} "
+            f"{_names(d.get('venue'))}'s {esc(d.get('side'))} is {_bps(d.get('deviation_bps'))} "
             f"bps from the best ({_num(d.get('price'))} vs {_num(d.get('cbbo_price'))})"
         )
     elif kind == "crossed":
         body = (
             f"Consolidated book crossed: buy on {_names(d.get('buy_venues'))} at "
             f"{_num(d.get('ask'))}, sell on {_names(d.get('sell_venues'))} at "
-            f"{_num(d.get('bid'))} ({_num(d.get('gross_bps'))} bps gross)"
+            f"{_num(d.get('bid'))} ({_bps(d.get('gross_bps'))} bps gross)"
         )
     else:
         body = esc(", ".join(f"{k}={v}" for k, v in d.items()))[:500]

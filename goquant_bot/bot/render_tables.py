@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from goquant_bot.bot.context import VenueStatus
 from goquant_bot.bot.render import (
     esc,
+    fmt_fee,
     fmt_money,
     fmt_pct,
     fmt_price,
@@ -230,7 +231,7 @@ def config_text(prefs: ChatPrefs, default_notional: float, fees: Mapping[Venue, 
     own = dict(prefs.fees_pct)
     size = prefs.default_notional
     fee_parts = [
-        f"{esc(v)} {fmt_pct(own.get(v.value, fee))}" + (" (yours)" if v.value in own else "")
+        f"{esc(v)} {fmt_fee(own.get(v.value, fee))}" + (" (yours)" if v.value in own else "")
         for v, fee in fees.items()
     ]
     quiet = prefs.quiet_hours

@@ -1,0 +1,87 @@
+"""Conversations about what users type: thresholds against the sanity cap, one number grammar."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from goquant_bot.bot.config import BotConfig
+from goquant_bot.domain.monitors import ArbMonitor
+from tests.bot.harness import Bot, data, text
+
+CAP_REASON = (
+    "edges above the cap are treated as bad data and never alerted, so this monitor could "
+    "never fire."
+)
+
+
+def arb(bot: Bot, monitor_id: str) -> ArbMonitor:
+    monitor = bot.registry.monitors[monitor_id]
+    assert isinstance(monitor, ArbMonitor)
+    return monitor
+
+
+def test_one_line_threshold_above_the_sanity_cap_is_refused(tmp_path: Path) -> None:
+    bot = Bot(tmp_path, config=BotConfig(sanity_cap_pct=2.0))
+    out = text(bot.say("/monitor_arb BTC-USDT binance okx 3"))
+    assert out.startswith("⚠️ A threshold of 3.00 % is above the sanity cap of 2.00 %: ")
+    assert CAP_REASON in out
+    assert bot.registry.monitors == {}
+    assert text(bot.say("/monitor_arb BTC-USDT binance okx 2")).startswith("✅")
+
+
+def test_default_threshold_above_the_sanity_cap_is_refused(tmp_path: Path) -> None:
+    bot = Bot(tmp_path, config=BotConfig(sanity_cap_pct=0.2, default_threshold_pct=0.3))
+    out = text(bot.say("/monitor_arb BTC-USDT binance okx"))
+    assert out.startswith("⚠️ A threshold of 0.30 % is above the sanity cap of 0.20 %")
+    assert bot.registry.monitors == {}
+
+
+def test_threshold_and_config_arb_refuse_a_threshold_above_the_cap(tmp_path: Path) -> None:
+    bot = Bot(tmp_path, config=BotConfig(sanity_cap_pct=2.0))
+    bot.say("/monitor_arb BTC-USDT binance okx 0.3")
+    out = text(bot.say("/threshold m00001 2.5"))
+    assert out.startswith("⚠️ A threshold of 2.50 % is above the sanity cap of 2.00 %")
+    assert CAP_REASON in out
+    out = text(bot.say("/config_arb m00001 threshold=4"))
+    assert out.startswith("⚠️ A threshold of 4.00 % is above the sanity cap of 2.00 %")
+    assert arb(bot, "m00001").min_edge_pct == 0.3
+    assert text(bot.say("/threshold m00001 1e0")).startswith("✅ Threshold set to 1.00 %:")
+    assert arb(bot, "m00001").min_edge_pct == 1.0
+
+
+def test_guided_flow_offers_and_accepts_only_thresholds_within_the_cap(tmp_path: Path) -> None:
+    config = BotConfig(sanity_cap_pct=0.4, threshold_choices=(0.1, 0.3, 0.5, 1.0))
+    bot = Bot(tmp_path, config=config)
+    bot.say("/monitor_arb")
+    bot.say("BTC-USDT")
+    out = bot.say("binance okx")
+    assert [d for d in data(out) if ":t:" in d and "!" not in d] == ["f:f001:t:0.1", "f:f001:t:0.3"]
+    assert "0.10 %" in [b.text for r in out for row in r.buttons for b in row]
+    typed = text(bot.say("0.5"))
+    assert "⚠️ A threshold of 0.50 % is above the sanity cap of 0.40 %" in typed
+    assert "step 3 of 4" in typed
+    answer, _ = bot.tap("f:f001:t:1")  # a button of an older message, or forged
+    assert answer.alert
+    assert answer.text.startswith("A threshold of 1.00 % is above the sanity cap of 0.40 %")
+    assert "step 4 of 4" in text(bot.say("0.4"))
+    _, created = bot.tap("f:f001:c:!ok")
+    assert "✅ Arbitrage monitor <code>m00002</code> created" in text(created)
+    assert arb(bot, "m00002").min_edge_pct == 0.4
+
+
+def test_numbers_are_read_the_same_way_in_every_command(tmp_path: Path) -> None:
+    bot = Bot(tmp_path)
+    assert text(bot.say("/monitor_arb BTC-USDT binance okx 2.5e-1 size=1e4")).startswith("✅")
+    monitor = arb(bot, "m00001")
+    assert (monitor.min_edge_pct, monitor.notional) == (0.25, 10_000.0)
+    bot.say("/config size 1,000")
+    assert "Trade size: 1,000 ·" in text(bot.say("/config"))
+    assert "The fee 'nan' is not a finite number." in text(bot.say("/config fee okx nan"))
+    assert "okx 0.075 % (yours)" in text(bot.say("/config fee okx 0.075"))
+    assert "The hourly cap 'inf' is not a finite number." in text(bot.say("/config cap inf"))
+    assert "The snooze 'infs' is not a finite number." in text(bot.say("/alerts snooze infs"))
+    out = text(bot.say("/view_market BTC-USDT all spread=nan"))
+    assert out.startswith("⚠️ spread= 'nan' is not a finite number")
+    out = text(bot.say("/view_market BTC-USDT all move=0.0000001"))
+    assert out.startswith("⚠️ The mid move 0.0000001 % is below the smallest step, 0.01 %.")
+    assert text(bot.say("/view_market BTC-USDT all move=1e-1 every=1e1s")).startswith("✅")
