@@ -32,19 +32,18 @@ _MAX_SNOOZE_S = 7 * 86400.0
 
 
 def alerts(ctx: Deps, caller: Caller, args: list[str]) -> list[Reply]:
-    if args:
-        _alerts_action(ctx, caller, args)
-    return _alerts_view(ctx, caller)
+    note = _alerts_action(ctx, caller, args) if args else ""
+    return _alerts_view(ctx, caller, note=note)
 
 
-def _alerts_action(ctx: Deps, caller: Caller, args: list[str]) -> None:
+def _alerts_action(ctx: Deps, caller: Caller, args: list[str]) -> str:
+    """Apply an /alerts action; return what was done (shown above the chat's alert state)."""
     action, rest = args[0].lower(), args[1:]
     chat = caller.chat_id
     if action in ("mute", "unmute") and len(rest) <= 1:
         if not rest:
             _check_may_configure(ctx, caller, chat)
-            ctx.store.update_prefs(chat, muted=action == "mute")
-            return
+            return mute_all(ctx, chat) if action == "mute" else unmute_all(ctx, chat)
         record = ctx.store.monitors.get(rest[0])
         if record is None or not ctx.can_see(record, caller):
             raise InputError(NOT_YOURS + " See /status_arb for your ids.", "/alerts mute ab12cd")
@@ -52,13 +51,19 @@ def _alerts_action(ctx: Deps, caller: Caller, args: list[str]) -> None:
         target = ctx.store.prefs(record.chat_id).muted_monitors
         changed = target | {record.id} if action == "mute" else target - {record.id}
         ctx.store.update_prefs(record.chat_id, muted_monitors=changed)
-    elif action == "snooze" and len(rest) == 1:
+        was = record.id in target
+        verb = "muted" if action == "mute" else "unmuted"
+        already = " (it already was)" if was == (action == "mute") else ""
+        return f"Monitor <code>{esc(record.id)}</code> {verb}{already}."
+    if action == "snooze" and len(rest) == 1:
         seconds = parse_duration(rest[0], 60.0, _MAX_SNOOZE_S, "snooze", ALERTS_EXAMPLE)
         _check_may_configure(ctx, caller, chat)
         ctx.store.update_prefs(chat, snoozed_until=ctx.clock() + seconds)
-    elif action == "unsnooze" and not rest:
+        return f"💤 Snoozed for {fmt_span(seconds)}."
+    if action == "unsnooze" and not rest:
         _check_may_configure(ctx, caller, chat)
         ctx.store.update_prefs(chat, snoozed_until=0.0)
+        return "Snooze ended."
     else:
         msg = (
             f"I don't understand {clip(' '.join(args))!r}. Use: mute [id], unmute [id], "
@@ -67,19 +72,41 @@ def _alerts_action(ctx: Deps, caller: Caller, args: list[str]) -> None:
         raise InputError(msg, ALERTS_EXAMPLE)
 
 
+def mute_all(ctx: Deps, chat_id: int) -> str:
+    ctx.store.update_prefs(chat_id, muted=True)
+    return "🔕 Every alert of this chat is muted: <code>/alerts unmute</code> to resume."
+
+
+def unmute_all(ctx: Deps, chat_id: int) -> str:
+    """The chat-wide mute and every monitor mute of this chat are lifted; say which."""
+    prefs = ctx.store.prefs(chat_id)
+    monitors = sorted(prefs.muted_monitors)
+    ctx.store.update_prefs(chat_id, muted=False, muted_monitors=frozenset())
+    done = []
+    if prefs.muted:
+        done.append("the chat-wide mute")
+    if monitors:
+        ids = ", ".join(f"<code>{esc(m)}</code>" for m in monitors)
+        done.append(f"monitor{'s' if len(monitors) > 1 else ''} {ids}")
+    if not done:
+        return "🔔 Nothing was muted in this chat."
+    return f"🔔 Unmuted everything: {' and '.join(done)}."
+
+
 def _check_may_configure(ctx: Deps, caller: Caller, chat_id: int) -> None:
     if not ctx.may_configure(caller, chat_id):
         raise RejectedInput(GROUP_SETTINGS)
 
 
-def _alerts_view(ctx: Deps, caller: Caller, *, edit: bool = False) -> list[Reply]:
+def _alerts_view(ctx: Deps, caller: Caller, *, edit: bool = False, note: str = "") -> list[Reply]:
     now = ctx.clock()
     prefs = ctx.store.prefs(caller.chat_id)
     snoozed = prefs.snoozed_until > now
     state = "🔕 muted" if prefs.muted else "on"
     if snoozed:
         state += f", 💤 snoozed until {fmt_time(prefs.snoozed_until, prefs, date=True)}"
-    lines = ["🔔 <b>Alerts of this chat</b>", f"Delivery: {state}"]
+    lines = [note] if note else []
+    lines += ["🔔 <b>Alerts of this chat</b>", f"Delivery: {state}"]
     if prefs.muted_monitors:
         lines.append(
             "Muted monitors: "
@@ -94,10 +121,13 @@ def _alerts_view(ctx: Deps, caller: Caller, *, edit: bool = False) -> list[Reply
             f"{esc(clip(item.subject, 60))}: {esc(clip(item.outcome, 30))}{detail}"
         )
     lines.append("Commands: <code>/alerts mute ab12cd</code>, <code>/alerts snooze 2h</code>")
+    mutes: list[Button] = []
+    if prefs.muted or prefs.muted_monitors:
+        mutes.append(Button("🔔 Unmute all", "a:unmute"))
+    if not prefs.muted:
+        mutes.append(Button("🔕 Mute all", "a:mute"))
     rows: list[tuple[Button, ...]] = [
-        (Button("🔔 Unmute all", "a:unmute"),)
-        if prefs.muted
-        else (Button("🔕 Mute all", "a:mute"),),
+        tuple(mutes),
         (Button("⏰ End snooze", "a:unsnz"),)
         if snoozed
         else tuple(Button(f"💤 {s // 3600} h", f"a:snz:{s}") for s in _SNOOZE_CHOICES),
@@ -113,9 +143,13 @@ def press_alerts(ctx: Deps, caller: Caller, parts: list[str]) -> PressResult:
     chat = caller.chat_id
     if not ctx.may_configure(caller, chat):
         return refuse(GROUP_SETTINGS)
-    if parts == ["mute"] or parts == ["unmute"]:
-        ctx.store.update_prefs(chat, muted=parts[0] == "mute")
-        answer = "Alerts muted" if parts[0] == "mute" else "Alerts on"
+    note = ""
+    if parts == ["mute"]:
+        note = mute_all(ctx, chat)
+        answer = "Alerts muted"
+    elif parts == ["unmute"]:
+        note = unmute_all(ctx, chat)
+        answer = "Everything unmuted"
     elif parts == ["unsnz"]:
         ctx.store.update_prefs(chat, snoozed_until=0.0)
         answer = "Snooze ended"
@@ -127,7 +161,7 @@ def press_alerts(ctx: Deps, caller: Caller, parts: list[str]) -> PressResult:
         answer = f"Snoozed for {fmt_span(seconds)}"
     else:
         return refuse()
-    return CallbackAnswer(answer), _alerts_view(ctx, caller, edit=True)
+    return CallbackAnswer(answer), _alerts_view(ctx, caller, edit=True, note=note)
 
 
 def press_monitor(ctx: Deps, caller: Caller, parts: list[str]) -> PressResult:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from goquant_bot.bot.config import BotConfig
 from goquant_bot.domain.monitors import ArbMonitor
-from tests.bot.harness import Bot, data, text
+from tests.bot.harness import Bot, button, data, text
 
 CAP_REASON = (
     "edges above the cap are treated as bad data and never alerted, so this monitor could "
@@ -85,3 +85,32 @@ def test_numbers_are_read_the_same_way_in_every_command(tmp_path: Path) -> None:
     out = text(bot.say("/view_market BTC-USDT all move=0.0000001"))
     assert out.startswith("⚠️ The mid move 0.0000001 % is below the smallest step, 0.01 %.")
     assert text(bot.say("/view_market BTC-USDT all move=1e-1 every=1e1s")).startswith("✅")
+
+
+def test_alerts_unmute_without_an_id_unmutes_everything_and_says_so(tmp_path: Path) -> None:
+    bot = Bot(tmp_path)
+    bot.say("/monitor_arb BTC-USDT binance okx 0.3")
+    bot.say("/monitor_arb ETH-USDT binance okx 0.3")
+    assert text(bot.say("/alerts mute m00001")).startswith("Monitor <code>m00001</code> muted.")
+    bot.say("/alerts mute m00002")
+    out = text(bot.say("/alerts mute"))
+    assert out.startswith("🔕 Every alert of this chat is muted: <code>/alerts unmute</code>")
+    out = text(bot.say("/alerts unmute"))
+    assert out.splitlines()[0] == (
+        "🔔 Unmuted everything: the chat-wide mute and monitors <code>m00001</code>, "
+        "<code>m00002</code>."
+    )
+    prefs = bot.store.prefs(11)
+    assert (prefs.muted, prefs.muted_monitors) == (False, frozenset())
+    assert "Muted monitors" not in out
+    assert text(bot.say("/alerts unmute")).startswith("🔔 Nothing was muted in this chat.")
+
+
+def test_unmute_all_button_also_lifts_monitor_mutes(tmp_path: Path) -> None:
+    bot = Bot(tmp_path)
+    bot.say("/monitor_arb BTC-USDT binance okx 0.3")
+    out = bot.say("/alerts mute m00001")  # only a monitor muted: the button is offered
+    answer, view = bot.tap(button(out, "Unmute all"))
+    assert answer.text == "Everything unmuted"
+    assert text(view).startswith("🔔 Unmuted everything: monitor <code>m00001</code>.")
+    assert bot.store.prefs(11).muted_monitors == frozenset()
