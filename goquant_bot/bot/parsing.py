@@ -292,9 +292,14 @@ def resolve_symbol(directory: SymbolLookup, token: str, example: Callable[[str],
     try:
         return directory.resolve(token)
     except (RejectedInput, ValueError) as exc:
-        suggestions = [str(s) for s in getattr(exc, "suggestions", [])][:5]
+        ambiguous = bool(getattr(exc, "ambiguous", False))
+        suggestions = [str(s) for s in getattr(exc, "suggestions", [])][: 8 if ambiguous else 5]
         hint = f" Did you mean {', '.join(suggestions)}?" if suggestions else ""
         msg = f"Unknown symbol {clip(token)!r}.{hint}"
+        if ambiguous and len(suggestions) == 1:
+            msg = f"{clip(token)!r} is not listed as written. Did you mean {suggestions[0]}?"
+        elif ambiguous:
+            msg = f"{clip(token)!r} could be {', '.join(suggestions)}: write the one you mean."
         raise InputError(
             msg, example(suggestions[0] if suggestions else "BTC-USDT"), suggestions
         ) from None

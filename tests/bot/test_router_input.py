@@ -5,8 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from goquant_bot.bot.config import BotConfig
+from goquant_bot.domain.instruments import Instrument, Symbol
 from goquant_bot.domain.monitors import ArbMonitor
-from tests.bot.harness import Bot, button, data, text
+from tests.bot.harness import BTC, OK, Bot, button, data, text
+
+BTC_USD = Symbol("BTC", "USD")
 
 CAP_REASON = (
     "edges above the cap are treated as bad data and never alerted, so this monitor could "
@@ -114,3 +117,30 @@ def test_unmute_all_button_also_lifts_monitor_mutes(tmp_path: Path) -> None:
     assert answer.text == "Everything unmuted"
     assert text(view).startswith("🔔 Unmuted everything: monitor <code>m00001</code>.")
     assert bot.store.prefs(11).muted_monitors == frozenset()
+
+
+def test_venue_spellings_of_symbols_are_accepted(tmp_path: Path) -> None:
+    bot = Bot(tmp_path)
+    assert text(bot.say("/monitor_arb btcusdt binance okx 0.3")).startswith("✅")
+    assert arb(bot, "m00001").symbols == (BTC,)
+    assert text(bot.say("/get_cbbo BTCUSDT")).startswith("📊 <b>BTC-USDT</b>")
+    bot.directory.set_instruments(OK, [Instrument(OK, s, str(s)) for s in (BTC, BTC_USD)])
+    assert text(bot.say("/get_cbbo XBTUSD")).startswith("📊 <b>BTC-USD</b>")
+    bot.say("/view_market")
+    assert "<b>BTC-USDT</b>: pick one or more exchanges" in text(bot.say("xbtusdt"))
+
+
+def test_an_ambiguous_spelling_is_answered_with_the_candidates(tmp_path: Path) -> None:
+    bot = Bot(tmp_path)
+    assert text(bot.say("/get_cbbo XBTUSD")) == (
+        "⚠️ 'XBTUSD' could be BTC-USDC, BTC-USDT: write the one you mean.\n"
+        "Example: <code>/get_cbbo BTC-USDC</code>"
+    )
+    assert text(bot.say("/monitor_arb ETHUSD all 0.3")).startswith(
+        "⚠️ 'ETHUSD' is not listed as written. Did you mean ETH-USDT?"
+    )
+    bot.say("/monitor_arb")
+    out = bot.say("btc")
+    assert "⚠️ 'btc' could be BTC-USDC, BTC-USDT: write the one you mean." in text(out)
+    assert data(out)[:2] == ["f:f001:s:BTC-USDC", "f:f001:s:BTC-USDT"]
+    assert bot.registry.monitors == {}
