@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import gc
 import html
 from collections.abc import Callable, Sequence
@@ -16,6 +17,7 @@ from goquant_bot.app.signals import HISTORY_FILE
 from goquant_bot.bot.alert_text import AlertRenderer, stable_text
 from goquant_bot.bot.config import BotConfig
 from goquant_bot.bot.console import ConsoleAdapter
+from goquant_bot.bot.ondemand import run_followups
 from goquant_bot.bot.router import CommandRouter
 from goquant_bot.bot.telegram.adapter import AdapterConfig
 from goquant_bot.bot.telegram.build import build_telegram
@@ -84,6 +86,10 @@ class PersistingCommands:
             return answer, self._labelled(replies)
         finally:
             self.changed()
+
+    def due_answers(self) -> list[tuple[int, list[Reply]]]:
+        """Answers that waited for books subscribed on demand (/get_cbbo, /arbitrage)."""
+        return [(chat, self._labelled(out)) for chat, out in self.router.due_answers()]
 
     def _labelled(self, replies: list[Reply]) -> list[Reply]:
         if not self.label:
@@ -155,9 +161,8 @@ def build_chat(
         history=lambda chat_id: delivery.history.recent(chat_id),
         publish=route,
     )
-    commands: Commands = PersistingCommands(
-        router, changed, SIMULATED_LABEL if settings.app.demo else ""
-    )
+    persisting = PersistingCommands(router, changed, SIMULATED_LABEL if settings.app.demo else "")
+    commands: Commands = persisting
     specs: list[TaskSpec] = []
     transport: AlertTransport
     pacing = PacingConfig()
@@ -176,6 +181,9 @@ def build_chat(
         transport = console.transport
         pacing = PacingConfig(private_interval_s=0.0, global_per_s=1000, global_burst=1000)
         specs.append(TaskSpec("console", console.run, stage=Stage.INTAKE, restart=False))
+    if settings.effective_mode != "headless":
+        followups = functools.partial(run_followups, persisting.due_answers, transport.send)
+        specs.append(TaskSpec("followups", followups, stage=Stage.INTAKE))
 
     def view_throttle(monitor_id: str) -> float:
         monitor = registry.monitors.get(monitor_id)

@@ -6,7 +6,7 @@ import dataclasses
 from collections import Counter
 from itertools import permutations
 
-from goquant_bot.bot import lifecycle
+from goquant_bot.bot import lifecycle, ondemand
 from goquant_bot.bot.commands_monitors import find, line, listing, stop_command
 from goquant_bot.bot.context import Deps
 from goquant_bot.bot.parsing import (
@@ -164,10 +164,23 @@ def arbitrage(ctx: Deps, caller: Caller, args: list[str]) -> list[Reply]:
     if len(args) > 1:
         msg = "Give at most one symbol."
         raise InputError(msg, "/arbitrage BTC-USDT")
-    if args:
-        symbols = [resolve_symbol(ctx.directory, args[0], lambda s: f"/arbitrage {s}")]
-    else:
+    if not args:
         symbols = sorted(set(ctx.arbitrage.symbols()) | set(ctx.market_view.symbols()))
+        return _opportunities(ctx, caller, symbols)
+    symbol = resolve_symbol(ctx.directory, args[0], lambda s: f"/arbitrage {s}")
+    keys = ondemand.book_keys(ctx, symbol, None)
+    if len(keys) < 2:
+        where = ", ".join(esc(k.venue) for k in keys) or "no enabled exchange"
+        return replies(f"{esc(symbol)} is listed on {where} only: arbitrage needs two exchanges.")
+
+    def answer() -> list[Reply]:
+        return _opportunities(ctx, caller, [symbol])
+
+    ask = ("arbitrage", symbol)
+    return ondemand.answer_when_live(ctx, caller, ask, keys, answer, "list of opportunities")
+
+
+def _opportunities(ctx: Deps, caller: Caller, symbols: list[Symbol]) -> list[Reply]:
     notional = notional_for(ctx, caller)
     fees = dict(ctx.arbitrage.config.fees_pct)
     names = {v.value for v in Venue}

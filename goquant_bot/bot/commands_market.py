@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from goquant_bot.bot import lifecycle
+from goquant_bot.bot import lifecycle, ondemand
 from goquant_bot.bot.commands_arb import no_arguments
 from goquant_bot.bot.commands_monitors import find, line, listing, stop_command
 from goquant_bot.bot.context import Deps, PressResult, refuse
@@ -106,18 +106,33 @@ def get_cbbo(ctx: Deps, caller: Caller, args: list[str]) -> list[Reply]:
         listed = ctx.directory.venues_listing(symbol)
         example = "/get_cbbo BTC-USDT binance okx"
         venues = parse_venues(args[1:], symbol, listed, ctx.config.venues, 1, example)
-    return _cbbo_reply(ctx, caller, symbol, venues)
+    keys = ondemand.book_keys(ctx, symbol, venues)
+
+    def answer() -> list[Reply]:
+        return _cbbo_reply(ctx, caller, symbol, venues)
+
+    return ondemand.answer_when_live(ctx, caller, ("cbbo", symbol, venues), keys, answer, "table")
 
 
 def press_cbbo(ctx: Deps, caller: Caller, parts: list[str]) -> PressResult:
-    """``q:<SYMBOL>``: the one-shot table of a popular symbol."""
+    """``q:<SYMBOL>``: the one-shot table of a popular symbol (or its Refresh button)."""
     if len(parts) != 1:
         return refuse()
     try:
         symbol = ctx.directory.resolve(parts[0])
     except (RejectedInput, ValueError):
         return refuse()
-    return CallbackAnswer(), _cbbo_reply(ctx, caller, symbol, None, edit=True)
+    keys = ondemand.book_keys(ctx, symbol, None)
+    if ctx.ondemand.settled(keys):
+        ctx.ondemand.touch(keys)
+        return CallbackAnswer(), _cbbo_reply(ctx, caller, symbol, None, edit=True)
+
+    def answer() -> list[Reply]:
+        return _cbbo_reply(ctx, caller, symbol, None)
+
+    if not ctx.ondemand.wait(("cbbo", symbol, None), caller.chat_id, keys, ctx.clock(), answer):
+        return refuse(ondemand.BUSY)
+    return CallbackAnswer(f"{symbol}: subscribing, the table follows in a moment."), []
 
 
 def _cbbo_reply(

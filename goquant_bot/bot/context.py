@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from goquant_bot.bot.config import BotConfig
+from goquant_bot.bot.ondemand import OnDemand, Subscriptions
 from goquant_bot.bot.types import CallbackAnswer, Caller, Reply
 from goquant_bot.bot.users import MonitorKind, MonitorRecord, UserStore
 from goquant_bot.domain.events import Event
@@ -47,6 +48,10 @@ class HealthSource(Protocol):
     def health(self) -> Sequence[VenueStatus]: ...
 
 
+class MarketHub(HealthSource, Subscriptions, Protocol):
+    """The market-data hub: health, and books subscribed on demand (/get_cbbo, /arbitrage)."""
+
+
 class AlertRecord(Protocol):
     """One entry of a chat's alert history, kept by alert delivery (plain text, escaped here)."""
 
@@ -76,7 +81,7 @@ class Deps:
     arbitrage: ArbitrageEngine
     market_view: MarketViewEngine
     directory: Directory
-    hub: HealthSource
+    hub: MarketHub
     stats: OpportunityStats
     config: BotConfig
     clock: Callable[[], float]
@@ -85,6 +90,7 @@ class Deps:
     publish: EventSink
     new_id: Callable[[int], str]
     started: float
+    ondemand: OnDemand
 
     def is_admin(self, caller: Caller) -> bool:
         return self.config.is_admin(caller.user_id)

@@ -7,9 +7,11 @@ from pathlib import Path
 import pytest
 
 from goquant_bot.bot.config import BotConfig
+from goquant_bot.domain.book import BookState
 from goquant_bot.domain.events import ArbClosed, ArbOpened
+from goquant_bot.domain.instruments import InstrumentKey
 from goquant_bot.domain.monitors import ArbMonitor, FiringPolicy
-from tests.bot.harness import ALICE, BN, BOB, BTC, BY, ETH, OK, T0, Bot, data, text
+from tests.bot.harness import ALICE, BN, BOB, BTC, BY, DOGE, ETH, OK, T0, Bot, data, text
 
 EXAMPLE = "Example: <code>/monitor_arb BTC-USDT binance okx 0.3</code>"
 
@@ -287,10 +289,14 @@ def test_arbitrage_reports_guards_and_unstreamed_symbols(tmp_path: Path) -> None
     bot.quote(OK, 101.0, 101.1)
     bot.now += 60  # okx refreshed now, binance a minute ago
     bot.quote(OK, 101.0, 101.1)
+    bot.quote(BY, 100.0, 100.1).state = BookState.STALE
     out = text(bot.say("/arbitrage BTC-USDT"))
     assert "No venue pair can be quoted right now." in out
-    assert "Pairs left out: skew 2." in out
-    assert "Pairs left out: not streamed 1." in text(bot.say("/arbitrage ETH-USDT"))
+    assert "Pairs left out: not live 4, skew 2." in out
+    assert text(bot.say("/arbitrage DOGE-USDT")) == (
+        "DOGE-USDT is listed on binance only: arbitrage needs two exchanges."
+    )
+    assert bot.hub.book(InstrumentKey(BN, DOGE)) is None  # nothing subscribed for it
     assert text(bot.say("/arbitrage")).endswith(
         "Nothing is streamed yet: start a monitor or name a symbol, e.g. /arbitrage BTC-USDT"
     )

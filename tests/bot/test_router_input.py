@@ -7,7 +7,7 @@ from pathlib import Path
 from goquant_bot.bot.config import BotConfig
 from goquant_bot.domain.instruments import Instrument, Symbol
 from goquant_bot.domain.monitors import ArbMonitor
-from tests.bot.harness import BTC, OK, Bot, button, data, text
+from tests.bot.harness import BN, BTC, OK, Bot, button, data, text
 
 BTC_USD = Symbol("BTC", "USD")
 
@@ -123,9 +123,10 @@ def test_venue_spellings_of_symbols_are_accepted(tmp_path: Path) -> None:
     bot = Bot(tmp_path)
     assert text(bot.say("/monitor_arb btcusdt binance okx 0.3")).startswith("✅")
     assert arb(bot, "m00001").symbols == (BTC,)
-    assert text(bot.say("/get_cbbo BTCUSDT")).startswith("📊 <b>BTC-USDT</b>")
+    bot.quote(BN, 100.0, 100.1)
+    assert text(bot.say("/get_cbbo BTCUSDT binance")).startswith("📊 <b>BTC-USDT</b>")
     bot.directory.set_instruments(OK, [Instrument(OK, s, str(s)) for s in (BTC, BTC_USD)])
-    assert text(bot.say("/get_cbbo XBTUSD")).startswith("📊 <b>BTC-USD</b>")
+    assert text(bot.say("/get_cbbo XBTUSD")).startswith("⏳ <b>BTC-USD</b> is not streamed yet")
     bot.say("/view_market")
     assert "<b>BTC-USDT</b>: pick one or more exchanges" in text(bot.say("xbtusdt"))
 

@@ -104,9 +104,9 @@ def test_get_cbbo_crossed_and_not_streamed(tmp_path: Path) -> None:
     bot.quote(BN, 101.0, 101.2)
     bot.quote(OK, 100.0, 100.1)
     assert "⚠️ Crossed across venues: a buy-low/sell-high gap before fees." in text(
-        bot.say("/get_cbbo BTC-USDT")
+        bot.say("/get_cbbo BTC-USDT binance okx")
     )
-    assert "No book of this symbol is streamed right now." in text(bot.say("/get_cbbo ETH-USDT"))
+    assert "is not streamed yet: subscribing" in text(bot.say("/get_cbbo ETH-USDT"))
 
 
 def test_get_cbbo_prompt_and_errors(tmp_path: Path) -> None:
@@ -187,7 +187,7 @@ def test_get_cbbo_shows_how_long_each_venue_held_the_best(tmp_path: Path) -> Non
     bot.quote(OK, 99.9, 100.1)
     bot.views.evaluate(BTC, bot.now)
     bot.now += 10  # then okx holds both for 10 s
-    last = text(bot.say("/get_cbbo BTC-USDT")).splitlines()[-1]
+    last = text(bot.say("/get_cbbo BTC-USDT binance okx")).splitlines()[-1]
     assert (
         last
         == "Time at the best (last 15 min): bid binance 75 % · okx 25 %; offer okx 100 % · binance 0 %"
