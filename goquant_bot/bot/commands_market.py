@@ -147,7 +147,9 @@ def _cbbo_reply(
     cbbo = ctx.market_view.cbbo(symbol, venues, now=now)
     text = cbbo_text(cbbo, ctx.store.prefs(caller.chat_id))
     window = ctx.market_view.ranking_window_s
-    if ranking := ranking_text(ctx.market_view.ranking(symbol, now), window):
+    since = ctx.market_view.ranking_since(symbol)
+    covered = 0.0 if since is None else now - since
+    if ranking := ranking_text(ctx.market_view.ranking(symbol, now), window, covered):
         text += "\n" + ranking
     return replies(text, ((Button("🔄 Refresh", f"q:{symbol}"),),), edit=edit)
 

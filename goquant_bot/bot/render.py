@@ -132,10 +132,16 @@ def fmt_span(seconds: float) -> str:
     if seconds < 60:
         return f"{seconds:.0f} s"
     if seconds < 3600:
-        return f"{seconds // 60:.0f} min {seconds % 60:.0f} s"
+        return _two(seconds // 60, "min", round(seconds % 60), "s")
     if seconds < 86400:
-        return f"{seconds // 3600:.0f} h {seconds % 3600 // 60:.0f} min"
-    return f"{seconds // 86400:.0f} d {seconds % 86400 // 3600:.0f} h"
+        return _two(seconds // 3600, "h", seconds % 3600 // 60, "min")
+    return _two(seconds // 86400, "d", seconds % 86400 // 3600, "h")
+
+
+def _two(big: float, big_unit: str, small: float, small_unit: str) -> str:
+    """``15 min``, ``2 min 5 s``: a zero second part is left out."""
+    head = f"{big:.0f} {big_unit}"
+    return head if small == 0 else f"{head} {small:.0f} {small_unit}"
 
 
 def zone_of(prefs: ChatPrefs | None) -> tzinfo:

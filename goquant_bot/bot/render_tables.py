@@ -40,15 +40,26 @@ class OneShot:
     complete: bool
 
 
-def ranking_text(shares: Mapping[Venue, tuple[float, float]], window_s: float) -> str:
-    """Share of time each venue held the best bid and the best offer over the window."""
+def ranking_text(
+    shares: Mapping[Venue, tuple[float, float]], window_s: float, covered_s: float
+) -> str:
+    """Share of time each venue held the best bid and the best offer over the window.
+
+    ``covered_s``: how long the ranking has had data; a shorter span than the window is
+    labelled "since start", never as the full window.
+    """
     if not shares:
         return ""
     bids = sorted(shares.items(), key=lambda kv: -kv[1][0])
     asks = sorted(shares.items(), key=lambda kv: -kv[1][1])
     bid = " · ".join(f"{esc(v)} {b * 100:.0f} %" for v, (b, _) in bids)
     ask = " · ".join(f"{esc(v)} {a * 100:.0f} %" for v, (_, a) in asks)
-    return f"Time at the best (last {window_s / 60:g} min): bid {bid}; offer {ask}"
+    span = (
+        f"last {fmt_span(window_s)}"
+        if covered_s >= window_s
+        else f"since start, {fmt_span(covered_s)}"
+    )
+    return f"Time at the best ({span}): bid {bid}; offer {ask}"
 
 
 def cbbo_text(
