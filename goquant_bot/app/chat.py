@@ -314,6 +314,8 @@ def bot_config(settings: Settings) -> BotConfig:
         popular=bot.popular,
         flow_timeout_s=bot.flow_timeout_s,
         view_throttle_s=bot.view_throttle_s,
+        edit_interval_s=bot.edit_interval_s,
+        view_refresh_s=DeliveryConfig().refresh_s,
         max_skew_s=arb.max_skew_s,
         sanity_cap_pct=arb.sanity_cap_pct,
     )

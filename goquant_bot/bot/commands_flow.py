@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from goquant_bot.bot import lifecycle
 from goquant_bot.bot.commands_arb import create_arb, notional_for
-from goquant_bot.bot.commands_market import create_view, popular_buttons
+from goquant_bot.bot.commands_market import create_view, popular_buttons, view_cadence
 from goquant_bot.bot.context import Deps, PressResult
 from goquant_bot.bot.flows import Flow, FlowError, FlowKind, Step, start
 from goquant_bot.bot.parsing import (
@@ -15,7 +15,7 @@ from goquant_bot.bot.parsing import (
     parse_venues,
     resolve_symbol,
 )
-from goquant_bot.bot.render import error_text, esc, fmt_money, fmt_pct, fmt_span, replies
+from goquant_bot.bot.render import error_text, esc, fmt_money, fmt_pct, replies
 from goquant_bot.bot.types import Button, CallbackAnswer, Caller, Reply
 from goquant_bot.bot.users import MonitorKind
 from goquant_bot.domain.instruments import Symbol, Venue
@@ -89,10 +89,9 @@ def _summary(ctx: Deps, caller: Caller, flow: Flow) -> str:
             f"≥ {fmt_pct(flow.threshold)} net, size {fmt_money(notional_for(ctx, caller))} "
             "(change the size with /config size)."
         )
-    every = fmt_span(ctx.config.view_throttle_s)
     return (
-        f"Check and confirm: live view of <b>{esc(flow.symbol)}</b> on {venues}, "
-        f"updated on best-venue changes at most every {every}."
+        f"Check and confirm: live view of <b>{esc(flow.symbol)}</b> on {venues}. "
+        + view_cadence(ctx, ctx.config.view_throttle_s)
     )
 
 

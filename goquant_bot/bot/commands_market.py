@@ -42,13 +42,24 @@ def create_view(ctx: Deps, caller: Caller, req: ViewRequest, *, edit: bool = Fal
     where = ", ".join(esc(v) for v in req.venues) or "all venues"
     head = (
         f"✅ Market view <code>{esc(record.id)}</code> on {esc(req.symbol)} ({where}).\n"
-        "A live message follows; it is updated when the best bid or offer moves to another "
-        f"venue, at most every {fmt_span(req.throttle_s)}."
+        f"A live message follows. {view_cadence(ctx, req.throttle_s)}"
     )
     cbbo = ctx.market_view.cbbo(req.symbol, req.venues or None, now=ctx.clock())
     text = head + "\n\n" + cbbo_text(cbbo, ctx.store.prefs(caller.chat_id))
     buttons = ((Button("⏹ Stop", f"m:{record.id}:stop"), Button("👁 My views", "c:status_market")),)
     return replies(text, buttons, edit=edit)
+
+
+def view_cadence(ctx: Deps, throttle_s: float) -> str:
+    """How often a live view really changes, as alert delivery paces its edits."""
+    cfg = ctx.config
+    refresh = max(cfg.view_refresh_s, throttle_s)
+    floor = min(cfg.edit_interval_s, refresh)
+    return (
+        "It is edited when the best bid or offer moves to another venue (each side at most "
+        f"once every {fmt_span(throttle_s)}, edits at least {fmt_span(floor)} apart) and its "
+        f"figures are refreshed every {fmt_span(refresh)}."
+    )
 
 
 def live_view_text(ctx: Deps, monitor: MarketViewMonitor) -> str:

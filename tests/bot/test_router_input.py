@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from goquant_bot.alerts.delivery import DeliveryConfig
+from goquant_bot.app.chat import bot_config
 from goquant_bot.bot.config import BotConfig
 from goquant_bot.domain.instruments import Instrument, Symbol
 from goquant_bot.domain.monitors import ArbMonitor
+from goquant_bot.settings import load_settings
 from tests.bot.harness import BN, BTC, OK, Bot, button, data, text
 
 BTC_USD = Symbol("BTC", "USD")
@@ -145,3 +148,26 @@ def test_an_ambiguous_spelling_is_answered_with_the_candidates(tmp_path: Path) -
     assert "⚠️ 'btc' could be BTC-USDC, BTC-USDT: write the one you mean." in text(out)
     assert data(out)[:2] == ["f:f001:s:BTC-USDC", "f:f001:s:BTC-USDT"]
     assert bot.registry.monitors == {}
+
+
+def test_a_live_view_states_the_edit_pacing_that_delivery_applies(tmp_path: Path) -> None:
+    config = BotConfig(edit_interval_s=8.0, view_refresh_s=10.0)
+    bot = Bot(tmp_path, config=config)
+    out = text(bot.say("/view_market BTC-USDT all every=1s"))
+    assert (
+        "It is edited when the best bid or offer moves to another venue (each side at most "
+        "once every 1 s, edits at least 8 s apart) and its figures are refreshed every 10 s."
+    ) in out
+    bot.say("/view_market")
+    bot.say("ETH-USDT")
+    confirm = text(bot.say("binance okx"))
+    assert "edits at least 8 s apart" in confirm
+
+
+def test_the_stated_edit_interval_is_the_configured_one(tmp_path: Path) -> None:
+    path = tmp_path / "bot.toml"
+    path.write_text("[bot]\nedit_interval_s = 7.0\n", encoding="utf-8")
+    config = bot_config(load_settings(path, env_file=None))
+    assert (config.edit_interval_s, config.view_refresh_s) == (7.0, DeliveryConfig().refresh_s)
+    bot = Bot(tmp_path, config=config)
+    assert "edits at least 7 s apart" in text(bot.say("/view_market BTC-USDT"))

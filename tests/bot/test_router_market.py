@@ -25,8 +25,9 @@ def test_view_market_creates_a_throttled_best_venue_monitor(tmp_path: Path) -> N
     lines = text(out).splitlines()
     assert lines[0] == "✅ Market view <code>m00001</code> on BTC-USDT (binance, okx)."
     assert lines[1] == (
-        "A live message follows; it is updated when the best bid or offer moves to another "
-        "venue, at most every 5 s."
+        "A live message follows. It is edited when the best bid or offer moves to another "
+        "venue (each side at most once every 5 s, edits at least 3 s apart) and its figures "
+        "are refreshed every 10 s."
     )
     assert lines[3] == "📊 <b>BTC-USDT</b> consolidated book"
     assert data(out) == ["m:m00001:stop", "c:status_market"]
@@ -41,7 +42,8 @@ def test_view_market_options_and_all_venues(tmp_path: Path) -> None:
     bot = Bot(tmp_path)
     out = text(bot.say("/view_market eth-usdt every=30s move=0.2 spread=8 dev=15"))
     assert "on ETH-USDT (all venues)" in out
-    assert "at most every 30 s" in out
+    assert "at most once every 30 s, edits at least 3 s apart) and its figures are " in out
+    assert "refreshed every 30 s." in out
     monitor = view(bot, "m00001")
     assert (monitor.venues, monitor.cooldown_s, monitor.mid_move_pct) == ((), 30.0, 0.2)
     assert (monitor.spread_above_bps, monitor.venue_deviation_bps) == (8.0, 15.0)
