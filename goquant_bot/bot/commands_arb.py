@@ -191,7 +191,8 @@ def _opportunities(ctx: Deps, caller: Caller, symbols: list[Symbol]) -> list[Rep
     for symbol in symbols:
         _quote_symbol(ctx, symbol, notional, fees, found, skipped)
     found.sort(key=lambda q: q.edge_pct, reverse=True)
-    text = opportunities_text(found[:TOP_OPPORTUNITIES], skipped, notional, len(symbols))
+    top = found[:TOP_OPPORTUNITIES]
+    text = opportunities_text(top, skipped, notional, len(symbols), ctx.price_decimals)
     if not symbols:
         text += (
             "\nNothing is streamed yet: start a monitor or name a symbol, e.g. /arbitrage BTC-USDT"

@@ -20,7 +20,7 @@ from goquant_bot.bot.parsing import (
     resolve_symbol,
 )
 from goquant_bot.bot.render import esc, fmt_span, replies
-from goquant_bot.bot.render_tables import cbbo_text, ranking_text
+from goquant_bot.bot.render_tables import PriceDecimals, cbbo_text, ranking_text
 from goquant_bot.bot.types import Button, CallbackAnswer, Caller, Keyboard, Reply
 from goquant_bot.bot.users import MonitorKind
 from goquant_bot.domain.instruments import Symbol, Venue
@@ -45,7 +45,8 @@ def create_view(ctx: Deps, caller: Caller, req: ViewRequest, *, edit: bool = Fal
         f"A live message follows. {view_cadence(ctx, req.throttle_s)}"
     )
     cbbo = ctx.market_view.cbbo(req.symbol, req.venues or None, now=ctx.clock())
-    text = head + "\n\n" + cbbo_text(cbbo, ctx.store.prefs(caller.chat_id))
+    prefs = ctx.store.prefs(caller.chat_id)
+    text = head + "\n\n" + cbbo_text(cbbo, prefs, decimals=ticks(ctx, req.symbol))
     buttons = ((Button("⏹ Stop", f"m:{record.id}:stop"), Button("👁 My views", "c:status_market")),)
     return replies(text, buttons, edit=edit)
 
@@ -65,7 +66,15 @@ def view_cadence(ctx: Deps, throttle_s: float) -> str:
 def live_view_text(ctx: Deps, monitor: MarketViewMonitor) -> str:
     """The live message of a market view (delivery edits it in place with this text)."""
     cbbo = ctx.market_view.cbbo(monitor.symbol, monitor.venues or None, now=ctx.clock())
-    return cbbo_text(cbbo, ctx.store.prefs(monitor.owner), live=True, monitor_id=monitor.id)
+    prefs = ctx.store.prefs(monitor.owner)
+    return cbbo_text(
+        cbbo, prefs, live=True, monitor_id=monitor.id, decimals=ticks(ctx, monitor.symbol)
+    )
+
+
+def ticks(ctx: Deps, symbol: Symbol) -> PriceDecimals:
+    """Each venue's price decimals for this symbol (its tick size)."""
+    return lambda venue: ctx.price_decimals(venue, symbol)
 
 
 def stop_market(ctx: Deps, caller: Caller, args: list[str]) -> list[Reply]:
@@ -156,7 +165,7 @@ def _cbbo_reply(
 ) -> list[Reply]:
     now = ctx.clock()
     cbbo = ctx.market_view.cbbo(symbol, venues, now=now)
-    text = cbbo_text(cbbo, ctx.store.prefs(caller.chat_id))
+    text = cbbo_text(cbbo, ctx.store.prefs(caller.chat_id), decimals=ticks(ctx, symbol))
     window = ctx.market_view.ranking_window_s
     since = ctx.market_view.ranking_since(symbol)
     covered = 0.0 if since is None else now - since

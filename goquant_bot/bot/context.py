@@ -9,10 +9,11 @@ from typing import Protocol
 
 from goquant_bot.bot.config import BotConfig
 from goquant_bot.bot.ondemand import OnDemand, Subscriptions
+from goquant_bot.bot.render import tick_decimals
 from goquant_bot.bot.types import CallbackAnswer, Caller, Reply
 from goquant_bot.bot.users import MonitorKind, MonitorRecord, UserStore
 from goquant_bot.domain.events import Event
-from goquant_bot.domain.instruments import Symbol, Venue
+from goquant_bot.domain.instruments import Instrument, Symbol, Venue
 from goquant_bot.engine.arbitrage import ArbitrageEngine
 from goquant_bot.engine.history import OpportunityStats
 from goquant_bot.engine.market_view import MarketViewEngine
@@ -27,6 +28,7 @@ class Directory(Protocol):
     def resolve(self, text: str) -> Symbol: ...
     def venues_listing(self, symbol: Symbol) -> list[Venue]: ...
     def all_symbols(self) -> list[Symbol]: ...
+    def instrument(self, venue: Venue, symbol: Symbol) -> Instrument | None: ...
 
 
 class VenueStatus(Protocol):
@@ -117,6 +119,11 @@ class Deps:
         if caller.is_group:
             return self.store.monitors_of(chat_id=caller.chat_id, kind=kind)
         return self.store.monitors_of(user_id=caller.user_id, kind=kind)
+
+    def price_decimals(self, venue: Venue, symbol: Symbol) -> int | None:
+        """Decimals of the venue's tick size for the symbol (None when unknown)."""
+        instrument = self.directory.instrument(venue, symbol)
+        return None if instrument is None else tick_decimals(instrument.tick_size)
 
     def new_monitor_id(self) -> str:
         while True:

@@ -76,11 +76,19 @@ def fmt_price(value: float | None, decimals: int | None = None) -> str:
     if decimals is not None:
         return f"{value:,.{decimals}f}"
     size = abs(value)
-    if size >= 1000:
-        return f"{value:,.2f}"
     if size >= 1:
-        return f"{value:,.4f}"
+        return f"{value:,.{price_decimals(value)}f}"
     return _trimmed(value, _significant(value, 6))
+
+
+def price_decimals(value: float) -> int:
+    """Decimals for a price of this magnitude when the tick size is unknown."""
+    size = abs(value)
+    if size >= 1000:
+        return 2
+    if size >= 1:
+        return 4
+    return _significant(value, 6) if math.isfinite(value) else 0
 
 
 def fmt_qty(value: float | None) -> str:

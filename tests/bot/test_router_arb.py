@@ -276,7 +276,7 @@ def test_arbitrage_one_shot_ranks_pairs_net_of_fees(tmp_path: Path) -> None:
     lines = text(bot.say("/arbitrage BTC-USDT")).splitlines()
     assert lines[0] == "💹 <b>Best opportunities now</b> at 1,000 per trade, net of fees"
     assert lines[1] == (
-        "🟢 1. <b>BTC-USDT</b> buy binance 100.0000 → sell okx 101.0000: <b>0.899 %</b> (9.00 USDT)"
+        "🟢 1. <b>BTC-USDT</b> buy binance 100.0000 → sell okx 101.0000: <b>0.90 %</b> (9.00 USDT)"
     )
     assert lines[2].startswith("🟢 2. <b>BTC-USDT</b> buy bybit 100.3000 → sell okx 101.0000")
     assert len([x for x in lines if ". <b>BTC-USDT</b>" in x]) == 6

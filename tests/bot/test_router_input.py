@@ -10,7 +10,7 @@ from goquant_bot.bot.config import BotConfig
 from goquant_bot.domain.instruments import Instrument, Symbol
 from goquant_bot.domain.monitors import ArbMonitor
 from goquant_bot.settings import load_settings
-from tests.bot.harness import BN, BTC, OK, Bot, button, data, text
+from tests.bot.harness import BN, BTC, BY, OK, Bot, button, data, text
 
 BTC_USD = Symbol("BTC", "USD")
 
@@ -171,3 +171,36 @@ def test_the_stated_edit_interval_is_the_configured_one(tmp_path: Path) -> None:
     assert (config.edit_interval_s, config.view_refresh_s) == (7.0, DeliveryConfig().refresh_s)
     bot = Bot(tmp_path, config=config)
     assert "edits at least 7 s apart" in text(bot.say("/view_market BTC-USDT"))
+
+
+def with_ticks(bot: Bot) -> None:
+    bot.directory.set_instruments(BN, [Instrument(BN, BTC, "BTCUSDT", tick_size=0.01)])
+    bot.directory.set_instruments(OK, [Instrument(OK, BTC, "BTC-USDT", tick_size=0.1)])
+    bot.directory.set_instruments(BY, [])
+
+
+def test_prices_at_the_tick_size_percentages_and_bps_with_two_decimals(tmp_path: Path) -> None:
+    bot = Bot(tmp_path)
+    with_ticks(bot)
+    bot.quote(BN, 64_000.01, 64_000.5, size=1_234_567.5)
+    bot.quote(OK, 64_000.1, 64_000.3, size=0.000012)
+    lines = text(bot.say("/get_cbbo BTC-USDT binance okx")).splitlines()
+    assert lines[1:4] == [
+        "Best bid <b>64,000.1</b> (size 0.000012) on <b>okx</b>",
+        "Best ask <b>64,000.3</b> (size 0.000012) on <b>okx</b>",
+        "Spread 0.20 (0.03 bps) · mid 64,000.200",
+    ]
+    assert lines[5] == "binance     64,000.01    64,000.50   0.08   0.0s"
+    assert lines[6] == "okx          64,000.1     64,000.3   0.03   0.0s</pre>"
+    assert lines[7].startswith("Depth within 10 / 50 / 100 bps of mid: bids 1,234,568 / ")
+
+
+def test_one_shot_opportunities_at_the_tick_size_and_two_decimals(tmp_path: Path) -> None:
+    bot = Bot(tmp_path)
+    with_ticks(bot)
+    bot.quote(BN, 99.9, 100.0)
+    bot.quote(OK, 101.0, 101.1)
+    lines = text(bot.say("/arbitrage BTC-USDT")).splitlines()
+    assert lines[1] == (
+        "🟢 1. <b>BTC-USDT</b> buy binance 100.00 → sell okx 101.0: <b>0.80 %</b> (7.99 USDT)"
+    )

@@ -84,11 +84,11 @@ def test_get_cbbo_table(tmp_path: Path) -> None:
         "📊 <b>BTC-USDT</b> consolidated book",
         "Best bid <b>100.0000</b> (size 3.5) on <b>binance</b>, <b>okx</b>",
         "Best ask <b>100.1000</b> (size 1.5) on <b>okx</b>",
-        "Spread 0.1 (10.0 bps) · mid 100.0500",
+        "Spread 0.1000 (10.00 bps) · mid 100.0500",
         "<pre>venue             bid          ask    bps    age",
-        "binance      100.0000     100.2000   20.0   0.0s",
+        "binance      100.0000     100.2000  19.98   0.0s",
         "bybit    not counted: stale",
-        "okx          100.0000     100.1000   10.0   0.0s</pre>",
+        "okx          100.0000     100.1000  10.00   0.0s</pre>",
         "Depth within 10 / 50 / 100 bps of mid: bids 3.5 / 3.5 / 3.5 · asks 1.5 / 3.5 / 3.5",
         "22:13:20 UTC",
     ]
@@ -132,7 +132,7 @@ def test_stop_config_and_status_market(tmp_path: Path) -> None:
     bot.say("/view_market ETH-USDT")
     out = text(bot.say("/config_market m00001 every=10s move=0.1 spread=off"))
     assert out == (
-        "✅ Changed:\n<code>m00001</code> BTC-USDT · binance, okx · every 10 s · move 0.1 %"
+        "✅ Changed:\n<code>m00001</code> BTC-USDT · binance, okx · every 10 s · move 0.10 %"
     )
     assert view(bot, "m00001").cooldown_s == 10.0
     assert text(bot.say("/config_market m00001 dev=-4")).startswith(
@@ -144,7 +144,7 @@ def test_stop_config_and_status_market(tmp_path: Path) -> None:
     assert text(bot.say("/config_market")).startswith("⚠️ Give the view's id and what to change.")
     status = bot.say("/status_market")
     assert status[0].text.splitlines()[1:] == [
-        "<code>m00001</code> BTC-USDT · binance, okx · every 10 s · move 0.1 %",
+        "<code>m00001</code> BTC-USDT · binance, okx · every 10 s · move 0.10 %",
         "<code>m00002</code> ETH-USDT · all venues · every 5 s",
     ]
     assert data(status) == ["m:m00001:stop", "m:m00002:stop", "c:view_market"]
