@@ -202,6 +202,7 @@ def build_chat(
         live_view=router.live_view_text,
         prefs=store.prefs,
         label=SIMULATED_LABEL if settings.app.demo else "",
+        price_decimals=router.ctx.price_decimals,
     )
     delivery = Delivery(
         transport,

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import html
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from goquant_bot.bot.parsing import InputError
 from goquant_bot.bot.types import Button, Keyboard, Reply
 from goquant_bot.domain.events import ArbClosed, ArbOpened, Event, MarketViewSignal
+from goquant_bot.domain.instruments import Symbol, Venue
 from goquant_bot.domain.users import ChatPrefs
 from goquant_bot.engine.arbitrage import OpenOpportunity
 
@@ -241,24 +242,41 @@ def menu_keyboard() -> Keyboard:
 # -- alerts (delivery calls these at send time) ---------------------------------------------
 
 
-def render_event(event: Event, prefs: ChatPrefs | None = None) -> str:
-    """The alert text for an engine event, in the chat's time zone when it has one."""
+VenueDecimals = Callable[[Venue, Symbol], "int | None"]
+
+
+def _no_ticks(venue: Venue, symbol: Symbol) -> int | None:
+    return None
+
+
+def render_event(
+    event: Event, prefs: ChatPrefs | None = None, decimals: VenueDecimals | None = None
+) -> str:
+    """The alert text for an engine event, in the chat's time zone when it has one; prices at
+    the venues' tick sizes when ``decimals`` knows them."""
+    ticks = decimals or _no_ticks
     if isinstance(event, ArbOpened):
-        return _opened(event, prefs)
+        return _opened(event, prefs, ticks)
     if isinstance(event, ArbClosed):
         return _closed(event, prefs)
-    return _signal(event, prefs)
+    known = [d for d in (ticks(v, event.symbol) for v in Venue) if d is not None]
+    return _signal(event, prefs, max(known) if known else None)
 
 
 def render_open_opportunity(
-    opp: OpenOpportunity, now: float, prefs: ChatPrefs | None = None
+    opp: OpenOpportunity,
+    now: float,
+    prefs: ChatPrefs | None = None,
+    decimals: VenueDecimals | None = None,
 ) -> str:
     """A live arbitrage alert, edited in place while the opportunity stays open."""
+    ticks = decimals or _no_ticks
+    buy_tick, sell_tick = ticks(opp.buy_venue, opp.symbol), ticks(opp.sell_venue, opp.symbol)
     quote = esc(opp.symbol.quote)
     lines = [
         f"🟢 <b>Arbitrage open · {esc(opp.symbol)}</b> (live)",
-        f"Buy on <b>{esc(opp.buy_venue)}</b> at {fmt_price(opp.buy_price)} · "
-        f"sell on <b>{esc(opp.sell_venue)}</b> at {fmt_price(opp.sell_price)}",
+        f"Buy on <b>{esc(opp.buy_venue)}</b> at {fmt_price(opp.buy_price, buy_tick)} · "
+        f"sell on <b>{esc(opp.sell_venue)}</b> at {fmt_price(opp.sell_price, sell_tick)}",
         f"Net edge <b>{fmt_pct(opp.edge_pct)}</b> (peak {fmt_pct(opp.peak_edge_pct)}) · "
         f"profit {fmt_profit(opp.profit)} {quote} on {fmt_qty(opp.size)} {esc(opp.symbol.base)}",
         f"Open for {fmt_span(now - opp.opened_at)}",
@@ -279,12 +297,13 @@ def alert_buttons(monitor_id: str) -> Keyboard:
     )
 
 
-def _opened(e: ArbOpened, prefs: ChatPrefs | None) -> str:
+def _opened(e: ArbOpened, prefs: ChatPrefs | None, ticks: VenueDecimals) -> str:
     quote = esc(e.symbol.quote)
+    buy_tick, sell_tick = ticks(e.buy_venue, e.symbol), ticks(e.sell_venue, e.symbol)
     lines = [
         f"🟢 <b>Arbitrage open · {esc(e.symbol)}</b>",
-        f"Buy on <b>{esc(e.buy_venue)}</b> at {fmt_price(e.buy_price)} · "
-        f"sell on <b>{esc(e.sell_venue)}</b> at {fmt_price(e.sell_price)}",
+        f"Buy on <b>{esc(e.buy_venue)}</b> at {fmt_price(e.buy_price, buy_tick)} · "
+        f"sell on <b>{esc(e.sell_venue)}</b> at {fmt_price(e.sell_price, sell_tick)}",
         f"Net edge <b>{fmt_pct(e.edge_pct)}</b> after fees · profit {fmt_profit(e.profit)} "
         f"{quote} on {fmt_money(e.notional)} {quote} ({fmt_qty(e.size)} {esc(e.symbol.base)})",
     ]
@@ -314,8 +333,8 @@ def _names(value: Any) -> str:
     return esc(value)
 
 
-def _num(value: Any) -> str:
-    return fmt_price(value) if isinstance(value, (int, float)) else esc(value)
+def _num(value: Any, tick: int | None = None) -> str:
+    return fmt_price(value, tick) if isinstance(value, (int, float)) else esc(value)
 
 
 def _bps(value: Any) -> str:
@@ -326,36 +345,37 @@ def _signed(value: Any) -> str:
     return f"{value:+.2f}" if isinstance(value, (int, float)) else esc(value)
 
 
-def _signal(e: MarketViewSignal, prefs: ChatPrefs | None) -> str:
+def _signal(e: MarketViewSignal, prefs: ChatPrefs | None, tick: int | None) -> str:
     d = dict(e.details)
+    mid_tick = None if tick is None else tick + 1  # a mid falls between ticks
     kind = e.kind
     if kind in ("best_bid_venue", "best_ask_venue"):
         side = "bid" if kind == "best_bid_venue" else "offer"
         body = (
-            f"Best {side} now on <b>{_names(d.get('venues'))}</b> at {_num(d.get('price'))} "
+            f"Best {side} now on <b>{_names(d.get('venues'))}</b> at {_num(d.get('price'), tick)} "
             f"(was {_names(d.get('previous'))})"
         )
     elif kind == "mid_move":
         body = (
-            f"Mid moved {_signed(d.get('move_pct'))} % to {_num(d.get('mid'))} "
-            f"(from {_num(d.get('previous_mid'))})"
+            f"Mid moved {_signed(d.get('move_pct'))} % to {_num(d.get('mid'), mid_tick)} "
+            f"(from {_num(d.get('previous_mid'), mid_tick)})"
         )
     elif kind == "spread_wide":
         body = (
-            f"Spread widened to {_bps(d.get('spread_bps'))} bps: bid {_num(d.get('bid'))} on "
-            f"{_names(d.get('bid_venues'))}, ask {_num(d.get('ask'))} on "
+            f"Spread widened to {_bps(d.get('spread_bps'))} bps: bid {_num(d.get('bid'), tick)} on "
+            f"{_names(d.get('bid_venues'))}, ask {_num(d.get('ask'), tick)} on "
             f"{_names(d.get('ask_venues'))}"
         )
     elif kind == "venue_deviation":
         body = (
             f"{_names(d.get('venue'))}'s {esc(d.get('side'))} is {_bps(d.get('deviation_bps'))} "
-            f"bps from the best ({_num(d.get('price'))} vs {_num(d.get('cbbo_price'))})"
+            f"bps from the best ({_num(d.get('price'), tick)} vs {_num(d.get('cbbo_price'), tick)})"
         )
     elif kind == "crossed":
         body = (
             f"Consolidated book crossed: buy on {_names(d.get('buy_venues'))} at "
-            f"{_num(d.get('ask'))}, sell on {_names(d.get('sell_venues'))} at "
-            f"{_num(d.get('bid'))} ({_bps(d.get('gross_bps'))} bps gross)"
+            f"{_num(d.get('ask'), tick)}, sell on {_names(d.get('sell_venues'))} at "
+            f"{_num(d.get('bid'), tick)} ({_bps(d.get('gross_bps'))} bps gross)"
         )
     else:
         body = esc(", ".join(f"{k}={v}" for k, v in d.items()))[:500]

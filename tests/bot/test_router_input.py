@@ -5,8 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from goquant_bot.alerts.delivery import DeliveryConfig
+from goquant_bot.alerts.outbox import AlertKey, AlertKind, PendingAlert, Phase
 from goquant_bot.app.chat import bot_config
+from goquant_bot.bot.alert_text import AlertRenderer
 from goquant_bot.bot.config import BotConfig
+from goquant_bot.domain.events import ArbOpened, MarketViewSignal
 from goquant_bot.domain.instruments import Instrument, Symbol
 from goquant_bot.domain.monitors import ArbMonitor
 from goquant_bot.settings import load_settings
@@ -203,4 +206,32 @@ def test_one_shot_opportunities_at_the_tick_size_and_two_decimals(tmp_path: Path
     lines = text(bot.say("/arbitrage BTC-USDT")).splitlines()
     assert lines[1] == (
         "🟢 1. <b>BTC-USDT</b> buy binance 100.00 → sell okx 101.0: <b>0.80 %</b> (7.99 USDT)"
+    )
+
+
+def test_alerts_show_prices_at_the_tick_size(tmp_path: Path) -> None:
+    bot = Bot(tmp_path)
+    with_ticks(bot)
+    bot.say("/monitor_arb BTC-USDT binance okx 0.3")
+    bot.quote(BN, 99.9, 100.0)
+    bot.quote(OK, 101.0, 101.1)
+    (opened,) = bot.arb.evaluate(BTC, bot.now)
+    assert isinstance(opened, ArbOpened)
+    renderer = AlertRenderer(
+        open_opportunities=bot.arb.open_opportunities,
+        live_view=bot.router.live_view_text,
+        prefs=bot.store.prefs,
+        price_decimals=bot.router.ctx.price_decimals,
+    )
+    key = AlertKey(11, "m00001", "BTC-USDT binance->okx")
+    live = PendingAlert(key, AlertKind.ARBITRAGE, Phase.OPEN, opened, bot.now, opened)
+    prices = "Buy on <b>binance</b> at 100.00 · sell on <b>okx</b> at 101.0"
+    assert renderer.render(live, bot.now).splitlines()[1] == prices
+    bot.arb.remove_monitor("m00001")  # no current figures: the opening as it was
+    assert renderer.render(live, bot.now).splitlines()[1] == prices
+    details = (("move_pct", 0.5), ("mid", 100.05), ("previous_mid", 99.55))
+    move = MarketViewSignal("v1", 11, BTC, bot.now, "mid_move", details)
+    signal = PendingAlert(AlertKey(11, "v1", "mid"), AlertKind.SIGNAL, Phase.SIGNAL, move, 0)
+    assert renderer.render(signal, bot.now).splitlines()[1] == (
+        "Mid moved +0.50 % to 100.050 (from 99.550)"
     )
