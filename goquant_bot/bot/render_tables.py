@@ -54,8 +54,8 @@ def ranking_text(
         return ""
     bids = sorted(shares.items(), key=lambda kv: -kv[1][0])
     asks = sorted(shares.items(), key=lambda kv: -kv[1][1])
-    bid = " · ".join(f"{esc(v)} {b * 100:.0f} %" for v, (b, _) in bids)
-    ask = " · ".join(f"{esc(v)} {a * 100:.0f} %" for v, (_, a) in asks)
+    bid = " · ".join(f"{esc(v)} {fmt_pct(b * 100)}" for v, (b, _) in bids)
+    ask = " · ".join(f"{esc(v)} {fmt_pct(a * 100)}" for v, (_, a) in asks)
     span = (
         f"last {fmt_span(window_s)}"
         if covered_s >= window_s
@@ -92,10 +92,7 @@ def cbbo_text(
     title = f"📊 <b>{esc(cbbo.symbol)}</b> consolidated book"
     lines = [title + (" · live" if live else "")]
     if not cbbo.venues:
-        lines.append(
-            "No book of this symbol is streamed right now. Start a monitor on it "
-            "(/view_market or /monitor_arb) to stream it."
-        )
+        lines.append("No book of this symbol is subscribed on the chosen venues.")
     else:
         if cbbo.bid is not None:
             bid = fmt_price(cbbo.bid, finest(decimals, cbbo.bid_venues))

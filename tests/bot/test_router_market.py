@@ -191,12 +191,12 @@ def test_get_cbbo_shows_how_long_each_venue_held_the_best(tmp_path: Path) -> Non
     bot.now += 10  # then okx holds both for 10 s
     last = text(bot.say("/get_cbbo BTC-USDT binance okx")).splitlines()[-1]
     assert last == (
-        "Time at the best (since start, 40 s): bid binance 75 % · okx 25 %; "
-        "offer okx 100 % · binance 0 %"
+        "Time at the best (since start, 40 s): bid binance 75.00 % · okx 25.00 %; "
+        "offer okx 100.00 % · binance 0.00 %"
     )
     bot.now += 860  # 15 min of data: the full window
     bot.quote(BN, 99.8, 100.3)
     bot.quote(OK, 99.9, 100.1)
     bot.views.evaluate(BTC, bot.now)
     last = text(bot.say("/get_cbbo BTC-USDT binance okx")).splitlines()[-1]
-    assert last.startswith("Time at the best (last 15 min): bid okx 98 % · binance 2 %;")
+    assert last.startswith("Time at the best (last 15 min): bid okx 97.75 % · binance 2.25 %;")
