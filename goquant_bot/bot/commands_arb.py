@@ -9,11 +9,11 @@ from itertools import permutations
 from goquant_bot.bot import lifecycle, ondemand
 from goquant_bot.bot.commands_monitors import find, line, listing, stop_command
 from goquant_bot.bot.context import Deps
+from goquant_bot.bot.forms import parse_arb
 from goquant_bot.bot.parsing import (
     ArbRequest,
     InputError,
     options,
-    parse_arb,
     parse_duration,
     parse_size,
     parse_threshold,

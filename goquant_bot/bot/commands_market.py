@@ -8,15 +8,14 @@ from goquant_bot.bot import lifecycle, ondemand
 from goquant_bot.bot.commands_arb import no_arguments
 from goquant_bot.bot.commands_monitors import find, line, listing, stop_command
 from goquant_bot.bot.context import Deps, PressResult, refuse
+from goquant_bot.bot.forms import parse_figure, parse_view
 from goquant_bot.bot.parsing import (
     CBBO_EXAMPLE,
     InputError,
     ViewRequest,
     options,
     parse_duration,
-    parse_figure,
     parse_venues,
-    parse_view,
     resolve_symbol,
 )
 from goquant_bot.bot.render import esc, fmt_span, replies

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from goquant_bot.bot import lifecycle
 from goquant_bot.bot.context import GROUP_SETTINGS, NOT_YOURS, Deps, PressResult, refuse
+from goquant_bot.bot.numbers import FEE_STEP
 from goquant_bot.bot.parsing import (
-    FEE_STEP,
     InputError,
     check_step,
     clip,

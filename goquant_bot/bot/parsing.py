@@ -9,27 +9,26 @@ from dataclasses import dataclass
 from typing import Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from goquant_bot.bot.numbers import (
+    NOT_A_NUMBER,
+    NOT_FINITE,
+    THRESHOLD_STEP,
+    NotANumber,
+    fmt_step,
+    to_number,
+)
 from goquant_bot.domain.instruments import Symbol, Venue
 from goquant_bot.errors import RejectedInput
 
 ARB_EXAMPLE = "/monitor_arb BTC-USDT binance okx 0.3"
 VIEW_EXAMPLE = "/view_market BTC-USDT binance okx"
 CBBO_EXAMPLE = "/get_cbbo BTC-USDT"
-# One grammar for every number a user types: a decimal point or comma, an optional exponent
-# (1e6), or thousands separators as we display them (1,000,000.5).
-_NUMBER = re.compile(r"^[+-]?(?:\d+(?:[.,]\d*)?|[.,]\d+)(?:e[+-]?\d+)?\Z", re.I | re.A)
-_THOUSANDS = re.compile(r"^[+-]?[1-9]\d{0,2}(?:,\d{3})+(?:\.\d+)?\Z", re.A)
-_NON_FINITE = re.compile(r"^[+-]?(?:nan|inf|infinity)\Z", re.I | re.A)
-_NUMERIC_START = re.compile(r"^(?:[+-]?[\d.,]|[+-]?(?:nan|inf)\w*\Z)", re.I | re.A)
 _DURATION = re.compile(r"^(.+?)\s*(s|sec|m|min|h|d)?\Z", re.I | re.A)
-THRESHOLD_STEP = 0.01  # percent: thresholds and other percentages are shown with two decimals
-BPS_STEP = 0.01
-FEE_STEP = 0.001  # percent: venues' discounted fees have three decimals (0.075 %)
 _HHMM = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)\Z", re.ASCII)
 _ZONE = re.compile(r"^[A-Za-z][A-Za-z0-9_+\-]*(?:/[A-Za-z0-9_+\-]+){0,2}\Z")
 _FILTER = re.compile(r"^[A-Za-z0-9-]{1,20}\Z", re.ASCII)
 _VENUE_ALIASES = {"okex": "okx", "binance.com": "binance"}
-_VENUE_NAMES = {v.value for v in Venue} | set(_VENUE_ALIASES) | {"all"}
+VENUE_NAMES = {v.value for v in Venue} | set(_VENUE_ALIASES) | {"all"}
 _SIZE_SUFFIX = {"k": 1e3, "m": 1e6}
 _DURATION_UNIT = {"s": 1.0, "sec": 1.0, "m": 60.0, "min": 60.0, "h": 3600.0, "d": 86400.0}
 
@@ -86,42 +85,6 @@ def split_command(text: str) -> tuple[str, str | None, list[str]] | None:
     return name.lower(), mention or None, args
 
 
-NOT_A_NUMBER = "not a number"
-NOT_FINITE = "not a finite number"
-
-
-class NotANumber(ValueError):
-    """A token that is not a usable number; the message says which way ("finite" or not)."""
-
-
-def to_number(token: str) -> float:
-    """The one number grammar: ``0.3``, ``0,25``, ``1e6``, ``1,000,000``; NotANumber otherwise.
-
-    NaN, infinities and values that overflow to infinity are "not a finite number".
-    """
-    text = token.strip()
-    if _NON_FINITE.match(text):
-        raise NotANumber(NOT_FINITE)
-    if _THOUSANDS.match(text):
-        text = text.replace(",", "")
-    elif _NUMBER.match(text):
-        text = text.replace(",", ".")
-    else:
-        raise NotANumber(NOT_A_NUMBER)
-    value = float(text)
-    if not math.isfinite(value):
-        raise NotANumber(NOT_FINITE)
-    return value
-
-
-def number(token: str) -> float | None:
-    """``to_number`` that answers None instead of raising."""
-    try:
-        return to_number(token)
-    except NotANumber:
-        return None
-
-
 def read_number(token: str, what: str, example: str, hint: str = "") -> float:
     """``to_number``, or an InputError naming the input: "The size 'x' is not a number"."""
     try:
@@ -151,20 +114,6 @@ def check_step(
         )
         raise InputError(msg, example)
     return round(round(steps) * step, 10)
-
-
-def fmt_step(value: float, step: float | None = None) -> str:
-    decimals = _decimals(step if step is not None else value)
-    return f"{value:.{decimals}f}"
-
-
-def _decimals(step: float) -> int:
-    text = f"{step:.12f}".rstrip("0")
-    return len(text.partition(".")[2])
-
-
-def looks_numeric(token: str) -> bool:
-    return bool(_NUMERIC_START.match(token))
 
 
 def parse_threshold(
@@ -351,133 +300,6 @@ def options(tokens: Sequence[str], allowed: Sequence[str], example: str) -> dict
             raise InputError(msg, example)
         found[key] = value
     return found
-
-
-def parse_arb(
-    args: Sequence[str],
-    directory: SymbolLookup,
-    supported: Sequence[Venue],
-    *,
-    default_threshold: float,
-    default_notional: float,
-    max_threshold: float,
-    size_range: tuple[float, float],
-    sanity_cap_pct: float | None = None,
-) -> ArbRequest:
-    """``SYMBOL VENUE VENUE... [THRESHOLD] [size=N] [min=30s] [once] [polled]``."""
-    if not args:
-        msg = "Missing the symbol, the exchanges and the threshold."
-        raise InputError(msg, ARB_EXAMPLE)
-    symbol = resolve_symbol(directory, args[0], lambda s: f"/monitor_arb {s} binance okx 0.3")
-    venue_tokens: list[str] = []
-    pairs: list[str] = []
-    flags: set[str] = set()
-    threshold: float | None = None
-    for token in args[1:]:
-        low = token.lower()
-        if "=" in token:
-            pairs.append(token)
-        elif low in ("once", "polled"):
-            flags.add(low)
-        elif looks_numeric(token):
-            if threshold is not None:
-                msg = f"Unexpected {clip(token)!r}: give one threshold."
-                raise InputError(msg, ARB_EXAMPLE)
-            threshold = parse_threshold(token, max_threshold, sanity_cap_pct=sanity_cap_pct)
-        elif threshold is not None:
-            msg = f"Unexpected {clip(token)!r} after the threshold: exchanges come first."
-            raise InputError(msg, ARB_EXAMPLE)
-        elif len(venue_tokens) >= 2 and low not in _VENUE_NAMES:
-            msg = (
-                f"{clip(token)!r} is neither an exchange nor a threshold "
-                "(a number in percent, e.g. 0.3)."
-            )
-            raise InputError(msg, ARB_EXAMPLE)
-        else:
-            venue_tokens.append(token)
-    if not venue_tokens:
-        msg = "Missing the exchanges: name at least two, or 'all'."
-        raise InputError(msg, ARB_EXAMPLE)
-    listed = directory.venues_listing(symbol)
-    venues = parse_venues(venue_tokens, symbol, listed, supported, 2, ARB_EXAMPLE)
-    opts = options(pairs, ("size", "min"), "/monitor_arb ETH-USDT all 0.2 size=5000")
-    notional = default_notional
-    if "size" in opts:
-        notional = parse_size(opts["size"], *size_range, "/monitor_arb ETH-USDT all 0.2 size=5000")
-    if threshold is None:
-        check_threshold(default_threshold, max_threshold, sanity_cap_pct, ARB_EXAMPLE)
-    min_duration = 0.0
-    if "min" in opts:
-        example = "/monitor_arb BTC-USDT all 0.3 min=10s"
-        min_duration = parse_duration(opts["min"], 0.0, 3600.0, "minimum duration", example)
-    return ArbRequest(
-        symbol=symbol,
-        venues=venues,
-        threshold_pct=default_threshold if threshold is None else threshold,
-        notional=notional,
-        min_duration_s=min_duration,
-        once="once" in flags,
-        allow_polled="polled" in flags,
-    )
-
-
-def parse_view(
-    args: Sequence[str], directory: SymbolLookup, supported: Sequence[Venue], throttle_s: float
-) -> ViewRequest:
-    """``SYMBOL [VENUE...|all] [every=5s] [move=0.1] [spread=5] [dev=10]``."""
-    if not args:
-        msg = "Missing the symbol."
-        raise InputError(msg, VIEW_EXAMPLE)
-    symbol = resolve_symbol(directory, args[0], lambda s: f"/view_market {s} binance okx")
-    venue_tokens = [t for t in args[1:] if "=" not in t]
-    for token in venue_tokens:
-        if looks_numeric(token):
-            msg = f"Unexpected {clip(token)!r}: numbers go in options such as move=0.1."
-            raise InputError(msg, "/view_market BTC-USDT all move=0.1")
-    venues: tuple[Venue, ...] = ()
-    if venue_tokens and [t.lower() for t in venue_tokens] != ["all"]:
-        listed = directory.venues_listing(symbol)
-        venues = parse_venues(venue_tokens, symbol, listed, supported, 1, VIEW_EXAMPLE)
-    example = "/view_market BTC-USDT all every=10s move=0.1 spread=5 dev=10"
-    opts = options([t for t in args[1:] if "=" in t], ("every", "move", "spread", "dev"), example)
-    if "every" in opts:
-        throttle_s = parse_duration(opts["every"], 1.0, 3600.0, "update interval", example)
-    figures: dict[str, float] = {}
-    for key in ("move", "spread", "dev"):
-        if key in opts:
-            figures[key] = parse_figure(key, opts[key], example)
-    return ViewRequest(
-        symbol=symbol,
-        venues=venues,
-        throttle_s=throttle_s,
-        mid_move_pct=figures.get("move"),
-        spread_above_bps=figures.get("spread"),
-        venue_deviation_bps=figures.get("dev"),
-    )
-
-
-# Market-view options: (what, unit, step, top).
-FIGURES = {
-    "move": ("mid move", " %", THRESHOLD_STEP, 50.0),
-    "spread": ("spread", " bps", BPS_STEP, 5000.0),
-    "dev": ("deviation", " bps", BPS_STEP, 5000.0),
-}
-
-
-def parse_figure(key: str, token: str, example: str, *, off: bool = False) -> float:
-    """``move=0.1`` (percent), ``spread=5`` and ``dev=10`` (bps) of a market view."""
-    what, unit, step, top = FIGURES[key]
-    text = token.removesuffix("%").strip()
-    allowed = f"a number above 0 and at most {top:g}" + (", or off" if off else "")
-    try:
-        value = to_number(text)
-    except NotANumber as exc:
-        msg = f"{key}= {clip(token)!r} is {exc}: give {allowed}."
-        raise InputError(msg, example) from None
-    if not 0 < value <= top:
-        msg = f"{key}= must be {allowed}."
-        raise InputError(msg, example)
-    return check_step(value, step, what, unit, example, text)
 
 
 def _span(seconds: float) -> str:

@@ -6,24 +6,20 @@ from pathlib import Path
 
 import pytest
 
+from goquant_bot.bot.forms import parse_arb, parse_figure, parse_view
+from goquant_bot.bot.numbers import NotANumber, number, to_number
 from goquant_bot.bot.parsing import (
     ARB_EXAMPLE,
     InputError,
-    NotANumber,
     clip,
-    number,
     options,
-    parse_arb,
     parse_duration,
-    parse_figure,
     parse_hhmm,
     parse_size,
     parse_threshold,
     parse_timezone,
     parse_venues,
-    parse_view,
     split_command,
-    to_number,
 )
 from goquant_bot.domain.instruments import Venue
 from tests.bot.harness import BN, BTC, BTC_USDC, BY, DB, DOGE, ETH, OK, Bot
