@@ -48,9 +48,9 @@ def ranking_text(
     """Share of time each venue held the best bid and the best offer over the window.
 
     ``covered_s``: how long the ranking has had data; a shorter span than the window is
-    labelled "since start", never as the full window.
+    labelled "since start", never as the full window; under a second it means nothing yet.
     """
-    if not shares:
+    if not shares or covered_s < 1.0:
         return ""
     bids = sorted(shares.items(), key=lambda kv: -kv[1][0])
     asks = sorted(shares.items(), key=lambda kv: -kv[1][1])

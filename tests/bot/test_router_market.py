@@ -200,3 +200,16 @@ def test_get_cbbo_shows_how_long_each_venue_held_the_best(tmp_path: Path) -> Non
     bot.views.evaluate(BTC, bot.now)
     last = text(bot.say("/get_cbbo BTC-USDT binance okx")).splitlines()[-1]
     assert last.startswith("Time at the best (last 15 min): bid okx 97.75 % · binance 2.25 %;")
+
+
+def test_get_cbbo_shows_no_ranking_before_a_second_of_data(tmp_path: Path) -> None:
+    bot = Bot(tmp_path)
+    bot.quote(BN, 100.0, 100.3)
+    bot.quote(OK, 99.9, 100.1)
+    bot.views.evaluate(BTC, bot.now)
+    bot.now += 0.5
+    assert "Time at the best" not in text(bot.say("/get_cbbo BTC-USDT binance okx"))
+    bot.now += 0.5
+    assert "Time at the best (since start, 1 s): bid binance 100.00 %" in text(
+        bot.say("/get_cbbo BTC-USDT binance okx")
+    )
