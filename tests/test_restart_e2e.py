@@ -118,7 +118,7 @@ async def test_restart_is_invisible_to_the_user(tmp_path: Path) -> None:
             assert "Buy on <b>bybit</b> at 60,000.00" in alert_call.params["text"]
             assert f"<code>{arb.id}</code>" in alert_call.params["text"]
             # The view follows the books in place: the best bid is OKX's now.
-            await wait_until(lambda: bool(_edits(api.calls, view_id, "Best bid <b>60,600.00")))
+            await wait_until(lambda: bool(_edits(api.calls, view_id, "Best bid <b>60,600.0</b>")))
         finally:
             assert await _stop(app, task) == 0
 
@@ -167,7 +167,7 @@ async def test_restart_is_invisible_to_the_user(tmp_path: Path) -> None:
             (opp,) = engine.open_opportunities(arb.id)
             assert opp.sell_price == pytest.approx(60720.0)
             await wait_until(
-                lambda: bool(_edits(api.calls[first_run:], view_id, "Best bid <b>60,720.00")),
+                lambda: bool(_edits(api.calls[first_run:], view_id, "Best bid <b>60,720.0</b>")),
                 STARTUP_S,
             )
             api.queue(api.message("/status_arb"))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import gc
 import html
 from collections.abc import Callable, Sequence
@@ -16,6 +17,7 @@ from goquant_bot.app.signals import HISTORY_FILE
 from goquant_bot.bot.alert_text import AlertRenderer, stable_text
 from goquant_bot.bot.config import BotConfig
 from goquant_bot.bot.console import ConsoleAdapter
+from goquant_bot.bot.ondemand import run_followups
 from goquant_bot.bot.router import CommandRouter
 from goquant_bot.bot.telegram.adapter import AdapterConfig
 from goquant_bot.bot.telegram.build import build_telegram, build_transport
@@ -84,6 +86,10 @@ class PersistingCommands:
             return answer, self._labelled(replies)
         finally:
             self.changed()
+
+    def due_answers(self) -> list[tuple[int, list[Reply]]]:
+        """Answers that waited for books subscribed on demand (/get_cbbo, /arbitrage)."""
+        return [(chat, self._labelled(out)) for chat, out in self.router.due_answers()]
 
     def _labelled(self, replies: list[Reply]) -> list[Reply]:
         if not self.label:
@@ -161,9 +167,8 @@ def build_chat(
         history=lambda chat_id: delivery.history.recent(chat_id),
         publish=route,
     )
-    commands: Commands = PersistingCommands(
-        router, confirmed, SIMULATED_LABEL if settings.app.demo else ""
-    )
+    persisting = PersistingCommands(router, confirmed, SIMULATED_LABEL if settings.app.demo else "")
+    commands: Commands = persisting
     specs: list[TaskSpec] = []
     transport: AlertTransport
     per_chat = settings.bot.chat_messages_per_min
@@ -201,6 +206,7 @@ def build_chat(
         live_view=router.live_view_text,
         prefs=store.prefs,
         label=SIMULATED_LABEL if settings.app.demo else "",
+        price_decimals=router.ctx.price_decimals,
     )
     delivery = Delivery(
         transport,
@@ -224,6 +230,16 @@ def build_chat(
             requests=delivery.direct,
         )
         specs.append(TaskSpec("telegram", adapter.run, stage=Stage.INTAKE))
+    if settings.effective_mode != "headless":
+
+        async def paced_send(
+            chat_id: int, text: str, *, buttons: Keyboard = (), silent: bool = False
+        ) -> int:
+            send = functools.partial(transport.send, chat_id, text, buttons=buttons, silent=silent)
+            return await delivery.direct.request(chat_id, send)
+
+        followups = functools.partial(run_followups, persisting.due_answers, paced_send)
+        specs.append(TaskSpec("followups", followups, stage=Stage.INTAKE))
     delivery.restore_message_ids(state.delivery.get("message_ids", []))
     delivery.history.load(state.delivery.get("history", {}))
     signals.sink = route
@@ -332,6 +348,8 @@ def bot_config(settings: Settings) -> BotConfig:
         popular=bot.popular,
         flow_timeout_s=bot.flow_timeout_s,
         view_throttle_s=bot.view_throttle_s,
+        edit_interval_s=bot.edit_interval_s,
+        view_refresh_s=DeliveryConfig().refresh_s,
         max_skew_s=arb.max_skew_s,
         sanity_cap_pct=arb.sanity_cap_pct,
     )

@@ -7,6 +7,7 @@ from collections.abc import Callable, Sequence
 
 from goquant_bot.alerts.outbox import PendingAlert, Phase, ViewUpdate
 from goquant_bot.bot.render import (
+    VenueDecimals,
     alert_buttons,
     esc,
     fmt_pct,
@@ -52,7 +53,9 @@ class AlertRenderer:
         live_view: Callable[[str], str | None],
         prefs: Callable[[int], ChatPrefs],
         label: str = "",
+        price_decimals: VenueDecimals | None = None,  # prices at the venues' tick sizes
     ) -> None:
+        self.price_decimals = price_decimals
         self.open_opportunities = open_opportunities
         self.live_view = live_view
         self.prefs = prefs
@@ -67,9 +70,9 @@ class AlertRenderer:
         if item.phase is Phase.OPEN and isinstance(event, ArbOpened):
             current = self._current(event)
             return (
-                render_open_opportunity(current, now, prefs)
+                render_open_opportunity(current, now, prefs, self.price_decimals)
                 if current
-                else render_event(event, prefs)
+                else render_event(event, prefs, self.price_decimals)
             )
         if item.phase is Phase.CLOSED_UNSEEN and isinstance(event, ArbClosed):
             return (
@@ -83,7 +86,7 @@ class AlertRenderer:
             if item.phase is Phase.VIEW_STOPPED or text is None:
                 return f"⏹ Market view <code>{esc(event.monitor_id)}</code> stopped."
             return text
-        return render_event(event, prefs)
+        return render_event(event, prefs, self.price_decimals)
 
     def _current(self, opened: ArbOpened) -> OpenOpportunity | None:
         for opp in self.open_opportunities(opened.monitor_id):

@@ -6,15 +6,15 @@ import dataclasses
 from collections import Counter
 from itertools import permutations
 
-from goquant_bot.bot import lifecycle
+from goquant_bot.bot import lifecycle, ondemand
 from goquant_bot.bot.availability import left_out, require_listings
 from goquant_bot.bot.commands_monitors import find, line, listing, stop_command
 from goquant_bot.bot.context import Deps
+from goquant_bot.bot.forms import parse_arb
 from goquant_bot.bot.parsing import (
     ArbRequest,
     InputError,
     options,
-    parse_arb,
     parse_duration,
     parse_size,
     parse_threshold,
@@ -50,6 +50,7 @@ def monitor_arb(ctx: Deps, caller: Caller, args: list[str]) -> list[Reply]:
         default_notional=notional_for(ctx, caller),
         max_threshold=cfg.max_threshold_pct,
         size_range=(cfg.min_notional, cfg.max_notional),
+        sanity_cap_pct=cfg.sanity_cap_pct,
     )
     out = create_arb(ctx, caller, req)
     if note := left_out(ctx.directory, args, ctx.clock()):
@@ -107,7 +108,10 @@ def config_arb(ctx: Deps, caller: Caller, args: list[str]) -> list[Reply]:
     changes: dict[str, object] = {}
     if "threshold" in opts:
         changes["min_edge_pct"] = parse_threshold(
-            opts["threshold"], cfg.max_threshold_pct, CONFIG_ARB_EXAMPLE
+            opts["threshold"],
+            cfg.max_threshold_pct,
+            CONFIG_ARB_EXAMPLE,
+            sanity_cap_pct=cfg.sanity_cap_pct,
         )
     if "size" in opts:
         changes["notional"] = parse_size(
@@ -149,7 +153,12 @@ def threshold(ctx: Deps, caller: Caller, args: list[str]) -> list[Reply]:
     else:
         msg = "Too many arguments: give an id and a threshold."
         raise InputError(msg, THRESHOLD_EXAMPLE)
-    pct = parse_threshold(value, ctx.config.max_threshold_pct, THRESHOLD_EXAMPLE)
+    pct = parse_threshold(
+        value,
+        ctx.config.max_threshold_pct,
+        THRESHOLD_EXAMPLE,
+        sanity_cap_pct=ctx.config.sanity_cap_pct,
+    )
     monitor = dataclasses.replace(_monitor_of(record), min_edge_pct=pct)
     updated = lifecycle.replace(ctx, record, monitor)
     return replies(f"✅ Threshold set to {fmt_pct(pct)}:\n{line(ctx, updated)}")
@@ -160,11 +169,24 @@ def arbitrage(ctx: Deps, caller: Caller, args: list[str]) -> list[Reply]:
     if len(args) > 1:
         msg = "Give at most one symbol."
         raise InputError(msg, "/arbitrage BTC-USDT")
-    if args:
-        require_listings(ctx.directory, args, ctx.clock())
-        symbols = [resolve_symbol(ctx.directory, args[0], lambda s: f"/arbitrage {s}")]
-    else:
+    if not args:
         symbols = sorted(set(ctx.arbitrage.symbols()) | set(ctx.market_view.symbols()))
+        return _opportunities(ctx, caller, symbols)
+    require_listings(ctx.directory, args, ctx.clock())
+    symbol = resolve_symbol(ctx.directory, args[0], lambda s: f"/arbitrage {s}")
+    keys = ondemand.book_keys(ctx, symbol, None)
+    if len(keys) < 2:
+        where = ", ".join(esc(k.venue) for k in keys) or "no enabled exchange"
+        return replies(f"{esc(symbol)} is listed on {where} only: arbitrage needs two exchanges.")
+
+    def answer() -> list[Reply]:
+        return _opportunities(ctx, caller, [symbol])
+
+    ask = ("arbitrage", symbol)
+    return ondemand.answer_when_live(ctx, caller, ask, keys, answer, "list of opportunities")
+
+
+def _opportunities(ctx: Deps, caller: Caller, symbols: list[Symbol]) -> list[Reply]:
     notional = notional_for(ctx, caller)
     fees = dict(ctx.arbitrage.config.fees_pct)
     names = {v.value for v in Venue}
@@ -175,7 +197,8 @@ def arbitrage(ctx: Deps, caller: Caller, args: list[str]) -> list[Reply]:
     for symbol in symbols:
         _quote_symbol(ctx, symbol, notional, fees, found, skipped)
     found.sort(key=lambda q: q.edge_pct, reverse=True)
-    text = opportunities_text(found[:TOP_OPPORTUNITIES], skipped, notional, len(symbols))
+    top = found[:TOP_OPPORTUNITIES]
+    text = opportunities_text(top, skipped, notional, len(symbols), ctx.price_decimals)
     if not symbols:
         text += (
             "\nNothing is streamed yet: start a monitor or name a symbol, e.g. /arbitrage BTC-USDT"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from goquant_bot.bot import lifecycle
 from goquant_bot.bot.availability import require_listings
 from goquant_bot.bot.commands_arb import create_arb, notional_for
-from goquant_bot.bot.commands_market import create_view, popular_buttons
+from goquant_bot.bot.commands_market import create_view, popular_buttons, view_cadence
 from goquant_bot.bot.context import Deps, PressResult
 from goquant_bot.bot.flows import Flow, FlowError, FlowKind, Step, start
 from goquant_bot.bot.parsing import (
@@ -16,7 +16,7 @@ from goquant_bot.bot.parsing import (
     parse_venues,
     resolve_symbol,
 )
-from goquant_bot.bot.render import error_text, esc, fmt_money, fmt_pct, fmt_span, replies
+from goquant_bot.bot.render import error_text, esc, fmt_money, fmt_pct, replies
 from goquant_bot.bot.types import Button, CallbackAnswer, Caller, Reply
 from goquant_bot.bot.users import MonitorKind
 from goquant_bot.domain.instruments import Symbol, Venue
@@ -67,8 +67,11 @@ def prompt(
             f"<b>{symbol}</b> on {esc(', '.join(flow.venues))}: alert when the net edge after "
             "fees reaches… Tap a value or type one in percent (e.g. 0.25)."
         )
+        cap = min(ctx.config.sanity_cap_pct, ctx.config.max_threshold_pct)
         choices = [
-            Button(f"{t:g} %", f"f:{flow.nonce}:t:{t:g}") for t in ctx.config.threshold_choices
+            Button(f"{t:.2f} %", f"f:{flow.nonce}:t:{t:g}")
+            for t in ctx.config.threshold_choices
+            if t <= cap
         ]
         rows += [tuple(choices[i : i + 3]) for i in range(0, len(choices), 3)]
         rows.append((back, cancel))
@@ -87,10 +90,9 @@ def _summary(ctx: Deps, caller: Caller, flow: Flow) -> str:
             f"≥ {fmt_pct(flow.threshold)} net, size {fmt_money(notional_for(ctx, caller))} "
             "(change the size with /config size)."
         )
-    every = fmt_span(ctx.config.view_throttle_s)
     return (
-        f"Check and confirm: live view of <b>{esc(flow.symbol)}</b> on {venues}, "
-        f"updated on best-venue changes at most every {every}."
+        f"Check and confirm: live view of <b>{esc(flow.symbol)}</b> on {venues}. "
+        + view_cadence(ctx, ctx.config.view_throttle_s)
     )
 
 
@@ -111,9 +113,7 @@ def text_input(ctx: Deps, caller: Caller, flow: Flow, text: str) -> list[Reply]:
             )
             flow.set_venues([v.value for v in venues], now)
         elif flow.step is Step.THRESHOLD:
-            flow.set_threshold(
-                parse_threshold(text.strip(), ctx.config.max_threshold_pct, "0.3"), now
-            )
+            flow.set_threshold(_threshold(ctx, text.strip(), "0.3"), now)
         else:
             if text.strip().lower() not in ("yes", "ok", "create"):
                 return prompt(ctx, caller, flow, note="Tap ✅ Create to confirm, or /cancel.")
@@ -165,7 +165,7 @@ def press(ctx: Deps, caller: Caller, parts: list[str]) -> PressResult:
             else:
                 flow.toggle_venue(value, now)
         elif flow.step is Step.THRESHOLD:
-            flow.set_threshold(parse_threshold(value, ctx.config.max_threshold_pct), now)
+            flow.set_threshold(_threshold(ctx, value, "0.3"), now)
         elif value == "!ok":
             return CallbackAnswer("Created"), _finish(ctx, caller, flow, edit=True)
         else:
@@ -190,6 +190,11 @@ def _finish(ctx: Deps, caller: Caller, flow: Flow, *, edit: bool) -> list[Reply]
         out = create_view(ctx, caller, view, edit=edit)
     ctx.store.flows.pop((caller.chat_id, caller.user_id), None)
     return out
+
+
+def _threshold(ctx: Deps, text: str, example: str) -> float:
+    cfg = ctx.config
+    return parse_threshold(text, cfg.max_threshold_pct, example, sanity_cap_pct=cfg.sanity_cap_pct)
 
 
 def _listed(ctx: Deps, symbol: Symbol) -> list[str]:

@@ -4,24 +4,23 @@ from __future__ import annotations
 
 import dataclasses
 
-from goquant_bot.bot import lifecycle
+from goquant_bot.bot import lifecycle, ondemand
 from goquant_bot.bot.availability import require_listings
 from goquant_bot.bot.commands_arb import no_arguments
 from goquant_bot.bot.commands_monitors import find, line, listing, stop_command
 from goquant_bot.bot.context import Deps, PressResult, refuse
+from goquant_bot.bot.forms import parse_figure, parse_view
 from goquant_bot.bot.parsing import (
     CBBO_EXAMPLE,
     InputError,
     ViewRequest,
-    number,
     options,
     parse_duration,
     parse_venues,
-    parse_view,
     resolve_symbol,
 )
 from goquant_bot.bot.render import esc, fmt_span, replies
-from goquant_bot.bot.render_tables import cbbo_text, ranking_text
+from goquant_bot.bot.render_tables import PriceDecimals, cbbo_text, ranking_text
 from goquant_bot.bot.types import Button, CallbackAnswer, Caller, Keyboard, Reply
 from goquant_bot.bot.users import MonitorKind
 from goquant_bot.domain.instruments import Symbol, Venue
@@ -44,19 +43,39 @@ def create_view(ctx: Deps, caller: Caller, req: ViewRequest, *, edit: bool = Fal
     where = ", ".join(esc(v) for v in req.venues) or "all venues"
     head = (
         f"✅ Market view <code>{esc(record.id)}</code> on {esc(req.symbol)} ({where}).\n"
-        "A live message follows; it is updated when the best bid or offer moves to another "
-        f"venue, at most every {fmt_span(req.throttle_s)}."
+        f"A live message follows. {view_cadence(ctx, req.throttle_s)}"
     )
     cbbo = ctx.market_view.cbbo(req.symbol, req.venues or None, now=ctx.clock())
-    text = head + "\n\n" + cbbo_text(cbbo, ctx.store.prefs(caller.chat_id))
+    prefs = ctx.store.prefs(caller.chat_id)
+    text = head + "\n\n" + cbbo_text(cbbo, prefs, decimals=ticks(ctx, req.symbol))
     buttons = ((Button("⏹ Stop", f"m:{record.id}:stop"), Button("👁 My views", "c:status_market")),)
     return replies(text, buttons, edit=edit)
+
+
+def view_cadence(ctx: Deps, throttle_s: float) -> str:
+    """How often a live view really changes, as alert delivery paces its edits."""
+    cfg = ctx.config
+    refresh = max(cfg.view_refresh_s, throttle_s)
+    floor = min(cfg.edit_interval_s, refresh)
+    return (
+        "It is edited when the best bid or offer moves to another venue (each side at most "
+        f"once every {fmt_span(throttle_s)}, edits at least {fmt_span(floor)} apart) and its "
+        f"figures are refreshed every {fmt_span(refresh)}."
+    )
 
 
 def live_view_text(ctx: Deps, monitor: MarketViewMonitor) -> str:
     """The live message of a market view (delivery edits it in place with this text)."""
     cbbo = ctx.market_view.cbbo(monitor.symbol, monitor.venues or None, now=ctx.clock())
-    return cbbo_text(cbbo, ctx.store.prefs(monitor.owner), live=True, monitor_id=monitor.id)
+    prefs = ctx.store.prefs(monitor.owner)
+    return cbbo_text(
+        cbbo, prefs, live=True, monitor_id=monitor.id, decimals=ticks(ctx, monitor.symbol)
+    )
+
+
+def ticks(ctx: Deps, symbol: Symbol) -> PriceDecimals:
+    """Each venue's price decimals for this symbol (its tick size)."""
+    return lambda venue: ctx.price_decimals(venue, symbol)
 
 
 def stop_market(ctx: Deps, caller: Caller, args: list[str]) -> list[Reply]:
@@ -84,18 +103,16 @@ def config_market(ctx: Deps, caller: Caller, args: list[str]) -> list[Reply]:
         changes["cooldown_s"] = parse_duration(
             opts["every"], 1.0, 3600.0, "update interval", CONFIG_VIEW_EXAMPLE
         )
-    for key, field, top in (
-        ("move", "mid_move_pct", 50.0),
-        ("spread", "spread_above_bps", 5000.0),
-        ("dev", "venue_deviation_bps", 5000.0),
+    for key, field in (
+        ("move", "mid_move_pct"),
+        ("spread", "spread_above_bps"),
+        ("dev", "venue_deviation_bps"),
     ):
         if key in opts:
-            text = opts[key].lower().removesuffix("%")
-            value = None if text == "off" else number(text)
-            if text != "off" and (value is None or not 0 < value <= top):
-                msg = f"{key}= must be a number above 0 and at most {top:g}, or off."
-                raise InputError(msg, CONFIG_VIEW_EXAMPLE)
-            changes[field] = value
+            off = opts[key].lower() == "off"
+            changes[field] = (
+                None if off else parse_figure(key, opts[key], CONFIG_VIEW_EXAMPLE, off=True)
+            )
     updated = lifecycle.replace(ctx, record, dataclasses.replace(monitor, **changes))  # type: ignore[arg-type]
     return replies(f"✅ Changed:\n{line(ctx, updated)}")
 
@@ -111,18 +128,33 @@ def get_cbbo(ctx: Deps, caller: Caller, args: list[str]) -> list[Reply]:
         listed = ctx.directory.venues_listing(symbol)
         example = "/get_cbbo BTC-USDT binance okx"
         venues = parse_venues(args[1:], symbol, listed, ctx.config.venues, 1, example)
-    return _cbbo_reply(ctx, caller, symbol, venues)
+    keys = ondemand.book_keys(ctx, symbol, venues)
+
+    def answer() -> list[Reply]:
+        return _cbbo_reply(ctx, caller, symbol, venues)
+
+    return ondemand.answer_when_live(ctx, caller, ("cbbo", symbol, venues), keys, answer, "table")
 
 
 def press_cbbo(ctx: Deps, caller: Caller, parts: list[str]) -> PressResult:
-    """``q:<SYMBOL>``: the one-shot table of a popular symbol."""
+    """``q:<SYMBOL>``: the one-shot table of a popular symbol (or its Refresh button)."""
     if len(parts) != 1:
         return refuse()
     try:
         symbol = ctx.directory.resolve(parts[0])
     except (RejectedInput, ValueError):
         return refuse()
-    return CallbackAnswer(), _cbbo_reply(ctx, caller, symbol, None, edit=True)
+    keys = ondemand.book_keys(ctx, symbol, None)
+    if ctx.ondemand.settled(keys):
+        ctx.ondemand.touch(keys)
+        return CallbackAnswer(), _cbbo_reply(ctx, caller, symbol, None, edit=True)
+
+    def answer() -> list[Reply]:
+        return _cbbo_reply(ctx, caller, symbol, None)
+
+    if not ctx.ondemand.wait(("cbbo", symbol, None), caller.chat_id, keys, ctx.clock(), answer):
+        return refuse(ondemand.BUSY)
+    return CallbackAnswer(f"{symbol}: subscribing, the table follows in a moment."), []
 
 
 def _cbbo_reply(
@@ -135,9 +167,11 @@ def _cbbo_reply(
 ) -> list[Reply]:
     now = ctx.clock()
     cbbo = ctx.market_view.cbbo(symbol, venues, now=now)
-    text = cbbo_text(cbbo, ctx.store.prefs(caller.chat_id))
+    text = cbbo_text(cbbo, ctx.store.prefs(caller.chat_id), decimals=ticks(ctx, symbol))
     window = ctx.market_view.ranking_window_s
-    if ranking := ranking_text(ctx.market_view.ranking(symbol, now), window):
+    since = ctx.market_view.ranking_since(symbol)
+    covered = 0.0 if since is None else now - since
+    if ranking := ranking_text(ctx.market_view.ranking(symbol, now), window, covered):
         text += "\n" + ranking
     return replies(text, ((Button("🔄 Refresh", f"q:{symbol}"),),), edit=edit)
 

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 from goquant_bot.bot import lifecycle
 from goquant_bot.bot.context import GROUP_SETTINGS, NOT_YOURS, Deps, PressResult, refuse
+from goquant_bot.bot.numbers import FEE_STEP
 from goquant_bot.bot.parsing import (
     InputError,
+    check_step,
     clip,
-    number,
     parse_duration,
     parse_hhmm,
     parse_size,
     parse_timezone,
     parse_venue,
+    read_number,
 )
 from goquant_bot.bot.render import esc, fmt_span, fmt_time, replies
 from goquant_bot.bot.render_tables import config_text
@@ -30,19 +32,18 @@ _MAX_SNOOZE_S = 7 * 86400.0
 
 
 def alerts(ctx: Deps, caller: Caller, args: list[str]) -> list[Reply]:
-    if args:
-        _alerts_action(ctx, caller, args)
-    return _alerts_view(ctx, caller)
+    note = _alerts_action(ctx, caller, args) if args else ""
+    return _alerts_view(ctx, caller, note=note)
 
 
-def _alerts_action(ctx: Deps, caller: Caller, args: list[str]) -> None:
+def _alerts_action(ctx: Deps, caller: Caller, args: list[str]) -> str:
+    """Apply an /alerts action; return what was done (shown above the chat's alert state)."""
     action, rest = args[0].lower(), args[1:]
     chat = caller.chat_id
     if action in ("mute", "unmute") and len(rest) <= 1:
         if not rest:
             _check_may_configure(ctx, caller, chat)
-            ctx.store.update_prefs(chat, muted=action == "mute")
-            return
+            return mute_all(ctx, chat) if action == "mute" else unmute_all(ctx, chat)
         record = ctx.store.monitors.get(rest[0])
         if record is None or not ctx.can_see(record, caller):
             raise InputError(NOT_YOURS + " See /status_arb for your ids.", "/alerts mute ab12cd")
@@ -50,13 +51,19 @@ def _alerts_action(ctx: Deps, caller: Caller, args: list[str]) -> None:
         target = ctx.store.prefs(record.chat_id).muted_monitors
         changed = target | {record.id} if action == "mute" else target - {record.id}
         ctx.store.update_prefs(record.chat_id, muted_monitors=changed)
-    elif action == "snooze" and len(rest) == 1:
+        was = record.id in target
+        verb = "muted" if action == "mute" else "unmuted"
+        already = " (it already was)" if was == (action == "mute") else ""
+        return f"Monitor <code>{esc(record.id)}</code> {verb}{already}."
+    if action == "snooze" and len(rest) == 1:
         seconds = parse_duration(rest[0], 60.0, _MAX_SNOOZE_S, "snooze", ALERTS_EXAMPLE)
         _check_may_configure(ctx, caller, chat)
         ctx.store.update_prefs(chat, snoozed_until=ctx.clock() + seconds)
-    elif action == "unsnooze" and not rest:
+        return f"💤 Snoozed for {fmt_span(seconds)}."
+    if action == "unsnooze" and not rest:
         _check_may_configure(ctx, caller, chat)
         ctx.store.update_prefs(chat, snoozed_until=0.0)
+        return "Snooze ended."
     else:
         msg = (
             f"I don't understand {clip(' '.join(args))!r}. Use: mute [id], unmute [id], "
@@ -65,19 +72,41 @@ def _alerts_action(ctx: Deps, caller: Caller, args: list[str]) -> None:
         raise InputError(msg, ALERTS_EXAMPLE)
 
 
+def mute_all(ctx: Deps, chat_id: int) -> str:
+    ctx.store.update_prefs(chat_id, muted=True)
+    return "🔕 Every alert of this chat is muted: <code>/alerts unmute</code> to resume."
+
+
+def unmute_all(ctx: Deps, chat_id: int) -> str:
+    """The chat-wide mute and every monitor mute of this chat are lifted; say which."""
+    prefs = ctx.store.prefs(chat_id)
+    monitors = sorted(prefs.muted_monitors)
+    ctx.store.update_prefs(chat_id, muted=False, muted_monitors=frozenset())
+    done = []
+    if prefs.muted:
+        done.append("the chat-wide mute")
+    if monitors:
+        ids = ", ".join(f"<code>{esc(m)}</code>" for m in monitors)
+        done.append(f"monitor{'s' if len(monitors) > 1 else ''} {ids}")
+    if not done:
+        return "🔔 Nothing was muted in this chat."
+    return f"🔔 Unmuted everything: {' and '.join(done)}."
+
+
 def _check_may_configure(ctx: Deps, caller: Caller, chat_id: int) -> None:
     if not ctx.may_configure(caller, chat_id):
         raise RejectedInput(GROUP_SETTINGS)
 
 
-def _alerts_view(ctx: Deps, caller: Caller, *, edit: bool = False) -> list[Reply]:
+def _alerts_view(ctx: Deps, caller: Caller, *, edit: bool = False, note: str = "") -> list[Reply]:
     now = ctx.clock()
     prefs = ctx.store.prefs(caller.chat_id)
     snoozed = prefs.snoozed_until > now
     state = "🔕 muted" if prefs.muted else "on"
     if snoozed:
         state += f", 💤 snoozed until {fmt_time(prefs.snoozed_until, prefs, date=True)}"
-    lines = ["🔔 <b>Alerts of this chat</b>", f"Delivery: {state}"]
+    lines = [note] if note else []
+    lines += ["🔔 <b>Alerts of this chat</b>", f"Delivery: {state}"]
     if prefs.muted_monitors:
         lines.append(
             "Muted monitors: "
@@ -92,10 +121,13 @@ def _alerts_view(ctx: Deps, caller: Caller, *, edit: bool = False) -> list[Reply
             f"{esc(clip(item.subject, 60))}: {esc(clip(item.outcome, 30))}{detail}"
         )
     lines.append("Commands: <code>/alerts mute ab12cd</code>, <code>/alerts snooze 2h</code>")
+    mutes: list[Button] = []
+    if prefs.muted or prefs.muted_monitors:
+        mutes.append(Button("🔔 Unmute all", "a:unmute"))
+    if not prefs.muted:
+        mutes.append(Button("🔕 Mute all", "a:mute"))
     rows: list[tuple[Button, ...]] = [
-        (Button("🔔 Unmute all", "a:unmute"),)
-        if prefs.muted
-        else (Button("🔕 Mute all", "a:mute"),),
+        tuple(mutes),
         (Button("⏰ End snooze", "a:unsnz"),)
         if snoozed
         else tuple(Button(f"💤 {s // 3600} h", f"a:snz:{s}") for s in _SNOOZE_CHOICES),
@@ -111,9 +143,13 @@ def press_alerts(ctx: Deps, caller: Caller, parts: list[str]) -> PressResult:
     chat = caller.chat_id
     if not ctx.may_configure(caller, chat):
         return refuse(GROUP_SETTINGS)
-    if parts == ["mute"] or parts == ["unmute"]:
-        ctx.store.update_prefs(chat, muted=parts[0] == "mute")
-        answer = "Alerts muted" if parts[0] == "mute" else "Alerts on"
+    note = ""
+    if parts == ["mute"]:
+        note = mute_all(ctx, chat)
+        answer = "Alerts muted"
+    elif parts == ["unmute"]:
+        note = unmute_all(ctx, chat)
+        answer = "Everything unmuted"
     elif parts == ["unsnz"]:
         ctx.store.update_prefs(chat, snoozed_until=0.0)
         answer = "Snooze ended"
@@ -125,7 +161,7 @@ def press_alerts(ctx: Deps, caller: Caller, parts: list[str]) -> PressResult:
         answer = f"Snoozed for {fmt_span(seconds)}"
     else:
         return refuse()
-    return CallbackAnswer(answer), _alerts_view(ctx, caller, edit=True)
+    return CallbackAnswer(answer), _alerts_view(ctx, caller, edit=True, note=note)
 
 
 def press_monitor(ctx: Deps, caller: Caller, parts: list[str]) -> PressResult:
@@ -190,11 +226,12 @@ def _config_action(ctx: Deps, caller: Caller, key: str, values: list[str]) -> No
         venue = parse_venue(values[0], cfg.venues, example)
         fees = {v: f for v, f in prefs.fees_pct if v != venue.value}
         if values[1].lower() != "default":
-            fee = number(values[1].removesuffix("%"))
-            if fee is None or not 0 <= fee < 10:
+            text = values[1].removesuffix("%").strip()
+            fee = read_number(text, "fee", example, " (a percentage, e.g. 0.08)")
+            if not 0 <= fee < 10:
                 msg = "The fee must be a percentage from 0 to below 10."
                 raise InputError(msg, example)
-            fees[venue.value] = fee
+            fees[venue.value] = check_step(fee, FEE_STEP, "fee", " %", example, text)
         ctx.store.update_prefs(chat, fees_pct=tuple(sorted(fees.items())))
     elif key == "quiet" and values == ["off"]:
         ctx.store.update_prefs(chat, quiet_hours=None)
@@ -217,8 +254,8 @@ def _config_action(ctx: Deps, caller: Caller, key: str, values: list[str]) -> No
         )
         ctx.store.update_prefs(chat, cooldown_s=seconds)
     elif key == "cap" and len(values) == 1:
-        cap = 0 if first in ("off", "0") else number(first)
-        if cap is None or cap != int(cap) or not 0 <= cap <= 1000:
+        cap = 0 if first in ("off", "0") else read_number(first, "hourly cap", example)
+        if cap != int(cap) or not 0 <= cap <= 1000:
             msg = "The hourly cap must be a whole number from 1 to 1000, or off."
             raise InputError(msg, example)
         ctx.store.update_prefs(chat, hourly_cap=int(cap))

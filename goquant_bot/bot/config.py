@@ -25,7 +25,12 @@ class BotConfig:
     threshold_choices: tuple[float, ...] = (0.1, 0.2, 0.3, 0.5, 1.0)
     popular: tuple[str, ...] = ("BTC-USDT", "ETH-USDT", "SOL-USDT", "XRP-USDT", "BTC-USDC")
     flow_timeout_s: float = 600.0
-    view_throttle_s: float = 5.0  # a live market view changes at most this often
+    view_throttle_s: float = 5.0  # a market view's signals of one kind at most this often
+    # Alert delivery's pacing of live messages, so that what a view promises is what happens:
+    # two edits of a message at least ``edit_interval_s`` apart, and a re-render (an edit only
+    # when the figures changed) every ``view_refresh_s``, or the view's throttle if longer.
+    edit_interval_s: float = 3.0
+    view_refresh_s: float = 10.0
     max_skew_s: float = 5.0  # for the one-shot /arbitrage guards (as the engine's)
     sanity_cap_pct: float = 5.0
     page_size: int = 60  # symbols per /list_symbols page

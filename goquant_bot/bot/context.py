@@ -8,10 +8,12 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from goquant_bot.bot.config import BotConfig
+from goquant_bot.bot.ondemand import OnDemand, Subscriptions
+from goquant_bot.bot.render import tick_decimals
 from goquant_bot.bot.types import CallbackAnswer, Caller, Reply
 from goquant_bot.bot.users import MonitorKind, MonitorRecord, UserStore
 from goquant_bot.domain.events import Event
-from goquant_bot.domain.instruments import Symbol, Venue
+from goquant_bot.domain.instruments import Instrument, Symbol, Venue
 from goquant_bot.engine.arbitrage import ArbitrageEngine
 from goquant_bot.engine.history import OpportunityStats
 from goquant_bot.engine.market_view import MarketViewEngine
@@ -27,6 +29,7 @@ class Directory(Protocol):
     def venues_listing(self, symbol: Symbol) -> list[Venue]: ...
     def all_symbols(self) -> list[Symbol]: ...
     def unreachable(self) -> dict[Venue, float]: ...
+    def instrument(self, venue: Venue, symbol: Symbol) -> Instrument | None: ...
 
 
 class VenueStatus(Protocol):
@@ -46,6 +49,10 @@ class HealthSource(Protocol):
     """The market-data hub, for /status and /admin."""
 
     def health(self) -> Sequence[VenueStatus]: ...
+
+
+class MarketHub(HealthSource, Subscriptions, Protocol):
+    """The market-data hub: health, and books subscribed on demand (/get_cbbo, /arbitrage)."""
 
 
 class AlertRecord(Protocol):
@@ -77,7 +84,7 @@ class Deps:
     arbitrage: ArbitrageEngine
     market_view: MarketViewEngine
     directory: Directory
-    hub: HealthSource
+    hub: MarketHub
     stats: OpportunityStats
     config: BotConfig
     clock: Callable[[], float]
@@ -86,6 +93,7 @@ class Deps:
     publish: EventSink
     new_id: Callable[[int], str]
     started: float
+    ondemand: OnDemand
 
     def is_admin(self, caller: Caller) -> bool:
         return self.config.is_admin(caller.user_id)
@@ -112,6 +120,11 @@ class Deps:
         if caller.is_group:
             return self.store.monitors_of(chat_id=caller.chat_id, kind=kind)
         return self.store.monitors_of(user_id=caller.user_id, kind=kind)
+
+    def price_decimals(self, venue: Venue, symbol: Symbol) -> int | None:
+        """Decimals of the venue's tick size for the symbol (None when unknown)."""
+        instrument = self.directory.instrument(venue, symbol)
+        return None if instrument is None else tick_decimals(instrument.tick_size)
 
     def new_monitor_id(self) -> str:
         while True:

@@ -9,20 +9,26 @@ from dataclasses import dataclass
 from typing import Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from goquant_bot.bot.numbers import (
+    NOT_A_NUMBER,
+    NOT_FINITE,
+    THRESHOLD_STEP,
+    NotANumber,
+    fmt_step,
+    to_number,
+)
 from goquant_bot.domain.instruments import Symbol, Venue
 from goquant_bot.errors import RejectedInput
 
 ARB_EXAMPLE = "/monitor_arb BTC-USDT binance okx 0.3"
 VIEW_EXAMPLE = "/view_market BTC-USDT binance okx"
 CBBO_EXAMPLE = "/get_cbbo BTC-USDT"
-_NUMBER = re.compile(r"^[+-]?(?:\d+(?:[.,]\d*)?|[.,]\d+)\Z", re.ASCII)
-_NUMERIC_START = re.compile(r"^[+-]?[\d.,]", re.ASCII)
-_DURATION = re.compile(r"^(\d+(?:\.\d+)?)\s*(s|sec|m|min|h|d)?\Z", re.IGNORECASE | re.ASCII)
+_DURATION = re.compile(r"^(.+?)\s*(s|sec|m|min|h|d)?\Z", re.I | re.A)
 _HHMM = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)\Z", re.ASCII)
 _ZONE = re.compile(r"^[A-Za-z][A-Za-z0-9_+\-]*(?:/[A-Za-z0-9_+\-]+){0,2}\Z")
 _FILTER = re.compile(r"^[A-Za-z0-9-]{1,20}\Z", re.ASCII)
 _VENUE_ALIASES = {"okex": "okx", "binance.com": "binance"}
-_VENUE_NAMES = {v.value for v in Venue} | set(_VENUE_ALIASES) | {"all"}
+VENUE_NAMES = {v.value for v in Venue} | set(_VENUE_ALIASES) | {"all"}
 _SIZE_SUFFIX = {"k": 1e3, "m": 1e6}
 _DURATION_UNIT = {"s": 1.0, "sec": 1.0, "m": 60.0, "min": 60.0, "h": 3600.0, "d": 86400.0}
 
@@ -79,42 +85,81 @@ def split_command(text: str) -> tuple[str, str | None, list[str]] | None:
     return name.lower(), mention or None, args
 
 
-def number(token: str) -> float | None:
-    """A plain decimal (comma accepted as the separator); None otherwise (no inf, nan, 1e9)."""
-    if not _NUMBER.match(token):
-        return None
-    value = float(token.replace(",", "."))
-    return value if math.isfinite(value) else None
+def read_number(token: str, what: str, example: str, hint: str = "") -> float:
+    """``to_number``, or an InputError naming the input: "The size 'x' is not a number"."""
+    try:
+        return to_number(token)
+    except NotANumber as exc:
+        extra = hint if str(exc) == NOT_A_NUMBER else ""
+        msg = f"The {what} {clip(token)!r} is {exc}{extra}."
+        raise InputError(msg, example) from None
 
 
-def looks_numeric(token: str) -> bool:
-    return bool(_NUMERIC_START.match(token))
-
-
-def parse_threshold(token: str, max_pct: float, example: str = ARB_EXAMPLE) -> float:
-    value = number(token.removesuffix("%"))
-    if value is None:
-        msg = f"The threshold {clip(token)!r} is not a number (write it in percent, e.g. 0.3)."
+def check_step(
+    value: float, step: float, what: str, unit: str, example: str, shown: str = ""
+) -> float:
+    """Refuse what the display would round away: below the step, or finer than it."""
+    if value == 0:
+        return value
+    if abs(value) < step:
+        given = clip(shown) if shown else f"{value:g}"
+        msg = f"The {what} {given}{unit} is below the smallest step, {fmt_step(step)}{unit}."
         raise InputError(msg, example)
+    steps = value / step
+    if abs(steps - round(steps)) > 1e-6 * max(1.0, abs(steps)):
+        low = math.floor(steps) * step
+        msg = (
+            f"The {what} is set in steps of {fmt_step(step)}{unit}: "
+            f"write {fmt_step(low, step)} or {fmt_step(low + step, step)}."
+        )
+        raise InputError(msg, example)
+    return round(round(steps) * step, 10)
+
+
+def parse_threshold(
+    token: str,
+    max_pct: float,
+    example: str = ARB_EXAMPLE,
+    *,
+    sanity_cap_pct: float | None = None,
+) -> float:
+    """A threshold in percent: above 0, in 0.01 % steps, at most the sanity cap and the max."""
+    value = read_number(
+        token.removesuffix("%"), "threshold", example, " (write it in percent, e.g. 0.3)"
+    )
     if value < 0:
         msg = "The threshold cannot be negative."
         raise InputError(msg, example)
     if value == 0:
         msg = "The threshold must be above 0 %."
         raise InputError(msg, example)
-    if value > max_pct:
-        msg = f"A threshold of {value:g} % is not realistic: it must be at most {max_pct:g} %."
-        raise InputError(msg, example)
+    shown = token.removesuffix("%").strip()
+    value = check_step(value, THRESHOLD_STEP, "threshold", " %", example, shown)
+    check_threshold(value, max_pct, sanity_cap_pct, example)
     return value
 
 
-def parse_size(token: str, low: float, high: float, example: str) -> float:
-    text = token.lower()
-    factor = _SIZE_SUFFIX.get(text[-1:], 1.0)
-    value = number(text[:-1] if factor != 1.0 else text)
-    if value is None:
-        msg = f"The size {clip(token)!r} is not a number (quote currency, e.g. 5000 or 5k)."
+def check_threshold(
+    value: float, max_pct: float, sanity_cap_pct: float | None, example: str
+) -> None:
+    """Refuse a threshold no edge can reach: above the sanity cap an edge is never alerted."""
+    if sanity_cap_pct is not None and value > sanity_cap_pct:
+        msg = (
+            f"A threshold of {value:.2f} % is above the sanity cap of {sanity_cap_pct:.2f} %: "
+            "edges above the cap are treated as bad data and never alerted, so this monitor "
+            f"could never fire. Use at most {sanity_cap_pct:.2f} %."
+        )
         raise InputError(msg, example)
+    if value > max_pct:
+        msg = f"A threshold of {value:g} % is not realistic: it must be at most {max_pct:g} %."
+        raise InputError(msg, example)
+
+
+def parse_size(token: str, low: float, high: float, example: str) -> float:
+    text = token.strip()
+    factor = _SIZE_SUFFIX.get(text[-1:].lower(), 1.0)
+    hint = " (quote currency, e.g. 5000 or 5k)"
+    value = read_number(text[:-1] if factor != 1.0 else text, "size", example, hint)
     value *= factor
     if not low <= value <= high:
         msg = f"The size must be between {low:,.0f} and {high:,.0f} (got {value:,.2f})."
@@ -128,7 +173,13 @@ def parse_duration(token: str, low: float, high: float, what: str, example: str)
     if match is None:
         msg = f"The {what} {clip(token)!r} is not a duration (e.g. 30s, 5m, 2h)."
         raise InputError(msg, example)
-    seconds = float(match[1]) * _DURATION_UNIT[(match[2] or "s").lower()]
+    try:
+        amount = to_number(match[1])
+    except NotANumber as exc:
+        detail = "a finite number" if str(exc) == NOT_FINITE else "a duration (e.g. 30s, 5m, 2h)"
+        msg = f"The {what} {clip(token)!r} is not {detail}."
+        raise InputError(msg, example) from None
+    seconds = amount * _DURATION_UNIT[(match[2] or "s").lower()]
     if not (math.isfinite(seconds) and low <= seconds <= high):
         msg = f"The {what} must be between {_span(low)} and {_span(high)}."
         raise InputError(msg, example)
@@ -190,9 +241,14 @@ def resolve_symbol(directory: SymbolLookup, token: str, example: Callable[[str],
     try:
         return directory.resolve(token)
     except (RejectedInput, ValueError) as exc:
-        suggestions = [str(s) for s in getattr(exc, "suggestions", [])][:5]
+        ambiguous = bool(getattr(exc, "ambiguous", False))
+        suggestions = [str(s) for s in getattr(exc, "suggestions", [])][: 8 if ambiguous else 5]
         hint = f" Did you mean {', '.join(suggestions)}?" if suggestions else ""
         msg = f"Unknown symbol {clip(token)!r}.{hint}"
+        if ambiguous and len(suggestions) == 1:
+            msg = f"{clip(token)!r} is not listed as written. Did you mean {suggestions[0]}?"
+        elif ambiguous:
+            msg = f"{clip(token)!r} could be {', '.join(suggestions)}: write the one you mean."
         raise InputError(
             msg, example(suggestions[0] if suggestions else "BTC-USDT"), suggestions
         ) from None
@@ -244,110 +300,6 @@ def options(tokens: Sequence[str], allowed: Sequence[str], example: str) -> dict
             raise InputError(msg, example)
         found[key] = value
     return found
-
-
-def parse_arb(
-    args: Sequence[str],
-    directory: SymbolLookup,
-    supported: Sequence[Venue],
-    *,
-    default_threshold: float,
-    default_notional: float,
-    max_threshold: float,
-    size_range: tuple[float, float],
-) -> ArbRequest:
-    """``SYMBOL VENUE VENUE... [THRESHOLD] [size=N] [min=30s] [once] [polled]``."""
-    if not args:
-        msg = "Missing the symbol, the exchanges and the threshold."
-        raise InputError(msg, ARB_EXAMPLE)
-    symbol = resolve_symbol(directory, args[0], lambda s: f"/monitor_arb {s} binance okx 0.3")
-    venue_tokens: list[str] = []
-    pairs: list[str] = []
-    flags: set[str] = set()
-    threshold: float | None = None
-    for token in args[1:]:
-        low = token.lower()
-        if "=" in token:
-            pairs.append(token)
-        elif low in ("once", "polled"):
-            flags.add(low)
-        elif looks_numeric(token):
-            if threshold is not None:
-                msg = f"Unexpected {clip(token)!r}: give one threshold."
-                raise InputError(msg, ARB_EXAMPLE)
-            threshold = parse_threshold(token, max_threshold)
-        elif threshold is not None:
-            msg = f"Unexpected {clip(token)!r} after the threshold: exchanges come first."
-            raise InputError(msg, ARB_EXAMPLE)
-        elif len(venue_tokens) >= 2 and low not in _VENUE_NAMES:
-            msg = (
-                f"{clip(token)!r} is neither an exchange nor a threshold "
-                "(a number in percent, e.g. 0.3)."
-            )
-            raise InputError(msg, ARB_EXAMPLE)
-        else:
-            venue_tokens.append(token)
-    if not venue_tokens:
-        msg = "Missing the exchanges: name at least two, or 'all'."
-        raise InputError(msg, ARB_EXAMPLE)
-    listed = directory.venues_listing(symbol)
-    venues = parse_venues(venue_tokens, symbol, listed, supported, 2, ARB_EXAMPLE)
-    opts = options(pairs, ("size", "min"), "/monitor_arb ETH-USDT all 0.2 size=5000")
-    notional = default_notional
-    if "size" in opts:
-        notional = parse_size(opts["size"], *size_range, "/monitor_arb ETH-USDT all 0.2 size=5000")
-    min_duration = 0.0
-    if "min" in opts:
-        example = "/monitor_arb BTC-USDT all 0.3 min=10s"
-        min_duration = parse_duration(opts["min"], 0.0, 3600.0, "minimum duration", example)
-    return ArbRequest(
-        symbol=symbol,
-        venues=venues,
-        threshold_pct=default_threshold if threshold is None else threshold,
-        notional=notional,
-        min_duration_s=min_duration,
-        once="once" in flags,
-        allow_polled="polled" in flags,
-    )
-
-
-def parse_view(
-    args: Sequence[str], directory: SymbolLookup, supported: Sequence[Venue], throttle_s: float
-) -> ViewRequest:
-    """``SYMBOL [VENUE...|all] [every=5s] [move=0.1] [spread=5] [dev=10]``."""
-    if not args:
-        msg = "Missing the symbol."
-        raise InputError(msg, VIEW_EXAMPLE)
-    symbol = resolve_symbol(directory, args[0], lambda s: f"/view_market {s} binance okx")
-    venue_tokens = [t for t in args[1:] if "=" not in t]
-    for token in venue_tokens:
-        if looks_numeric(token):
-            msg = f"Unexpected {clip(token)!r}: numbers go in options such as move=0.1."
-            raise InputError(msg, "/view_market BTC-USDT all move=0.1")
-    venues: tuple[Venue, ...] = ()
-    if venue_tokens and [t.lower() for t in venue_tokens] != ["all"]:
-        listed = directory.venues_listing(symbol)
-        venues = parse_venues(venue_tokens, symbol, listed, supported, 1, VIEW_EXAMPLE)
-    example = "/view_market BTC-USDT all every=10s move=0.1 spread=5 dev=10"
-    opts = options([t for t in args[1:] if "=" in t], ("every", "move", "spread", "dev"), example)
-    if "every" in opts:
-        throttle_s = parse_duration(opts["every"], 1.0, 3600.0, "update interval", example)
-    figures: dict[str, float] = {}
-    for key, top in (("move", 50.0), ("spread", 5000.0), ("dev", 5000.0)):
-        if key in opts:
-            value = number(opts[key].removesuffix("%"))
-            if value is None or not 0 < value <= top:
-                msg = f"{key}= must be a number above 0 and at most {top:g}."
-                raise InputError(msg, example)
-            figures[key] = value
-    return ViewRequest(
-        symbol=symbol,
-        venues=venues,
-        throttle_s=throttle_s,
-        mid_move_pct=figures.get("move"),
-        spread_above_bps=figures.get("spread"),
-        venue_deviation_bps=figures.get("dev"),
-    )
 
 
 def _span(seconds: float) -> str:

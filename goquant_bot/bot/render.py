@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import html
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from goquant_bot.bot.parsing import InputError
 from goquant_bot.bot.types import Button, Keyboard, Reply
 from goquant_bot.domain.events import ArbClosed, ArbOpened, Event, MarketViewSignal
+from goquant_bot.domain.instruments import Symbol, Venue
 from goquant_bot.domain.users import ChatPrefs
 from goquant_bot.engine.arbitrage import OpenOpportunity
 
@@ -59,19 +60,66 @@ def esc(value: object) -> str:
     return html.escape(str(value), quote=False)
 
 
-def fmt_price(value: float | None) -> str:
+def tick_decimals(tick: float | None) -> int | None:
+    """Decimals a price needs at this tick size (0.01 -> 2, 0.5 -> 1, 1e-8 -> 8, 10 -> 0)."""
+    if tick is None or not math.isfinite(tick) or tick <= 0:
+        return None
+    text = f"{tick:.12f}".rstrip("0")
+    return min(len(text.partition(".")[2]), 12)
+
+
+def fmt_price(value: float | None, decimals: int | None = None) -> str:
+    """A price at the venue's tick size (``decimals``), or with a precision by magnitude."""
     if value is None:
         return "—"
+    if not math.isfinite(value):
+        return str(value)
+    if decimals is not None:
+        return f"{value:,.{decimals}f}"
+    size = abs(value)
+    if size >= 1:
+        return f"{value:,.{price_decimals(value)}f}"
+    return _trimmed(value, _significant(value, 6))
+
+
+def price_decimals(value: float) -> int:
+    """Decimals for a price of this magnitude when the tick size is unknown."""
     size = abs(value)
     if size >= 1000:
-        return f"{value:,.2f}"
+        return 2
     if size >= 1:
-        return f"{value:,.4f}"
-    return f"{value:.6g}"
+        return 4
+    return _significant(value, 6) if math.isfinite(value) else 0
 
 
 def fmt_qty(value: float | None) -> str:
-    return "—" if value is None else f"{value:,.6g}"
+    """A size with thousands separators and six significant digits, never in e-notation."""
+    if value is None:
+        return "—"
+    if not math.isfinite(value):
+        return str(value)
+    return _trimmed(value, _significant(value, 6))
+
+
+def _significant(value: float, digits: int) -> int:
+    if value == 0:
+        return 0
+    return max(0, min(12, digits - 1 - math.floor(math.log10(abs(value)))))
+
+
+def _trimmed(value: float, decimals: int) -> str:
+    text = f"{value:,.{decimals}f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def fmt_bps(value: float | None) -> str:
+    return "—" if value is None else f"{value:.2f}"
+
+
+def fmt_fee(value: float) -> str:
+    """A fee in percent: two decimals, three when the venue's fee has them (0.075 %)."""
+    text = f"{value:.3f}"
+    return (text[:-1] if text.endswith("0") else text) + " %"
 
 
 def fmt_money(value: float) -> str:
@@ -93,10 +141,16 @@ def fmt_span(seconds: float) -> str:
     if seconds < 60:
         return f"{seconds:.0f} s"
     if seconds < 3600:
-        return f"{seconds // 60:.0f} min {seconds % 60:.0f} s"
+        return _two(seconds // 60, "min", round(seconds % 60), "s")
     if seconds < 86400:
-        return f"{seconds // 3600:.0f} h {seconds % 3600 // 60:.0f} min"
-    return f"{seconds // 86400:.0f} d {seconds % 86400 // 3600:.0f} h"
+        return _two(seconds // 3600, "h", seconds % 3600 // 60, "min")
+    return _two(seconds // 86400, "d", seconds % 86400 // 3600, "h")
+
+
+def _two(big: float, big_unit: str, small: float, small_unit: str) -> str:
+    """``15 min``, ``2 min 5 s``: a zero second part is left out."""
+    head = f"{big:.0f} {big_unit}"
+    return head if small == 0 else f"{head} {small:.0f} {small_unit}"
 
 
 def zone_of(prefs: ChatPrefs | None) -> tzinfo:
@@ -188,24 +242,41 @@ def menu_keyboard() -> Keyboard:
 # -- alerts (delivery calls these at send time) ---------------------------------------------
 
 
-def render_event(event: Event, prefs: ChatPrefs | None = None) -> str:
-    """The alert text for an engine event, in the chat's time zone when it has one."""
+VenueDecimals = Callable[[Venue, Symbol], "int | None"]
+
+
+def _no_ticks(venue: Venue, symbol: Symbol) -> int | None:
+    return None
+
+
+def render_event(
+    event: Event, prefs: ChatPrefs | None = None, decimals: VenueDecimals | None = None
+) -> str:
+    """The alert text for an engine event, in the chat's time zone when it has one; prices at
+    the venues' tick sizes when ``decimals`` knows them."""
+    ticks = decimals or _no_ticks
     if isinstance(event, ArbOpened):
-        return _opened(event, prefs)
+        return _opened(event, prefs, ticks)
     if isinstance(event, ArbClosed):
         return _closed(event, prefs)
-    return _signal(event, prefs)
+    known = [d for d in (ticks(v, event.symbol) for v in Venue) if d is not None]
+    return _signal(event, prefs, max(known) if known else None)
 
 
 def render_open_opportunity(
-    opp: OpenOpportunity, now: float, prefs: ChatPrefs | None = None
+    opp: OpenOpportunity,
+    now: float,
+    prefs: ChatPrefs | None = None,
+    decimals: VenueDecimals | None = None,
 ) -> str:
     """A live arbitrage alert, edited in place while the opportunity stays open."""
+    ticks = decimals or _no_ticks
+    buy_tick, sell_tick = ticks(opp.buy_venue, opp.symbol), ticks(opp.sell_venue, opp.symbol)
     quote = esc(opp.symbol.quote)
     lines = [
         f"🟢 <b>Arbitrage open · {esc(opp.symbol)}</b> (live)",
-        f"Buy on <b>{esc(opp.buy_venue)}</b> at {fmt_price(opp.buy_price)} · "
-        f"sell on <b>{esc(opp.sell_venue)}</b> at {fmt_price(opp.sell_price)}",
+        f"Buy on <b>{esc(opp.buy_venue)}</b> at {fmt_price(opp.buy_price, buy_tick)} · "
+        f"sell on <b>{esc(opp.sell_venue)}</b> at {fmt_price(opp.sell_price, sell_tick)}",
         f"Net edge <b>{fmt_pct(opp.edge_pct)}</b> (peak {fmt_pct(opp.peak_edge_pct)}) · "
         f"profit {fmt_profit(opp.profit)} {quote} on {fmt_qty(opp.size)} {esc(opp.symbol.base)}",
         f"Open for {fmt_span(now - opp.opened_at)}",
@@ -226,12 +297,13 @@ def alert_buttons(monitor_id: str) -> Keyboard:
     )
 
 
-def _opened(e: ArbOpened, prefs: ChatPrefs | None) -> str:
+def _opened(e: ArbOpened, prefs: ChatPrefs | None, ticks: VenueDecimals) -> str:
     quote = esc(e.symbol.quote)
+    buy_tick, sell_tick = ticks(e.buy_venue, e.symbol), ticks(e.sell_venue, e.symbol)
     lines = [
         f"🟢 <b>Arbitrage open · {esc(e.symbol)}</b>",
-        f"Buy on <b>{esc(e.buy_venue)}</b> at {fmt_price(e.buy_price)} · "
-        f"sell on <b>{esc(e.sell_venue)}</b> at {fmt_price(e.sell_price)}",
+        f"Buy on <b>{esc(e.buy_venue)}</b> at {fmt_price(e.buy_price, buy_tick)} · "
+        f"sell on <b>{esc(e.sell_venue)}</b> at {fmt_price(e.sell_price, sell_tick)}",
         f"Net edge <b>{fmt_pct(e.edge_pct)}</b> after fees · profit {fmt_profit(e.profit)} "
         f"{quote} on {fmt_money(e.notional)} {quote} ({fmt_qty(e.size)} {esc(e.symbol.base)})",
     ]
@@ -261,44 +333,49 @@ def _names(value: Any) -> str:
     return esc(value)
 
 
-def _num(value: Any) -> str:
-    return fmt_price(value) if isinstance(value, (int, float)) else esc(value)
+def _num(value: Any, tick: int | None = None) -> str:
+    return fmt_price(value, tick) if isinstance(value, (int, float)) else esc(value)
+
+
+def _bps(value: Any) -> str:
+    return fmt_bps(value) if isinstance(value, (int, float)) else esc(value)
 
 
 def _signed(value: Any) -> str:
     return f"{value:+.2f}" if isinstance(value, (int, float)) else esc(value)
 
 
-def _signal(e: MarketViewSignal, prefs: ChatPrefs | None) -> str:
+def _signal(e: MarketViewSignal, prefs: ChatPrefs | None, tick: int | None) -> str:
     d = dict(e.details)
+    mid_tick = None if tick is None else tick + 1  # a mid falls between ticks
     kind = e.kind
     if kind in ("best_bid_venue", "best_ask_venue"):
         side = "bid" if kind == "best_bid_venue" else "offer"
         body = (
-            f"Best {side} now on <b>{_names(d.get('venues'))}</b> at {_num(d.get('price'))} "
+            f"Best {side} now on <b>{_names(d.get('venues'))}</b> at {_num(d.get('price'), tick)} "
             f"(was {_names(d.get('previous'))})"
         )
     elif kind == "mid_move":
         body = (
-            f"Mid moved {_signed(d.get('move_pct'))} % to {_num(d.get('mid'))} "
-            f"(from {_num(d.get('previous_mid'))})"
+            f"Mid moved {_signed(d.get('move_pct'))} % to {_num(d.get('mid'), mid_tick)} "
+            f"(from {_num(d.get('previous_mid'), mid_tick)})"
         )
     elif kind == "spread_wide":
         body = (
-            f"Spread widened to {_num(d.get('spread_bps'))} bps: bid {_num(d.get('bid'))} on "
-            f"{_names(d.get('bid_venues'))}, ask {_num(d.get('ask'))} on "
+            f"Spread widened to {_bps(d.get('spread_bps'))} bps: bid {_num(d.get('bid'), tick)} on "
+            f"{_names(d.get('bid_venues'))}, ask {_num(d.get('ask'), tick)} on "
             f"{_names(d.get('ask_venues'))}"
         )
     elif kind == "venue_deviation":
         body = (
-            f"{_names(d.get('venue'))}'s {esc(d.get('side'))} is {_num(d.get('deviation_bps'))} "
-            f"bps from the best ({_num(d.get('price'))} vs {_num(d.get('cbbo_price'))})"
+            f"{_names(d.get('venue'))}'s {esc(d.get('side'))} is {_bps(d.get('deviation_bps'))} "
+            f"bps from the best ({_num(d.get('price'), tick)} vs {_num(d.get('cbbo_price'), tick)})"
         )
     elif kind == "crossed":
         body = (
             f"Consolidated book crossed: buy on {_names(d.get('buy_venues'))} at "
-            f"{_num(d.get('ask'))}, sell on {_names(d.get('sell_venues'))} at "
-            f"{_num(d.get('bid'))} ({_num(d.get('gross_bps'))} bps gross)"
+            f"{_num(d.get('ask'), tick)}, sell on {_names(d.get('sell_venues'))} at "
+            f"{_num(d.get('bid'), tick)} ({_bps(d.get('gross_bps'))} bps gross)"
         )
     else:
         body = esc(", ".join(f"{k}={v}" for k, v in d.items()))[:500]

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from goquant_bot.bot.context import VenueStatus
 from goquant_bot.bot.render import (
     esc,
+    fmt_bps,
+    fmt_fee,
     fmt_money,
     fmt_pct,
     fmt_price,
@@ -15,6 +17,7 @@ from goquant_bot.bot.render import (
     fmt_qty,
     fmt_span,
     fmt_time,
+    price_decimals,
 )
 from goquant_bot.bot.users import MonitorKind, MonitorRecord
 from goquant_bot.domain.cbbo import Cbbo
@@ -39,44 +42,81 @@ class OneShot:
     complete: bool
 
 
-def ranking_text(shares: Mapping[Venue, tuple[float, float]], window_s: float) -> str:
-    """Share of time each venue held the best bid and the best offer over the window."""
-    if not shares:
+def ranking_text(
+    shares: Mapping[Venue, tuple[float, float]], window_s: float, covered_s: float
+) -> str:
+    """Share of time each venue held the best bid and the best offer over the window.
+
+    ``covered_s``: how long the ranking has had data; a shorter span than the window is
+    labelled "since start", never as the full window; under a second it means nothing yet.
+    """
+    if not shares or covered_s < 1.0:
         return ""
     bids = sorted(shares.items(), key=lambda kv: -kv[1][0])
     asks = sorted(shares.items(), key=lambda kv: -kv[1][1])
-    bid = " · ".join(f"{esc(v)} {b * 100:.0f} %" for v, (b, _) in bids)
-    ask = " · ".join(f"{esc(v)} {a * 100:.0f} %" for v, (_, a) in asks)
-    return f"Time at the best (last {window_s / 60:g} min): bid {bid}; offer {ask}"
+    bid = " · ".join(f"{esc(v)} {fmt_pct(b * 100)}" for v, (b, _) in bids)
+    ask = " · ".join(f"{esc(v)} {fmt_pct(a * 100)}" for v, (_, a) in asks)
+    span = (
+        f"last {fmt_span(window_s)}"
+        if covered_s >= window_s
+        else f"since start, {fmt_span(covered_s)}"
+    )
+    return f"Time at the best ({span}): bid {bid}; offer {ask}"
+
+
+PriceDecimals = Callable[[Venue], int | None]
+
+
+def finest(decimals: PriceDecimals | None, venues: Iterable[Venue]) -> int | None:
+    """The most decimals among these venues' tick sizes (None when none is known)."""
+    if decimals is None:
+        return None
+    known = [d for d in (decimals(v) for v in venues) if d is not None]
+    return max(known) if known else None
 
 
 def cbbo_text(
-    cbbo: Cbbo, prefs: ChatPrefs | None = None, *, live: bool = False, monitor_id: str = ""
+    cbbo: Cbbo,
+    prefs: ChatPrefs | None = None,
+    *,
+    live: bool = False,
+    monitor_id: str = "",
+    decimals: PriceDecimals | None = None,
 ) -> str:
-    """The consolidated book with its per-venue table (one-shot, or a live view's message)."""
+    """The consolidated book with its per-venue table (one-shot, or a live view's message).
+
+    Prices are shown at each venue's tick size (``decimals``); consolidated figures at the
+    finest tick of the venues involved, the mid with one decimal more (it falls between ticks).
+    """
+    counted = cbbo.counted_venues
     title = f"📊 <b>{esc(cbbo.symbol)}</b> consolidated book"
     lines = [title + (" · live" if live else "")]
     if not cbbo.venues:
-        lines.append(
-            "No book of this symbol is streamed right now. Start a monitor on it "
-            "(/view_market or /monitor_arb) to stream it."
-        )
+        lines.append("No book of this symbol is subscribed on the chosen venues.")
     else:
         if cbbo.bid is not None:
+            bid = fmt_price(cbbo.bid, finest(decimals, cbbo.bid_venues))
             lines.append(
-                f"Best bid <b>{fmt_price(cbbo.bid)}</b> (size {fmt_qty(cbbo.bid_size)}) on "
+                f"Best bid <b>{bid}</b> (size {fmt_qty(cbbo.bid_size)}) on "
                 f"{_venues(cbbo.bid_venues)}"
             )
         if cbbo.ask is not None:
+            ask = fmt_price(cbbo.ask, finest(decimals, cbbo.ask_venues))
             lines.append(
-                f"Best ask <b>{fmt_price(cbbo.ask)}</b> (size {fmt_qty(cbbo.ask_size)}) on "
+                f"Best ask <b>{ask}</b> (size {fmt_qty(cbbo.ask_size)}) on "
                 f"{_venues(cbbo.ask_venues)}"
             )
         if not cbbo.has_quotes:
             lines.append("No fresh quote on any venue yet (books syncing or stale).")
         if cbbo.spread is not None and cbbo.mid is not None:
-            bps = "" if cbbo.spread_bps is None else f" ({cbbo.spread_bps:.1f} bps)"
-            lines.append(f"Spread {fmt_price(cbbo.spread)}{bps} · mid {fmt_price(cbbo.mid)}")
+            bps = "" if cbbo.spread_bps is None else f" ({fmt_bps(cbbo.spread_bps)} bps)"
+            tick = finest(decimals, counted)
+            if tick is None:  # the spread at the precision of the prices, not its own
+                tick = price_decimals(cbbo.mid)
+                mid = fmt_price(cbbo.mid, tick)
+            else:
+                mid = fmt_price(cbbo.mid, tick + 1)
+            lines.append(f"Spread {fmt_price(cbbo.spread, tick)}{bps} · mid {mid}")
         if cbbo.crossed:
             lines.append("⚠️ Crossed across venues: a buy-low/sell-high gap before fees.")
         elif cbbo.locked:
@@ -84,11 +124,12 @@ def cbbo_text(
         rows = [f"{'venue':<8} {'bid':>12} {'ask':>12} {'bps':>6} {'age':>6}"]
         for q in cbbo.venues:
             if q.counted:
-                bps = "" if q.spread_bps is None else f"{q.spread_bps:.1f}"
+                bps = "" if q.spread_bps is None else fmt_bps(q.spread_bps)
                 age = "" if q.age_s is None else f"{q.age_s:.1f}s"
+                tick = None if decimals is None else decimals(q.venue)
                 rows.append(
-                    f"{q.venue.value:<8} {fmt_price(q.bid):>12} {fmt_price(q.ask):>12} "
-                    f"{bps:>6} {age:>6}"
+                    f"{q.venue.value:<8} {fmt_price(q.bid, tick):>12} "
+                    f"{fmt_price(q.ask, tick):>12} {bps:>6} {age:>6}"
                 )
             else:
                 rows.append(f"{q.venue.value:<8} not counted: {q.excluded}")
@@ -110,7 +151,11 @@ def _venues(venues: Sequence[Venue]) -> str:
 
 
 def opportunities_text(
-    found: Sequence[OneShot], skipped: Mapping[str, int], notional: float, symbols: int
+    found: Sequence[OneShot],
+    skipped: Mapping[str, int],
+    notional: float,
+    symbols: int,
+    decimals: Callable[[Venue, Symbol], int | None] | None = None,
 ) -> str:
     lines = [f"💹 <b>Best opportunities now</b> at {fmt_money(notional)} per trade, net of fees"]
     if not found:
@@ -118,9 +163,12 @@ def opportunities_text(
     for i, q in enumerate(found, 1):
         mark = "🟢" if q.edge_pct > 0 else "▫️"
         partial = " · partial fill" if not q.complete else ""
+        buy_tick = None if decimals is None else decimals(q.buy, q.symbol)
+        sell_tick = None if decimals is None else decimals(q.sell, q.symbol)
         lines.append(
-            f"{mark} {i}. <b>{esc(q.symbol)}</b> buy {esc(q.buy)} {fmt_price(q.buy_price)} → "
-            f"sell {esc(q.sell)} {fmt_price(q.sell_price)}: <b>{fmt_pct(q.edge_pct, 3)}</b> "
+            f"{mark} {i}. <b>{esc(q.symbol)}</b> buy {esc(q.buy)} "
+            f"{fmt_price(q.buy_price, buy_tick)} → sell {esc(q.sell)} "
+            f"{fmt_price(q.sell_price, sell_tick)}: <b>{fmt_pct(q.edge_pct)}</b> "
             f"({fmt_profit(q.profit)} {esc(q.symbol.quote)}){partial}"
         )
     if skipped:
@@ -177,7 +225,7 @@ def monitor_line(record: MonitorRecord, running: bool, muted: bool) -> str:
             ("venue_deviation_bps", "dev", "bps"),
         ):
             if s.get(key) is not None:
-                text += f" · {label} {s[key]:g} {unit}"
+                text += f" · {label} {float(s[key]):.2f} {unit}"
     if record.paused:
         text += " · ⏸ paused"
     elif not running:
@@ -230,7 +278,7 @@ def config_text(prefs: ChatPrefs, default_notional: float, fees: Mapping[Venue, 
     own = dict(prefs.fees_pct)
     size = prefs.default_notional
     fee_parts = [
-        f"{esc(v)} {fmt_pct(own.get(v.value, fee))}" + (" (yours)" if v.value in own else "")
+        f"{esc(v)} {fmt_fee(own.get(v.value, fee))}" + (" (yours)" if v.value in own else "")
         for v, fee in fees.items()
     ]
     quiet = prefs.quiet_hours

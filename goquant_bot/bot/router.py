@@ -24,7 +24,7 @@ from goquant_bot.bot.context import (
     Directory,
     EventSink,
     Handler,
-    HealthSource,
+    MarketHub,
     PressHandler,
     PressResult,
     random_id,
@@ -32,6 +32,7 @@ from goquant_bot.bot.context import (
 )
 from goquant_bot.bot.flows import FlowKind
 from goquant_bot.bot.lifecycle import LimitReached
+from goquant_bot.bot.ondemand import FollowUp, OnDemand
 from goquant_bot.bot.parsing import InputError, clip, split_command
 from goquant_bot.bot.render import COMMANDS, error_text, esc, replies
 from goquant_bot.bot.types import CallbackAnswer, Caller, Reply
@@ -61,7 +62,7 @@ class CommandRouter:
         arbitrage: ArbitrageEngine,
         market_view: MarketViewEngine,
         directory: Directory,
-        hub: HealthSource,
+        hub: MarketHub,
         stats: OpportunityStats,
         config: BotConfig,
         store: UserStore | None = None,
@@ -84,6 +85,7 @@ class CommandRouter:
             publish=publish,
             new_id=new_id,
             started=clock(),
+            ondemand=OnDemand(hub),
         )
         self._commands: dict[str, Handler] = {
             "start": general.start,
@@ -198,6 +200,14 @@ class CommandRouter:
         """A one-shot monitor fired (the registry's "finished" change): forget its record."""
         if self.ctx.store.remove_monitor(monitor_id) is not None:
             log.info("monitor_finished", monitor=monitor_id)
+
+    def due_answers(self) -> list[FollowUp]:
+        """Answers of /get_cbbo and /arbitrage that waited for their books: send them now."""
+        try:
+            return self.ctx.ondemand.due(self.ctx.clock())
+        except Exception:
+            log.exception("followup_failed")
+            return []
 
     def live_view_text(self, monitor_id: str) -> str | None:
         """The current text of a market view's live message (None when it is gone)."""

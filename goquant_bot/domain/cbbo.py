@@ -262,12 +262,15 @@ class VenueRanking:
         self._count = buckets
         self._buckets: deque[_Bucket] = deque()
         self._last_ts: float | None = None
+        self.started: float | None = None  # the first update: how much of the window is known
         self._bid_venues: tuple[Venue, ...] = ()
         self._ask_venues: tuple[Venue, ...] = ()
 
     def update(self, cbbo: Cbbo) -> None:
         """Credit the time since the previous update to the previous holders; remember the new."""
         ts = cbbo.ts
+        if self.started is None:
+            self.started = ts
         if self._last_ts is not None and ts > self._last_ts:
             self._credit(self._last_ts, ts)
             oldest = int(ts // self._slice_s) - self._count

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 from functools import lru_cache
@@ -90,3 +91,39 @@ class Instrument:
     @property
     def key(self) -> InstrumentKey:
         return InstrumentKey(self.venue, self.symbol)
+
+
+@dataclass(frozen=True, slots=True)
+class NativeMatch:
+    """What a venue-style spelling (``BTCUSDT``, ``xbtusd``) can mean among the listings.
+
+    ``exact``: listed symbols it spells exactly (a venue's own name, or BASE+QUOTE run
+    together); it resolves when there is exactly one. ``near``: listed symbols it starts
+    (``BTCUSD`` -> BTC-USDT, BTC-USDC), offered as candidates but never chosen silently,
+    since USD, USDT and USDC are different quotes.
+    """
+
+    exact: tuple[Symbol, ...] = ()
+    near: tuple[Symbol, ...] = ()
+
+
+def match_native(text: str, instruments: Iterable[Instrument]) -> NativeMatch:
+    """Read a symbol written without a separator, as venues spell them; pure and total."""
+    key = _SEPARATORS.sub("", text.strip()).upper()
+    if not key or len(key) > 40 or not _ASSET_RE.match(key[:20]):
+        return NativeMatch()
+    by_base: dict[str, set[Symbol]] = {}
+    exact: set[Symbol] = set()
+    for instrument in instruments:
+        by_base.setdefault(instrument.symbol.base, set()).add(instrument.symbol)
+        if _SEPARATORS.sub("", instrument.native).upper() == key:
+            exact.add(instrument.symbol)
+    near: set[Symbol] = set()
+    for cut in range(1, len(key) + 1):  # the whole key: a bare base (BTC) has candidates
+        base, rest = normalise_asset(key[:cut]), key[cut:]
+        for symbol in by_base.get(base, ()):
+            if symbol.quote == normalise_asset(rest):
+                exact.add(symbol)
+            elif symbol.quote.startswith(rest):
+                near.add(symbol)
+    return NativeMatch(tuple(sorted(exact)), tuple(sorted(near - exact)))

@@ -94,6 +94,11 @@ class MarketViewEngine:
         ranking = self._rankings.get(symbol)
         return {} if ranking is None else ranking.shares(now)
 
+    def ranking_since(self, symbol: Symbol) -> float | None:
+        """When the symbol's ranking got its first update (None: no data yet)."""
+        ranking = self._rankings.get(symbol)
+        return None if ranking is None else ranking.started
+
     # -- evaluation -----------------------------------------------------------------------
 
     def evaluate(self, symbol: Symbol, now: float) -> list[MarketViewSignal]:

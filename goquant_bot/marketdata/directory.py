@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
-from goquant_bot.domain.instruments import Instrument, Symbol, Venue
+from goquant_bot.domain.instruments import Instrument, Symbol, Venue, match_native
 from goquant_bot.errors import RejectedInput, VenueProtocolError, VenueUnavailable
 from goquant_bot.logging import get_logger
 from goquant_bot.venues.base import Recorder, RestRequest, SymbolMap
@@ -29,6 +29,12 @@ class UnknownSymbol(RejectedInput):
         hint = f" Did you mean: {', '.join(suggestions)}?" if suggestions else ""
         super().__init__(f"Unknown symbol {text!r}.{hint}")
         self.suggestions = suggestions
+
+
+class AmbiguousSymbol(UnknownSymbol):
+    """A spelling several listed symbols fit (``BTCUSD``); ``suggestions`` are the candidates."""
+
+    ambiguous = True
 
 
 class SymbolDirectory:
@@ -82,6 +88,10 @@ class SymbolDirectory:
             symbol = None
         if symbol is not None and self.venues_listing(symbol):
             return symbol
+        if symbol is None:
+            symbol = self._resolve_native(text)
+            if symbol is not None:
+                return symbol
         names = [str(s) for s in self.all_symbols()]
         probe = str(symbol) if symbol else text.upper()
         suggestions = difflib.get_close_matches(probe, names, n=5, cutoff=0.6)
@@ -91,6 +101,17 @@ class SymbolDirectory:
             ]
             suggestions += same_base[: 5 - len(suggestions)]
         raise UnknownSymbol(text, suggestions)
+
+    def _resolve_native(self, text: str) -> Symbol | None:
+        """A venue-style spelling (BTCUSDT, xbtusd); AmbiguousSymbol when it has candidates."""
+        listed = (i for by_symbol in self._instruments.values() for i in by_symbol.values())
+        found = match_native(text, listed)
+        if len(found.exact) == 1:
+            return found.exact[0]
+        candidates = [str(s) for s in (*found.exact, *found.near)]
+        if candidates:
+            raise AmbiguousSymbol(text, candidates[:8])
+        return None
 
     # -- disk cache -----------------------------------------------------------------------
 

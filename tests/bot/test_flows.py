@@ -146,7 +146,7 @@ def test_arbitrage_flow_by_typing_with_every_error(tmp_path: Path) -> None:
         bot.say("okx bybit")
     )
     assert "step 3 of 4" in text(bot.say("okx binance"))
-    assert "⚠️ A threshold of 80 % is not realistic" in text(bot.say("80"))
+    assert "⚠️ A threshold of 80.00 % is above the sanity cap of 5.00 %" in text(bot.say("80"))
     assert "⚠️ The threshold 'lots' is not a number" in text(bot.say("lots"))
     out = text(bot.say("0.25"))
     assert "alert at ≥ 0.25 % net" in out

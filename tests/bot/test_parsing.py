@@ -6,20 +6,19 @@ from pathlib import Path
 
 import pytest
 
+from goquant_bot.bot.forms import parse_arb, parse_figure, parse_view
+from goquant_bot.bot.numbers import NotANumber, number, to_number
 from goquant_bot.bot.parsing import (
     ARB_EXAMPLE,
     InputError,
     clip,
-    number,
     options,
-    parse_arb,
     parse_duration,
     parse_hhmm,
     parse_size,
     parse_threshold,
     parse_timezone,
     parse_venues,
-    parse_view,
     split_command,
 )
 from goquant_bot.domain.instruments import Venue
@@ -57,15 +56,44 @@ def test_split_command_lowercases_and_strips_the_bot_mention() -> None:
 
 @pytest.mark.parametrize(
     ("token", "value"),
-    [("0.3", 0.3), ("0,25", 0.25), (".5", 0.5), ("+2", 2.0), ("-1", -1.0), ("7.", 7.0)],
-)
-def test_numbers_accept_plain_decimals(token: str, value: float) -> None:
+    [
+        ("0.3", 0.3), ("0,25", 0.25), (".5", 0.5), ("+2", 2.0), ("-1", -1.0), ("7.", 7.0),
+        ("1e6", 1e6), ("1E3", 1000.0), ("2.5e-1", 0.25), ("1,000", 1000.0),
+        ("1,000,000.5", 1_000_000.5), ("0,300", 0.3), ("1,5", 1.5),
+    ],
+)  # fmt: skip
+def test_numbers_accept_decimals_exponents_and_thousands(token: str, value: float) -> None:
     assert number(token) == value
 
 
-@pytest.mark.parametrize("token", ["nan", "inf", "1e3", "0x10", "", "1.2.3", "9" * 400, "\uff11"])
+@pytest.mark.parametrize("token", ["0x10", "", "1.2.3", "\uff11", "1_000", "e3", "1e", "1,00,0"])
 def test_numbers_refuse_everything_else(token: str) -> None:
     assert number(token) is None
+    with pytest.raises(NotANumber, match=r"^not a number$"):
+        to_number(token)
+
+
+@pytest.mark.parametrize("token", ["nan", "NaN", "inf", "-inf", "Infinity", "1e999", "9" * 400])
+def test_non_finite_numbers_are_named_as_such(token: str) -> None:
+    with pytest.raises(NotANumber, match=r"^not a finite number$"):
+        to_number(token)
+    with pytest.raises(InputError) as err:
+        parse_size(token, 10, 1e6, "ex")
+    assert err.value.problem == f"The size {clip(token)!r} is not a finite number."
+    with pytest.raises(InputError, match="is not a finite number"):
+        parse_duration(token + "s", 0, 3600, "interval", "ex")
+
+
+def test_one_grammar_for_sizes_durations_and_figures() -> None:
+    assert parse_size("1e6", 10, 1e6, "") == 1e6
+    assert parse_size("1,000", 10, 1e6, "") == 1000.0
+    assert parse_duration("1e2s", 0, 3600, "x", "") == 100.0
+    assert parse_duration("1.5m", 0, 3600, "x", "") == 90.0
+    assert parse_figure("spread", "2.5", "") == 2.5
+    with pytest.raises(InputError, match=r"^move= 'inf' is not a finite number"):
+        parse_figure("move", "inf", "")
+    with pytest.raises(InputError, match=r"^The spread 0.001 bps is below the smallest step"):
+        parse_figure("spread", "0.001", "")
 
 
 @pytest.mark.parametrize(
@@ -75,7 +103,11 @@ def test_numbers_refuse_everything_else(token: str) -> None:
         ("-0.2", "The threshold cannot be negative."),
         ("0", "The threshold must be above 0 %."),
         ("51", "A threshold of 51 % is not realistic: it must be at most 50 %."),
-        ("nan", "is not a number"),
+        ("nan", "The threshold 'nan' is not a finite number."),
+        ("-inf", "The threshold '-inf' is not a finite number."),
+        ("0.0000001", "The threshold 0.0000001 % is below the smallest step, 0.01 %."),
+        ("1e-9%", "The threshold 1e-9 % is below the smallest step, 0.01 %."),
+        ("0.125", "The threshold is set in steps of 0.01 %: write 0.12 or 0.13."),
     ],
 )
 def test_threshold_errors(token: str, problem: str) -> None:
@@ -85,8 +117,21 @@ def test_threshold_errors(token: str, problem: str) -> None:
     assert err.value.example == ARB_EXAMPLE
 
 
-def test_threshold_accepts_a_percent_sign() -> None:
+def test_threshold_accepts_a_percent_sign_and_an_exponent() -> None:
     assert parse_threshold("0.25%", 50.0) == 0.25
+    assert parse_threshold("1e-1", 50.0) == 0.1
+    assert parse_threshold("0.07", 50.0) == 0.07  # not 0.07000000000000001
+
+
+def test_threshold_above_the_sanity_cap_is_refused_with_the_reason() -> None:
+    assert parse_threshold("5", 50.0, sanity_cap_pct=5.0) == 5.0
+    with pytest.raises(InputError) as err:
+        parse_threshold("5.01", 50.0, sanity_cap_pct=5.0)
+    assert err.value.problem == (
+        "A threshold of 5.01 % is above the sanity cap of 5.00 %: edges above the cap are "
+        "treated as bad data and never alerted, so this monitor could never fire. "
+        "Use at most 5.00 %."
+    )
 
 
 def test_sizes_take_k_and_m_suffixes_within_range() -> None:

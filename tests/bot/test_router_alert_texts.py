@@ -70,16 +70,16 @@ def test_market_view_signals_of_every_kind() -> None:
     )
     assert body("spread_wide", spread_bps=12.5, bid=100.0, ask=100.125, bid_venues=("okx",),
                 ask_venues=("binance",)) == (
-        "Spread widened to 12.5000 bps: bid 100.0000 on okx, ask 100.1250 on binance"
+        "Spread widened to 12.50 bps: bid 100.0000 on okx, ask 100.1250 on binance"
     )  # fmt: skip
     assert body("venue_deviation", venue="okx", side="ask", price=100.3, cbbo_price=100.1,
                 deviation_bps=20.0) == (
-        "okx's ask is 20.0000 bps from the best (100.3000 vs 100.1000)"
+        "okx's ask is 20.00 bps from the best (100.3000 vs 100.1000)"
     )  # fmt: skip
     assert body("crossed", buy_venues=("okx",), sell_venues=("binance",), ask=100.0, bid=100.2,
                 gross_bps=20.0) == (
         "Consolidated book crossed: buy on okx at 100.0000, sell on binance at 100.2000 "
-        "(20.0000 bps gross)"
+        "(20.00 bps gross)"
     )  # fmt: skip
     assert body("new_kind", note="<b>") == "note=&lt;b&gt;"
 

@@ -7,9 +7,11 @@ from pathlib import Path
 import pytest
 
 from goquant_bot.bot.config import BotConfig
+from goquant_bot.domain.book import BookState
 from goquant_bot.domain.events import ArbClosed, ArbOpened
+from goquant_bot.domain.instruments import InstrumentKey
 from goquant_bot.domain.monitors import ArbMonitor, FiringPolicy
-from tests.bot.harness import ALICE, BN, BOB, BTC, BY, ETH, OK, T0, Bot, data, text
+from tests.bot.harness import ALICE, BN, BOB, BTC, BY, DOGE, ETH, OK, T0, Bot, data, text
 
 EXAMPLE = "Example: <code>/monitor_arb BTC-USDT binance okx 0.3</code>"
 
@@ -78,7 +80,11 @@ def test_the_chats_default_size_and_the_default_threshold(tmp_path: Path) -> Non
         ("/monitor_arb BTC-USDT binance okx 0.3x", "⚠️ The threshold '0.3x' is not a number (write it in percent, e.g. 0.3)."),
         ("/monitor_arb BTC-USDT binance okx -1", "⚠️ The threshold cannot be negative."),
         ("/monitor_arb BTC-USDT binance okx 0", "⚠️ The threshold must be above 0 %."),
-        ("/monitor_arb BTC-USDT binance okx 75", "⚠️ A threshold of 75 % is not realistic: it must be at most 50 %."),
+        ("/monitor_arb BTC-USDT binance okx 75", "⚠️ A threshold of 75.00 % is above the sanity cap of 5.00 %: edges above the cap are treated as bad data and never alerted"),
+        ("/monitor_arb BTC-USDT binance okx 5.5", "⚠️ A threshold of 5.50 % is above the sanity cap of 5.00 %"),
+        ("/monitor_arb BTC-USDT binance okx nan", "⚠️ The threshold 'nan' is not a finite number."),
+        ("/monitor_arb BTC-USDT binance okx inf", "⚠️ The threshold 'inf' is not a finite number."),
+        ("/monitor_arb BTC-USDT binance okx 0.0000001", "⚠️ The threshold 0.0000001 % is below the smallest step, 0.01 %."),
         ("/monitor_arb BTC-USDT binance okx 0.3 0.5", "⚠️ Unexpected '0.5': give one threshold."),
         ("/monitor_arb BTC-USDT binance okx 0.3 size=5", "⚠️ The size must be between 10 and 1,000,000 (got 5.00)."),
         ("/monitor_arb BTC-USDT binance okx 0.3 size=big", "⚠️ The size 'big' is not a number (quote currency, e.g. 5000 or 5k)."),
@@ -181,7 +187,7 @@ def test_config_arb_changes_the_monitor_in_place(tmp_path: Path) -> None:
     out = text(bot.say("/config_arb m00001 threshold=0.5 size=10k min=1m mode=once polled=on"))
     assert out == (
         "✅ Changed:\n<code>m00001</code> BTC-USDT · binance, okx · ≥ 0.50 % · size 10,000 · "
-        "min 1 min 0 s · once · polled ok"
+        "min 1 min · once · polled ok"
     )
     monitor = arb(bot, "m00001")
     assert (monitor.min_edge_pct, monitor.notional, monitor.min_duration_s) == (0.5, 10_000.0, 60.0)
@@ -195,7 +201,8 @@ def test_config_arb_changes_the_monitor_in_place(tmp_path: Path) -> None:
     [
         ("/config_arb", "⚠️ Give the monitor's id and what to change."),
         ("/config_arb m00001", "⚠️ Say what to change, e.g. threshold=0.4."),
-        ("/config_arb m00001 threshold=90", "⚠️ A threshold of 90 % is not realistic"),
+        ("/config_arb m00001 threshold=90", "⚠️ A threshold of 90.00 % is above the sanity cap of 5.00 %"),
+        ("/config_arb m00001 threshold=NaN", "⚠️ The threshold 'NaN' is not a finite number."),
         ("/config_arb m00001 colour=red", "⚠️ Unknown option 'colour'. Options: threshold=, size=, min=, mode=, polled=."),
         ("/config_arb m00001 mode=twice", "⚠️ mode= is 'once' or 'each'."),
         ("/config_arb m00001 polled=maybe", "⚠️ polled= is 'on' or 'off'."),
@@ -269,7 +276,7 @@ def test_arbitrage_one_shot_ranks_pairs_net_of_fees(tmp_path: Path) -> None:
     lines = text(bot.say("/arbitrage BTC-USDT")).splitlines()
     assert lines[0] == "💹 <b>Best opportunities now</b> at 1,000 per trade, net of fees"
     assert lines[1] == (
-        "🟢 1. <b>BTC-USDT</b> buy binance 100.0000 → sell okx 101.0000: <b>0.899 %</b> (9.00 USDT)"
+        "🟢 1. <b>BTC-USDT</b> buy binance 100.0000 → sell okx 101.0000: <b>0.90 %</b> (9.00 USDT)"
     )
     assert lines[2].startswith("🟢 2. <b>BTC-USDT</b> buy bybit 100.3000 → sell okx 101.0000")
     assert len([x for x in lines if ". <b>BTC-USDT</b>" in x]) == 6
@@ -282,10 +289,14 @@ def test_arbitrage_reports_guards_and_unstreamed_symbols(tmp_path: Path) -> None
     bot.quote(OK, 101.0, 101.1)
     bot.now += 60  # okx refreshed now, binance a minute ago
     bot.quote(OK, 101.0, 101.1)
+    bot.quote(BY, 100.0, 100.1).state = BookState.STALE
     out = text(bot.say("/arbitrage BTC-USDT"))
     assert "No venue pair can be quoted right now." in out
-    assert "Pairs left out: skew 2." in out
-    assert "Pairs left out: not streamed 1." in text(bot.say("/arbitrage ETH-USDT"))
+    assert "Pairs left out: not live 4, skew 2." in out
+    assert text(bot.say("/arbitrage DOGE-USDT")) == (
+        "DOGE-USDT is listed on binance only: arbitrage needs two exchanges."
+    )
+    assert bot.hub.book(InstrumentKey(BN, DOGE)) is None  # nothing subscribed for it
     assert text(bot.say("/arbitrage")).endswith(
         "Nothing is streamed yet: start a monitor or name a symbol, e.g. /arbitrage BTC-USDT"
     )

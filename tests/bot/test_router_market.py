@@ -25,8 +25,9 @@ def test_view_market_creates_a_throttled_best_venue_monitor(tmp_path: Path) -> N
     lines = text(out).splitlines()
     assert lines[0] == "✅ Market view <code>m00001</code> on BTC-USDT (binance, okx)."
     assert lines[1] == (
-        "A live message follows; it is updated when the best bid or offer moves to another "
-        "venue, at most every 5 s."
+        "A live message follows. It is edited when the best bid or offer moves to another "
+        "venue (each side at most once every 5 s, edits at least 3 s apart) and its figures "
+        "are refreshed every 10 s."
     )
     assert lines[3] == "📊 <b>BTC-USDT</b> consolidated book"
     assert data(out) == ["m:m00001:stop", "c:status_market"]
@@ -41,7 +42,8 @@ def test_view_market_options_and_all_venues(tmp_path: Path) -> None:
     bot = Bot(tmp_path)
     out = text(bot.say("/view_market eth-usdt every=30s move=0.2 spread=8 dev=15"))
     assert "on ETH-USDT (all venues)" in out
-    assert "at most every 30 s" in out
+    assert "at most once every 30 s, edits at least 3 s apart) and its figures are " in out
+    assert "refreshed every 30 s." in out
     monitor = view(bot, "m00001")
     assert (monitor.venues, monitor.cooldown_s, monitor.mid_move_pct) == ((), 30.0, 0.2)
     assert (monitor.spread_above_bps, monitor.venue_deviation_bps) == (8.0, 15.0)
@@ -82,11 +84,11 @@ def test_get_cbbo_table(tmp_path: Path) -> None:
         "📊 <b>BTC-USDT</b> consolidated book",
         "Best bid <b>100.0000</b> (size 3.5) on <b>binance</b>, <b>okx</b>",
         "Best ask <b>100.1000</b> (size 1.5) on <b>okx</b>",
-        "Spread 0.1 (10.0 bps) · mid 100.0500",
+        "Spread 0.1000 (10.00 bps) · mid 100.0500",
         "<pre>venue             bid          ask    bps    age",
-        "binance      100.0000     100.2000   20.0   0.0s",
+        "binance      100.0000     100.2000  19.98   0.0s",
         "bybit    not counted: stale",
-        "okx          100.0000     100.1000   10.0   0.0s</pre>",
+        "okx          100.0000     100.1000  10.00   0.0s</pre>",
         "Depth within 10 / 50 / 100 bps of mid: bids 3.5 / 3.5 / 3.5 · asks 1.5 / 3.5 / 3.5",
         "22:13:20 UTC",
     ]
@@ -104,9 +106,9 @@ def test_get_cbbo_crossed_and_not_streamed(tmp_path: Path) -> None:
     bot.quote(BN, 101.0, 101.2)
     bot.quote(OK, 100.0, 100.1)
     assert "⚠️ Crossed across venues: a buy-low/sell-high gap before fees." in text(
-        bot.say("/get_cbbo BTC-USDT")
+        bot.say("/get_cbbo BTC-USDT binance okx")
     )
-    assert "No book of this symbol is streamed right now." in text(bot.say("/get_cbbo ETH-USDT"))
+    assert "is not streamed yet: subscribing" in text(bot.say("/get_cbbo ETH-USDT"))
 
 
 def test_get_cbbo_prompt_and_errors(tmp_path: Path) -> None:
@@ -130,7 +132,7 @@ def test_stop_config_and_status_market(tmp_path: Path) -> None:
     bot.say("/view_market ETH-USDT")
     out = text(bot.say("/config_market m00001 every=10s move=0.1 spread=off"))
     assert out == (
-        "✅ Changed:\n<code>m00001</code> BTC-USDT · binance, okx · every 10 s · move 0.1 %"
+        "✅ Changed:\n<code>m00001</code> BTC-USDT · binance, okx · every 10 s · move 0.10 %"
     )
     assert view(bot, "m00001").cooldown_s == 10.0
     assert text(bot.say("/config_market m00001 dev=-4")).startswith(
@@ -142,7 +144,7 @@ def test_stop_config_and_status_market(tmp_path: Path) -> None:
     assert text(bot.say("/config_market")).startswith("⚠️ Give the view's id and what to change.")
     status = bot.say("/status_market")
     assert status[0].text.splitlines()[1:] == [
-        "<code>m00001</code> BTC-USDT · binance, okx · every 10 s · move 0.1 %",
+        "<code>m00001</code> BTC-USDT · binance, okx · every 10 s · move 0.10 %",
         "<code>m00002</code> ETH-USDT · all venues · every 5 s",
     ]
     assert data(status) == ["m:m00001:stop", "m:m00002:stop", "c:view_market"]
@@ -187,8 +189,27 @@ def test_get_cbbo_shows_how_long_each_venue_held_the_best(tmp_path: Path) -> Non
     bot.quote(OK, 99.9, 100.1)
     bot.views.evaluate(BTC, bot.now)
     bot.now += 10  # then okx holds both for 10 s
-    last = text(bot.say("/get_cbbo BTC-USDT")).splitlines()[-1]
-    assert (
-        last
-        == "Time at the best (last 15 min): bid binance 75 % · okx 25 %; offer okx 100 % · binance 0 %"
+    last = text(bot.say("/get_cbbo BTC-USDT binance okx")).splitlines()[-1]
+    assert last == (
+        "Time at the best (since start, 40 s): bid binance 75.00 % · okx 25.00 %; "
+        "offer okx 100.00 % · binance 0.00 %"
+    )
+    bot.now += 860  # 15 min of data: the full window
+    bot.quote(BN, 99.8, 100.3)
+    bot.quote(OK, 99.9, 100.1)
+    bot.views.evaluate(BTC, bot.now)
+    last = text(bot.say("/get_cbbo BTC-USDT binance okx")).splitlines()[-1]
+    assert last.startswith("Time at the best (last 15 min): bid okx 97.75 % · binance 2.25 %;")
+
+
+def test_get_cbbo_shows_no_ranking_before_a_second_of_data(tmp_path: Path) -> None:
+    bot = Bot(tmp_path)
+    bot.quote(BN, 100.0, 100.3)
+    bot.quote(OK, 99.9, 100.1)
+    bot.views.evaluate(BTC, bot.now)
+    bot.now += 0.5
+    assert "Time at the best" not in text(bot.say("/get_cbbo BTC-USDT binance okx"))
+    bot.now += 0.5
+    assert "Time at the best (since start, 1 s): bid binance 100.00 %" in text(
+        bot.say("/get_cbbo BTC-USDT binance okx")
     )

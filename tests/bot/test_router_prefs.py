@@ -42,7 +42,7 @@ def test_alerts_mute_and_snooze_with_buttons(tmp_path: Path) -> None:
     bot.tap("a:unmute")
     assert not bot.store.prefs(ALICE.chat_id).muted
     answer, out = bot.tap("a:snz:3600")
-    assert answer.text == "Snoozed for 1 h 0 min"
+    assert answer.text == "Snoozed for 1 h"
     assert bot.store.prefs(ALICE.chat_id).snoozed_until == T0 + 3600
     assert "💤 snoozed until 2023-11-14 23:13:20 UTC" in out[0].text
     assert button(out, "End snooze") == "a:unsnz"
@@ -119,7 +119,7 @@ def test_config_view_and_every_setting(tmp_path: Path) -> None:
         "Quiet hours: 22:00 to 07:30 Europe/Paris, digest afterwards · "
         "<code>/config quiet 22:00 07:00 Europe/Paris</code>",
         "Silent delivery: on · <code>/config silent on</code>",
-        "Cooldown per monitor: 2 min 0 s · <code>/config cooldown 60s</code>",
+        "Cooldown per monitor: 2 min · <code>/config cooldown 60s</code>",
         "Hourly cap: 20 · <code>/config cap 20</code>",
     ]
     assert data(out) == ["g:silent:off", "g:quiet:off", "g:digest:off"]

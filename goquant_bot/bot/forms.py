@@ -1,0 +1,153 @@
+"""The one-line forms of /monitor_arb and /view_market, and the market-view options."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from goquant_bot.bot.numbers import BPS_STEP, THRESHOLD_STEP, NotANumber, looks_numeric, to_number
+from goquant_bot.bot.parsing import (
+    ARB_EXAMPLE,
+    VENUE_NAMES,
+    VIEW_EXAMPLE,
+    ArbRequest,
+    InputError,
+    SymbolLookup,
+    ViewRequest,
+    check_step,
+    check_threshold,
+    clip,
+    options,
+    parse_duration,
+    parse_size,
+    parse_threshold,
+    parse_venues,
+    resolve_symbol,
+)
+from goquant_bot.domain.instruments import Venue
+
+
+def parse_arb(
+    args: Sequence[str],
+    directory: SymbolLookup,
+    supported: Sequence[Venue],
+    *,
+    default_threshold: float,
+    default_notional: float,
+    max_threshold: float,
+    size_range: tuple[float, float],
+    sanity_cap_pct: float | None = None,
+) -> ArbRequest:
+    """``SYMBOL VENUE VENUE... [THRESHOLD] [size=N] [min=30s] [once] [polled]``."""
+    if not args:
+        msg = "Missing the symbol, the exchanges and the threshold."
+        raise InputError(msg, ARB_EXAMPLE)
+    symbol = resolve_symbol(directory, args[0], lambda s: f"/monitor_arb {s} binance okx 0.3")
+    venue_tokens: list[str] = []
+    pairs: list[str] = []
+    flags: set[str] = set()
+    threshold: float | None = None
+    for token in args[1:]:
+        low = token.lower()
+        if "=" in token:
+            pairs.append(token)
+        elif low in ("once", "polled"):
+            flags.add(low)
+        elif looks_numeric(token):
+            if threshold is not None:
+                msg = f"Unexpected {clip(token)!r}: give one threshold."
+                raise InputError(msg, ARB_EXAMPLE)
+            threshold = parse_threshold(token, max_threshold, sanity_cap_pct=sanity_cap_pct)
+        elif threshold is not None:
+            msg = f"Unexpected {clip(token)!r} after the threshold: exchanges come first."
+            raise InputError(msg, ARB_EXAMPLE)
+        elif len(venue_tokens) >= 2 and low not in VENUE_NAMES:
+            msg = (
+                f"{clip(token)!r} is neither an exchange nor a threshold "
+                "(a number in percent, e.g. 0.3)."
+            )
+            raise InputError(msg, ARB_EXAMPLE)
+        else:
+            venue_tokens.append(token)
+    if not venue_tokens:
+        msg = "Missing the exchanges: name at least two, or 'all'."
+        raise InputError(msg, ARB_EXAMPLE)
+    listed = directory.venues_listing(symbol)
+    venues = parse_venues(venue_tokens, symbol, listed, supported, 2, ARB_EXAMPLE)
+    opts = options(pairs, ("size", "min"), "/monitor_arb ETH-USDT all 0.2 size=5000")
+    notional = default_notional
+    if "size" in opts:
+        notional = parse_size(opts["size"], *size_range, "/monitor_arb ETH-USDT all 0.2 size=5000")
+    if threshold is None:
+        check_threshold(default_threshold, max_threshold, sanity_cap_pct, ARB_EXAMPLE)
+    min_duration = 0.0
+    if "min" in opts:
+        example = "/monitor_arb BTC-USDT all 0.3 min=10s"
+        min_duration = parse_duration(opts["min"], 0.0, 3600.0, "minimum duration", example)
+    return ArbRequest(
+        symbol=symbol,
+        venues=venues,
+        threshold_pct=default_threshold if threshold is None else threshold,
+        notional=notional,
+        min_duration_s=min_duration,
+        once="once" in flags,
+        allow_polled="polled" in flags,
+    )
+
+
+def parse_view(
+    args: Sequence[str], directory: SymbolLookup, supported: Sequence[Venue], throttle_s: float
+) -> ViewRequest:
+    """``SYMBOL [VENUE...|all] [every=5s] [move=0.1] [spread=5] [dev=10]``."""
+    if not args:
+        msg = "Missing the symbol."
+        raise InputError(msg, VIEW_EXAMPLE)
+    symbol = resolve_symbol(directory, args[0], lambda s: f"/view_market {s} binance okx")
+    venue_tokens = [t for t in args[1:] if "=" not in t]
+    for token in venue_tokens:
+        if looks_numeric(token):
+            msg = f"Unexpected {clip(token)!r}: numbers go in options such as move=0.1."
+            raise InputError(msg, "/view_market BTC-USDT all move=0.1")
+    venues: tuple[Venue, ...] = ()
+    if venue_tokens and [t.lower() for t in venue_tokens] != ["all"]:
+        listed = directory.venues_listing(symbol)
+        venues = parse_venues(venue_tokens, symbol, listed, supported, 1, VIEW_EXAMPLE)
+    example = "/view_market BTC-USDT all every=10s move=0.1 spread=5 dev=10"
+    opts = options([t for t in args[1:] if "=" in t], ("every", "move", "spread", "dev"), example)
+    if "every" in opts:
+        throttle_s = parse_duration(opts["every"], 1.0, 3600.0, "update interval", example)
+    figures: dict[str, float] = {}
+    for key in ("move", "spread", "dev"):
+        if key in opts:
+            figures[key] = parse_figure(key, opts[key], example)
+    return ViewRequest(
+        symbol=symbol,
+        venues=venues,
+        throttle_s=throttle_s,
+        mid_move_pct=figures.get("move"),
+        spread_above_bps=figures.get("spread"),
+        venue_deviation_bps=figures.get("dev"),
+    )
+
+
+# Market-view options: (what, unit, step, top).
+FIGURES = {
+    "move": ("mid move", " %", THRESHOLD_STEP, 50.0),
+    "spread": ("spread", " bps", BPS_STEP, 5000.0),
+    "dev": ("deviation", " bps", BPS_STEP, 5000.0),
+}
+
+
+def parse_figure(key: str, token: str, example: str, *, off: bool = False) -> float:
+    """``move=0.1`` (percent), ``spread=5`` and ``dev=10`` (bps) of a market view."""
+    what, unit, step, top = FIGURES[key]
+    text = token.removesuffix("%").strip()
+    allowed = f"a number above 0 and at most {top:g}" + (", or off" if off else "")
+    try:
+        value = to_number(text)
+    except NotANumber as exc:
+        msg = f"{key}= {clip(token)!r} is {exc}: give {allowed}."
+        raise InputError(msg, example) from None
+    if not 0 < value <= top:
+        msg = f"{key}= must be {allowed}."
+        raise InputError(msg, example)
+    return check_step(value, step, what, unit, example, text)
