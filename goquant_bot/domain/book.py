@@ -15,7 +15,6 @@ from typing import NamedTuple
 
 from goquant_bot.domain.instruments import InstrumentKey
 
-
 _INF = math.inf
 
 

@@ -8,7 +8,6 @@ consecutive), otherwise that one channel is resubscribed. Prices and amounts are
 from __future__ import annotations
 
 import math
-
 from typing import Any, ClassVar
 
 import orjson

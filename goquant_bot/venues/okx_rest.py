@@ -9,7 +9,6 @@ contains is harmless: the snapshot only has to be at least as new as the first b
 from __future__ import annotations
 
 import math
-
 import zlib
 from collections.abc import Iterable, Sequence
 from typing import Any, NamedTuple
