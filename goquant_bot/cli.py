@@ -213,6 +213,12 @@ def run_replay(settings: Settings, files: Sequence[Path], monitors: Path | None)
         return EXIT_USAGE
     json.dump(report, sys.stdout, indent=2)
     sys.stdout.write("\n")
+    for problem in report.get("problems", []):
+        print(f"main.py replay: {problem}", file=sys.stderr)
+    if not report.get("records"):
+        names = ", ".join(str(f) for f in files)
+        print(f"main.py replay: no record could be read from {names}", file=sys.stderr)
+        return EXIT_USAGE
     return EXIT_OK
 
 
