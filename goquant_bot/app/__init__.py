@@ -6,6 +6,7 @@ import asyncio
 import gc
 import signal
 from collections.abc import Sequence
+from pathlib import Path
 
 from goquant_bot.app.chat import ChatSide, build_chat
 from goquant_bot.app.market import build_market_data, closing, open_captures, record_market_data
@@ -23,11 +24,13 @@ from goquant_bot.venues.sim import SIMULATED_LABEL, SimulatedVenues
 from goquant_bot.venues.transport import HttpGet, WsConnector
 
 __all__ = [
+    "DEMO_DIR",
     "DEMO_WATCH",
     "HISTORY_FILE",
     "App",
     "arb_config",
     "build",
+    "data_dir",
     "open_captures",
     "record_market_data",
 ]
@@ -36,6 +39,15 @@ log = get_logger(__name__)
 # What --demo streams when marketdata.watch is empty.
 DEMO_WATCH = tuple(Symbol.parse(s) for s in ("BTC-USDT", "ETH-USDT", "BTC-USDC"))
 _STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+# Demo state, history and instrument cache live in this folder of the data directory, so a
+# trial never mixes with live data.
+DEMO_DIR = "demo"
+
+
+def data_dir(settings: Settings) -> Path:
+    """Where this run keeps its files: ``app.data_dir``, or its ``demo/`` folder in demo mode."""
+    base = settings.app.data_dir
+    return base / DEMO_DIR if settings.app.demo else base
 
 
 class App:
@@ -101,11 +113,16 @@ def build(
     *,
     connector: WsConnector | None = None,
     http: HttpGet | None = None,
+    simulator: SimulatedVenues | None = None,
 ) -> App:
     """Create every component from the settings and wire them together.
 
-    ``connector`` and ``http`` replace the network (the demo simulator, tests).
+    ``connector`` and ``http`` replace the network (tests); ``simulator`` is the demo's
+    market (a default one in demo mode).
     """
+    if settings.app.demo:
+        app_settings = settings.app.model_copy(update={"data_dir": data_dir(settings)})
+        settings = settings.model_copy(update={"app": app_settings})
     sup = settings.supervisor
     supervisor = Supervisor(
         Backoff(
@@ -119,11 +136,14 @@ def build(
     specs: list[TaskSpec] = []
     watch: list[Symbol] | None = None
     if settings.app.demo and connector is None and http is None:
-        simulated = SimulatedVenues()
+        simulated = simulator or SimulatedVenues()
         connector, http = simulated.connector, simulated.http_get
         watch = [Symbol.parse(s) for s in settings.marketdata.watch] or list(DEMO_WATCH)
+        enabled = [
+            v.value for v in simulated.listings() if getattr(settings.venues, v.value).enabled
+        ]
         log.warning(
-            "demo_mode", data=SIMULATED_LABEL, venues=[v.value for v in simulated.listings()]
+            "demo_mode", data=SIMULATED_LABEL, venues=enabled, data_dir=str(settings.app.data_dir)
         )
     if http is None:
         session = AiohttpGet()

@@ -7,6 +7,15 @@ from enum import StrEnum
 
 from goquant_bot.domain.instruments import Symbol, Venue
 
+# The owner of the bot's own monitors (the demo's watch): Telegram never uses chat id 0, and
+# the signal service logs their events instead of handing them to delivery.
+INTERNAL_OWNER = 0
+
+
+def is_internal(owner: int) -> bool:
+    """Whether alerts of this owner are the bot's own (logged, never sent)."""
+    return owner == INTERNAL_OWNER
+
 
 class FiringPolicy(StrEnum):
     EACH = "each"  # alert every time an opportunity opens (after its minimum duration)
