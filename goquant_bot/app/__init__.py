@@ -11,7 +11,7 @@ from pathlib import Path
 from goquant_bot.app.chat import ChatSide, build_chat
 from goquant_bot.app.market import build_market_data, closing, open_captures, record_market_data
 from goquant_bot.app.signals import HISTORY_FILE, arb_config, build_signals, demo_monitors
-from goquant_bot.domain.instruments import Symbol
+from goquant_bot.domain.instruments import Symbol, Venue
 from goquant_bot.engine.registry import MonitorRegistry
 from goquant_bot.engine.service import SignalService
 from goquant_bot.logging import get_logger
@@ -20,7 +20,7 @@ from goquant_bot.observability.wiring import build_health
 from goquant_bot.settings import Settings
 from goquant_bot.supervisor import Backoff, Stage, Supervisor, TaskSpec
 from goquant_bot.venues.net import AiohttpGet, websocket_connect
-from goquant_bot.venues.sim import SIMULATED_LABEL, SimulatedVenues
+from goquant_bot.venues.sim import SIMULATED_LABEL, SimConfig, SimulatedVenues
 from goquant_bot.venues.transport import HttpGet, WsConnector
 
 __all__ = [
@@ -136,14 +136,16 @@ def build(
     specs: list[TaskSpec] = []
     watch: list[Symbol] | None = None
     if settings.app.demo and connector is None and http is None:
-        simulated = simulator or SimulatedVenues()
+        # Only the enabled venues are simulated: every showcase dislocation is one they see.
+        enabled = [v for v in Venue if getattr(settings.venues, v.value).enabled]
+        simulated = simulator or SimulatedVenues(SimConfig().only(enabled))
         connector, http = simulated.connector, simulated.http_get
         watch = [Symbol.parse(s) for s in settings.marketdata.watch] or list(DEMO_WATCH)
-        enabled = [
-            v.value for v in simulated.listings() if getattr(settings.venues, v.value).enabled
-        ]
         log.warning(
-            "demo_mode", data=SIMULATED_LABEL, venues=enabled, data_dir=str(settings.app.data_dir)
+            "demo_mode",
+            data=SIMULATED_LABEL,
+            venues=[v.value for v in simulated.listings()],
+            data_dir=str(settings.app.data_dir),
         )
     if http is None:
         session = AiohttpGet()
