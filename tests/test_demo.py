@@ -16,7 +16,10 @@ from goquant_bot.domain.events import ArbClosed
 from goquant_bot.domain.instruments import Symbol, Venue
 from goquant_bot.engine.history import HistoryWriter
 from goquant_bot.settings import Settings
-from tests.helpers import REPO_ROOT, wait_until
+from goquant_bot.venues.sim import SimConfig, SimulatedVenues
+from tests.fakes.bot_api_server import BotApiServer
+from tests.fakes.telegram_api import USER_ID, BotApi
+from tests.helpers import BOT_TOKEN, REPO_ROOT, wait_until
 
 
 def demo_settings(data_dir: Path, **sections: object) -> Settings:
@@ -138,3 +141,40 @@ async def test_demo_with_one_venue_offers_market_views(tmp_path: Path) -> None:
     (refusal,) = app.chat.router.handle(caller, "/monitor_arb BTC-USDT all 0.3")
     assert "listed on binance: this needs at least 2" in refusal.text
     await stop(app, runner)
+
+
+async def test_the_demos_own_monitors_never_send_to_telegram(tmp_path: Path) -> None:
+    """A dislocation opens the demo's watch monitor (owner 0) and a user's: only the user's
+    alert is sent, and no request ever names chat 0."""
+    api = BotApi()
+    async with BotApiServer(api) as server:
+        settings = demo_settings(
+            tmp_path / "data",
+            app={"mode": "telegram"},
+            telegram={"bot_token": BOT_TOKEN, "api_base_url": server.base_url},
+        )
+        simulator = SimulatedVenues(SimConfig().calm())
+        app = build(settings, simulator=simulator)
+        assert app.market is not None
+        assert app.signals is not None
+        runner = asyncio.ensure_future(app.run())
+        try:
+            api.queue(api.message("/monitor_arb BTC-USDT all 0.01"))
+            hub, btc = app.market.hub, Symbol("BTC", "USDT")
+            await wait_until(
+                lambda: (
+                    len([b for b in hub.books_for(btc) if b.state is BookState.LIVE]) == 3
+                    and any(m.owner == USER_ID for m in app.registry.monitors.values())
+                ),  # type: ignore[union-attr]
+                within=10,
+            )
+            simulator.model.force_dislocation(Venue.OKX, btc, 1.0, 60.0)
+            await wait_until(
+                lambda: bool(app.signals.arbitrage.open_opportunities("demo:BTC-USDT"))
+            )  # type: ignore[union-attr]
+            await wait_until(
+                lambda: any("Arbitrage open" in t for t in api.texts(USER_ID)), within=10
+            )
+        finally:
+            await stop(app, runner)
+    assert all(c.params.get("chat_id") != 0 for c in api.calls)
