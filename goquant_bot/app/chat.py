@@ -306,6 +306,7 @@ def bot_config(settings: Settings) -> BotConfig:
         popular=bot.popular,
         flow_timeout_s=bot.flow_timeout_s,
         view_throttle_s=bot.view_throttle_s,
+        view_alert_cooldown_s=bot.view_alert_cooldown_s,
         max_skew_s=arb.max_skew_s,
         sanity_cap_pct=arb.sanity_cap_pct,
     )

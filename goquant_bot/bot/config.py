@@ -26,6 +26,7 @@ class BotConfig:
     popular: tuple[str, ...] = ("BTC-USDT", "ETH-USDT", "SOL-USDT", "XRP-USDT", "BTC-USDC")
     flow_timeout_s: float = 600.0
     view_throttle_s: float = 5.0  # a live market view changes at most this often
+    view_alert_cooldown_s: float = 300.0  # one market-view alert of a kind per this
     max_skew_s: float = 5.0  # for the one-shot /arbitrage guards (as the engine's)
     sanity_cap_pct: float = 5.0
     page_size: int = 60  # symbols per /list_symbols page

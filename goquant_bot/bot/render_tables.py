@@ -178,6 +178,10 @@ def monitor_line(record: MonitorRecord, running: bool, muted: bool) -> str:
         ):
             if s.get(key) is not None:
                 text += f" · {label} {s[key]:g} {unit}"
+        if s.get("crossed_min_bps") is not None:
+            text += f" · crossed ≥ {s['crossed_min_bps']:g} bps"
+            if s.get("crossed_min_s"):
+                text += f" for {fmt_span(float(s['crossed_min_s']))}"
     if record.paused:
         text += " · ⏸ paused"
     elif not running:

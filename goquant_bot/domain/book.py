@@ -44,9 +44,9 @@ class BookSide:
 
     def set(self, price: float, size: float) -> None:
         """Replace one level; size 0 deletes it; ValueError for a price or size that is not
-        a finite number (NaN would break the sorted order, infinity any figure)."""
-        if not (0.0 < price < _INF and 0.0 <= size < _INF):
-            msg = f"level {price!r} x {size!r} is not a finite positive price and size"
+        a finite number, or a negative size (NaN would break the sorted order)."""
+        if not (-_INF < price < _INF and 0.0 <= size < _INF):
+            msg = f"level {price!r} x {size!r} is not a finite price and size"
             raise ValueError(msg)
         levels = self._levels
         if size == 0.0:
@@ -66,8 +66,8 @@ class BookSide:
         for level in levels:
             price = float(level[0])
             size = float(level[1])
-            if not (0.0 < price < _INF and 0.0 <= size < _INF):
-                msg = f"level {level[0]!r} x {level[1]!r} is not a finite positive price and size"
+            if not (-_INF < price < _INF and 0.0 <= size < _INF):
+                msg = f"level {level[0]!r} x {level[1]!r} is not a finite price and size"
                 raise ValueError(msg)
             if size == 0.0:
                 if book.pop(price, None) is not None:
@@ -80,10 +80,10 @@ class BookSide:
 
     def replace(self, levels: Iterable[tuple[float, float]]) -> None:
         """Replace the whole side (a snapshot); zero sizes are dropped; ValueError for a
-        level that is not a finite positive price and size (the side is left unchanged)."""
+        level that is not a finite price and size (the side is left unchanged)."""
         kept = {p: s for p, s in levels if s != 0.0}
-        if not all(0.0 < p < _INF and 0.0 < s < _INF for p, s in kept.items()):
-            msg = "a snapshot level is not a finite positive price and size"
+        if not all(-_INF < p < _INF and 0.0 < s < _INF for p, s in kept.items()):
+            msg = "a snapshot level is not a finite price and size"
             raise ValueError(msg)
         self._levels = kept
         self._prices = sorted(self._levels)

@@ -79,7 +79,13 @@ class MarketViewMonitor:
     mid_move_pct: float | None = None  # the mid moved this much since the last signal
     spread_above_bps: float | None = None  # the consolidated spread is wider than this
     venue_deviation_bps: float | None = None  # a venue's quote is this far from the CBBO
-    cooldown_s: float = 30.0  # at most one signal of a kind per cooldown
+    cooldown_s: float = 30.0  # the live view changes at most this often (best-venue changes)
+    # Opt-in alert on a crossed (or, at 0, locked) consolidated book: crossed by at least this
+    # many bps for at least crossed_min_s. Off (None) by default: the live view shows it.
+    crossed_min_bps: float | None = None
+    crossed_min_s: float = 0.0
+    # At most one alert of a kind (mid move, wide spread, deviation per venue, crossed) per this.
+    alert_cooldown_s: float = 300.0
 
     def __post_init__(self) -> None:
         problems = []
@@ -88,8 +94,15 @@ class MarketViewMonitor:
             or self.mid_move_pct is not None
             or self.spread_above_bps is not None
             or self.venue_deviation_bps is not None
+            or self.crossed_min_bps is not None
         ):
             problems.append("at least one signal")
+        if self.crossed_min_bps is not None and not 0 <= self.crossed_min_bps <= 10_000:
+            problems.append("crossed_min_bps between 0 and 10000")
+        if self.crossed_min_s < 0:
+            problems.append("a crossed minimum duration of 0 s or more")
+        if self.alert_cooldown_s < 0:
+            problems.append("an alert cooldown of 0 s or more")
         for name, value in (
             ("mid_move_pct", self.mid_move_pct),
             ("spread_above_bps", self.spread_above_bps),

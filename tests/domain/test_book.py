@@ -104,7 +104,7 @@ def test_bad_symbols_are_refused_with_a_reason(bad: str, reason: str) -> None:
 
 @pytest.mark.parametrize(
     ("price", "size"),
-    [("nan", "1"), ("inf", "1"), ("100", "NaN"), ("100", "-inf"), ("-1", "1"), ("100", "-2")],
+    [("nan", "1"), ("inf", "1"), ("-inf", "1"), ("100", "NaN"), ("100", "-inf"), ("100", "-2")],
 )
 def test_non_finite_or_negative_levels_are_refused(price: str, size: str) -> None:
     side = BookSide(descending=True)
