@@ -185,12 +185,12 @@ def test_default_views_on_a_flickering_crossed_book_only_refresh_the_live_view()
                 venues=(BN, OK),
                 best_venue_change=True,
                 cooldown_s=5.0,
-            )  # fmt: skip
+            )
         )
     engine.add_monitor(
         MarketViewMonitor(
             id="big", owner=99, symbol=BTC, venues=(BN, OK), cooldown_s=5.0, crossed_min_bps=2.0
-        )  # fmt: skip
+        )
     )
     engine.add_monitor(
         MarketViewMonitor(
@@ -201,7 +201,7 @@ def test_default_views_on_a_flickering_crossed_book_only_refresh_the_live_view()
             cooldown_s=5.0,
             crossed_min_bps=0.0,
             alert_cooldown_s=60.0,
-        )  # fmt: skip
+        )
     )
     kinds: list[tuple[str, str]] = []
     for step in range(160):
