@@ -136,8 +136,8 @@ async def test_demo_with_one_venue_offers_market_views(tmp_path: Path) -> None:
     assert app.registry.monitors == {}  # no arbitrage watch on one venue
     caller = Caller(user_id=7, chat_id=7, first_name="Ada")
     app.chat.router.handle(caller, "/start")
-    (reply,) = app.chat.router.handle(caller, "/view_market BTC-USDT binance")
-    assert "Market view" in reply.text
+    assert app.chat.router.handle(caller, "/view_market BTC-USDT binance") == []  # live message
+    assert [m.symbol for m in app.registry.monitors.values()] == [Symbol("BTC", "USDT")]
     (refusal,) = app.chat.router.handle(caller, "/monitor_arb BTC-USDT all 0.3")
     assert "listed on binance: this needs at least 2" in refusal.text
     await stop(app, runner)
