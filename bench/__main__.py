@@ -1,6 +1,6 @@
 """Run every benchmark and print its figures: ``make bench``."""
 
-from bench import bench_books, bench_delivery, bench_engine, bench_state
+from bench import bench_books, bench_delivery, bench_demo, bench_engine, bench_state
 
 
 def main() -> None:
@@ -11,6 +11,8 @@ def main() -> None:
     bench_delivery.main()
     print()
     bench_state.main()
+    print()
+    bench_demo.main()
 
 
 if __name__ == "__main__":
