@@ -10,13 +10,14 @@ opening, and how many events of the demo's own monitors (owner 0) reached delive
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import statistics
 import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from goquant_bot.app import build
+from goquant_bot.app import App, build
 from goquant_bot.bot.types import Caller
 from goquant_bot.domain.events import ArbOpened, Event
 from goquant_bot.logging import configure_logging
@@ -30,10 +31,10 @@ LIMIT_S = 120.0
 async def _run(data_dir: Path) -> tuple[dict[float, list[float]], int, int]:
     settings = Settings(
         _env_file=None,
-        app={"demo": True, "mode": "headless", "data_dir": str(data_dir)},  # type: ignore[arg-type]
-        logging={"file": None},  # type: ignore[arg-type]
-        observability={"enabled": False},  # type: ignore[arg-type]
-        bot={"max_monitors_total": 1000},  # type: ignore[arg-type]
+        app={"demo": True, "mode": "headless", "data_dir": str(data_dir)},
+        logging={"file": None},
+        observability={"enabled": False},
+        bot={"max_monitors_total": 1000},
     )
     app = build(settings)
     assert app.market is not None
@@ -43,6 +44,7 @@ async def _run(data_dir: Path) -> tuple[dict[float, list[float]], int, int]:
     created: dict[int, tuple[float, float]] = {}  # chat -> (threshold, created at)
     first: dict[int, float] = {}
     internal = 0
+    everyone = asyncio.Event()
     delivered = app.signals.sink
 
     def sink(events: Sequence[Event]) -> None:
@@ -53,10 +55,31 @@ async def _run(data_dir: Path) -> tuple[dict[float, list[float]], int, int]:
                 internal += 1
             elif isinstance(event, ArbOpened) and event.owner not in first:
                 first[event.owner] = now
+                if len(first) == CHATS:
+                    everyone.set()
         delivered(events)
 
     app.signals.sink = sink
-    runner = asyncio.ensure_future(app.run())
+    async with asyncio.TaskGroup() as group:
+        group.create_task(app.run())
+        await _users(app, default, created, everyone)
+        app.request_stop()
+    waits: dict[float, list[float]] = {0.01: [], default: []}
+    missing = 0
+    for chat, (threshold, at) in created.items():
+        if chat in first:
+            waits[threshold].append(first[chat] - at)
+        else:
+            missing += 1
+    return waits, missing, internal
+
+
+async def _users(
+    app: App, default: float, created: dict[int, tuple[float, float]], everyone: asyncio.Event
+) -> None:
+    """Two waves of chats, each making one monitor; wait until all alerted (or the limit)."""
+    assert app.market is not None
+    assert app.chat is not None
     await app.market.ready.wait()
     started = time.monotonic()
     for chat in range(1, CHATS + 1):
@@ -68,18 +91,9 @@ async def _run(data_dir: Path) -> tuple[dict[float, list[float]], int, int]:
         app.chat.router.handle(caller, "/start")
         app.chat.router.handle(caller, f"/monitor_arb {symbol} all {threshold}")
         created[chat] = (threshold, time.monotonic())
-    while len(first) < CHATS and time.monotonic() - started < LIMIT_S:
-        await asyncio.sleep(0.25)
-    app.request_stop()
-    await runner
-    waits: dict[float, list[float]] = {0.01: [], default: []}
-    missing = 0
-    for chat, (threshold, at) in created.items():
-        if chat in first:
-            waits[threshold].append(first[chat] - at)
-        else:
-            missing += 1
-    return waits, missing, internal
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(max(0.0, started + LIMIT_S - time.monotonic())):
+            await everyone.wait()
 
 
 def main() -> None:
