@@ -4,6 +4,7 @@ from bench import (
     bench_books,
     bench_crash,
     bench_delivery,
+    bench_demo,
     bench_engine,
     bench_recovery,
     bench_state,
@@ -22,6 +23,8 @@ def main() -> None:
     bench_recovery.main()
     print()
     bench_crash.main()
+    print()
+    bench_demo.main()
 
 
 if __name__ == "__main__":

@@ -16,7 +16,14 @@ from pathlib import Path
 from typing import NoReturn
 
 from goquant_bot import __version__, early_signals
-from goquant_bot.app import HISTORY_FILE, arb_config, build, open_captures, record_market_data
+from goquant_bot.app import (
+    HISTORY_FILE,
+    arb_config,
+    build,
+    data_dir,
+    open_captures,
+    record_market_data,
+)
 from goquant_bot.app.preflight import check_startup
 from goquant_bot.domain.instruments import Symbol, Venue
 from goquant_bot.engine.monitor_file import load_monitors
@@ -96,7 +103,13 @@ def build_parser() -> argparse.ArgumentParser:
         "export",
         help="write the opportunity history as CSV",
         description="Write the closed opportunities recorded in data/opportunities.jsonl "
-        "(and its rotated files) as CSV.",
+        "(and its rotated files) as CSV; with --demo, those of the demo (data/demo/).",
+    )
+    export.add_argument(
+        "--demo",
+        action="store_true",
+        dest="export_demo",
+        help="export the demo's simulated history instead of the live one",
     )
     export.add_argument(
         "--since", type=_since, default=0.0, help="2026-11-01, 2026-11-01T12:00, 24h or 7d"
@@ -205,6 +218,10 @@ def _main(argv: Sequence[str] | None) -> int:
     if args.command == "record":
         return run_record(settings, args)
     if args.command == "export":
+        if args.export_demo:
+            settings = apply_cli_overrides(
+                settings, argparse.Namespace(console=False, demo=True, log_level=None)
+            )
         return run_export(settings, args.since, args.owner, args.out)
     return run_app(settings)
 
@@ -232,11 +249,17 @@ def run_replay(settings: Settings, files: Sequence[Path], monitors: Path | None)
         return EXIT_USAGE
     json.dump(report, sys.stdout, indent=2)
     sys.stdout.write("\n")
+    for problem in report.get("problems", []):
+        print(f"main.py replay: {problem}", file=sys.stderr)
+    if not report.get("records"):
+        names = ", ".join(str(f) for f in files)
+        print(f"main.py replay: no record could be read from {names}", file=sys.stderr)
+        return EXIT_USAGE
     return EXIT_OK
 
 
 def run_export(settings: Settings, since: float, owner: int | None, out: Path) -> int:
-    history = settings.app.data_dir / HISTORY_FILE
+    history = data_dir(settings) / HISTORY_FILE
     text = to_csv(read_history(history_files(history), since=since, owner=owner))
     if str(out) == "-":
         sys.stdout.write(text)
@@ -277,7 +300,7 @@ def run_app(settings: Settings) -> int:
     if (sig := early_signals.received()) is not None:
         log.info("stop_requested", signal=sig.name, during="start-up")
         return EXIT_OK  # nothing started yet: nothing to stop
-    lock = InstanceLock(settings.app.data_dir)
+    lock = InstanceLock(data_dir(settings))
     try:
         previous = lock.acquire()  # one bot per data directory
     except AlreadyRunning as exc:

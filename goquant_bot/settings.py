@@ -244,6 +244,9 @@ class BotSettings(_Section):
     flow_timeout_s: float = Field(default=600.0, gt=0, le=86_400)
     # A live market view is edited at most this often.
     view_throttle_s: float = Field(default=5.0, ge=1, le=3_600)
+    # A market view alerts at most once per this many seconds for each kind of alert (mid
+    # move, wide spread, a venue's deviation, crossed book); its live message is not limited.
+    view_alert_cooldown_s: float = Field(default=300.0, ge=0, le=86_400)
     # Messages older than this when the bot reads them (sent while it was down) are not
     # executed; the user is asked to resend.
     stale_after_s: float = Field(default=120.0, gt=0, le=86_400)

@@ -217,7 +217,7 @@ async def test_a_confirmed_monitor_survives_a_sigkill_right_after_the_reply(
     )  # fmt: skip
     assert proc.stdin is not None
     assert proc.stdout is not None
-    state_file = tmp_path / "data" / "state.json"
+    state_file = tmp_path / "data" / "demo" / "state.json"  # the demo keeps its own data
     try:
         await asyncio.wait_for(proc.stdout.readuntil(b"Ctrl-D quits."), 30)
         proc.stdin.write(b"/monitor_arb BTC-USDT binance okx 4.9\n")

@@ -115,3 +115,63 @@ def test_bad_record_and_replay_arguments(argv: list[str], message: str, tmp_path
     assert result.returncode == 2
     assert message in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def _replay(tmp_path: Path, *paths: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, str(REPO_ROOT / "main.py"), "replay", *map(str, paths)],
+        capture_output=True, text=True, timeout=60, check=False, cwd=tmp_path,
+    )  # fmt: skip
+
+
+def test_replay_of_nothing_readable_exits_non_zero(tmp_path: Path) -> None:
+    junk = tmp_path / "junk.jsonl"
+    junk.write_text("not json\n{also not\n")
+    empty = tmp_path / "empty.jsonl.zst"
+    empty.write_bytes(b"")
+    result = _replay(tmp_path, junk, empty)
+    assert result.returncode == 2
+    assert f"no record could be read from {junk}, {empty}" in result.stderr
+    assert json.loads(result.stdout)["errors"] == {"corrupt_line": 2}
+
+
+def test_replay_says_how_far_a_truncated_zst_got(tmp_path: Path) -> None:
+    addr = "wss://stream.bybit.com/v5/public/spot"
+    frames = [connect(1, 10.0, addr)] + [
+        recv(1, 10.0 + i / 10, bb.orderbook_frame("snapshot", "BTCUSDT", i, [["100.0", "1"]], [["101.0", str(i)]]))
+        for i in range(1, 3000)
+    ]  # fmt: skip
+    path = write_capture(tmp_path / "bybit.jsonl.zst", frames)
+    whole = path.read_bytes()
+    path.write_bytes(whole[: len(whole) // 2])
+    result = _replay(tmp_path, path)
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert 0 < report["records"] < 3000
+    assert report["errors"]["truncated_zst"] == 1
+    expected = (
+        f"{path}: truncated after {report['records']} records "
+        f"(compressed byte offset {len(whole) // 2})"
+    )
+    assert expected in result.stderr
+    assert report["problems"][0].startswith(expected)
+
+
+@pytest.mark.parametrize("bad", ["NaN", "Infinity", "inf"])
+def test_replay_never_applies_non_finite_numbers(tmp_path: Path, bad: str) -> None:
+    addr = "wss://stream.bybit.com/v5/public/spot"
+    snapshot = bb.orderbook_frame("snapshot", "BTCUSDT", 1, [["100.0", "1"]], [["101.0", "2"]])
+    path = write_capture(
+        tmp_path / "bybit.jsonl",
+        [
+            connect(1, 10.0, addr),
+            recv(1, 10.1, snapshot),
+            recv(1, 10.2, bb.orderbook_frame("delta", "BTCUSDT", 2, [[bad, "5"]], [])),
+            recv(1, 10.3, bb.orderbook_frame("delta", "BTCUSDT", 3, [], [["101.0", bad]])),
+        ],
+    )
+    report = replay_files([path]).report()
+    book = report["bybit:BTC-USDT"]
+    assert (book["state"], book["resyncs"], book["bid"]) == ("syncing", 1, None)
+    assert report["errors"] == {"bad_level": 1}
+    assert report["skipped"] == {"delta_before_snapshot": 1}

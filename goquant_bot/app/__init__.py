@@ -7,13 +7,14 @@ import gc
 import signal
 import time
 from collections.abc import Sequence
+from pathlib import Path
 
 from goquant_bot import early_signals
 from goquant_bot.app.chat import ChatSide, build_chat
 from goquant_bot.app.market import build_market_data, closing, open_captures, record_market_data
 from goquant_bot.app.signals import HISTORY_FILE, arb_config, build_signals, demo_monitors
 from goquant_bot.bot.availability import crash_notice, venue_down_notice, venue_recovered_notice
-from goquant_bot.domain.instruments import Symbol
+from goquant_bot.domain.instruments import Symbol, Venue
 from goquant_bot.engine.registry import MonitorRegistry
 from goquant_bot.engine.service import SignalService
 from goquant_bot.logging import get_logger
@@ -25,15 +26,17 @@ from goquant_bot.settings import Settings
 from goquant_bot.storage.instance_lock import PreviousRun
 from goquant_bot.supervisor import Backoff, Stage, Supervisor, TaskSpec
 from goquant_bot.venues.net import AiohttpGet, websocket_connect
-from goquant_bot.venues.sim import SIMULATED_LABEL, SimulatedVenues
+from goquant_bot.venues.sim import SIMULATED_LABEL, SimConfig, SimulatedVenues
 from goquant_bot.venues.transport import HttpGet, WsConnector
 
 __all__ = [
+    "DEMO_DIR",
     "DEMO_WATCH",
     "HISTORY_FILE",
     "App",
     "arb_config",
     "build",
+    "data_dir",
     "open_captures",
     "record_market_data",
 ]
@@ -42,6 +45,15 @@ log = get_logger(__name__)
 # What --demo streams when marketdata.watch is empty.
 DEMO_WATCH = tuple(Symbol.parse(s) for s in ("BTC-USDT", "ETH-USDT", "BTC-USDC"))
 _STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+# Demo state, history and instrument cache live in this folder of the data directory, so a
+# trial never mixes with live data.
+DEMO_DIR = "demo"
+
+
+def data_dir(settings: Settings) -> Path:
+    """Where this run keeps its files: ``app.data_dir``, or its ``demo/`` folder in demo mode."""
+    base = settings.app.data_dir
+    return base / DEMO_DIR if settings.app.demo else base
 
 
 class App:
@@ -111,12 +123,17 @@ def build(
     connector: WsConnector | None = None,
     http: HttpGet | None = None,
     previous_run: PreviousRun | None = None,
+    simulator: SimulatedVenues | None = None,
 ) -> App:
     """Create every component from the settings and wire them together.
 
-    ``connector`` and ``http`` replace the network (the demo simulator, tests);
-    ``previous_run`` says how the last run on the data directory ended.
+    ``connector`` and ``http`` replace the network (tests); ``simulator`` is the demo's
+    market (a default one in demo mode); ``previous_run`` says how the last run on the data
+    directory ended.
     """
+    if settings.app.demo:
+        app_settings = settings.app.model_copy(update={"data_dir": data_dir(settings)})
+        settings = settings.model_copy(update={"app": app_settings})
     sup = settings.supervisor
     supervisor = Supervisor(
         Backoff(
@@ -130,11 +147,16 @@ def build(
     specs: list[TaskSpec] = []
     watch: list[Symbol] | None = None
     if settings.app.demo and connector is None and http is None:
-        simulated = SimulatedVenues()
+        # Only the enabled venues are simulated: every showcase dislocation is one they see.
+        enabled = [v for v in Venue if getattr(settings.venues, v.value).enabled]
+        simulated = simulator or SimulatedVenues(SimConfig().only(enabled))
         connector, http = simulated.connector, simulated.http_get
         watch = [Symbol.parse(s) for s in settings.marketdata.watch] or list(DEMO_WATCH)
         log.warning(
-            "demo_mode", data=SIMULATED_LABEL, venues=[v.value for v in simulated.listings()]
+            "demo_mode",
+            data=SIMULATED_LABEL,
+            venues=[v.value for v in simulated.listings()],
+            data_dir=str(settings.app.data_dir),
         )
     if http is None:
         session = AiohttpGet()

@@ -25,7 +25,7 @@ from goquant_bot.bot.types import CallbackAnswer, Caller, Commands, Keyboard, Re
 from goquant_bot.bot.users import UserStore
 from goquant_bot.domain.events import Event, MarketViewSignal
 from goquant_bot.domain.instruments import Symbol, Venue
-from goquant_bot.domain.monitors import MarketViewMonitor
+from goquant_bot.domain.monitors import MarketViewMonitor, is_internal
 from goquant_bot.engine.arbitrage import RestoredOpening
 from goquant_bot.engine.registry import Monitor, MonitorRegistry
 from goquant_bot.engine.service import SignalService
@@ -147,6 +147,8 @@ def build_chat(
         """Engine events to delivery: a market-view signal refreshes the live view."""
         payloads: list[Payload] = []
         for event in events:
+            if is_internal(event.owner):
+                continue  # the bot's own monitors log; chat 0 does not exist
             if isinstance(event, MarketViewSignal):
                 payloads.append(ViewUpdate(event.monitor_id, event.owner, event.ts))
                 if event.kind in _VIEW_ONLY:
@@ -247,6 +249,8 @@ def build_chat(
     def on_monitor(change: str, monitor: Monitor) -> None:
         if change == "finished":
             router.monitor_finished(monitor.id)  # its last alert is still to be delivered
+        elif is_internal(monitor.owner):
+            pass  # the bot's own monitors have no chat and no live message
         elif isinstance(monitor, MarketViewMonitor):
             stopped = change == "removed"
             delivery.publish([ViewUpdate(monitor.id, monitor.owner, signals.clock(), stopped)])
@@ -350,6 +354,7 @@ def bot_config(settings: Settings) -> BotConfig:
         view_throttle_s=bot.view_throttle_s,
         edit_interval_s=bot.edit_interval_s,
         view_refresh_s=DeliveryConfig().refresh_s,
+        view_alert_cooldown_s=bot.view_alert_cooldown_s,
         max_skew_s=arb.max_skew_s,
         sanity_cap_pct=arb.sanity_cap_pct,
     )

@@ -38,14 +38,14 @@ def build_market_data(
 ) -> tuple[MarketDataService, list[TaskSpec]]:
     """Feeds for the enabled venues (or ``venues``), the hub, the directory and the service.
 
-    In demo mode the venues' own addresses are kept (the simulator answers them) and the
-    instruments cache lives apart, so simulated listings never mix with real ones."""
+    In demo mode the venues' own addresses are kept (the simulator answers them); the
+    instruments cache is in the run's data directory (the demo has its own)."""
     md = settings.marketdata
     recorders = recorders or {}
     hub = MarketDataHub(
         HubConfig(book_max_age_s=md.book_max_age_s, unsubscribe_grace_s=md.unsubscribe_grace_s)
     )
-    cache = settings.app.data_dir / ("instruments-demo" if demo else "instruments")
+    cache = settings.app.data_dir / "instruments"
     directory = SymbolDirectory(cache, md.instruments_ttl_s)
     specs: list[TaskSpec] = []
     rest_bases: dict[Venue, str | None] = {}

@@ -6,7 +6,7 @@ from collections.abc import Callable, Coroutine
 from typing import Any
 
 from goquant_bot.domain.instruments import Symbol, Venue
-from goquant_bot.domain.monitors import ArbMonitor
+from goquant_bot.domain.monitors import INTERNAL_OWNER, ArbMonitor
 from goquant_bot.engine.arbitrage import ArbConfig, ArbitrageEngine
 from goquant_bot.engine.history import HistoryWriter, OpportunityStats
 from goquant_bot.engine.market_view import MarketViewEngine
@@ -66,21 +66,34 @@ def arb_config(settings: Settings) -> ArbConfig:
 def demo_monitors(
     settings: Settings, market: MarketDataService, registry: MonitorRegistry
 ) -> Callable[[], Coroutine[Any, Any, None]]:
-    """In demo mode, watch the simulated dislocations with one arbitrage monitor per pair."""
+    """In demo mode, watch the simulated dislocations with one arbitrage monitor per pair
+    (the bot's own: they log, never send). A pair on fewer than two enabled venues only has
+    market views: arbitrage needs one venue to buy on and another to sell on."""
 
     async def run() -> None:
         await market.ready.wait()
         for symbol in market.watch:
-            monitor = ArbMonitor(
-                id=f"demo:{symbol}",
-                owner=0,
-                symbols=(symbol,),
-                venues=tuple(market.directory.venues_listing(symbol)),
-                min_edge_pct=settings.arbitrage.default_min_edge_pct,
-                notional=settings.arbitrage.default_notional,
-            )
+            venues = tuple(market.directory.venues_listing(symbol))
+            if len(venues) < 2:
+                log.warning(
+                    "demo_arbitrage_unavailable",
+                    symbol=str(symbol),
+                    venues=[v.value for v in venues],
+                    reason="arbitrage needs two venues (buy on one, sell on the other); "
+                    "market views (/view_market, /get_cbbo) work with one",
+                )
+                continue
             try:
-                registry.add_arbitrage(monitor)
+                registry.add_arbitrage(
+                    ArbMonitor(
+                        id=f"demo:{symbol}",
+                        owner=INTERNAL_OWNER,
+                        symbols=(symbol,),
+                        venues=venues,
+                        min_edge_pct=settings.arbitrage.default_min_edge_pct,
+                        notional=settings.arbitrage.default_notional,
+                    )
+                )
             except (RejectedInput, ValueError) as exc:
                 log.warning("demo_monitor_skipped", symbol=str(symbol), reason=str(exc))
 

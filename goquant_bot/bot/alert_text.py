@@ -15,7 +15,7 @@ from goquant_bot.bot.render import (
     render_event,
     render_open_opportunity,
 )
-from goquant_bot.bot.types import Keyboard
+from goquant_bot.bot.types import Button, Keyboard
 from goquant_bot.domain.events import ArbClosed, ArbOpened
 from goquant_bot.domain.users import ChatPrefs
 from goquant_bot.engine.arbitrage import OpenOpportunity
@@ -99,8 +99,19 @@ class AlertRenderer:
         return None
 
     def buttons(self, items: Sequence[PendingAlert]) -> Keyboard:
-        """Mute/stop buttons for a message about a single monitor."""
+        """Mute/stop buttons for a message about a single monitor; a live market view (the
+        one message /view_market sends) gets its stop and list buttons."""
         monitors = {item.key.monitor_id for item in items}
-        if len(monitors) != 1 or any(isinstance(item.event, ViewUpdate) for item in items):
+        if len(monitors) != 1:
             return ()
-        return alert_buttons(next(iter(monitors)))
+        monitor_id = next(iter(monitors))
+        if any(isinstance(item.event, ViewUpdate) for item in items):
+            if any(item.phase is Phase.VIEW_STOPPED for item in items):
+                return ()
+            return (
+                (
+                    Button("⏹ Stop", f"m:{monitor_id}:stop"),
+                    Button("👁 My views", "c:status_market"),
+                ),
+            )
+        return alert_buttons(monitor_id)

@@ -9,7 +9,7 @@ from goquant_bot.bot.availability import require_listings
 from goquant_bot.bot.commands_arb import no_arguments
 from goquant_bot.bot.commands_monitors import find, line, listing, stop_command
 from goquant_bot.bot.context import Deps, PressResult, refuse
-from goquant_bot.bot.forms import parse_figure, parse_view
+from goquant_bot.bot.forms import CROSSED_OPTIONS, parse_crossed, parse_figure, parse_view
 from goquant_bot.bot.parsing import (
     CBBO_EXAMPLE,
     InputError,
@@ -22,12 +22,12 @@ from goquant_bot.bot.parsing import (
 from goquant_bot.bot.render import esc, fmt_span, replies
 from goquant_bot.bot.render_tables import PriceDecimals, cbbo_text, ranking_text
 from goquant_bot.bot.types import Button, CallbackAnswer, Caller, Keyboard, Reply
-from goquant_bot.bot.users import MonitorKind
+from goquant_bot.bot.users import MonitorKind, MonitorRecord
 from goquant_bot.domain.instruments import Symbol, Venue
 from goquant_bot.domain.monitors import MarketViewMonitor
 from goquant_bot.errors import RejectedInput
 
-CONFIG_VIEW_EXAMPLE = "/config_market ef34gh every=10s move=0.1"
+CONFIG_VIEW_EXAMPLE = "/config_market ef34gh every=10s move=0.1 crossed=2 crossed_for=5s"
 
 
 def view_market(ctx: Deps, caller: Caller, args: list[str]) -> list[Reply]:
@@ -37,19 +37,39 @@ def view_market(ctx: Deps, caller: Caller, args: list[str]) -> list[Reply]:
 
 
 def create_view(ctx: Deps, caller: Caller, req: ViewRequest, *, edit: bool = False) -> list[Reply]:
+    """Start the view. Its live message (sent by delivery, with its buttons) is the one
+    message the user gets: the command itself answers nothing, a guided flow's message is
+    closed with one line."""
+    same = _same_view(ctx, caller.chat_id, req)
+    if same is not None:
+        msg = (
+            f"This chat already has that view: {same.id} ({same.subject}). Change it with "
+            f"/config_market {same.id} ..., or stop it with /stop_market {same.id}."
+        )
+        raise InputError(msg, f"/config_market {same.id} crossed=2")
     lifecycle.check_limits(ctx, caller.user_id, MonitorKind.VIEW)
-    monitor = lifecycle.view_monitor(caller, req, ctx.new_monitor_id())
-    record = lifecycle.start(ctx, monitor, caller.user_id)
-    where = ", ".join(esc(v) for v in req.venues) or "all venues"
-    head = (
-        f"✅ Market view <code>{esc(record.id)}</code> on {esc(req.symbol)} ({where}).\n"
-        f"A live message follows. {view_cadence(ctx, req.throttle_s)}"
+    monitor = lifecycle.view_monitor(
+        caller, req, ctx.new_monitor_id(), ctx.config.view_alert_cooldown_s
     )
-    cbbo = ctx.market_view.cbbo(req.symbol, req.venues or None, now=ctx.clock())
-    prefs = ctx.store.prefs(caller.chat_id)
-    text = head + "\n\n" + cbbo_text(cbbo, prefs, decimals=ticks(ctx, req.symbol))
-    buttons = ((Button("⏹ Stop", f"m:{record.id}:stop"), Button("👁 My views", "c:status_market")),)
-    return replies(text, buttons, edit=edit)
+    record = lifecycle.start(ctx, monitor, caller.user_id)
+    if not edit:
+        return []
+    where = ", ".join(esc(v) for v in req.venues) or "all venues"
+    text = (
+        f"✅ Market view <code>{esc(record.id)}</code> on {esc(req.symbol)} ({where}): "
+        "the live message follows."
+    )
+    return replies(text, edit=True)
+
+
+def _same_view(ctx: Deps, chat_id: int, req: ViewRequest) -> MonitorRecord | None:
+    """The chat's view of the same symbol on the same venues (all venues is its own set)."""
+    wanted = (str(req.symbol), frozenset(v.value for v in req.venues))
+    for record in ctx.store.monitors_of(chat_id=chat_id, kind=MonitorKind.VIEW):
+        spec = record.spec
+        if (spec.get("symbol"), frozenset(spec.get("venues", ()))) == wanted:
+            return record
+    return None
 
 
 def view_cadence(ctx: Deps, throttle_s: float) -> str:
@@ -69,7 +89,12 @@ def live_view_text(ctx: Deps, monitor: MarketViewMonitor) -> str:
     cbbo = ctx.market_view.cbbo(monitor.symbol, monitor.venues or None, now=ctx.clock())
     prefs = ctx.store.prefs(monitor.owner)
     return cbbo_text(
-        cbbo, prefs, live=True, monitor_id=monitor.id, decimals=ticks(ctx, monitor.symbol)
+        cbbo,
+        prefs,
+        live=True,
+        monitor_id=monitor.id,
+        decimals=ticks(ctx, monitor.symbol),
+        note=view_cadence(ctx, monitor.cooldown_s),
     )
 
 
@@ -92,13 +117,18 @@ def config_market(ctx: Deps, caller: Caller, args: list[str]) -> list[Reply]:
         msg = "Give the view's id and what to change."
         raise InputError(msg, CONFIG_VIEW_EXAMPLE)
     record = find(ctx, caller, args[0], MonitorKind.VIEW, CONFIG_VIEW_EXAMPLE)
-    opts = options(args[1:], ("every", "move", "spread", "dev"), CONFIG_VIEW_EXAMPLE)
+    opts = options(
+        args[1:], ("every", "move", "spread", "dev", *CROSSED_OPTIONS), CONFIG_VIEW_EXAMPLE
+    )
     if not opts:
         msg = "Say what to change, e.g. every=10s."
         raise InputError(msg, CONFIG_VIEW_EXAMPLE)
     monitor = record.to_monitor()
     assert isinstance(monitor, MarketViewMonitor)
     changes: dict[str, float | None] = {}
+    if "crossed" in opts or "crossed_for" in opts:
+        bps, seconds = parse_crossed(opts, monitor.crossed_min_bps, monitor.crossed_min_s)
+        changes["crossed_min_bps"], changes["crossed_min_s"] = bps, seconds
     if "every" in opts:
         changes["cooldown_s"] = parse_duration(
             opts["every"], 1.0, 3600.0, "update interval", CONFIG_VIEW_EXAMPLE

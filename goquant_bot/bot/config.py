@@ -31,6 +31,7 @@ class BotConfig:
     # when the figures changed) every ``view_refresh_s``, or the view's throttle if longer.
     edit_interval_s: float = 3.0
     view_refresh_s: float = 10.0
+    view_alert_cooldown_s: float = 300.0  # one market-view alert of a kind per this
     max_skew_s: float = 5.0  # for the one-shot /arbitrage guards (as the engine's)
     sanity_cap_pct: float = 5.0
     page_size: int = 60  # symbols per /list_symbols page

@@ -97,7 +97,8 @@ def parse_arb(
 def parse_view(
     args: Sequence[str], directory: SymbolLookup, supported: Sequence[Venue], throttle_s: float
 ) -> ViewRequest:
-    """``SYMBOL [VENUE...|all] [every=5s] [move=0.1] [spread=5] [dev=10]``."""
+    """``SYMBOL [VENUE...|all] [every=5s] [move=0.1] [spread=5] [dev=10] [crossed=2]
+    [crossed_for=5s]``."""
     if not args:
         msg = "Missing the symbol."
         raise InputError(msg, VIEW_EXAMPLE)
@@ -112,13 +113,18 @@ def parse_view(
         listed = directory.venues_listing(symbol)
         venues = parse_venues(venue_tokens, symbol, listed, supported, 1, VIEW_EXAMPLE)
     example = "/view_market BTC-USDT all every=10s move=0.1 spread=5 dev=10"
-    opts = options([t for t in args[1:] if "=" in t], ("every", "move", "spread", "dev"), example)
+    opts = options(
+        [t for t in args[1:] if "=" in t],
+        ("every", "move", "spread", "dev", *CROSSED_OPTIONS),
+        example,
+    )
     if "every" in opts:
         throttle_s = parse_duration(opts["every"], 1.0, 3600.0, "update interval", example)
     figures: dict[str, float] = {}
     for key in ("move", "spread", "dev"):
         if key in opts:
             figures[key] = parse_figure(key, opts[key], example)
+    crossed_bps, crossed_s = parse_crossed(opts, None, 0.0)
     return ViewRequest(
         symbol=symbol,
         venues=venues,
@@ -126,7 +132,42 @@ def parse_view(
         mid_move_pct=figures.get("move"),
         spread_above_bps=figures.get("spread"),
         venue_deviation_bps=figures.get("dev"),
+        crossed_min_bps=crossed_bps,
+        crossed_min_s=crossed_s,
     )
+
+
+CROSSED_OPTIONS = ("crossed", "crossed_for")
+CROSSED_EXAMPLE = "/view_market BTC-USDT binance okx crossed=2 crossed_for=5s"
+
+
+def parse_crossed(
+    opts: dict[str, str], bps: float | None, seconds: float
+) -> tuple[float | None, float]:
+    """``crossed=2`` (bps, or ``off``) and ``crossed_for=5s`` over the current values."""
+    if "crossed" in opts:
+        text = opts["crossed"].lower().removesuffix("bps").strip()
+        if text == "off":
+            bps = None
+        else:
+            allowed = "the crossing in bps to alert on (0 to 1000), or off"
+            try:
+                value = to_number(text)
+            except NotANumber as exc:
+                msg = f"crossed= {clip(opts['crossed'])!r} is {exc}: give {allowed}."
+                raise InputError(msg, CROSSED_EXAMPLE) from None
+            if not 0 <= value <= 1000:
+                msg = f"crossed= is {allowed}."
+                raise InputError(msg, CROSSED_EXAMPLE)
+            bps = check_step(value, BPS_STEP, "crossing", " bps", CROSSED_EXAMPLE, text)
+    if "crossed_for" in opts:
+        seconds = parse_duration(
+            opts["crossed_for"], 0.0, 3600.0, "crossed duration", CROSSED_EXAMPLE
+        )
+        if bps is None:
+            msg = "crossed_for= needs a crossed alert: add crossed=, e.g. crossed=2."
+            raise InputError(msg, CROSSED_EXAMPLE)
+    return bps, seconds
 
 
 # Market-view options: (what, unit, step, top).

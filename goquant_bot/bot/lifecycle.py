@@ -61,7 +61,9 @@ def arb_monitor(ctx: Deps, caller: Caller, req: ArbRequest, monitor_id: str) -> 
     )
 
 
-def view_monitor(caller: Caller, req: ViewRequest, monitor_id: str) -> MarketViewMonitor:
+def view_monitor(
+    caller: Caller, req: ViewRequest, monitor_id: str, alert_cooldown_s: float = 300.0
+) -> MarketViewMonitor:
     return MarketViewMonitor(
         id=monitor_id,
         owner=caller.chat_id,
@@ -72,6 +74,9 @@ def view_monitor(caller: Caller, req: ViewRequest, monitor_id: str) -> MarketVie
         spread_above_bps=req.spread_above_bps,
         venue_deviation_bps=req.venue_deviation_bps,
         cooldown_s=req.throttle_s,
+        crossed_min_bps=req.crossed_min_bps,
+        crossed_min_s=req.crossed_min_s,
+        alert_cooldown_s=alert_cooldown_s,
     )
 
 

@@ -67,6 +67,8 @@ class ViewRequest:
     mid_move_pct: float | None = None
     spread_above_bps: float | None = None
     venue_deviation_bps: float | None = None
+    crossed_min_bps: float | None = None  # alert on a crossed book of at least this (opt-in)
+    crossed_min_s: float = 0.0
 
 
 def clip(text: str, limit: int = 32) -> str:

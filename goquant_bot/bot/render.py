@@ -41,7 +41,7 @@ COMMANDS: tuple[tuple[str, str, str], ...] = (
     ("view_market", "Live consolidated market (CBBO)", "/view_market BTC-USDT binance okx"),
     ("stop_market", "Stop a market view", "/stop_market all"),
     ("get_cbbo", "Consolidated best bid/offer now", "/get_cbbo ETH-USDT"),
-    ("config_market", "Change a market view", "/config_market ef34gh every=10s move=0.1"),
+    ("config_market", "Change a market view", "/config_market ef34gh crossed=2 crossed_for=5s"),
     ("status_market", "Your market views", "/status_market"),
     ("cancel", "Cancel the current set-up", "/cancel"),
 )

@@ -82,8 +82,10 @@ def cbbo_text(
     live: bool = False,
     monitor_id: str = "",
     decimals: PriceDecimals | None = None,
+    note: str = "",
 ) -> str:
-    """The consolidated book with its per-venue table (one-shot, or a live view's message).
+    """The consolidated book with its per-venue table (one-shot, or a live view's message,
+    whose ``note`` says how often it is edited).
 
     Prices are shown at each venue's tick size (``decimals``); consolidated figures at the
     finest tick of the venues involved, the mid with one decimal more (it falls between ticks).
@@ -140,6 +142,8 @@ def cbbo_text(
             asks = " / ".join(fmt_qty(d.ask_size) for d in cbbo.depth)
             lines.append(f"Depth within {bands} bps of mid: bids {bids} · asks {asks}")
     footer = fmt_time(cbbo.ts, prefs)
+    if note:
+        lines.append(f"<i>{note}</i>")
     if monitor_id:
         footer = f"View <code>{esc(monitor_id)}</code> · updated {footer}"
     lines.append(footer)
@@ -226,6 +230,10 @@ def monitor_line(record: MonitorRecord, running: bool, muted: bool) -> str:
         ):
             if s.get(key) is not None:
                 text += f" · {label} {float(s[key]):.2f} {unit}"
+        if s.get("crossed_min_bps") is not None:
+            text += f" · crossed ≥ {s['crossed_min_bps']:.2f} bps"
+            if s.get("crossed_min_s"):
+                text += f" for {fmt_span(float(s['crossed_min_s']))}"
     if record.paused:
         text += " · ⏸ paused"
     elif not running:

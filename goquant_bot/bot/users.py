@@ -74,6 +74,9 @@ class MonitorRecord:
                 "spread_above_bps": monitor.spread_above_bps,
                 "venue_deviation_bps": monitor.venue_deviation_bps,
                 "cooldown_s": monitor.cooldown_s,
+                "crossed_min_bps": monitor.crossed_min_bps,
+                "crossed_min_s": monitor.crossed_min_s,
+                "alert_cooldown_s": monitor.alert_cooldown_s,
             }
             kind = MonitorKind.VIEW
         return cls(monitor.id, kind, monitor.owner, user_id, now, spec)
@@ -110,6 +113,9 @@ class MonitorRecord:
             spread_above_bps=s.get("spread_above_bps"),
             venue_deviation_bps=s.get("venue_deviation_bps"),
             cooldown_s=float(s.get("cooldown_s", 30.0)),
+            crossed_min_bps=s.get("crossed_min_bps"),
+            crossed_min_s=float(s.get("crossed_min_s", 0.0)),
+            alert_cooldown_s=float(s.get("alert_cooldown_s", 300.0)),
         )
 
     def to_dict(self) -> dict[str, Any]:

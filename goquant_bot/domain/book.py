@@ -7,12 +7,15 @@ prices (bisect to find, a memmove to insert: cheap at the few hundred levels a b
 
 from __future__ import annotations
 
+import math
 from bisect import bisect_left, insort
 from collections.abc import Iterable, Sequence
 from enum import StrEnum
 from typing import NamedTuple
 
 from goquant_bot.domain.instruments import InstrumentKey
+
+_INF = math.inf
 
 
 class BookState(StrEnum):
@@ -40,7 +43,11 @@ class BookSide:
         self._prices.clear()
 
     def set(self, price: float, size: float) -> None:
-        """Replace one level; size 0 deletes it."""
+        """Replace one level; size 0 deletes it; ValueError for a price or size that is not
+        a finite number, or a negative size (NaN would break the sorted order)."""
+        if not (-_INF < price < _INF and 0.0 <= size < _INF):
+            msg = f"level {price!r} x {size!r} is not a finite price and size"
+            raise ValueError(msg)
         levels = self._levels
         if size == 0.0:
             if levels.pop(price, None) is not None:
@@ -59,6 +66,9 @@ class BookSide:
         for level in levels:
             price = float(level[0])
             size = float(level[1])
+            if not (-_INF < price < _INF and 0.0 <= size < _INF):
+                msg = f"level {level[0]!r} x {level[1]!r} is not a finite price and size"
+                raise ValueError(msg)
             if size == 0.0:
                 if book.pop(price, None) is not None:
                     del prices[bisect_left(prices, price)]
@@ -69,8 +79,13 @@ class BookSide:
                 book[price] = size
 
     def replace(self, levels: Iterable[tuple[float, float]]) -> None:
-        """Replace the whole side (a snapshot); zero sizes are dropped."""
-        self._levels = {p: s for p, s in levels if s > 0.0}
+        """Replace the whole side (a snapshot); zero sizes are dropped; ValueError for a
+        level that is not a finite price and size (the side is left unchanged)."""
+        kept = {p: s for p, s in levels if s != 0.0}
+        if not all(-_INF < p < _INF and 0.0 < s < _INF for p, s in kept.items()):
+            msg = "a snapshot level is not a finite price and size"
+            raise ValueError(msg)
+        self._levels = kept
         self._prices = sorted(self._levels)
 
     def best(self) -> tuple[float, float] | None:

@@ -1,8 +1,11 @@
 """Market-view signal state of one monitor: successive CBBOs in, MarketViewSignal events out.
 
 Threshold signals are edge-triggered with hysteresis (fire on crossing X, re-arm below
-X * (1 - HYSTERESIS)) and every kind is rate-limited by the monitor's cooldown, so a value
-hovering around a threshold never produces a stream of alerts.
+X * (1 - HYSTERESIS)) and every alert kind is rate-limited by the monitor's alert cooldown, so
+a value hovering around a threshold never produces a stream of alerts. The best-venue changes
+only move the live view: they are limited by the view's own refresh interval. A crossed
+consolidated book is an alert only when the monitor asks for it (a minimum size in bps and a
+minimum duration); the live view shows it anyway.
 """
 
 from __future__ import annotations
@@ -15,6 +18,8 @@ from goquant_bot.domain.instruments import Venue
 from goquant_bot.domain.monitors import MarketViewMonitor
 
 HYSTERESIS = 0.2
+# Kinds that only refresh the live view (limited by its refresh interval, not the alert cooldown).
+VIEW_ONLY_KINDS = frozenset({"best_bid_venue", "best_ask_venue"})
 
 
 def _bps(value: float) -> float:
@@ -33,6 +38,7 @@ class MarketViewState:
         "_ask_ref",
         "_bid_ref",
         "_crossed_signalled",
+        "_crossed_since",
         "_fired_at",
         "_mid_ref",
         "monitor",
@@ -44,9 +50,20 @@ class MarketViewState:
         self._ask_ref: tuple[Venue, ...] | None = None
         self._mid_ref: float | None = None
         self._crossed_signalled = False
+        self._crossed_since: float | None = None  # start of the current crossing episode
         # Armed flags of the hysteresis signals: "spread_wide", or a venue for venue_deviation.
         self._armed: dict[str | Venue, bool] = {}
         self._fired_at: dict[tuple[str, Venue | None], float] = {}
+
+    def prime(self, cbbo: Cbbo) -> None:
+        """Take the market as it is when the view starts as the reference of its changes, so
+        the first move after the start is reported even if the books were quiet before it."""
+        if cbbo.symbol != self.monitor.symbol or not cbbo.has_quotes:
+            return
+        self._bid_ref = self._bid_ref or cbbo.bid_venues or None
+        self._ask_ref = self._ask_ref or cbbo.ask_venues or None
+        if self._mid_ref is None:
+            self._mid_ref = cbbo.mid
 
     def evaluate(self, cbbo: Cbbo) -> list[MarketViewSignal]:
         """The signals this CBBO triggers (time is the CBBO's)."""
@@ -57,7 +74,8 @@ class MarketViewState:
         if not cbbo.has_quotes:
             return []
         out: list[MarketViewSignal] = []
-        self._check_crossed(cbbo, out)
+        if monitor.crossed_min_bps is not None:
+            self._check_crossed(cbbo, monitor.crossed_min_bps, out)
         if monitor.best_venue_change:
             self._check_best_venues(cbbo, out)
         if monitor.mid_move_pct is not None and cbbo.mid is not None:
@@ -72,16 +90,22 @@ class MarketViewState:
 
     # -- one check per kind ---------------------------------------------------------------
 
-    def _check_crossed(self, cbbo: Cbbo, out: list[MarketViewSignal]) -> None:
-        if not cbbo.crossed:
-            if cbbo.bid is not None and cbbo.ask is not None:
-                self._crossed_signalled = False  # the episode is over
+    def _check_crossed(self, cbbo: Cbbo, min_bps: float, out: list[MarketViewSignal]) -> None:
+        bid, ask, mid = cbbo.bid, cbbo.ask, cbbo.mid
+        if bid is None or ask is None or mid is None:
             return
-        if self._crossed_signalled or not self._may_fire("crossed", None, cbbo.ts):
+        gross_bps = (bid - ask) / mid * 1e4
+        # Crossed by at least min_bps (min_bps 0 also counts a locked book, bid == ask).
+        if not (cbbo.crossed or (cbbo.locked and min_bps == 0)) or gross_bps < min_bps:
+            self._crossed_signalled = False  # the episode is over
+            self._crossed_since = None
             return
-        assert cbbo.bid is not None
-        assert cbbo.ask is not None
-        assert cbbo.mid is not None
+        if self._crossed_since is None:
+            self._crossed_since = cbbo.ts
+        if self._crossed_signalled or cbbo.ts - self._crossed_since < self.monitor.crossed_min_s:
+            return
+        if not self._may_fire("crossed", None, cbbo.ts):
+            return
         self._crossed_signalled = True
         out.append(
             self._signal(
@@ -90,9 +114,10 @@ class MarketViewState:
                 None,
                 buy_venues=_names(cbbo.ask_venues),
                 sell_venues=_names(cbbo.bid_venues),
-                ask=cbbo.ask,
-                bid=cbbo.bid,
-                gross_bps=_bps((cbbo.bid - cbbo.ask) / cbbo.mid * 1e4),
+                ask=ask,
+                bid=bid,
+                gross_bps=_bps(gross_bps),
+                lasted_s=round(cbbo.ts - self._crossed_since, 3),
             )
         )
 
@@ -216,7 +241,9 @@ class MarketViewState:
 
     def _may_fire(self, kind: str, venue: Venue | None, now: float) -> bool:
         last = self._fired_at.get((kind, venue))
-        return last is None or now - last >= self.monitor.cooldown_s
+        monitor = self.monitor
+        cooldown = monitor.cooldown_s if kind in VIEW_ONLY_KINDS else monitor.alert_cooldown_s
+        return last is None or now - last >= cooldown
 
     def _signal(
         self, cbbo: Cbbo, kind: str, venue: Venue | None, /, **details: Any

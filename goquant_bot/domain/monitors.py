@@ -7,6 +7,15 @@ from enum import StrEnum
 
 from goquant_bot.domain.instruments import Symbol, Venue
 
+# The owner of the bot's own monitors (the demo's watch): Telegram never uses chat id 0, and
+# the signal service logs their events instead of handing them to delivery.
+INTERNAL_OWNER = 0
+
+
+def is_internal(owner: int) -> bool:
+    """Whether alerts of this owner are the bot's own (logged, never sent)."""
+    return owner == INTERNAL_OWNER
+
 
 class FiringPolicy(StrEnum):
     EACH = "each"  # alert every time an opportunity opens (after its minimum duration)
@@ -70,7 +79,13 @@ class MarketViewMonitor:
     mid_move_pct: float | None = None  # the mid moved this much since the last signal
     spread_above_bps: float | None = None  # the consolidated spread is wider than this
     venue_deviation_bps: float | None = None  # a venue's quote is this far from the CBBO
-    cooldown_s: float = 30.0  # at most one signal of a kind per cooldown
+    cooldown_s: float = 30.0  # the live view changes at most this often (best-venue changes)
+    # Opt-in alert on a crossed (or, at 0, locked) consolidated book: crossed by at least this
+    # many bps for at least crossed_min_s. Off (None) by default: the live view shows it.
+    crossed_min_bps: float | None = None
+    crossed_min_s: float = 0.0
+    # At most one alert of a kind (mid move, wide spread, deviation per venue, crossed) per this.
+    alert_cooldown_s: float = 300.0
 
     def __post_init__(self) -> None:
         problems = []
@@ -79,8 +94,15 @@ class MarketViewMonitor:
             or self.mid_move_pct is not None
             or self.spread_above_bps is not None
             or self.venue_deviation_bps is not None
+            or self.crossed_min_bps is not None
         ):
             problems.append("at least one signal")
+        if self.crossed_min_bps is not None and not 0 <= self.crossed_min_bps <= 10_000:
+            problems.append("crossed_min_bps between 0 and 10000")
+        if self.crossed_min_s < 0:
+            problems.append("a crossed minimum duration of 0 s or more")
+        if self.alert_cooldown_s < 0:
+            problems.append("an alert cooldown of 0 s or more")
         for name, value in (
             ("mid_move_pct", self.mid_move_pct),
             ("spread_above_bps", self.spread_above_bps),

@@ -53,13 +53,16 @@ class MarketViewEngine:
 
     # -- monitors -------------------------------------------------------------------------
 
-    def add_monitor(self, monitor: MarketViewMonitor) -> None:
-        """Add (or replace, with fresh state) a monitor."""
+    def add_monitor(self, monitor: MarketViewMonitor, now: float | None = None) -> None:
+        """Add (or replace, with fresh state) a monitor; with ``now``, the market at that
+        moment is the reference its first change is measured from."""
         self.remove_monitor(monitor.id)
         venues = frozenset(monitor.venues) or None
         groups = self._states.setdefault(monitor.symbol, {})
-        groups.setdefault(venues, {})[monitor.id] = MarketViewState(monitor)
+        state = groups.setdefault(venues, {})[monitor.id] = MarketViewState(monitor)
         self._where[monitor.id] = (monitor.symbol, venues)
+        if now is not None:
+            state.prime(self._consolidate(monitor.symbol, venues, now, with_depth=False))
 
     def remove_monitor(self, monitor_id: str) -> bool:
         where = self._where.pop(monitor_id, None)

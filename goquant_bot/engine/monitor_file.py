@@ -55,6 +55,9 @@ class MarketViewSpec(_Spec):
     spread_above_bps: float | None = None
     venue_deviation_bps: float | None = None
     cooldown_s: float = 30.0
+    crossed_min_bps: float | None = None  # opt-in crossed alert
+    crossed_min_s: float = 0.0
+    alert_cooldown_s: float | None = None  # None: cooldown_s (files written before it existed)
 
     def to_monitor(self) -> MarketViewMonitor:
         return MarketViewMonitor(
@@ -67,6 +70,11 @@ class MarketViewSpec(_Spec):
             spread_above_bps=self.spread_above_bps,
             venue_deviation_bps=self.venue_deviation_bps,
             cooldown_s=self.cooldown_s,
+            crossed_min_bps=self.crossed_min_bps,
+            crossed_min_s=self.crossed_min_s,
+            alert_cooldown_s=(
+                self.cooldown_s if self.alert_cooldown_s is None else self.alert_cooldown_s
+            ),
         )
 
 
@@ -135,6 +143,9 @@ def monitor_to_dict(monitor: ArbMonitor | MarketViewMonitor) -> dict[str, object
         "spread_above_bps": monitor.spread_above_bps,
         "venue_deviation_bps": monitor.venue_deviation_bps,
         "cooldown_s": monitor.cooldown_s,
+        "crossed_min_bps": monitor.crossed_min_bps,
+        "crossed_min_s": monitor.crossed_min_s,
+        "alert_cooldown_s": monitor.alert_cooldown_s,
     }
 
 

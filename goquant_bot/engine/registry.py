@@ -79,7 +79,7 @@ class MonitorRegistry:
     def add_market_view(self, monitor: MarketViewMonitor) -> None:
         keys = self._resolve(monitor.id, (monitor.symbol,), monitor.venues, 1)
         self._subscribe(monitor, keys)
-        self.market_view.add_monitor(monitor)
+        self.market_view.add_monitor(monitor, self.clock())
         self.on_change("added", monitor)
 
     def remove(self, monitor_id: str, *, change: str = "removed") -> Monitor | None:
@@ -124,7 +124,7 @@ class MonitorRegistry:
             keys = self._resolve(None, (monitor.symbol,), monitor.venues, 1)
             for key in keys:
                 self.subscriptions.acquire(key)
-            self.market_view.add_monitor(monitor)  # replaces, with fresh signal state
+            self.market_view.add_monitor(monitor, self.clock())  # replaces, fresh signal state
             events = []
         for key in old_keys:
             self.subscriptions.release(key)

@@ -10,6 +10,7 @@ from typing import Protocol
 
 from goquant_bot.domain.events import ArbClosed, Event
 from goquant_bot.domain.instruments import Symbol
+from goquant_bot.domain.monitors import is_internal
 from goquant_bot.engine.arbitrage import ArbitrageEngine
 from goquant_bot.engine.history import HistoryWriter, OpportunityStats
 from goquant_bot.engine.market_view import MarketViewEngine
@@ -80,7 +81,13 @@ class SignalService:
             self.stats.record(event)
         self.history.add(closed)
         if events:
-            self.sink(events)
+            # The bot's own monitors (the demo's watch) only log: the sink, which leads to
+            # the chats, never sees them.
+            public = [e for e in events if not is_internal(e.owner)]
+            if len(public) != len(events):
+                log_events([e for e in events if is_internal(e.owner)])
+            if public:
+                self.sink(public)
         if self.arbitrage.finished:
             finished, self.arbitrage.finished = self.arbitrage.finished, []
             self.on_finished(finished)

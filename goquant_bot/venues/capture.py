@@ -191,7 +191,8 @@ class CaptureReader:
 
     ``header`` is set once the header line was read; ``errors`` and ``skipped`` count by
     reason (``corrupt_line``, ``bad_record``, ``truncated_zst``, ``corrupt_zst``,
-    ``unknown_record_type``). Iterating twice reads the file twice.
+    ``unknown_record_type``); ``problems`` says in words where a compressed file broke off.
+    Iterating twice reads the file twice.
     """
 
     def __init__(self, path: Path) -> None:
@@ -200,15 +201,27 @@ class CaptureReader:
         self.records = 0
         self.errors: Counter[str] = Counter()
         self.skipped: Counter[str] = Counter()
+        self.problems: list[str] = []
 
     def __iter__(self) -> Iterator[CaptureRecord]:
+        self.records = 0
+        self.problems = []
+        stop = _ZstdStop()
         with self.path.open("rb") as fh:
-            chunks = _zstd_chunks(fh, self.errors) if is_zstd(self.path) else _plain_chunks(fh)
+            chunks = (
+                _zstd_chunks(fh, self.errors, stop) if is_zstd(self.path) else _plain_chunks(fh)
+            )
             for line in _lines(chunks):
                 record = self._parse(line)
                 if record is not None:
                     self.records += 1
                     yield record
+        if stop.reason is not None:
+            what = "truncated" if stop.reason == "truncated_zst" else "corrupt"
+            self.problems.append(
+                f"{self.path}: {what} after {self.records} records "
+                f"(compressed byte offset {stop.offset}); the rest could not be read"
+            )
 
     def _parse(self, line: bytes) -> CaptureRecord | None:
         try:
@@ -304,7 +317,17 @@ def _plain_chunks(fh: IO[bytes]) -> Iterator[bytes]:
         yield chunk
 
 
-def _zstd_chunks(fh: IO[bytes], errors: Counter[str]) -> Iterator[bytes]:
+class _ZstdStop:
+    """Where a compressed stream broke off: the reason and the compressed byte offset."""
+
+    __slots__ = ("offset", "reason")
+
+    def __init__(self) -> None:
+        self.reason: str | None = None
+        self.offset = 0
+
+
+def _zstd_chunks(fh: IO[bytes], errors: Counter[str], stop: _ZstdStop) -> Iterator[bytes]:
     """Decompressed data of every frame in the file; a cut-off or corrupt stream just ends."""
     dctx = zstandard.ZstdDecompressor()
     dobj = dctx.decompressobj()
@@ -315,6 +338,7 @@ def _zstd_chunks(fh: IO[bytes], errors: Counter[str]) -> Iterator[bytes]:
                 out = dobj.decompress(raw)
             except zstandard.ZstdError:
                 errors["corrupt_zst"] += 1
+                stop.reason, stop.offset = "corrupt_zst", fh.tell() - len(raw)
                 return
             in_frame = True
             if out:
@@ -325,6 +349,7 @@ def _zstd_chunks(fh: IO[bytes], errors: Counter[str]) -> Iterator[bytes]:
             raw, dobj, in_frame = dobj.unused_data, dctx.decompressobj(), False
     if in_frame and not dobj.eof:
         errors["truncated_zst"] += 1
+        stop.reason, stop.offset = "truncated_zst", fh.tell()
 
 
 def _lines(chunks: Iterable[bytes]) -> Iterator[bytes]:

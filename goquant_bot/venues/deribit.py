@@ -7,6 +7,7 @@ consecutive), otherwise that one channel is resubscribed. Prices and amounts are
 
 from __future__ import annotations
 
+import math
 from typing import Any, ClassVar
 
 import orjson
@@ -43,8 +44,8 @@ def _valid_changes(levels: Any) -> bool:
         for action, price, amount in levels:
             if action not in ACTIONS:
                 return False
-            float(price)
-            float(amount)
+            if not (0.0 < float(price) < math.inf and 0.0 <= float(amount) < math.inf):
+                return False
     except (ValueError, TypeError):
         return False
     return True
@@ -56,7 +57,12 @@ def _apply_changes(side: BookSide, levels: list[list[Any]]) -> None:
 
 
 def _pairs(levels: Any) -> list[tuple[float, float]]:
-    return [(float(price), float(amount)) for price, amount in levels]
+    """(price, amount) floats; ValueError for one that is not finite and positive."""
+    out = [(float(price), float(amount)) for price, amount in levels]
+    if not all(0.0 < p < math.inf and 0.0 <= a < math.inf for p, a in out):
+        msg = "a level is not a finite positive price and amount"
+        raise ValueError(msg)
+    return out
 
 
 class DeribitProtocol(VenueProtocol):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -13,17 +14,36 @@ Levels = list[tuple[float, float]]
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 
 
+_INF = math.inf
+
+
 def valid_levels(levels: Any) -> bool:
-    """Whether ``[[price, size], ...]`` is a list whose levels all parse as numbers."""
+    """Whether ``[[price, size], ...]`` is a list of finite prices above 0 and finite sizes
+    of 0 or more ("NaN" and "Infinity" parse as floats, so they are checked explicitly)."""
     if type(levels) is not list:
         return False
     try:
         for level in levels:
-            float(level[0])
-            float(level[1])
+            if not (0.0 < float(level[0]) < _INF and 0.0 <= float(level[1]) < _INF):
+                return False
     except (ValueError, TypeError, IndexError, KeyError):
         return False
     return True
+
+
+def non_finite(levels: Any) -> bool:
+    """Whether a level list holds a NaN or infinite price or size (a corrupt feed, not a
+    malformed frame: the book it was meant for is rebuilt)."""
+    if type(levels) is not list:
+        return False
+    for level in levels:
+        for value in level[:2] if isinstance(level, list | tuple) else ():
+            try:
+                if not math.isfinite(float(value)):
+                    return True
+            except (ValueError, TypeError):
+                continue
+    return False
 
 
 def parse_levels(levels: Any) -> Levels:

@@ -4,6 +4,8 @@ Integrity: a message's ``prevSeqId`` equals the ``seqId`` of the book's previous
 one rule also admits the two documented oddities: a keep-alive (no levels, ``prevSeqId ==
 seqId``) and a sequence reset after maintenance (``seqId < prevSeqId``), so neither resyncs.
 The legacy CRC32 ``checksum`` is validated only when non-zero (OKX sends 0 since 2026).
+Frames without ``seqId``/``prevSeqId`` (older gateways, files recorded from them) are checked
+by their checksum alone: a snapshot then updates, each applied only if the book matches it.
 
 OKX announced that the in-band snapshot may give way to a REST snapshot: updates for a book
 without a snapshot are buffered and a REST snapshot is requested (see ``okx_rest``).
@@ -22,7 +24,7 @@ from goquant_bot.domain.instruments import Symbol, Venue
 from goquant_bot.errors import VenueProtocolError
 from goquant_bot.logging import get_logger
 from goquant_bot.venues.base import RAW_LOG_LIMIT, RestRequest, VenueProtocol
-from goquant_bot.venues.levels import address_matches, apply_polled, valid_levels
+from goquant_bot.venues.levels import address_matches, apply_polled, non_finite, valid_levels
 from goquant_bot.venues.okx_rest import (
     BOOKS_PATH,
     CHECKSUM_LEVELS,
@@ -52,10 +54,12 @@ StringSide = dict[float, Sequence[str]]
 class _Sync:
     """Per-book stream state that the OrderBook does not carry."""
 
-    __slots__ = ("backoff", "buffer", "rest_pending", "retry_at", "seq", "strings")
+    __slots__ = ("backoff", "buffer", "checksum_only", "rest_pending", "retry_at", "seq", "strings")
 
     def __init__(self) -> None:
         self.seq: int | None = None  # seqId of the last applied message; None: no snapshot
+        # The snapshot came without seqId (older gateways): updates are checked by checksum.
+        self.checksum_only = False
         # Original strings per price (bids, asks), kept only while the venue sends checksums.
         self.strings: tuple[StringSide, StringSide] | None = None
         self.buffer: deque[BookUpdate] = deque(maxlen=MAX_BUFFERED)
@@ -175,28 +179,39 @@ class OkxProtocol(VenueProtocol):
         try:
             bids = item["bids"]
             asks = item["asks"]
-            seq = item["seqId"]
-            prev = item["prevSeqId"]
+            # Older gateways (and files recorded from them) send neither: checksum alone.
+            seq = item.get("seqId")
+            prev = item.get("prevSeqId")
             checksum = item.get("checksum", 0)
             ts_ms = int(item["ts"])
-        except (KeyError, TypeError, ValueError):
+        except (KeyError, TypeError, ValueError, AttributeError):
             self.bad_frame("bad_books", text)
             return
-        if not (
-            type(seq) is int
-            and type(prev) is int
-            and type(checksum) is int
-            and valid_levels(bids)
-            and valid_levels(asks)
-        ):
+        if not (valid_levels(bids) and valid_levels(asks)):
+            if non_finite(bids) or non_finite(asks):
+                # A corrupt number, not a malformed frame: never applied, the book is rebuilt.
+                self.resync(book, "non_finite", now, text)
+            else:
+                self.bad_frame("bad_books", text)
+            return
+        seqless = seq is None and prev is None
+        if not (type(checksum) is int and (seqless or (type(seq) is int and type(prev) is int))):
             self.bad_frame("bad_books", text)
+            return
+        if seqless and not checksum:
+            # Neither a sequence nor a checksum: nothing proves the book is whole.
+            self.bad_frame("unverifiable_books", text)
             return
         sync = self._sync.get(book.key.symbol)
         if sync is None:
             sync = self._sync[book.key.symbol] = _Sync()
-        update = BookUpdate(prev, seq, ts_ms, bids, asks)
+        update = BookUpdate(
+            -1 if prev is None else prev, -1 if seq is None else seq, ts_ms, bids, asks
+        )
         if action == "update":
-            if sync.seq is None:
+            if seqless:
+                self._apply_checksummed(book, sync, update, checksum, text, now)
+            elif sync.seq is None:
                 self._buffer(book, sync, update, now)
             elif prev != sync.seq:
                 self.resync(book, "seq_gap", now, text)
@@ -204,8 +219,25 @@ class OkxProtocol(VenueProtocol):
                 self._apply(book, sync, update, checksum, False, text, now)
         elif action == "snapshot":
             self._apply(book, sync, update, checksum, True, text, now)
+            sync.checksum_only = seqless
+            if seqless:
+                sync.seq = None
         else:
             self.bad_frame("bad_action", text)
+
+    def _apply_checksummed(
+        self, book: OrderBook, sync: _Sync, msg: BookUpdate, checksum: int, text: str, now: float
+    ) -> None:
+        """An update without seqId/prevSeqId: applied on a checksum-verified snapshot, and
+        accepted only if the resulting book matches its checksum."""
+        if not sync.checksum_only:
+            self.stats.skipped["update_before_snapshot"] += 1
+            return
+        if sync.strings is None:
+            self.resync(book, "checksum_unverifiable", now, text)
+            return
+        self._apply(book, sync, msg, checksum, False, text, now)
+        sync.seq = None
 
     def _apply(
         self,

@@ -8,6 +8,7 @@ contains is harmless: the snapshot only has to be at least as new as the first b
 
 from __future__ import annotations
 
+import math
 import zlib
 from collections.abc import Iterable, Sequence
 from typing import Any, NamedTuple
@@ -76,8 +77,13 @@ def align_snapshot(
 
 
 def float_levels(levels: Levels) -> list[tuple[float, float]]:
-    """``[["41006.8","0.6","0","1"], ...]`` as (price, size) floats."""
-    return [(float(level[0]), float(level[1])) for level in levels]
+    """``[["41006.8","0.6","0","1"], ...]`` as (price, size) floats; ValueError for a level
+    that is not a finite positive price and size."""
+    out = [(float(level[0]), float(level[1])) for level in levels]
+    if not all(0.0 < p < math.inf and 0.0 <= s < math.inf for p, s in out):
+        msg = "a level is not a finite positive price and size"
+        raise ValueError(msg)
+    return out
 
 
 def parse_rest_books(body: str) -> RestBook:

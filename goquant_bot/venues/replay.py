@@ -69,6 +69,7 @@ class ReplayResult:
     records: int
     files: int
     headers: list[CaptureHeader | None] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)  # in words: where a file broke off
 
     def report(self) -> dict[str, Any]:
         """A JSON-serialisable summary; the same captures always give the same report."""
@@ -95,6 +96,7 @@ class ReplayResult:
             "record_types": dict(sorted(self.record_types.items())),
             "skipped": dict(sorted(self.skipped.items())),
             "errors": dict(sorted(self.errors.items())),
+            "problems": list(self.problems),
         }
 
 
@@ -316,4 +318,5 @@ def feed_files(replayer: Replayer, paths: Sequence[Path]) -> ReplayResult:
     for reader in readers:
         result.errors.update(reader.errors)
         result.skipped.update(reader.skipped)
+        result.problems += reader.problems
     return result

@@ -1,6 +1,15 @@
 from __future__ import annotations
 
-from goquant_bot.bot.alert_text import stable_text
+from goquant_bot.alerts.outbox import (
+    VIEW_SUBJECT,
+    AlertKey,
+    AlertKind,
+    PendingAlert,
+    Phase,
+    ViewUpdate,
+)
+from goquant_bot.bot.alert_text import AlertRenderer, stable_text
+from goquant_bot.domain.users import ChatPrefs
 
 
 def test_stable_text_ignores_what_only_the_clock_changes() -> None:
@@ -16,3 +25,20 @@ def test_stable_text_ignores_what_only_the_clock_changes() -> None:
         live.replace("12 s", "2 min").replace("10:00:01", "10:02:01")
     )
     assert stable_text(live) != stable_text(live.replace("0.40", "0.45"))
+
+
+def test_a_live_market_view_carries_its_stop_and_list_buttons() -> None:
+    renderer = AlertRenderer(
+        open_opportunities=lambda monitor_id: [],
+        live_view=lambda monitor_id: "📊 live",
+        prefs=lambda chat_id: ChatPrefs(),
+    )
+    key = AlertKey(7, "ab12cd", VIEW_SUBJECT)
+    live = PendingAlert(key, AlertKind.VIEW, Phase.VIEW, ViewUpdate("ab12cd", 7, 1.0), 1.0)
+    assert [[b.data for b in row] for row in renderer.buttons([live])] == [
+        ["m:ab12cd:stop", "c:status_market"]
+    ]
+    stopped = PendingAlert(
+        key, AlertKind.VIEW, Phase.VIEW_STOPPED, ViewUpdate("ab12cd", 7, 2.0, True), 2.0
+    )
+    assert renderer.buttons([stopped]) == ()

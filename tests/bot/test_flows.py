@@ -171,7 +171,9 @@ def test_market_view_flow_with_all_venues(tmp_path: Path) -> None:
     _, out = bot.tap("f:f001:v:!done")
     assert "live view of <b>BTC-USDT</b> on binance, okx, bybit" in out[0].text
     _, out = bot.tap("f:f001:c:!ok")
-    assert out[0].text.startswith("✅ Market view <code>m00002</code> on BTC-USDT (all venues).")
+    assert out[0].text == (
+        "✅ Market view <code>m00002</code> on BTC-USDT (all venues): the live message follows."
+    )
     monitor = bot.registry.monitors["m00002"]
     assert isinstance(monitor, MarketViewMonitor)
     assert monitor.venues == ()

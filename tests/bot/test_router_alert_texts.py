@@ -13,6 +13,7 @@ from goquant_bot.bot.render import (
 )
 from goquant_bot.bot.types import Caller, ChatType, Reply
 from goquant_bot.domain.events import ArbClosed, ArbOpened, MarketViewSignal
+from goquant_bot.domain.instruments import Instrument, Symbol, Venue
 from goquant_bot.domain.users import ChatPrefs, QuietHours
 from goquant_bot.engine.arbitrage import OpenOpportunity
 from tests.bot.harness import ALICE, BN, BTC, OK, T0, Bot, data, text
@@ -96,11 +97,15 @@ def test_split_message_cuts_between_lines() -> None:
 
 def test_long_listings_are_split_with_buttons_on_the_last_message(tmp_path: Path) -> None:
     bot = Bot(tmp_path, config=BotConfig(max_views_per_user=100))
+    # 80 different views (a chat holds one view per symbol and venue set): 80 symbols.
+    coins = [f"C{chr(65 + i // 26)}{chr(65 + i % 26)}" for i in range(80)]
+    bot.directory.set_instruments(
+        Venue.BINANCE,
+        [Instrument(Venue.BINANCE, Symbol(c, "USDT"), f"{c}USDT") for c in coins],
+    )
     members = [Caller(100 + i, -5, ChatType.GROUP, f"M{i}") for i in range(5)]
-    for i in range(80):
-        bot.say(
-            f"/view_market {'BTC-USDT' if i % 2 else 'ETH-USDT'} every={i + 1}s", members[i % 5]
-        )
+    for i, coin in enumerate(coins):
+        bot.say(f"/view_market {coin}-USDT binance every={i + 1}s", members[i % 5])
     out = bot.say("/status_market", members[0])
     assert len(out) == 2
     assert all(len(r.text) < 4096 for r in out)

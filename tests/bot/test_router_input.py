@@ -93,7 +93,9 @@ def test_numbers_are_read_the_same_way_in_every_command(tmp_path: Path) -> None:
     assert out.startswith("⚠️ spread= 'nan' is not a finite number")
     out = text(bot.say("/view_market BTC-USDT all move=0.0000001"))
     assert out.startswith("⚠️ The mid move 0.0000001 % is below the smallest step, 0.01 %.")
-    assert text(bot.say("/view_market BTC-USDT all move=1e-1 every=1e1s")).startswith("✅")
+    assert bot.say("/view_market BTC-USDT all move=1e-1 every=1e1s") == []  # started
+    views = [m for m in bot.registry.monitors.values() if hasattr(m, "mid_move_pct")]
+    assert [(m.mid_move_pct, m.cooldown_s) for m in views] == [(0.1, 10.0)]
 
 
 def test_alerts_unmute_without_an_id_unmutes_everything_and_says_so(tmp_path: Path) -> None:
@@ -156,7 +158,8 @@ def test_an_ambiguous_spelling_is_answered_with_the_candidates(tmp_path: Path) -
 def test_a_live_view_states_the_edit_pacing_that_delivery_applies(tmp_path: Path) -> None:
     config = BotConfig(edit_interval_s=8.0, view_refresh_s=10.0)
     bot = Bot(tmp_path, config=config)
-    out = text(bot.say("/view_market BTC-USDT all every=1s"))
+    assert bot.say("/view_market BTC-USDT all every=1s") == []  # the live view is the reply
+    out = bot.router.live_view_text("m00001") or ""
     assert (
         "It is edited when the best bid or offer moves to another venue (each side at most "
         "once every 1 s, edits at least 8 s apart) and its figures are refreshed every 10 s."
@@ -173,7 +176,8 @@ def test_the_stated_edit_interval_is_the_configured_one(tmp_path: Path) -> None:
     config = bot_config(load_settings(path, env_file=None))
     assert (config.edit_interval_s, config.view_refresh_s) == (7.0, DeliveryConfig().refresh_s)
     bot = Bot(tmp_path, config=config)
-    assert "edits at least 7 s apart" in text(bot.say("/view_market BTC-USDT"))
+    assert bot.say("/view_market BTC-USDT") == []
+    assert "edits at least 7 s apart" in (bot.router.live_view_text("m00001") or "")
 
 
 def with_ticks(bot: Bot) -> None:

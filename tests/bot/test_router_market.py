@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from goquant_bot.bot.config import BotConfig
 from goquant_bot.bot.render import render_event
 from goquant_bot.domain.book import BookState
 from goquant_bot.domain.events import MarketViewSignal
@@ -20,30 +21,66 @@ def view(bot: Bot, monitor_id: str) -> MarketViewMonitor:
 
 
 def test_view_market_creates_a_throttled_best_venue_monitor(tmp_path: Path) -> None:
-    bot = Bot(tmp_path)
-    out = bot.say("/view_market BTC-USDT binance okx")
-    lines = text(out).splitlines()
-    assert lines[0] == "✅ Market view <code>m00001</code> on BTC-USDT (binance, okx)."
-    assert lines[1] == (
-        "A live message follows. It is edited when the best bid or offer moves to another "
-        "venue (each side at most once every 5 s, edits at least 3 s apart) and its figures "
-        "are refreshed every 10 s."
-    )
-    assert lines[3] == "📊 <b>BTC-USDT</b> consolidated book"
-    assert data(out) == ["m:m00001:stop", "c:status_market"]
+    bot = Bot(tmp_path, config=BotConfig(view_alert_cooldown_s=600.0))
+    # One message: the live view that delivery sends (and edits); no confirmation repeating it.
+    assert bot.say("/view_market BTC-USDT binance okx") == []
     monitor = view(bot, "m00001")
     assert (monitor.owner, monitor.symbol, monitor.venues) == (ALICE.chat_id, BTC, (BN, OK))
     assert monitor.best_venue_change
     assert monitor.cooldown_s == 5.0
+    assert monitor.crossed_min_bps is None  # a crossed book is shown, not alerted
+    assert monitor.alert_cooldown_s == 600.0
     assert bot.views.monitors_for(BTC) == [monitor]
+
+
+def test_an_identical_view_in_the_same_chat_is_refused(tmp_path: Path) -> None:
+    bot = Bot(tmp_path)
+    bot.say("/view_market BTC-USDT binance okx")
+    out = text(bot.say("/view_market btc-usdt okx binance every=10s"))
+    assert out.startswith(
+        "⚠️ This chat already has that view: m00001 (BTC-USDT). Change it with "
+        "/config_market m00001 ..., or stop it with /stop_market m00001."
+    )
+    assert "Example: <code>/config_market m00001 crossed=2</code>" in out
+    assert list(bot.registry.monitors) == ["m00001"]
+    # Other venues, all venues, or another chat: different views.
+    assert bot.say("/view_market BTC-USDT binance") == []
+    assert bot.say("/view_market BTC-USDT") == []
+    assert bot.say("/view_market BTC-USDT binance okx", BOB) == []
+    assert len(bot.registry.monitors) == 4
+
+
+def test_crossed_alert_is_opt_in_with_size_and_duration(tmp_path: Path) -> None:
+    bot = Bot(tmp_path)
+    assert bot.say("/view_market BTC-USDT binance okx crossed=2 crossed_for=5s") == []
+    monitor = view(bot, "m00001")
+    assert (monitor.crossed_min_bps, monitor.crossed_min_s) == (2.0, 5.0)
+    status = text(bot.say("/status_market"))
+    assert (
+        "<code>m00001</code> BTC-USDT · binance, okx · every 5 s · crossed ≥ 2.00 bps for 5 s"
+        in (status)
+    )
+    assert text(bot.say("/config_market m00001 crossed=off")).startswith("✅ Changed:")
+    assert view(bot, "m00001").crossed_min_bps is None
+    assert text(bot.say("/config_market m00001 crossed=0.5")).startswith("✅ Changed:")
+    assert (view(bot, "m00001").crossed_min_bps, view(bot, "m00001").crossed_min_s) == (0.5, 5.0)
+    assert text(bot.say("/view_market ETH-USDT crossed_for=5s")).startswith(
+        "⚠️ crossed_for= needs a crossed alert: add crossed=, e.g. crossed=2."
+    )
+    assert text(bot.say("/view_market ETH-USDT crossed=-1")).startswith(
+        "⚠️ crossed= is the crossing in bps to alert on (0 to 1000), or off."
+    )
+    # It survives a restart (the record keeps it).
+    record = bot.store.monitors["m00001"]
+    restored = record.to_monitor()
+    assert isinstance(restored, MarketViewMonitor)
+    assert (restored.crossed_min_bps, restored.alert_cooldown_s) == (0.5, 300.0)
 
 
 def test_view_market_options_and_all_venues(tmp_path: Path) -> None:
     bot = Bot(tmp_path)
     out = text(bot.say("/view_market eth-usdt every=30s move=0.2 spread=8 dev=15"))
-    assert "on ETH-USDT (all venues)" in out
-    assert "at most once every 30 s, edits at least 3 s apart) and its figures are " in out
-    assert "refreshed every 30 s." in out
+    assert out == ""
     monitor = view(bot, "m00001")
     assert (monitor.venues, monitor.cooldown_s, monitor.mid_move_pct) == ((), 30.0, 0.2)
     assert (monitor.spread_above_bps, monitor.venue_deviation_bps) == (8.0, 15.0)
@@ -60,7 +97,7 @@ def test_view_market_options_and_all_venues(tmp_path: Path) -> None:
         ("/view_market BTC-USDT okx 0.3", "⚠️ Unexpected '0.3': numbers go in options such as move=0.1."),
         ("/view_market BTC-USDT move=0", "⚠️ move= must be a number above 0 and at most 50."),
         ("/view_market BTC-USDT every=2h", "⚠️ The update interval must be between 1 s and 1 h."),
-        ("/view_market BTC-USDT speed=9", "⚠️ Unknown option 'speed'. Options: every=, move=, spread=, dev=."),
+        ("/view_market BTC-USDT speed=9", "⚠️ Unknown option 'speed'. Options: every=, move=, spread=, dev=, crossed=, crossed_for=."),
     ],
 )  # fmt: skip
 def test_view_market_errors(tmp_path: Path, command: str, reply: str | None) -> None:

@@ -100,3 +100,19 @@ def test_symbol_parsing() -> None:
 def test_bad_symbols_are_refused_with_a_reason(bad: str, reason: str) -> None:
     with pytest.raises(ValueError, match=reason):
         Symbol.parse(bad)
+
+
+@pytest.mark.parametrize(
+    ("price", "size"),
+    [("nan", "1"), ("inf", "1"), ("-inf", "1"), ("100", "NaN"), ("100", "-inf"), ("100", "-2")],
+)
+def test_non_finite_or_negative_levels_are_refused(price: str, size: str) -> None:
+    side = BookSide(descending=True)
+    side.apply_text([["99", "1"]])
+    with pytest.raises(ValueError, match="finite"):
+        side.apply_text([[price, size]])
+    with pytest.raises(ValueError, match="finite"):
+        side.set(float(price), float(size))
+    with pytest.raises(ValueError, match="finite"):
+        side.replace([(float(price), float(size))])
+    assert side.levels() == [(99.0, 1.0)]

@@ -33,6 +33,9 @@ def view(ts: float, quotes: Quotes, *, stale: tuple[Venue, ...] = ()) -> Cbbo:
 
 
 def state(cooldown_s: float = 0.0, **signals: Any) -> MarketViewState:
+    """``cooldown_s`` limits both the live view's changes and the alerts unless
+    ``alert_cooldown_s`` is given."""
+    signals.setdefault("alert_cooldown_s", cooldown_s)
     return MarketViewState(
         MarketViewMonitor(id="m1", owner=7, symbol=BTC, venues=(), cooldown_s=cooldown_s, **signals)
     )
@@ -195,8 +198,17 @@ def test_venue_deviation_cooldown_is_per_venue_and_stale_venues_are_ignored() ->
 # -- crossed ------------------------------------------------------------------------------
 
 
-def test_crossed_once_per_episode_whatever_signal_is_enabled() -> None:
-    st = state(mid_move_pct=50.0)
+def test_crossed_is_no_alert_unless_asked_for() -> None:
+    """A crossed book shows in the live view; an alert only when the view opted in."""
+    st = state(best_venue_change=True, mid_move_pct=50.0)
+    st.evaluate(view(0.0, {BN: (1000.0, 1000.5), OK: (999.8, 1000.3)}))
+    for t in range(1, 40):
+        out = st.evaluate(view(t * 5.0, {BN: (1000.5 + t % 2, 1001.5), OK: (999.8, 1000.3)}))
+        assert "crossed" not in kinds(out)
+
+
+def test_crossed_once_per_episode_when_asked_for() -> None:
+    st = state(mid_move_pct=50.0, crossed_min_bps=0.5)
     st.evaluate(view(0.0, {BN: (1000.0, 1000.5), OK: (999.8, 1000.3)}))
     [crossed] = st.evaluate(view(1.0, {BN: (1000.5, 1001.0), OK: (999.8, 1000.3)}))
     assert crossed.kind == "crossed"
@@ -206,10 +218,50 @@ def test_crossed_once_per_episode_whatever_signal_is_enabled() -> None:
         "ask": 1000.3,
         "bid": 1000.5,
         "gross_bps": 2.0,
+        "lasted_s": 0.0,
     }
     assert st.evaluate(view(2.0, {BN: (1000.6, 1001.0), OK: (999.8, 1000.3)})) == []  # same episode
     assert st.evaluate(view(3.0, {BN: (1000.0, 1001.0), OK: (999.8, 1000.3)})) == []  # over
     assert kinds(st.evaluate(view(4.0, {BN: (1000.5, 1001.0), OK: (999.8, 1000.3)}))) == ["crossed"]
+
+
+def test_crossed_needs_its_minimum_size_and_duration() -> None:
+    st = state(crossed_min_bps=2.0, crossed_min_s=3.0)
+    st.evaluate(view(0.0, {BN: (1000.0, 1000.5), OK: (999.8, 1000.3)}))
+    tiny = {BN: (1000.31, 1001.0), OK: (999.8, 1000.3)}  # crossed by 0.1 bps
+    for t in (1.0, 2.0, 5.0, 9.0):
+        assert st.evaluate(view(t, tiny)) == []
+    wide = {BN: (1000.6, 1001.0), OK: (999.8, 1000.3)}  # 3 bps
+    assert st.evaluate(view(10.0, wide)) == []  # not yet 3 s
+    assert st.evaluate(view(12.0, wide)) == []
+    assert st.evaluate(view(12.5, tiny)) == []  # shrank below 2 bps: the clock restarts
+    assert st.evaluate(view(13.0, wide)) == []
+    [crossed] = st.evaluate(view(16.0, wide))
+    assert details(crossed)["lasted_s"] == 3.0
+    assert details(crossed)["gross_bps"] == 3.0
+
+
+def test_locked_books_alert_only_at_a_zero_minimum() -> None:
+    locked = {BN: (1000.3, 1001.0), OK: (999.8, 1000.3)}
+    assert state(crossed_min_bps=0.5).evaluate(view(0.0, locked)) == []
+    assert kinds(state(crossed_min_bps=0.0).evaluate(view(0.0, locked))) == ["crossed"]
+
+
+def test_alert_cooldown_is_apart_from_the_live_views_refresh() -> None:
+    """Best-venue changes follow the view's refresh interval; every alert kind the (longer)
+    alert cooldown, so a book flickering across never floods the chat."""
+    st = state(cooldown_s=5.0, alert_cooldown_s=300.0, best_venue_change=True, crossed_min_bps=0.0)
+    quiet = {BN: (1000.0, 1000.5), OK: (999.8, 1000.3)}
+    cross = {BN: (1000.0, 1000.5), OK: (1000.6, 1001.0)}  # okx's bid over binance's ask
+    st.evaluate(view(0.0, quiet))
+    alerts: list[float] = []
+    view_changes = 0
+    for step in range(1, 81):  # 80 flips in 400 s
+        out = st.evaluate(view(step * 5.0, cross if step % 2 else quiet))
+        alerts += [s.ts for s in out if s.kind == "crossed"]
+        view_changes += sum(1 for s in out if s.kind.startswith("best_"))
+    assert alerts == [5.0, 305.0]
+    assert view_changes > 40
 
 
 def test_crossing_through_a_stale_venue_is_no_signal() -> None:

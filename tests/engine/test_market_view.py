@@ -168,3 +168,59 @@ def test_the_market_data_hub_is_a_book_source() -> None:
     engine = MarketViewEngine(MarketDataHub(HubConfig()))
     view = engine.cbbo(BTC, now=0.0)
     assert (view.symbol, view.venues, view.has_quotes) == (BTC, (), False)
+
+
+def test_default_views_on_a_flickering_crossed_book_only_refresh_the_live_view() -> None:
+    """20 views as /view_market makes them, on two venues crossing by 0.03 bps every 0.5 s for
+    80 s: no alert at all (the live view shows the crossing); opting in with crossed=2 does not
+    fire on such crumbs either, and crossed=0 fires once per alert cooldown, not every flip."""
+    books = Books()
+    engine = MarketViewEngine(books)
+    for i in range(20):
+        engine.add_monitor(
+            MarketViewMonitor(
+                id=f"v{i}",
+                owner=i,
+                symbol=BTC,
+                venues=(BN, OK),
+                best_venue_change=True,
+                cooldown_s=5.0,
+            )
+        )
+    engine.add_monitor(
+        MarketViewMonitor(
+            id="big", owner=99, symbol=BTC, venues=(BN, OK), cooldown_s=5.0, crossed_min_bps=2.0
+        )
+    )
+    engine.add_monitor(
+        MarketViewMonitor(
+            id="any",
+            owner=98,
+            symbol=BTC,
+            venues=(BN, OK),
+            cooldown_s=5.0,
+            crossed_min_bps=0.0,
+            alert_cooldown_s=60.0,
+        )
+    )
+    kinds: list[tuple[str, str]] = []
+    for step in range(160):
+        ts = step * 0.5
+        books.put(BN, 60_000.0, 60_000.5, ts=ts)
+        books.put(OK, 60_000.5 + (0.18 if step % 2 else -0.1), 60_001.0, ts=ts)
+        kinds += [(s.monitor_id, s.kind) for s in engine.evaluate(BTC, ts)]
+    notifying = [k for k in kinds if not k[1].startswith("best_")]
+    assert notifying == [("any", "crossed"), ("any", "crossed")]  # at 0.5 s and 60.5 s
+
+
+def test_a_view_started_on_quiet_books_reports_the_first_change_after_its_start() -> None:
+    books = Books()
+    books.put(BN, 100.0, 101.0)
+    books.put(OK, 99.0, 102.0)
+    engine = MarketViewEngine(books)
+    engine.add_monitor(monitor("started"), now=1.0)  # the market now is its reference
+    engine.add_monitor(monitor("unprimed"))  # no start time: the first evaluation is
+    books.put(OK, 100.5, 102.0, ts=2.0)  # okx takes the best bid: the books' first change
+    signals = engine.evaluate(BTC, 2.0)
+    assert [(s.monitor_id, s.kind) for s in signals] == [("started", "best_bid_venue")]
+    assert dict(signals[0].details)["previous"] == ("binance",)

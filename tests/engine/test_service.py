@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -11,7 +12,7 @@ import pytest
 from goquant_bot.domain.book import BookState
 from goquant_bot.domain.events import ArbClosed, ArbOpened, Event
 from goquant_bot.domain.instruments import InstrumentKey, Symbol, Venue
-from goquant_bot.domain.monitors import ArbMonitor, FiringPolicy, MarketViewMonitor
+from goquant_bot.domain.monitors import INTERNAL_OWNER, ArbMonitor, FiringPolicy, MarketViewMonitor
 from goquant_bot.engine.arbitrage import ArbConfig, ArbitrageEngine
 from goquant_bot.engine.history import HistoryWriter, OpportunityStats
 from goquant_bot.engine.market_view import MarketViewEngine
@@ -197,3 +198,32 @@ def test_a_fired_one_shot_is_finished_not_removed(tmp_path: Path) -> None:
     assert len(s.service.process({BTC}, s.now)) == 1
     assert changes == [("added", "once"), ("finished", "once")]
     assert "once" not in s.registry.monitors
+
+
+def test_the_bots_own_monitors_never_reach_the_sink(tmp_path: Path) -> None:
+    """The demo's watch monitors (owner 0) log; only users' events go on to delivery."""
+    s = Setup(tmp_path)
+    s.registry.add_arbitrage(
+        dataclasses.replace(arb_monitor("demo:BTC-USDT"), owner=INTERNAL_OWNER)
+    )
+    s.registry.add_market_view(
+        MarketViewMonitor(
+            id="demo:view",
+            owner=INTERNAL_OWNER,
+            symbol=BTC,
+            venues=(),
+            best_venue_change=True,
+            mid_move_pct=0.1,
+        )
+    )
+    s.registry.add_arbitrage(arb_monitor("user"))
+    s.quote(Venue.BINANCE, 99.9, 100.0)
+    s.quote(Venue.OKX, 100.6, 100.7)
+    s.service.process({BTC}, s.now)
+    s.quote(Venue.BINANCE, 101.9, 102.0)
+    s.quote(Venue.OKX, 99.9, 100.0)
+    events = s.service.process({BTC}, s.now + 1)
+    assert {e.monitor_id for e in events} >= {"demo:BTC-USDT", "demo:view", "user"}
+    assert s.sunk
+    assert {e.owner for e in s.sunk} == {5}
+    assert s.stats.closed(INTERNAL_OWNER)  # their opportunities are still recorded

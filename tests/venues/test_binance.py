@@ -229,7 +229,16 @@ def _tampered(**changes: object) -> str:
     return bn.stream_frame(data)
 
 
-@pytest.mark.parametrize("text", [_tampered(b=[["abc", "1"]]), _tampered(a=[["101.0"]])])
+@pytest.mark.parametrize(
+    "text",
+    [
+        _tampered(b=[["abc", "1"]]),
+        _tampered(a=[["101.0"]]),
+        _tampered(b=[["NaN", "1"]]),
+        _tampered(a=[["101.0", "Infinity"]]),
+        _tampered(b=[["99.0", "nan"]]),
+    ],
+)
 def test_unparseable_level_rebuilds_the_book(text: str) -> None:
     proto = make()
     sync(proto)

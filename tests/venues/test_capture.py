@@ -204,6 +204,11 @@ def test_truncated_zst_ends_cleanly_with_an_error(tmp_path: Path) -> None:
     assert got == list(range(len(got)))  # a prefix, in order, no gap
     assert reader.errors["truncated_zst"] == 1
     assert sum(reader.errors.values()) <= 2  # plus at most the one cut line
+    cut = len(whole) * 2 // 3
+    assert reader.problems == [
+        f"{path}: truncated after {len(got)} records (compressed byte offset {cut}); "
+        "the rest could not be read"
+    ]
 
 
 def test_zst_cut_inside_the_first_block_gives_nothing_but_an_error(tmp_path: Path) -> None:
@@ -220,6 +225,9 @@ def test_not_zstd_at_all_is_a_counted_error(tmp_path: Path) -> None:
     reader = CaptureReader(path)
     assert list(reader) == []
     assert reader.errors == {"corrupt_zst": 1}
+    assert reader.problems == [
+        f"{path}: corrupt after 0 records (compressed byte offset 0); the rest could not be read"
+    ]
 
 
 def test_concatenated_zst_frames_are_all_read(tmp_path: Path) -> None:

@@ -553,3 +553,62 @@ def test_a_late_update_after_resubscribing_never_builds_a_partial_book() -> None
     book = proto.books[BTC]
     assert book.state is not BookState.LIVE
     assert len(book.bids) == 0
+
+
+def _seqless(action: str, bids: ok.Pairs, asks: ok.Pairs, *, book: tuple | None = None) -> str:
+    """A ``books`` push as older gateways send it: no seqId/prevSeqId, a CRC32 checksum."""
+    msg = ok.books_message(action, "BTC-USDT", bids, asks, 0, 0, "auto", book=book)
+    for item in msg["data"]:
+        del item["seqId"], item["prevSeqId"]
+    return json.dumps(msg)
+
+
+def test_books_without_sequence_ids_are_checked_by_checksum_alone() -> None:
+    proto = make()
+    bids, asks = [("100.10", "1.500"), ("99.50", "2")], [("100.50", "1.0")]
+    proto.on_frame(_seqless("snapshot", bids, asks), T0)
+    book = proto.books[BTC]
+    assert book.state is BookState.LIVE
+    after = ([("100.20", "0.25"), ("100.10", "1.500"), ("99.50", "2")], asks)
+    proto.on_frame(_seqless("update", [("100.20", "0.25")], [], book=after), T0 + 1)
+    assert book.state is BookState.LIVE
+    assert book.bids.best() == (100.2, 0.25)
+    assert not proto.stats.errors
+    assert proto.rest_out == []  # no REST bootstrap: the stream is usable as it is
+    # An update whose checksum does not match the resulting book resyncs it.
+    proto.on_frame(_seqless("update", [("99", "1")], [], book=after), T0 + 2)
+    assert book.state is BookState.SYNCING
+    assert proto.stats.errors["checksum"] == 1
+
+
+def test_books_without_sequence_ids_or_checksum_are_refused() -> None:
+    proto = make()
+    msg = ok.books_message("snapshot", "BTC-USDT", BIDS, ASKS, 0, 0, None)
+    del msg["data"][0]["seqId"], msg["data"][0]["prevSeqId"]
+    proto.on_frame(json.dumps(msg), T0)
+    assert proto.books[BTC].state is BookState.SYNCING
+    assert proto.stats.errors["unverifiable_books"] == 1
+
+
+def test_seqless_update_before_any_snapshot_is_skipped() -> None:
+    proto = make()
+    proto.on_frame(_seqless("update", BIDS, ASKS), T0)
+    assert proto.books[BTC].state is BookState.SYNCING
+    assert proto.stats.skipped["update_before_snapshot"] == 1
+
+
+@pytest.mark.parametrize("bad", ["NaN", "Infinity", "-Infinity", "nan", "inf"])
+@pytest.mark.parametrize("field", ["price", "size"])
+def test_non_finite_numbers_are_never_applied_and_resync_the_book(bad: str, field: str) -> None:
+    proto = make()
+    live(proto)
+    level = (bad, "1") if field == "price" else ("99", bad)
+    proto.on_frame(ok.books_frame("update", "BTC-USDT", [level], [], 101, 100), T0 + 1)
+    book = proto.books[BTC]
+    assert book.state is BookState.SYNCING
+    assert proto.stats.errors["non_finite"] == 1
+    assert [json.loads(f)["op"] for f in proto.outbox] == ["unsubscribe", "subscribe"]
+    # A snapshot with one is refused too.
+    proto.on_frame(ok.books_frame("snapshot", "BTC-USDT", [level, *BIDS], ASKS, 200, -1), T0 + 2)
+    assert book.state is BookState.SYNCING
+    assert len(book.bids) == 0

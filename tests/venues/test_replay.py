@@ -83,6 +83,7 @@ def test_binance_snapshot_captured_after_the_request_answers_it(tmp_path: Path) 
         "binance:BTC-USDT": {**BINANCE_BOOK, "updates": 2},
         "skipped": {},
         "errors": {},
+        "problems": [],
     }
 
 

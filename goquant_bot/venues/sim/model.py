@@ -6,6 +6,9 @@ per book, which levels each tick touched and the venue update ids it consumed, s
 encoders can emit exact venue deltas and REST snapshots that agree with them.
 Rare events are drawn from the same seed: dislocations (one venue's prices shift for a few
 seconds, a real arbitrage), stalls (a venue goes quiet), sequence gaps and disconnects.
+Besides the rare ones, every pair listed on two venues or more gets a "showcase" dislocation
+every ``showcase_every_s`` (jittered, the first within seconds of the start), large enough to
+clear both taker fees and the default threshold: a demo shows an alert within a minute.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ from __future__ import annotations
 import math
 import random
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 
@@ -58,8 +61,19 @@ class SimConfig:
     stall_s: tuple[float, float] = (20.0, 40.0)
     gaps_per_hour: float = 6.0
     disconnects_per_hour: float = 1.0
+    # Showcase dislocations per pair listed on 2+ venues: every ``showcase_every_s`` +-25 %
+    # (0: none), the first after ``showcase_first_s``; a gross edge of ``showcase_pct`` % clears
+    # 0.1 % + 0.1 % taker fees and the default 0.3 % threshold.
+    showcase_every_s: float = 20.0
+    showcase_first_s: tuple[float, float] = (3.0, 8.0)
+    showcase_pct: tuple[float, float] = (0.6, 1.2)
+    showcase_s: tuple[float, float] = (6.0, 10.0)
     history_ticks: int = 600  # per-book change history the encoders can merge over
     max_catchup_ticks: int = 600  # beyond this, a late advance skips time instead
+
+    def only(self, venues: Collection[Venue]) -> SimConfig:
+        """The same market on some venues only (the demo simulates the enabled ones)."""
+        return replace(self, venues=tuple(v for v in self.venues if v.venue in venues))
 
     def calm(self) -> SimConfig:
         """The same market without any rare event (tests, benchmarks)."""
@@ -69,6 +83,7 @@ class SimConfig:
             stalls_per_hour=0.0,
             gaps_per_hour=0.0,
             disconnects_per_hour=0.0,
+            showcase_every_s=0.0,
         )
 
 
@@ -106,6 +121,8 @@ class MarketModel:
         self._venue_events = {v.venue: _VenueEvents() for v in config.venues}
         self._dislocation_ends: dict[tuple[Venue, Symbol], int] = {}
         self.events: deque[SimEvent] = deque(maxlen=1000)
+        self._showcase_rng = random.Random(f"{seed}:showcase")
+        self._showcase_next: dict[Symbol, int] = {}  # tick of each pair's next showcase
         for spec in config.venues:
             for name in spec.listings:
                 symbol = Symbol.parse(name)
@@ -121,6 +138,13 @@ class MarketModel:
                 self.books[(spec.venue, symbol)] = book
         for book in self.books.values():
             book.step(0, self._ts_ms(), self.reference(book.symbol))
+        if config.showcase_every_s > 0:
+            listed: dict[Symbol, int] = {}
+            for _, symbol in self.books:
+                listed[symbol] = listed.get(symbol, 0) + 1
+            for symbol in sorted((s for s, n in listed.items() if n >= 2), key=str):
+                first = self._showcase_rng.uniform(*config.showcase_first_s)
+                self._showcase_next[symbol] = self.ticks(first)
 
     @property
     def time(self) -> float:
@@ -210,9 +234,23 @@ class MarketModel:
             if rng.random() < cfg.dislocations_per_hour * per_tick / len(self.books):
                 pct = rng.uniform(*cfg.dislocation_pct) * rng.choice((-1.0, 1.0))
                 self.force_dislocation(venue, symbol, pct, rng.uniform(*cfg.dislocation_s))
+        self._showcase(tick)
         self._prune()
         # A book must change in a tick whose message is lost, or nothing would be missed.
         return {key for key, book in self.books.items() if tick in book.gap_ticks}
+
+    def _showcase(self, tick: int) -> None:
+        """Start the showcase dislocations due at ``tick`` and schedule each pair's next."""
+        cfg, rng = self.config, self._showcase_rng
+        for symbol, due in self._showcase_next.items():
+            if due != tick:
+                continue
+            venues = sorted((v for v, s in self.books if s == symbol), key=lambda v: v.value)
+            venue = rng.choice(venues)
+            pct = rng.uniform(*cfg.showcase_pct) * rng.choice((-1.0, 1.0))
+            self.force_dislocation(venue, symbol, pct, rng.uniform(*cfg.showcase_s))
+            every = cfg.showcase_every_s * rng.uniform(0.75, 1.25)
+            self._showcase_next[symbol] = tick + self.ticks(every)
 
     def _prune(self) -> None:
         horizon = self.tick - self.config.history_ticks
