@@ -14,6 +14,7 @@ class Venue(StrEnum):
     BYBIT = "bybit"
     DERIBIT = "deribit"
     COINBASE = "coinbase"
+    KRAKEN = "kraken"
 
 
 # Asset aliases: the same asset under another ticker on some venues (Kraken's XBT, XDG).

@@ -7,7 +7,16 @@ from dataclasses import dataclass
 from types import MappingProxyType
 
 from goquant_bot.domain.instruments import Instrument, Venue
-from goquant_bot.venues import binance, binance_rest, bybit, coinbase, deribit, okx, okx_rest
+from goquant_bot.venues import (
+    binance,
+    binance_rest,
+    bybit,
+    coinbase,
+    deribit,
+    kraken,
+    okx,
+    okx_rest,
+)
 from goquant_bot.venues.base import RestRequest, VenueProtocol
 
 
@@ -46,6 +55,12 @@ VENUES: Mapping[Venue, VenueSpec] = MappingProxyType(
             coinbase.CoinbaseProtocol,
             coinbase.instruments_request,
             coinbase.parse_instruments,
+        ),
+        Venue.KRAKEN: VenueSpec(
+            Venue.KRAKEN,
+            kraken.KrakenProtocol,
+            kraken.instruments_request,
+            kraken.parse_instruments,
         ),
     }
 )

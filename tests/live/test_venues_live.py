@@ -26,6 +26,7 @@ SYMBOL = {
     Venue.BYBIT: Symbol("BTC", "USDT"),
     Venue.DERIBIT: Symbol("BTC", "USDC"),
     Venue.COINBASE: Symbol("BTC", "USD"),
+    Venue.KRAKEN: Symbol("BTC", "USD"),
 }
 
 

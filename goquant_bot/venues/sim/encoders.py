@@ -31,6 +31,8 @@ def native_name(venue: Venue, symbol: Symbol) -> str:
         return f"{symbol.base}-{symbol.quote}"
     if venue is Venue.DERIBIT:
         return f"{symbol.base}_{symbol.quote}"
+    if venue is Venue.KRAKEN:
+        return f"{symbol.base}/{symbol.quote}"
     return f"{symbol.base}{symbol.quote}"
 
 

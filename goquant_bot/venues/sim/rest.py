@@ -7,6 +7,7 @@ from types import MappingProxyType
 from urllib.parse import urlsplit
 
 from goquant_bot.domain.instruments import Venue
+from goquant_bot.venues.kraken_rest import LEGACY_TICKERS, legacy_name
 from goquant_bot.venues.sim.book import SimBook, decimal_text
 from goquant_bot.venues.sim.encoders import (
     binance_partial_depth,
@@ -297,6 +298,49 @@ def _coinbase_products(model: MarketModel, query: Mapping[str, str]) -> tuple[in
     return 200, dumps({"products": products, "num_products": len(products)})
 
 
+def _kraken_depth(model: MarketModel, query: Mapping[str, str]) -> tuple[int, str]:
+    """``{"error":[],"result":{"XXBTZUSD":{"asks":[["65000.1","0.5",1700000000]],...}}}``."""
+    book = next(
+        (
+            model.book(Venue.KRAKEN, s)
+            for s in model.listings(Venue.KRAKEN)
+            if legacy_name(s) == query.get("pair")
+        ),
+        None,
+    )
+    if book is None:
+        return 200, dumps({"error": ["EQuery:Unknown asset pair"]})
+    depth = _int(query, "count", 100, 500)
+    stamp = book.ts_ms // 1000
+    result = {
+        legacy_name(book.symbol): {
+            side: [[book.price_text(p), book.size_text(s), stamp] for p, s in book.top(bids, depth)]
+            for side, bids in (("bids", True), ("asks", False))
+        }
+    }
+    return 200, dumps({"error": [], "result": result})
+
+
+def _kraken_pairs(model: MarketModel, query: Mapping[str, str]) -> tuple[int, str]:
+    """AssetPairs with Kraken's own tickers (XBT for BTC) in ``wsname``."""
+    result = {}
+    for symbol in model.listings(Venue.KRAKEN):
+        asset = model.asset(symbol.base)
+        base = LEGACY_TICKERS.get(symbol.base, symbol.base)
+        result[legacy_name(symbol)] = {
+            "altname": legacy_name(symbol),
+            "wsname": f"{base}/{symbol.quote}",
+            "base": base,
+            "quote": symbol.quote,
+            "pair_decimals": asset.tick_decimals,
+            "lot_decimals": asset.lot_decimals,
+            "tick_size": decimal_text(1, asset.tick_decimals),
+            "ordermin": decimal_text(10, asset.lot_decimals),
+            "status": "online",
+        }
+    return 200, dumps({"error": [], "result": result})
+
+
 _Handler = Callable[[MarketModel, Mapping[str, str]], tuple[int, str]]
 _ROUTES: Mapping[Venue, Mapping[str, _Handler]] = MappingProxyType(
     {
@@ -319,6 +363,10 @@ _ROUTES: Mapping[Venue, Mapping[str, _Handler]] = MappingProxyType(
         Venue.COINBASE: {
             "/api/v3/brokerage/market/product_book": _coinbase_book,
             "/api/v3/brokerage/market/products": _coinbase_products,
+        },
+        Venue.KRAKEN: {
+            "/0/public/Depth": _kraken_depth,
+            "/0/public/AssetPairs": _kraken_pairs,
         },
     }
 )
