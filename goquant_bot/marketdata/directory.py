@@ -48,7 +48,7 @@ class SymbolDirectory:
         self._instruments[venue] = listed
         symbol_map = self.map_for(venue)
         for instrument in listed.values():
-            symbol_map.add(instrument.native, instrument.symbol)
+            symbol_map.add(instrument.native, instrument.symbol, instrument)
 
     def instruments(self, venue: Venue) -> list[Instrument]:
         return sorted(self._instruments.get(venue, {}).values(), key=lambda i: str(i.symbol))

@@ -35,6 +35,7 @@ from goquant_bot.venues.kraken_rest import (
     instruments_request,
     parse_depth,
     parse_instruments,
+    places,
     plain,
 )
 from goquant_bot.venues.levels import address_matches, apply_polled
@@ -44,7 +45,7 @@ __all__ = ["KrakenProtocol", "instruments_request", "parse_instruments", "subscr
 
 log = get_logger(__name__)
 
-HOSTS = frozenset({"ws.kraken.com"})
+HOSTS = frozenset({"ws.kraken.com", "beta-ws.kraken.com"})  # beta: the production engine
 V2_PATH, V1_PATH = "/v2", "/"
 DEPTHS = (10, 25, 100, 500, 1000)  # the depths the book channel accepts
 PING_INTERVAL_S = 30.0
@@ -280,6 +281,10 @@ class KrakenProtocol(VenueProtocol):
             depth = self._sub_depth if acked is None else acked
             known = acked is not None or not self.track_all
             state = self._books[book.key.symbol] = KrakenBook(book, depth, known)
+            listing = self.symbols.instrument(book.key.symbol)
+            if listing is not None:  # the pair's precision, from AssetPairs
+                state.price_dp = places(listing.tick_size)
+                state.qty_dp = places(listing.lot_size)
         return state
 
     def _apply(

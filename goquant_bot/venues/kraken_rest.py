@@ -43,9 +43,17 @@ def decimals(text: str) -> int:
     return 0 if point < 0 else len(text) - point - 1
 
 
-def pad(text: str, places: int) -> str:
-    """``text`` with trailing zeros up to ``places`` decimals (never shortened)."""
-    missing = places - decimals(text)
+def places(step: float | None) -> int:
+    """Decimals of a tick or lot size: 0.1 -> 1, 1e-08 -> 8 (0 when unknown)."""
+    if not step or step <= 0:
+        return 0
+    exponent = Decimal(repr(step)).normalize().as_tuple().exponent
+    return max(0, -exponent) if isinstance(exponent, int) else 0
+
+
+def pad(text: str, wanted: int) -> str:
+    """``text`` with trailing zeros up to ``wanted`` decimals (never shortened)."""
+    missing = wanted - decimals(text)
     if missing <= 0:
         return text
     return f"{text}{'.' if '.' not in text else ''}{'0' * missing}"

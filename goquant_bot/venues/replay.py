@@ -242,7 +242,7 @@ class Replayer:
             return
         symbols = self._symbol_maps[spec.venue]
         for instrument in instruments:
-            symbols.add(instrument.native, instrument.symbol)
+            symbols.add(instrument.native, instrument.symbol, instrument)
 
     # -- protocol outputs -----------------------------------------------------------------
 

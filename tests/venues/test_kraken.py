@@ -10,11 +10,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from goquant_bot.domain.book import BookState
-from goquant_bot.domain.instruments import Symbol, Venue
+from goquant_bot.domain.instruments import Instrument, Symbol, Venue
 from goquant_bot.errors import VenueProtocolError
 from goquant_bot.venues.base import SymbolMap
 from goquant_bot.venues.kraken import KrakenProtocol, subscription_depth
-from goquant_bot.venues.kraken_rest import kraken_checksum, parse_instruments
+from goquant_bot.venues.kraken_rest import kraken_checksum, parse_instruments, places
 from tests.fakes import kraken_frames as kr
 
 BTC = Symbol("BTC", "USD")
@@ -272,6 +272,13 @@ def test_instruments_from_asset_pairs() -> None:
         parse_instruments('{"error":["EGeneral:Temporary lockout"]}')
 
 
+@pytest.mark.parametrize(
+    ("step", "expected"), [(0.1, 1), (1e-08, 8), (0.00005, 5), (1.0, 0), (10.0, 0), (None, 0)]
+)
+def test_places_of_a_tick_or_lot_size(step: float | None, expected: int) -> None:
+    assert places(step) == expected
+
+
 def test_the_documented_rendering() -> None:
     # Kraken's example level: price 45285.2, qty 0.00100000 renders as "452852100000".
     assert kraken_checksum([("45285.2", "0.00100000")], []) == kr.brute_checksum(
@@ -295,6 +302,7 @@ sizes = st.integers(min_value=1, max_value=10**9)
         st.tuples(st.booleans(), st.integers(0, 20), st.integers(0, 10**9)), max_size=12
     ),
     trim=st.booleans(),
+    listing=st.booleans(),
 )
 def test_the_checksum_matches_a_brute_force_rendering(
     price_dp: int,
@@ -303,6 +311,7 @@ def test_the_checksum_matches_a_brute_force_rendering(
     ask_units: list[tuple[int, int]],
     changes: list[tuple[bool, int, int]],
     trim: bool,
+    listing: bool,
 ) -> None:
     """Any book and any sequence of updates, with number texts written at full precision or
     with their trailing zeros trimmed: every frame carrying the brute-force checksum of the
@@ -330,13 +339,20 @@ def test_the_checksum_matches_a_brute_force_rendering(
         )
         return kr.brute_checksum(*full, price_dp, qty_dp)
 
-    proto = KrakenProtocol(SymbolMap([("BTC/USD", BTC)]), depth=1000)
+    if listing:  # the pair's precision from AssetPairs: no level needs to show it
+        pair = Instrument(
+            Venue.KRAKEN, BTC, "BTC/USD", tick_size=float(scale), lot_size=float(qscale)
+        )
+        proto = KrakenProtocol(SymbolMap.from_instruments([pair]), depth=1000)
+        snapshot_bids = pairs(bids)
+    else:  # one level at full precision teaches it, even among trimmed texts
+        proto = KrakenProtocol(SymbolMap([("BTC/USD", BTC)]), depth=1000)
+        bids[top] = bids.get(top, 1) * 10 + 1 if trim else bids.get(top, 1)
+        full_level = (f"{top * scale:.{price_dp}f}", f"{bids[top] * qscale:.{qty_dp}f}")
+        rest = [pair for pair in pairs(bids) if Decimal(pair[0]) != top * scale]
+        snapshot_bids = [full_level, *rest]
     proto.subscribe([BTC], T0)
     proto.on_open(T0)
-    # One level at full precision, so the protocol can learn it even from trimmed texts.
-    bids[top] = bids.get(top, 1) * 10 + 1 if trim else bids.get(top, 1)
-    full_level = (f"{top * scale:.{price_dp}f}", f"{bids[top] * qscale:.{qty_dp}f}")
-    snapshot_bids = [full_level, *[pair for pair in pairs(bids) if Decimal(pair[0]) != top * scale]]
     proto.on_frame(kr.book_frame("snapshot", "BTC/USD", snapshot_bids, pairs(asks), expected()), T0)
     book = proto.books[BTC]
     assert book.state is BookState.LIVE, proto.stats.errors
