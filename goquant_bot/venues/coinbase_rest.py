@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import calendar
+from functools import lru_cache
 from typing import Any
 
 import orjson
@@ -21,27 +22,26 @@ BOOK_PATH = "/api/v3/brokerage/market/product_book"
 Levels = list[tuple[float, float]]
 
 
+# A pure function's memo: consecutive frames share their second, and this runs on each one.
+@lru_cache(maxsize=1024)
+def _whole_seconds(prefix: str) -> int:
+    """``2023-02-09T20:32:50`` (``T`` or a space) as epoch seconds, UTC."""
+    if prefix[4] != "-" or prefix[7] != "-" or prefix[10] not in "T " or prefix[13] != ":":
+        raise ValueError(prefix)
+    fields = (prefix[0:4], prefix[5:7], prefix[8:10], prefix[11:13], prefix[14:16], prefix[17:19])
+    year, month, day, hour, minute, second = (int(f) for f in fields)
+    return calendar.timegm((year, month, day, hour, minute, second, 0, 0, 0))
+
+
 def parse_iso_time(text: str) -> float:
     """``2023-02-09T20:32:50.714964855Z`` (any number of fraction digits, UTC) as epoch seconds.
 
     Hand-parsed: ``datetime.fromisoformat`` refuses nanoseconds, and this runs on every frame.
     """
     try:
-        whole = calendar.timegm(
-            (
-                int(text[0:4]),
-                int(text[5:7]),
-                int(text[8:10]),
-                int(text[11:13]),
-                int(text[14:16]),
-                int(text[17:19]),
-                0,
-                0,
-                0,
-            )
-        )
-        if text[4] != "-" or text[10] not in "T " or text[19] not in ".Z+ ":
-            raise ValueError
+        whole = _whole_seconds(text[:19])
+        if text[19] not in ".Z+ ":
+            raise ValueError(text)
     except (ValueError, IndexError, TypeError) as exc:
         msg = f"not an ISO 8601 UTC time: {str(text)[:40]!r}"
         raise VenueProtocolError(msg) from exc

@@ -20,17 +20,9 @@ from goquant_bot.errors import VenueProtocolError
 from goquant_bot.logging import get_logger
 from goquant_bot.venues.base import RestRequest, VenueProtocol
 from goquant_bot.venues.coinbase_rest import parse_iso_time
-from goquant_bot.venues.kraken_book import (
-    KrakenBook,
-    Texts,
-    load,
-    parse_v1_payloads,
-    truncate,
-    update,
-)
+from goquant_bot.venues.kraken_book import KrakenBook, Texts, parse_v1_payloads
 from goquant_bot.venues.kraken_rest import (
     DEFAULT_REST_BASE,
-    decimals,
     depth_request,
     instruments_request,
     parse_depth,
@@ -302,8 +294,7 @@ class KrakenProtocol(VenueProtocol):
         if snapshot:
             state.reset()
             try:
-                load(book.bids, state.bids, bids)
-                load(book.asks, state.asks, asks)
+                state.load(bids, asks)
             except ValueError:
                 self.resync(book, "bad_level", now, text)
                 return
@@ -316,16 +307,11 @@ class KrakenProtocol(VenueProtocol):
             return
         else:
             try:
-                update(book.bids, state.bids, bids)
-                update(book.asks, state.asks, asks)
+                state.update(bids, asks)
             except ValueError:
                 self.resync(book, "bad_level", now, text)
                 return
-        truncate(book.bids, state.bids, state.depth)
-        truncate(book.asks, state.asks, state.depth)
-        for price_text, qty_text in (*bids, *asks):
-            state.price_dp = max(state.price_dp, decimals(price_text))
-            state.qty_dp = max(state.qty_dp, decimals(qty_text))
+        state.truncate()
         if checksum is not None and checksum != state.checksum():
             self.resync(book, "checksum", now, text)
             return

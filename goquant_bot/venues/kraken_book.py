@@ -1,15 +1,33 @@
-"""Kraken book upkeep: the texts the checksum needs, v1 payloads, truncation to the depth."""
+"""Kraken book upkeep: each level's checksum text, v1 payloads, truncation to the depth.
+
+A level's part of the checksum is rendered once, when the level arrives, at the pair's
+precision: AssetPairs gives it (tick and lot sizes) and every snapshot shows it (Kraken writes
+numbers with all their decimals). A capture that re-encoded the frames lost trailing zeros;
+rendering at the known precision puts them back.
+"""
 
 from __future__ import annotations
 
+import zlib
 from typing import Any, NamedTuple
 
 from goquant_bot.domain.book import BookSide, OrderBook
 from goquant_bot.errors import VenueProtocolError
-from goquant_bot.venues.kraken_rest import CHECKSUM_LEVELS, kraken_checksum, pad, plain
+from goquant_bot.venues.kraken_rest import CHECKSUM_LEVELS, decimals, pad, plain, render_level
 
 Texts = list[tuple[str, str]]
-Strings = dict[float, tuple[str, str]]  # price -> (price text, qty text) as on the wire
+Rendered = dict[float, str]  # price -> the level's checksum text
+
+
+def render(price: str, qty: str, price_dp: int, qty_dp: int) -> str:
+    """A level's checksum text at the pair's precision (the texts usually have it already)."""
+    dot = price.find(".")
+    if (len(price) - dot - 1 if dot >= 0 else 0) < price_dp:
+        price = pad(price, price_dp)
+    dot = qty.find(".")
+    if (len(qty) - dot - 1 if dot >= 0 else 0) < qty_dp:
+        qty = pad(qty, qty_dp)
+    return render_level(price, qty)
 
 
 class KrakenBook:
@@ -22,10 +40,9 @@ class KrakenBook:
         self.depth = depth
         self.depth_known = depth_known  # from our subscription or the venue's answer
         self.synced = False
-        self.bids: Strings = {}
-        self.asks: Strings = {}
-        # Most decimals seen: restores trailing zeros a re-encoded capture may have lost.
-        self.price_dp = 0
+        self.bids: Rendered = {}
+        self.asks: Rendered = {}
+        self.price_dp = 0  # the pair's precision: AssetPairs, raised by what snapshots show
         self.qty_dp = 0
 
     def reset(self) -> None:
@@ -33,53 +50,65 @@ class KrakenBook:
         self.bids.clear()
         self.asks.clear()
 
+    def learn_precision(self, levels: Texts) -> None:
+        for price, qty in levels:
+            self.price_dp = max(self.price_dp, decimals(price))
+            self.qty_dp = max(self.qty_dp, decimals(qty))
+
+    def load(self, bids: Texts, asks: Texts) -> None:
+        """A snapshot; raises ValueError on a level that is not a number."""
+        self.learn_precision(bids)
+        self.learn_precision(asks)
+        self._load(self.book.bids, self.bids, bids)
+        self._load(self.book.asks, self.asks, asks)
+
+    def _load(self, side: BookSide, rendered: Rendered, levels: Texts) -> None:
+        pdp, qdp = self.price_dp, self.qty_dp
+        pairs = []
+        for price_text, qty_text in levels:
+            price, qty = float(price_text), float(qty_text)
+            pairs.append((price, qty))
+            if qty:
+                rendered[price] = render(price_text, qty_text, pdp, qdp)
+        side.replace(pairs)
+
+    def update(self, bids: Texts, asks: Texts) -> None:
+        """Absolute quantities, 0 deleting; raises ValueError on a level that is not a number."""
+        self._update(self.book.bids, self.bids, bids)
+        self._update(self.book.asks, self.asks, asks)
+
+    def _update(self, side: BookSide, rendered: Rendered, levels: Texts) -> None:
+        pdp, qdp = self.price_dp, self.qty_dp
+        for price_text, qty_text in levels:
+            price, qty = float(price_text), float(qty_text)
+            side.set(price, qty)
+            if qty:
+                rendered[price] = render(price_text, qty_text, pdp, qdp)
+            else:
+                rendered.pop(price, None)
+
+    def truncate(self) -> None:
+        """Levels pushed out of the subscribed depth are never deleted by Kraken: drop them."""
+        for side, rendered in ((self.book.bids, self.bids), (self.book.asks, self.asks)):
+            if len(side) > self.depth:
+                side.trim(self.depth)
+            if len(rendered) > 2 * self.depth:  # texts of trimmed levels: harmless, bounded
+                kept = {price for price, _ in side.levels()}
+                for price in [p for p in rendered if p not in kept]:
+                    del rendered[price]
+
     def checksum(self) -> int:
-        """The checksum of the book as it stands, from the texts of its top levels."""
+        """The checksum of the book as it stands (top 10 asks, then top 10 bids)."""
         book = self.book
-        asks = _top_texts(book.asks, self.asks, self.price_dp, self.qty_dp)
-        bids = _top_texts(book.bids, self.bids, self.price_dp, self.qty_dp)
-        return kraken_checksum(asks, bids)
+        parts = [self._part(self.asks, p, q) for p, q in book.asks.levels(CHECKSUM_LEVELS)]
+        parts += [self._part(self.bids, p, q) for p, q in book.bids.levels(CHECKSUM_LEVELS)]
+        return zlib.crc32("".join(parts).encode())
 
-
-def _top_texts(side: BookSide, strings: Strings, pdp: int, qdp: int) -> Texts:
-    out = []
-    for price, qty in side.levels(CHECKSUM_LEVELS):
-        known = strings.get(price)
-        p, q = known if known is not None else (f"{price:.{pdp}f}", f"{qty:.{qdp}f}")
-        out.append((pad(p, pdp), pad(q, qdp)))
-    return out
-
-
-def load(side: BookSide, strings: Strings, levels: Texts) -> None:
-    """A snapshot side; raises ValueError on a level that is not a number."""
-    pairs = []
-    for price_text, qty_text in levels:
-        price, qty = float(price_text), float(qty_text)
-        pairs.append((price, qty))
-        if qty:
-            strings[price] = (price_text, qty_text)
-    side.replace(pairs)
-
-
-def update(side: BookSide, strings: Strings, levels: Texts) -> None:
-    """Absolute quantities, 0 deleting; raises ValueError on a level that is not a number."""
-    for price_text, qty_text in levels:
-        price, qty = float(price_text), float(qty_text)
-        side.set(price, qty)
-        if qty:
-            strings[price] = (price_text, qty_text)
-        else:
-            strings.pop(price, None)
-
-
-def truncate(side: BookSide, strings: Strings, depth: int) -> None:
-    """Levels pushed out of the subscribed depth are never deleted by Kraken: drop them."""
-    if len(side) > depth:
-        side.trim(depth)
-    if len(strings) > 2 * depth:  # texts of trimmed levels: harmless, but bounded
-        kept = {price for price, _ in side.levels()}
-        for price in [p for p in strings if p not in kept]:
-            del strings[price]
+    def _part(self, rendered: Rendered, price: float, qty: float) -> str:
+        text = rendered.get(price)
+        if text is None:  # never expected: every level was rendered on arrival
+            text = render(f"{price:.{self.price_dp}f}", f"{qty:.{self.qty_dp}f}", 0, 0)
+        return text
 
 
 class V1Book(NamedTuple):

@@ -59,8 +59,9 @@ def pad(text: str, wanted: int) -> str:
     return f"{text}{'.' if '.' not in text else ''}{'0' * missing}"
 
 
-def _digits(text: str) -> str:
-    return text.replace(".", "").lstrip("0")
+def render_level(price: str, qty: str) -> str:
+    """A level's part of the checksum: ``("45285.2", "0.00100000")`` -> ``"452852100000"``."""
+    return price.replace(".", "").lstrip("0") + qty.replace(".", "").lstrip("0")
 
 
 def kraken_checksum(asks: Texts, bids: Texts) -> int:
@@ -68,8 +69,8 @@ def kraken_checksum(asks: Texts, bids: Texts) -> int:
     each level its price then its quantity with the point removed and leading zeros stripped.
 
     The texts must carry the pair's full precision (``"0.00100000"``, not ``"0.001"``)."""
-    parts = [_digits(p) + _digits(q) for p, q in asks[:CHECKSUM_LEVELS]]
-    parts += [_digits(p) + _digits(q) for p, q in bids[:CHECKSUM_LEVELS]]
+    parts = [render_level(p, q) for p, q in asks[:CHECKSUM_LEVELS]]
+    parts += [render_level(p, q) for p, q in bids[:CHECKSUM_LEVELS]]
     return zlib.crc32("".join(parts).encode())
 
 
