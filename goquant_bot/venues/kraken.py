@@ -41,6 +41,9 @@ HOSTS = frozenset({"ws.kraken.com", "beta-ws.kraken.com"})  # beta: the producti
 V2_PATH, V1_PATH = "/v2", "/"
 DEPTHS = (10, 25, 100, 500, 1000)  # the depths the book channel accepts
 PING_INTERVAL_S = 30.0
+# Kraken's message rate limit depends on its load ("EAPI:Rate limit exceeded"): a refused
+# subscription is sent again after this long.
+RETRY_SUBSCRIBE_S = 5.0
 POLL_COUNT_MAX = 500
 
 
@@ -78,6 +81,7 @@ class KrakenProtocol(VenueProtocol):
         self._sub_depth = subscription_depth(self.depth)
         self._req_id = 0
         self._last_ping = 0.0
+        self._retry_at: dict[Symbol, float] = {}
         self.last_pong: float | None = None
         self.last_heartbeat: float | None = None
 
@@ -115,6 +119,7 @@ class KrakenProtocol(VenueProtocol):
 
     def _forget(self, symbol: Symbol) -> None:
         self._books.pop(symbol, None)
+        self._retry_at.pop(symbol, None)
 
     def _invalidate(self, book: OrderBook, symbol: Symbol) -> None:
         state = self._books.get(symbol)
@@ -127,9 +132,17 @@ class KrakenProtocol(VenueProtocol):
         super().on_open(now)
 
     def on_timer(self, now: float) -> None:
-        """``{"method":"ping","req_id":N}`` every 30 s besides Kraken's own heartbeats."""
-        if self.connected and now - self._last_ping >= PING_INTERVAL_S:
+        """``{"method":"ping","req_id":N}`` every 30 s besides Kraken's own heartbeats, and
+        subscriptions refused for the message rate sent again."""
+        if not self.connected:
+            return
+        if now - self._last_ping >= PING_INTERVAL_S:
             self.probe(now)
+        due = [s for s, at in self._retry_at.items() if at <= now and s in self.books]
+        if due:
+            for symbol in due:
+                del self._retry_at[symbol]
+            self._send_subscribe(due, now)
 
     def probe(self, now: float) -> None:
         self._last_ping = now
@@ -201,14 +214,19 @@ class KrakenProtocol(VenueProtocol):
             self.last_pong = now
             return
         if msg.get("success") is False:
+            error, native = str(msg.get("error")), msg.get("symbol")
             self.stats.errors[f"{method}_failed"] += 1
             log.warning(
                 "venue_request_failed",
                 venue=self.venue.value,
                 method=method,
-                error=str(msg.get("error"))[:200],
-                symbol=msg.get("symbol"),
+                error=error[:200],
+                symbol=native,
             )
+            if method == "subscribe" and "rate" in error.lower() and type(native) is str:
+                symbol = self.symbols.symbol(native)
+                if symbol is not None and symbol in self.books:
+                    self._retry_at[symbol] = now + RETRY_SUBSCRIBE_S
             return
         result = msg.get("result")
         if method == "subscribe" and type(result) is dict and result.get("channel") == "book":

@@ -197,6 +197,21 @@ def test_replies_and_errors() -> None:
     assert proto.stats.skipped["channel:trade"] == 1
 
 
+def test_a_subscription_refused_for_the_message_rate_is_sent_again() -> None:
+    proto = make()
+    proto.on_frame(kr.error("subscribe", "BTC/USD", "EAPI:Rate limit exceeded"), T0)
+    proto.on_frame(kr.error("subscribe", "NOPE/USD"), T0)  # not ours, not a rate problem
+    proto.on_timer(T0 + 1)
+    assert sent(proto) == []
+    proto.on_timer(T0 + 5)
+    assert [(f["method"], f["params"]["symbol"]) for f in sent(proto)] == [
+        ("subscribe", ["BTC/USD"])
+    ]
+    proto.on_timer(T0 + 10)
+    assert sent(proto) == []
+    assert proto.stats.errors["subscribe_failed"] == 2
+
+
 def test_replay_mode_reads_v1_frames_and_renames_xbt_and_xdg() -> None:
     proto = KrakenProtocol(SymbolMap(), track_all=True)
     proto.on_frame(kr.v1_status(336, "XBT/USD"), T0)
