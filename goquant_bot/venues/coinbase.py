@@ -5,7 +5,8 @@ number skipped means a lost message that could have belonged to any book of the 
 so every book of that connection is resubscribed (the others are untouched); a crossed book
 or a bad level resubscribes that one book. ``level2`` is the full book: a snapshot event
 (one ~5 MB frame for BTC-USD) and then absolute sizes per level, ``"0"`` deleting it. The
-``heartbeats`` channel keeps quiet subscriptions open (Coinbase closes them after 60-90 s).
+``heartbeats`` channel keeps quiet subscriptions open (Coinbase closes them after 60-90 s),
+and an in-sequence heartbeat confirms every book of the connection as current.
 Other channels (``market_trades``...) arrive on the same connection and are counted only.
 """
 
@@ -151,16 +152,20 @@ class CoinbaseProtocol(VenueProtocol):
             self.bad_frame("not_an_object", text)
             return
         seq = msg.get("sequence_num")
+        in_sequence = False
         if type(seq) is int:
             expected = self._seq
             self._seq = seq
-            if expected is not None and seq != expected + 1:
+            in_sequence = expected is not None and seq == expected + 1
+            if expected is not None and not in_sequence:
                 self._gap(expected, seq, now, text)
         channel = msg.get("channel")
         if channel == "l2_data":
             self._on_l2(msg, text, now)
         elif channel == HEARTBEATS:
             self.last_heartbeat = now
+            if in_sequence:
+                self._confirm_books(now)
         elif channel == "subscriptions":
             return
         elif msg.get("type") == "error":
@@ -170,6 +175,20 @@ class CoinbaseProtocol(VenueProtocol):
             self.stats.skipped[f"channel:{channel}"] += 1
         else:
             self.bad_frame("bad_shape", text)
+
+    def _confirm_books(self, now: float) -> None:
+        """An in-sequence heartbeat proves no message of this connection was lost: every
+        synced book is complete as of now, quiet or not (so a quiet book never turns stale
+        while its connection is healthy)."""
+        for symbol in self._synced:
+            book = self.books.get(symbol)
+            if book is None:
+                continue
+            if book.state is BookState.STALE:
+                book.state = BookState.LIVE
+                self.changed.add(symbol)
+            if book.state is BookState.LIVE:
+                book.recv_ts = now
 
     def _gap(self, expected: int, seq: int, now: float, text: str) -> None:
         """A message of this connection was lost: any of its books may have missed it."""

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from goquant_bot.domain.book import BookState
+from goquant_bot.domain.book import BookState, expire_stale
 from goquant_bot.domain.instruments import Symbol, Venue
 from goquant_bot.errors import VenueProtocolError
 from goquant_bot.venues.base import SymbolMap
@@ -123,6 +123,21 @@ def test_a_heartbeat_counts_in_the_sequence_too() -> None:
     proto.on_frame(cb.heartbeat_frame(11), T0 + 3)
     assert proto.books[BTC].state is BookState.SYNCING
     assert proto.stats.errors["seq_gap"] == 1
+
+
+def test_an_in_sequence_heartbeat_keeps_quiet_books_current() -> None:
+    proto = make()
+    proto.on_frame(cb.l2_frame(1, "snapshot", "BTC-USD", BIDS, ASKS), T0)
+    book = proto.books[BTC]
+    assert expire_stale([book], T0 + 11, 10.0) == [book]  # what the hub does to a quiet book
+    proto.changed.clear()
+    proto.on_frame(cb.heartbeat_frame(2), T0 + 12)
+    assert (book.state, book.recv_ts, book.updates) == (BookState.LIVE, T0 + 12, 1)
+    assert proto.changed == {BTC}
+    assert proto.books[ETH].recv_ts is None  # never synced: nothing to confirm
+    # After a lost message nothing is confirmed: the books are rebuilt instead.
+    proto.on_frame(cb.heartbeat_frame(4), T0 + 13)
+    assert (book.state, book.recv_ts) == (BookState.SYNCING, T0 + 12)
 
 
 def test_a_crossed_book_resubscribes_that_book_only() -> None:
