@@ -6,6 +6,7 @@ changes near the top, some deletions and insertions), encoded in each venue's wi
 
 from __future__ import annotations
 
+import heapq
 import json
 import random
 import time
@@ -17,7 +18,10 @@ from goquant_bot.domain.instruments import Symbol
 from goquant_bot.venues.base import RestRequest, SymbolMap, VenueProtocol
 from goquant_bot.venues.binance import BinanceProtocol
 from goquant_bot.venues.bybit import BybitProtocol
+from goquant_bot.venues.coinbase import CoinbaseProtocol
 from goquant_bot.venues.deribit import DeribitProtocol
+from goquant_bot.venues.kraken import KrakenProtocol
+from goquant_bot.venues.kraken_rest import kraken_checksum
 from goquant_bot.venues.okx import OkxProtocol
 
 LEVELS = 250
@@ -165,6 +169,82 @@ def deribit(stream: Stream) -> tuple[VenueProtocol, list[str]]:
     return proto, frames
 
 
+def coinbase(stream: Stream) -> tuple[VenueProtocol, list[str]]:
+    """``l2_data`` messages: one update entry per level, numbered per connection."""
+    proto = CoinbaseProtocol(SymbolMap([("BTC-USD", Symbol("BTC", "USD"))]), depth=LEVELS)
+    proto.subscribe([Symbol("BTC", "USD")], 0.0)
+    stamp = "2023-02-09T20:32:50.714964855Z"
+
+    def frame(seq: int, kind: str, levels: list[tuple[str, float, float]]) -> str:
+        updates = [{"side": "bid" if sd == "b" else "offer", "event_time": stamp,
+                    "price_level": f"{p:.1f}", "new_quantity": f"{q:.4f}"} for sd, p, q in levels]  # fmt: skip
+        event = {"type": kind, "product_id": "BTC-USD", "updates": updates}
+        return json.dumps({"channel": "l2_data", "client_id": "", "timestamp": stamp,
+                           "sequence_num": seq, "events": [event]})  # fmt: skip
+
+    snapshot = [("b", p, q) for p, q in stream.bids.items()]
+    snapshot += [("a", p, q) for p, q in stream.asks.items()]
+    proto.on_frame(frame(0, "snapshot", snapshot), 0.0)
+    frames = [frame(n, "update", c) for n, c in enumerate(stream.frames, start=1)]
+    return proto, frames
+
+
+def kraken(stream: Stream) -> tuple[VenueProtocol, list[str]]:
+    """v2 ``book`` messages with full-precision numbers and the CRC32 of the top 10 levels."""
+    proto = KrakenProtocol(SymbolMap([("BTC/USD", Symbol("BTC", "USD"))]), depth=1000)
+    proto.subscribe([Symbol("BTC", "USD")], 0.0)
+    bids, asks = dict(stream.bids), dict(stream.asks)
+
+    def frame(
+        kind: str, bid_levels: list[tuple[float, float]], ask_levels: list[tuple[float, float]]
+    ) -> str:
+        top_bids = [(f"{p:.1f}", f"{bids[p]:.4f}") for p in heapq.nlargest(10, bids)]
+        top_asks = [(f"{p:.1f}", f"{asks[p]:.4f}") for p in heapq.nsmallest(10, asks)]
+
+        def levels(pairs: list[tuple[float, float]]) -> str:
+            return ",".join(f'{{"price":{p:.1f},"qty":{q:.4f}}}' for p, q in pairs)
+
+        return (f'{{"channel":"book","type":"{kind}","data":[{{"symbol":"BTC/USD",'
+                f'"bids":[{levels(bid_levels)}],"asks":[{levels(ask_levels)}],'
+                f'"checksum":{kraken_checksum(top_asks, top_bids)},'
+                f'"timestamp":"2023-10-06T17:35:55.440295Z"}}]}}')  # fmt: skip
+
+    proto.on_frame(frame("snapshot", list(bids.items()), list(asks.items())), 0.0)
+    frames = []
+    for changes in stream.frames:
+        for sd, p, q in changes:
+            side = bids if sd == "b" else asks
+            if q:
+                side[p] = q
+            else:
+                side.pop(p, None)
+        b = [(p, q) for sd, p, q in changes if sd == "b"]
+        a = [(p, q) for sd, p, q in changes if sd == "a"]
+        frames.append(frame("update", b, a))
+    return proto, frames
+
+
+def coinbase_big_snapshot() -> tuple[int, float]:
+    """(bytes, seconds) for the one-frame BTC-USD snapshot Coinbase sends on subscribe."""
+    rng = random.Random(3)
+    stamp = "2023-02-09T20:32:50.714964855Z"
+    updates = [
+        {"side": side, "event_time": stamp, "price_level": f"{MID + sign * 0.01 * (i + 1):.2f}",
+         "new_quantity": f"{rng.uniform(0.0001, 3):.8f}"}
+        for side, sign in (("bid", -1), ("offer", 1)) for i in range(23_000)
+    ]  # fmt: skip
+    event = {"type": "snapshot", "product_id": "BTC-USD", "updates": updates}
+    text = json.dumps({"channel": "l2_data", "client_id": "", "timestamp": stamp,
+                       "sequence_num": 0, "events": [event]})  # fmt: skip
+    proto = CoinbaseProtocol(SymbolMap([("BTC-USD", Symbol("BTC", "USD"))]))
+    proto.subscribe([Symbol("BTC", "USD")], 0.0)
+    start = time.perf_counter()
+    proto.on_frame(text, 0.0)
+    elapsed = time.perf_counter() - start
+    assert proto.books[Symbol("BTC", "USD")].state is BookState.LIVE
+    return len(text), elapsed
+
+
 def measure(
     name: str, build: Callable[[Stream], tuple[VenueProtocol, list[str]]], stream: Stream
 ) -> dict[str, float]:
@@ -191,13 +271,18 @@ def main() -> dict[str, dict[str, float]]:
     print(f"book apply benchmark: {len(stream.frames)} frames, {avg:.1f} level changes/frame, "
           f">= {LEVELS} levels/side, decode + apply + L1, one core")  # fmt: skip
     results = {}
-    for name, build in (("binance", binance), ("okx", okx), ("bybit", bybit), ("deribit", deribit)):
+    venues = (("binance", binance), ("okx", okx), ("bybit", bybit), ("deribit", deribit),
+              ("coinbase", coinbase), ("kraken", kraken))  # fmt: skip
+    for name, build in venues:
         best = max(
             (measure(name, build, stream) for _ in range(3)), key=lambda r: r["frames_per_s"]
         )
         results[name] = best
         print(f"  {name:8s} {best['frames_per_s']:>10,.0f} frames/s  {best['level_updates_per_s']:>12,.0f} "
               f"level-updates/s  {best['us_per_frame']:6.2f} us/frame")  # fmt: skip
+    size, seconds = coinbase_big_snapshot()
+    print(f"  coinbase full-depth snapshot: {size / 1e6:.1f} MB, 46,000 levels: "
+          f"{seconds * 1000:.0f} ms to decode and apply")  # fmt: skip
     target = 150_000
     verdict = "meets" if results["bybit"]["frames_per_s"] >= target else "BELOW"
     print(f"  target: >= {target:,} frames/s for Bybit-style deltas: {verdict}")

@@ -160,6 +160,9 @@ class VenuesSettings(_Section):
     okx: VenueSettings = VenueSettings(taker_fee_pct=0.10, rest_weight_per_minute=600)
     bybit: VenueSettings = VenueSettings(taker_fee_pct=0.10, rest_weight_per_minute=1200)
     deribit: VenueSettings = VenueSettings(taker_fee_pct=0.0, rest_weight_per_minute=600)
+    # Public REST: 10 requests/s per IP (Coinbase), about 1/s (Kraken); we keep well under.
+    coinbase: VenueSettings = VenueSettings(taker_fee_pct=1.20, rest_weight_per_minute=300)
+    kraken: VenueSettings = VenueSettings(taker_fee_pct=0.40, rest_weight_per_minute=40)
 
 
 class MarketDataSettings(_Section):

@@ -14,10 +14,12 @@ class Venue(StrEnum):
     OKX = "okx"
     BYBIT = "bybit"
     DERIBIT = "deribit"
+    COINBASE = "coinbase"
+    KRAKEN = "kraken"
 
 
-# Asset aliases: the same asset under another ticker on some venues.
-ASSET_ALIASES = {"XBT": "BTC"}
+# Asset aliases: the same asset under another ticker on some venues (Kraken's XBT, XDG).
+ASSET_ALIASES = {"XBT": "BTC", "XDG": "DOGE"}
 _ASSET_RE = re.compile(r"^[A-Z0-9]{1,20}$")
 _SEPARATORS = re.compile(r"[-/_: ]")
 

@@ -59,7 +59,7 @@ class SymbolDirectory:
         self.missing_since.pop(venue, None)
         symbol_map = self.map_for(venue)
         for instrument in listed.values():
-            symbol_map.add(instrument.native, instrument.symbol)
+            symbol_map.add(instrument.native, instrument.symbol, instrument)
 
     def has_list(self, venue: Venue) -> bool:
         return venue in self._instruments

@@ -61,16 +61,26 @@ class SymbolMap:
     def __init__(self, pairs: Iterable[tuple[str, Symbol]] = ()) -> None:
         self._to_symbol: dict[str, Symbol] = {}
         self._to_native: dict[Symbol, str] = {}
+        self._instruments: dict[Symbol, Instrument] = {}
         for native, symbol in pairs:
             self.add(native, symbol)
 
     @classmethod
     def from_instruments(cls, instruments: Iterable[Instrument]) -> SymbolMap:
-        return cls((i.native, i.symbol) for i in instruments)
+        symbols = cls()
+        for instrument in instruments:
+            symbols.add(instrument.native, instrument.symbol, instrument)
+        return symbols
 
-    def add(self, native: str, symbol: Symbol) -> None:
+    def add(self, native: str, symbol: Symbol, instrument: Instrument | None = None) -> None:
         self._to_symbol[native] = symbol
         self._to_native[symbol] = native
+        if instrument is not None:
+            self._instruments[symbol] = instrument
+
+    def instrument(self, symbol: Symbol) -> Instrument | None:
+        """The listing's metadata (tick and lot sizes) when an instrument list gave it."""
+        return self._instruments.get(symbol)
 
     def symbol(self, native: str) -> Symbol | None:
         return self._to_symbol.get(native)

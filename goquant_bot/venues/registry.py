@@ -7,7 +7,16 @@ from dataclasses import dataclass
 from types import MappingProxyType
 
 from goquant_bot.domain.instruments import Instrument, Venue
-from goquant_bot.venues import binance, binance_rest, bybit, deribit, okx, okx_rest
+from goquant_bot.venues import (
+    binance,
+    binance_rest,
+    bybit,
+    coinbase,
+    deribit,
+    kraken,
+    okx,
+    okx_rest,
+)
 from goquant_bot.venues.base import RestRequest, VenueProtocol
 
 
@@ -40,6 +49,18 @@ VENUES: Mapping[Venue, VenueSpec] = MappingProxyType(
             deribit.DeribitProtocol,
             deribit.instruments_request,
             deribit.parse_instruments,
+        ),
+        Venue.COINBASE: VenueSpec(
+            Venue.COINBASE,
+            coinbase.CoinbaseProtocol,
+            coinbase.instruments_request,
+            coinbase.parse_instruments,
+        ),
+        Venue.KRAKEN: VenueSpec(
+            Venue.KRAKEN,
+            kraken.KrakenProtocol,
+            kraken.instruments_request,
+            kraken.parse_instruments,
         ),
     }
 )

@@ -5,7 +5,9 @@ to the earlier file). Each ``connect`` starts a protocol chosen by its address; 
 frames are fed to it; nothing is sent (the subscriptions are in the capture). Captured REST
 bodies answer the protocols' requests: a response is available from its place in the
 timeline on, and a request with no available response waits for the next matching one.
-Captured instrument lists teach the venue's symbol map.
+Captured instrument lists teach the venue's symbol map. When a file's header names an
+exchange we know (``"exchange":"KRAKEN"``, as other recorders write it), that venue is asked
+first whether a connection address is its own; the address always has the last word.
 """
 
 from __future__ import annotations
@@ -131,6 +133,20 @@ class Replayer:
         self._available: dict[RestKey, CaptureRecord] = {}
         self._history: dict[InstrumentKey, list[OrderBook]] = {}
         self._current: set[int] = set()  # ids of the books in self.books (all kept alive)
+        self._header_venues: dict[int, Venue] = {}  # per source, from the file's header
+
+    def expect_header(self, header: CaptureHeader | None, source: int = 0) -> None:
+        """The header of file ``source``: an exchange we know is tried first for its addresses."""
+        exchange = header.exchange if header is not None else None
+        if not exchange:
+            return
+        try:
+            venue = Venue(exchange.strip().lower())
+        except ValueError:
+            log.info("replay_unknown_exchange", exchange=exchange)
+            return
+        if venue in self.specs:
+            self._header_venues[source] = venue
 
     def feed(self, record: CaptureRecord, source: int = 0) -> None:
         """One record; ``source`` tells files apart (connection ids are per file)."""
@@ -188,9 +204,11 @@ class Replayer:
         self._after(proto, now)
 
     def _on_connect(self, record: CaptureRecord, source: int) -> None:
-        spec = next(
-            (s for s in self.specs.values() if s.protocol.accepts_address(record.target)), None
-        )
+        venue = self._header_venues.get(source)
+        specs = list(self.specs.values())
+        if venue is not None:
+            specs.insert(0, self.specs[venue])
+        spec = next((s for s in specs if s.protocol.accepts_address(record.target)), None)
         if spec is None:
             log.info("replay_unsupported_address", addr=record.target)
             self._conns[(source, record.conn)] = None
@@ -226,7 +244,7 @@ class Replayer:
             return
         symbols = self._symbol_maps[spec.venue]
         for instrument in instruments:
-            symbols.add(instrument.native, instrument.symbol)
+            symbols.add(instrument.native, instrument.symbol, instrument)
 
     # -- protocol outputs -----------------------------------------------------------------
 
@@ -286,10 +304,22 @@ def _endpoint(spec: VenueSpec) -> _Endpoint:
     return _Endpoint(spec, parts.path.rstrip("/"), frozenset(params))
 
 
-def _timed(source: int, reader: CaptureReader) -> Iterator[tuple[float, int, CaptureRecord]]:
+def _announced(replayer: Replayer, source: int, reader: CaptureReader) -> Iterator[CaptureRecord]:
+    """The records of ``reader``; its header (read before the first record) goes first."""
+    records = iter(reader)
+    first = next(records, None)
+    replayer.expect_header(reader.header, source)
+    if first is not None:
+        yield first
+        yield from records
+
+
+def _timed(
+    replayer: Replayer, source: int, reader: CaptureReader
+) -> Iterator[tuple[float, int, CaptureRecord]]:
     # (ts, source) orders the merge and never ties: two records of one file are never in
     # the heap together. Without a key function heapq.merge is markedly faster.
-    for record in reader:
+    for record in _announced(replayer, source, reader):
         yield record.ts, source, record
 
 
@@ -308,10 +338,10 @@ def feed_files(replayer: Replayer, paths: Sequence[Path]) -> ReplayResult:
     readers = [CaptureReader(Path(path)) for path in paths]
     if len(readers) == 1:
         feed = replayer.feed
-        for record in readers[0]:
+        for record in _announced(replayer, 0, readers[0]):
             feed(record)
     else:
-        streams = [_timed(source, reader) for source, reader in enumerate(readers)]
+        streams = [_timed(replayer, source, reader) for source, reader in enumerate(readers)]
         for _, source, record in heapq.merge(*streams):
             replayer.feed(record, source)
     result = replayer.result(files=len(readers), headers=[r.header for r in readers])

@@ -68,7 +68,7 @@ def test_flow_state_round_trips_through_json() -> None:
         {"step": "t", "kind": "view"},
         {"symbol": None},
         {"symbol": "<b>"},
-        {"venues": ["kraken"]},
+        {"venues": ["bitmex"]},
         {"step": "c", "threshold": None},
         {"started": "yesterday"},
     ],
@@ -217,7 +217,7 @@ def test_a_flow_times_out_cleanly(tmp_path: Path) -> None:
     [
         "f:f001:s:NOPE-USDT",
         "f:f001:s:<b>",
-        "f:f001:v:kraken",
+        "f:f001:v:bitmex",
         "f:zzzz:s:BTC-USDT",
         "f:f001",
         "f::::",
@@ -226,7 +226,7 @@ def test_a_flow_times_out_cleanly(tmp_path: Path) -> None:
 def test_forged_flow_presses_are_refused(tmp_path: Path, forged: str) -> None:
     bot = Bot(tmp_path)
     bot.say("/monitor_arb")
-    if forged == "f:f001:v:kraken":
+    if forged == "f:f001:v:bitmex":
         bot.tap("f:f001:s:BTC-USDT")
     answer, out = bot.tap(forged)
     assert answer.alert

@@ -114,8 +114,8 @@ def test_config_view_and_every_setting(tmp_path: Path) -> None:
     assert out[0].text.splitlines() == [
         "⚙️ <b>Settings of this chat</b>",
         "Trade size: 5,000 · <code>/config size 5000</code>",
-        "Taker fees: binance 0.10 %, okx 0.08 % (yours), bybit 0.10 %, deribit 0.10 % · "
-        "<code>/config fee okx 0.08</code>",
+        "Taker fees: binance 0.10 %, okx 0.08 % (yours), bybit 0.10 %, deribit 0.10 %, "
+        "coinbase 0.10 %, kraken 0.10 % · <code>/config fee okx 0.08</code>",
         "Quiet hours: 22:00 to 07:30 Europe/Paris, digest afterwards · "
         "<code>/config quiet 22:00 07:00 Europe/Paris</code>",
         "Silent delivery: on · <code>/config silent on</code>",
@@ -156,7 +156,7 @@ def test_config_buttons(tmp_path: Path) -> None:
         ("/config colour blue", "⚠️ Unknown setting 'colour'. Settings: size, fee, quiet, silent, cooldown, cap.", "/config size 5000"),
         ("/config size", "⚠️ size needs a value.", "/config size 5000"),
         ("/config size 1", "⚠️ The size must be between 10 and 1,000,000", "/config size 5000"),
-        ("/config fee kraken 0.1", "⚠️ Unknown exchange 'kraken'.", "/config fee okx 0.08"),
+        ("/config fee bitmex 0.1", "⚠️ Unknown exchange 'bitmex'.", "/config fee okx 0.08"),
         ("/config fee okx 12", "⚠️ The fee must be a percentage from 0 to below 10.", "/config fee okx 0.08"),
         ("/config fee okx", "⚠️ Wrong values for fee.", "/config fee okx 0.08"),
         ("/config quiet 25:00 07:00 UTC", "⚠️ '25:00' is not a time of day (HH:MM, 24 h).", "/config quiet 22:00 07:00 Europe/Paris"),

@@ -25,6 +25,8 @@ SYMBOL = {
     Venue.OKX: Symbol("BTC", "USDT"),
     Venue.BYBIT: Symbol("BTC", "USDT"),
     Venue.DERIBIT: Symbol("BTC", "USDC"),
+    Venue.COINBASE: Symbol("BTC", "USD"),
+    Venue.KRAKEN: Symbol("BTC", "USD"),
 }
 
 

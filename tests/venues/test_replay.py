@@ -10,7 +10,9 @@ from goquant_bot.domain.instruments import InstrumentKey, Symbol, Venue
 from goquant_bot.venues.binance import BinanceProtocol
 from goquant_bot.venues.bybit import BybitProtocol
 from goquant_bot.venues.capture import CaptureRecord
+from goquant_bot.venues.coinbase import CoinbaseProtocol
 from goquant_bot.venues.deribit import DeribitProtocol
+from goquant_bot.venues.kraken import KrakenProtocol
 from goquant_bot.venues.okx import OkxProtocol
 from goquant_bot.venues.registry import PROTOCOLS, VENUES, protocol_for_address
 from goquant_bot.venues.replay import Replayer, replay_files, rest_key
@@ -312,7 +314,7 @@ def test_unsupported_addresses_and_unknown_connections_are_skipped(tmp_path: Pat
             connect(1, 1.0, futures),
             recv(1, 2.0, DIFF_101_102),
             recv(1, 3.0, DIFF_103_104),
-            connect(2, 4.0, "wss://ws.kraken.com/v2"),
+            connect(2, 4.0, "wss://ws-auth.kraken.com/v2"),  # private: no public books
             recv(2, 5.0, '{"channel":"heartbeat"}'),
             recv(9, 6.0, DIFF_105),  # its connect record is not in the file
         ],
@@ -378,7 +380,11 @@ def test_replayer_can_be_fed_record_by_record_and_exposes_current_books() -> Non
         (BYBIT_LINEAR, None),
         (DERIBIT_WS, DeribitProtocol),
         ("wss://test.deribit.com/ws/api/v2", None),  # testnet: not the real market
-        ("wss://ws.kraken.com/v2", None),
+        ("wss://ws-auth.kraken.com/v2", None),
+        ("wss://ws.kraken.com/v2", KrakenProtocol),
+        ("wss://ws.kraken.com", KrakenProtocol),  # v1, as other recorders connect
+        ("wss://advanced-trade-ws.coinbase.com", CoinbaseProtocol),
+        ("wss://ws-feed.exchange.coinbase.com", None),
     ],
 )
 def test_protocol_for_address(addr: str, expected: type | None) -> None:

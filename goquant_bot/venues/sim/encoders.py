@@ -6,6 +6,7 @@ situation, in its exact shape, so the real protocol classes parse it.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable
 from typing import Any
 
@@ -25,11 +26,13 @@ def dumps(obj: Any) -> str:
 
 
 def native_name(venue: Venue, symbol: Symbol) -> str:
-    """The venue's own name of a pair: BTCUSDT, BTC-USDT or BTC_USDC."""
-    if venue is Venue.OKX:
+    """The venue's own name of a pair: BTCUSDT, BTC-USDT, BTC_USDC (or BTC/USD for Kraken)."""
+    if venue in (Venue.OKX, Venue.COINBASE):
         return f"{symbol.base}-{symbol.quote}"
     if venue is Venue.DERIBIT:
         return f"{symbol.base}_{symbol.quote}"
+    if venue is Venue.KRAKEN:
+        return f"{symbol.base}/{symbol.quote}"
     return f"{symbol.base}{symbol.quote}"
 
 
@@ -191,6 +194,49 @@ def deribit_reply(request_id: Any, ts_ms: int, result: Any = None, error: Any = 
     us = ts_ms * 1000
     msg.update(usIn=us, usOut=us + 35, usDiff=35, testnet=False)
     return dumps(msg)
+
+
+def iso_time(ts_ms: int) -> str:
+    """Epoch milliseconds as ``2023-02-09T20:32:50.714Z`` (Coinbase's and Kraken's format)."""
+    seconds, ms = divmod(ts_ms, 1000)
+    return f"{time.strftime('%Y-%m-%dT%H:%M:%S', time.gmtime(seconds))}.{ms:03d}Z"
+
+
+def coinbase_updates(book: SimBook, bids: Levels, asks: Levels) -> list[dict[str, str]]:
+    """``[{"side":"bid","event_time":...,"price_level":"65000.01","new_quantity":"0.15"}]``."""
+    stamp = iso_time(book.ts_ms)
+    return [
+        {
+            "side": side,
+            "event_time": stamp,
+            "price_level": book.price_text(p),
+            "new_quantity": book.size_text(s),
+        }
+        for side, levels in (("bid", bids), ("offer", asks))
+        for p, s in levels
+    ]
+
+
+def coinbase_l2(book: SimBook, seq: int, kind: str, bids: Levels, asks: Levels) -> str:
+    """An ``l2_data`` message numbered ``seq`` on its connection."""
+    event = {
+        "type": kind,
+        "product_id": native_name(Venue.COINBASE, book.symbol),
+        "updates": coinbase_updates(book, bids, asks),
+    }
+    return coinbase_message("l2_data", seq, book.ts_ms, [event])
+
+
+def coinbase_message(channel: str, seq: int, ts_ms: int, events: list[Any]) -> str:
+    return dumps(
+        {
+            "channel": channel,
+            "client_id": "",
+            "timestamp": iso_time(ts_ms),
+            "sequence_num": seq,
+            "events": events,
+        }
+    )
 
 
 def book_time(model: MarketModel) -> int:

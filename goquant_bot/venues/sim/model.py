@@ -39,6 +39,8 @@ DEFAULT_VENUES = (
     VenueSpec(Venue.OKX, _MAJORS, 0.05, 0.7, 0.3, 0.3),
     VenueSpec(Venue.BYBIT, _MAJORS, 0.04, 0.6, -0.2, 0.3),
     VenueSpec(Venue.DERIBIT, ("BTC-USDC", "ETH-USDC"), 0.5, 0.3, 0.5, 0.5),
+    VenueSpec(Venue.COINBASE, ("BTC-USD", "ETH-USD", *_MAJORS), 0.03, 0.8, 0.1, 0.3),
+    VenueSpec(Venue.KRAKEN, ("BTC-USD", "ETH-USD", *_MAJORS), 0.06, 0.5, -0.1, 0.4),
 )
 
 

@@ -7,12 +7,14 @@ from types import MappingProxyType
 from urllib.parse import urlsplit
 
 from goquant_bot.domain.instruments import Venue
+from goquant_bot.venues.kraken_rest import LEGACY_TICKERS, legacy_name
 from goquant_bot.venues.sim.book import SimBook, decimal_text
 from goquant_bot.venues.sim.encoders import (
     binance_partial_depth,
     book_time,
     deribit_reply,
     dumps,
+    iso_time,
     native_name,
     number_levels,
     okx_levels,
@@ -246,6 +248,99 @@ def _deribit_instruments(model: MarketModel, query: Mapping[str, str]) -> tuple[
     return 200, body
 
 
+def _coinbase_book(model: MarketModel, query: Mapping[str, str]) -> tuple[int, str]:
+    """``{"pricebook":{"product_id":"BTC-USD","bids":[{"price":...,"size":...}],...}}``."""
+    book = _find(model, Venue.COINBASE, query.get("product_id"))
+    if book is None:
+        return 404, dumps({"error": "NOT_FOUND", "message": "product not found"})
+    depth = _int(query, "limit", 50, 1000)
+    pricebook = {
+        "product_id": native_name(Venue.COINBASE, book.symbol),
+        "bids": [
+            {"price": book.price_text(p), "size": book.size_text(s)}
+            for p, s in book.top(True, depth)
+        ],
+        "asks": [
+            {"price": book.price_text(p), "size": book.size_text(s)}
+            for p, s in book.top(False, depth)
+        ],
+        "time": iso_time(book.ts_ms),
+    }
+    return 200, dumps({"pricebook": pricebook})
+
+
+def _coinbase_products(model: MarketModel, query: Mapping[str, str]) -> tuple[int, str]:
+    products = []
+    for symbol in model.listings(Venue.COINBASE):
+        asset = model.asset(symbol.base)
+        tick = decimal_text(1, asset.tick_decimals)
+        products.append(
+            {
+                "product_id": native_name(Venue.COINBASE, symbol),
+                "base_increment": decimal_text(1, asset.lot_decimals),
+                "quote_increment": tick,
+                "price_increment": tick,
+                "status": "online",
+                "trading_disabled": False,
+                "is_disabled": False,
+                "cancel_only": False,
+                "view_only": False,
+                "product_type": "SPOT",
+                "base_currency_id": symbol.base,
+                "quote_currency_id": symbol.quote,
+                "base_display_symbol": symbol.base,
+                "quote_display_symbol": symbol.quote,
+                # Simulated books are each their own: no USDC product aliases a USD one here.
+                "alias": "",
+                "alias_to": [],
+            }
+        )
+    return 200, dumps({"products": products, "num_products": len(products)})
+
+
+def _kraken_depth(model: MarketModel, query: Mapping[str, str]) -> tuple[int, str]:
+    """``{"error":[],"result":{"XXBTZUSD":{"asks":[["65000.1","0.5",1700000000]],...}}}``."""
+    book = next(
+        (
+            model.book(Venue.KRAKEN, s)
+            for s in model.listings(Venue.KRAKEN)
+            if legacy_name(s) == query.get("pair")
+        ),
+        None,
+    )
+    if book is None:
+        return 200, dumps({"error": ["EQuery:Unknown asset pair"]})
+    depth = _int(query, "count", 100, 500)
+    stamp = book.ts_ms // 1000
+    result = {
+        legacy_name(book.symbol): {
+            side: [[book.price_text(p), book.size_text(s), stamp] for p, s in book.top(bids, depth)]
+            for side, bids in (("bids", True), ("asks", False))
+        }
+    }
+    return 200, dumps({"error": [], "result": result})
+
+
+def _kraken_pairs(model: MarketModel, query: Mapping[str, str]) -> tuple[int, str]:
+    """AssetPairs with Kraken's own tickers (XBT for BTC) in ``wsname``."""
+    result = {}
+    for symbol in model.listings(Venue.KRAKEN):
+        asset = model.asset(symbol.base)
+        base = LEGACY_TICKERS.get(symbol.base, symbol.base)
+        result[legacy_name(symbol)] = {
+            "altname": legacy_name(symbol),
+            "wsname": f"{base}/{symbol.quote}",
+            "base": base,
+            "quote": symbol.quote,
+            "pair_decimals": asset.tick_decimals,
+            "lot_decimals": asset.lot_decimals,
+            "tick_size": decimal_text(1, asset.tick_decimals),
+            "ordermin": decimal_text(10, asset.lot_decimals),
+            "status": "online",
+        }
+    return 200, dumps({"error": [], "result": result})
+
+
 _Handler = Callable[[MarketModel, Mapping[str, str]], tuple[int, str]]
 _ROUTES: Mapping[Venue, Mapping[str, _Handler]] = MappingProxyType(
     {
@@ -264,6 +359,14 @@ _ROUTES: Mapping[Venue, Mapping[str, _Handler]] = MappingProxyType(
         Venue.DERIBIT: {
             "/api/v2/public/get_order_book": _deribit_order_book,
             "/api/v2/public/get_instruments": _deribit_instruments,
+        },
+        Venue.COINBASE: {
+            "/api/v3/brokerage/market/product_book": _coinbase_book,
+            "/api/v3/brokerage/market/products": _coinbase_products,
+        },
+        Venue.KRAKEN: {
+            "/0/public/Depth": _kraken_depth,
+            "/0/public/AssetPairs": _kraken_pairs,
         },
     }
 )

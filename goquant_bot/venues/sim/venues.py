@@ -1,4 +1,4 @@
-"""The four simulated venues: how each one talks on its WebSocket (sans-I/O sessions)."""
+"""The simulated venues: how each one talks on its WebSocket (sans-I/O sessions)."""
 
 from __future__ import annotations
 
@@ -12,6 +12,8 @@ import orjson
 from goquant_bot.domain.instruments import Symbol, Venue
 from goquant_bot.errors import VenueUnavailable
 from goquant_bot.venues.sim import encoders as enc
+from goquant_bot.venues.sim.coinbase import CoinbaseSession
+from goquant_bot.venues.sim.kraken import KrakenSession
 from goquant_bot.venues.sim.model import MarketModel
 from goquant_bot.venues.sim.sessions import DIFF, TOP, Delta, Stream, VenueSession, query_streams
 
@@ -351,6 +353,10 @@ def open_session(model: MarketModel, url: str, conn_id: str) -> VenueSession:
         session = BybitSession(model, conn_id)
     elif "deribit" in host:
         session = DeribitSession(model, conn_id)
+    elif host == "advanced-trade-ws.coinbase.com":
+        session = CoinbaseSession(model, conn_id)
+    elif host == "ws.kraken.com" and path == "/v2":
+        session = KrakenSession(model, conn_id)
     if session is None or not model.listings(session.venue):
         msg = f"simulator: no simulated spot venue at {url}"
         raise VenueUnavailable(msg)
