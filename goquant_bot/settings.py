@@ -124,6 +124,8 @@ class VenuesSettings(_Section):
     okx: VenueSettings = VenueSettings(taker_fee_pct=0.10, rest_weight_per_minute=600)
     bybit: VenueSettings = VenueSettings(taker_fee_pct=0.10, rest_weight_per_minute=1200)
     deribit: VenueSettings = VenueSettings(taker_fee_pct=0.0, rest_weight_per_minute=600)
+    # Bitfinex public REST allows 10 to 90 requests a minute per endpoint (books: 90).
+    bitfinex: VenueSettings = VenueSettings(taker_fee_pct=0.20, rest_weight_per_minute=60)
 
 
 class MarketDataSettings(_Section):

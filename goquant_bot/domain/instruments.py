@@ -13,6 +13,7 @@ class Venue(StrEnum):
     OKX = "okx"
     BYBIT = "bybit"
     DERIBIT = "deribit"
+    BITFINEX = "bitfinex"
 
 
 # Asset aliases: the same asset under another ticker on some venues.

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 
 from goquant_bot.domain.instruments import Instrument, Venue
-from goquant_bot.venues import binance, binance_rest, bybit, deribit, okx, okx_rest
+from goquant_bot.venues import binance, binance_rest, bitfinex, bybit, deribit, okx, okx_rest
 from goquant_bot.venues.base import RestRequest, VenueProtocol
 
 
@@ -40,6 +40,12 @@ VENUES: Mapping[Venue, VenueSpec] = MappingProxyType(
             deribit.DeribitProtocol,
             deribit.instruments_request,
             deribit.parse_instruments,
+        ),
+        Venue.BITFINEX: VenueSpec(
+            Venue.BITFINEX,
+            bitfinex.BitfinexProtocol,
+            bitfinex.instruments_request,
+            bitfinex.parse_instruments,
         ),
     }
 )

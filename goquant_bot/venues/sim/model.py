@@ -36,6 +36,7 @@ DEFAULT_VENUES = (
     VenueSpec(Venue.OKX, _MAJORS, 0.05, 0.7, 0.3, 0.3),
     VenueSpec(Venue.BYBIT, _MAJORS, 0.04, 0.6, -0.2, 0.3),
     VenueSpec(Venue.DERIBIT, ("BTC-USDC", "ETH-USDC"), 0.5, 0.3, 0.5, 0.5),
+    VenueSpec(Venue.BITFINEX, (*_MAJORS, "BTC-USD", "ETH-USD"), 0.08, 0.5, 0.4, 0.4),
 )
 
 

@@ -1,0 +1,226 @@
+"""Simulated Bitfinex, Bitstamp and Gemini connections (sans-I/O sessions) and their REST.
+
+Same contract as ``sim.venues``: client frames in, venue frames out, in each venue's exact
+shape, so the real protocols parse them.
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+import orjson
+
+from goquant_bot.domain.instruments import Symbol, Venue
+from goquant_bot.venues.sim import encoders as enc
+from goquant_bot.venues.sim.book import SimBook
+from goquant_bot.venues.sim.model import MarketModel
+from goquant_bot.venues.sim.sessions import DIFF, Delta, Stream, VenueSession
+
+BITFINEX_LENGTHS = frozenset({1, 25, 100, 250})
+BITFINEX_SEQ_ALL, BITFINEX_CHECKSUM = 65536, 131072
+BITFINEX_HEARTBEAT_S = 15.0
+BITFINEX_ALIASES = {"USDT": "UST", "USDC": "UDC"}
+SPOT_VENUES = (Venue.BITFINEX,)  # the venues whose REST this module answers
+
+
+def _loads(text: str) -> Any:
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return None
+
+
+def js_text(text: str) -> str:
+    """A decimal string as a JSON number the way JavaScript prints it ("6500.10" -> 6500.1)."""
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return text or "0"
+
+
+def bitfinex_pair(symbol: Symbol) -> str:
+    base, quote = (BITFINEX_ALIASES.get(a, a) for a in (symbol.base, symbol.quote))
+    return f"{base}{quote}" if len(base) == len(quote) == 3 else f"{base}:{quote}"
+
+
+def bitfinex_level(book: SimBook, price: int, size: int, bid: bool, count: int) -> str:
+    """``[PRICE,COUNT,AMOUNT]``: amount negative for asks; a deletion is count 0, amount +-1."""
+    if size == 0:
+        return f"[{js_text(book.price_text(price))},0,{1 if bid else -1}]"
+    amount = js_text(book.size_text(size))
+    return f"[{js_text(book.price_text(price))},{count},{amount if bid else '-' + amount}]"
+
+
+def bitfinex_checksum(book: SimBook, bids: dict[int, int], asks: dict[int, int]) -> int:
+    """Signed CRC32 over the best 25 levels of the client's view, from the wire tokens."""
+    top_bids = sorted(bids, reverse=True)[:25]
+    top_asks = sorted(asks)[:25]
+    fields: list[str] = []
+    for i in range(25):
+        if i < len(top_bids):
+            p = top_bids[i]
+            fields += (js_text(book.price_text(p)), js_text(book.size_text(bids[p])))
+        if i < len(top_asks):
+            p = top_asks[i]
+            fields += (js_text(book.price_text(p)), "-" + js_text(book.size_text(asks[p])))
+    crc = zlib.crc32(":".join(fields).encode())
+    return crc - (1 << 32) if crc >= 1 << 31 else crc
+
+
+class BitfinexSession(VenueSession):
+    """``conf`` flags, ``subscribe`` book channels by chanId, ``ping``; heartbeats when quiet.
+
+    Sequence numbers count every channel message of the connection, lost ones included.
+    """
+
+    venue: ClassVar[Venue] = Venue.BITFINEX
+    reports_touched: ClassVar[bool] = False
+
+    def __init__(self, model: MarketModel, conn_id: str) -> None:
+        super().__init__(model, conn_id)
+        self.flags = 0
+        self.seq = 0
+        self._next_chan = 100
+        self._last_sent: dict[str, float] = {}
+
+    @staticmethod
+    def native(symbol: Symbol) -> str:
+        return f"t{bitfinex_pair(symbol)}"
+
+    def _error(self, code: int, text: str, **extra: Any) -> None:
+        self.reply({"event": "error", "msg": text, "code": code, **extra})
+
+    def handle(self, text: str) -> None:
+        msg = _loads(text)
+        event = msg.get("event") if type(msg) is dict else None
+        if event == "conf" and type(msg.get("flags")) is int:
+            self.flags = msg["flags"]
+            self.reply({"event": "conf", "status": "OK", "flags": self.flags})
+        elif event == "ping":
+            self.reply({"event": "pong", "ts": enc.book_time(self.model), "cid": msg.get("cid")})
+        elif event == "subscribe":
+            self._subscribe(msg)
+        elif event == "unsubscribe":
+            chan = msg.get("chanId")
+            if self.streams.pop(str(chan), None) is None:
+                self._error(10401, "unsubscribe: invalid", chanId=chan)
+            else:
+                self.reply({"event": "unsubscribed", "status": "OK", "chanId": chan})
+        else:
+            self._error(10000, "Unknown event")
+
+    def _subscribe(self, msg: dict[str, Any]) -> None:
+        symbol = msg.get("symbol")
+        length = int(msg.get("len", 25)) if str(msg.get("len", 25)).isdigit() else 0
+        book = self.find_book(symbol) if type(symbol) is str else None
+        if msg.get("channel") != "book" or book is None or length not in BITFINEX_LENGTHS:
+            self._error(10300, "Subscription failed (generic)", symbol=symbol)
+            return
+        if any(s.book is book for s in self.streams.values()):
+            self._error(10301, "subscribe: dup", symbol=symbol)
+            return
+        self._next_chan += 1
+        chan = self._next_chan
+        self.streams[str(chan)] = Stream(str(chan), book, DIFF, depth=length)
+        self._last_sent[str(chan)] = self.model.time
+        self.reply(
+            {
+                "event": "subscribed",
+                "channel": "book",
+                "chanId": chan,
+                "symbol": symbol,
+                "prec": msg.get("prec", "P0"),
+                "freq": msg.get("freq", "F0"),
+                "len": str(length),
+                "pair": symbol[1:],  # type: ignore[index]
+            }
+        )
+
+    def _numbered(self, body: str) -> str:
+        """``[chan,...]`` with the connection's next sequence number when asked for."""
+        if not self.flags & BITFINEX_SEQ_ALL:
+            return f"[{body}]"
+        self.seq += 1
+        return f"[{body},{self.seq}]"
+
+    def _checksum(self, stream: Stream) -> list[str]:
+        if not self.flags & BITFINEX_CHECKSUM:
+            return []
+        value = bitfinex_checksum(stream.book, stream.bids, stream.asks)
+        return [self._numbered(f'{stream.name},"cs",{value}')]
+
+    def keepalive(self) -> None:
+        now = self.model.time
+        for name in list(self.streams):
+            if now - self._last_sent.get(name, now) >= BITFINEX_HEARTBEAT_S:
+                self._last_sent[name] = now
+                self.outbox.append(self._numbered(f'{name},"hb"'))
+
+    def snapshot_frame(self, stream: Stream) -> str | None:
+        book = stream.book
+        levels = [bitfinex_level(book, p, s, True, 1 + (p + s) % 9) for p, s in stream.bids.items()]
+        levels += [
+            bitfinex_level(book, p, s, False, 1 + (p + s) % 9) for p, s in stream.asks.items()
+        ]
+        self.outbox.append(self._numbered(f"{stream.name},[{','.join(levels)}]"))
+        self.outbox.extend(self._checksum(stream))
+        self._last_sent[stream.name] = self.model.time
+        return None
+
+    def delta_frame(self, stream: Stream, delta: Delta, prev: int, seq: int) -> str | None:
+        return None  # one message per level: see _send
+
+    def _send(self, stream: Stream, delta: Delta, deliver: bool) -> None:
+        if not delta.bids and not delta.asks:
+            return
+        book = stream.book
+        frames = [
+            self._numbered(f"{stream.name},{bitfinex_level(book, p, s, bid, 1 + (p + s) % 9)}")
+            for bid, levels in ((True, delta.bids), (False, delta.asks))
+            for p, s, _ in levels
+        ]
+        frames += self._checksum(stream)
+        stream.seq = delta.last_id
+        if deliver:
+            self.outbox.extend(frames)
+            self._last_sent[stream.name] = self.model.time
+
+
+# -- REST ------------------------------------------------------------------------------------
+
+
+def bitfinex_pairs(model: MarketModel, query: Mapping[str, str]) -> tuple[int, str]:
+    """``[["BTCUSD","BTCUST",...]]``."""
+    return 200, enc.dumps([[bitfinex_pair(s) for s in model.listings(Venue.BITFINEX)]])
+
+
+def bitfinex_book(model: MarketModel, native: str, query: Mapping[str, str]) -> tuple[int, str]:
+    """``GET /v2/book/tBTCUSD/P0?len=25``: ``[[PRICE,COUNT,AMOUNT],...]``."""
+    book = next(
+        (
+            model.book(Venue.BITFINEX, s)
+            for s in model.listings(Venue.BITFINEX)
+            if f"t{bitfinex_pair(s)}" == native
+        ),
+        None,
+    )
+    if book is None:
+        return 500, '["error",10020,"symbol: invalid"]'
+    length = int(query.get("len", "25")) if query.get("len", "25").isdigit() else 25
+    rows = [bitfinex_level(book, p, s, True, 1) for p, s in book.top(True, length)]
+    rows += [bitfinex_level(book, p, s, False, 1) for p, s in book.top(False, length)]
+    return 200, f"[{','.join(rows)}]"
+
+
+def spot_rest_answer(
+    model: MarketModel, venue: Venue, path: str, query: Mapping[str, str]
+) -> tuple[int, str] | None:
+    """The answer of one of these venues' REST paths; None when the path is not theirs."""
+    if venue is Venue.BITFINEX:
+        if path == "/v2/conf/pub:list:pair:exchange":
+            return bitfinex_pairs(model, query)
+        parts = path.split("/")
+        if len(parts) == 5 and parts[1:3] == ["v2", "book"] and parts[4] == "P0":
+            return bitfinex_book(model, parts[3], query)
+    return None
