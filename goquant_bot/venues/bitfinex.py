@@ -176,6 +176,14 @@ class BitfinexProtocol(VenueProtocol):
         if chan_id is not None:
             self._channels.pop(chan_id, None)
 
+    def _invalidate(self, book: OrderBook, symbol: Symbol) -> None:
+        # A channel still attached (replay, where nothing is resubscribed) waits for a snapshot.
+        channel = self._channels.get(self._chan_of.get(symbol, -1))
+        if channel is not None:
+            channel.snapshot = False
+            channel.crossed = False
+        super()._invalidate(book, symbol)
+
     # -- frames ---------------------------------------------------------------------------
 
     def on_frame(self, text: str, now: float) -> None:
@@ -195,7 +203,8 @@ class BitfinexProtocol(VenueProtocol):
             return
         payload = msg[1]
         kind = payload if type(payload) is str else None
-        seq_at = 3 if kind == "cs" else 2
+        # [chan, data, seq], [chan, "hb", seq], [chan, "cs", checksum, seq], [chan, "te", [...], seq]
+        seq_at = 2 if kind is None or kind == "hb" else 3
         if len(msg) > seq_at:
             seq = msg[seq_at]
             if type(seq) is not int:

@@ -55,6 +55,21 @@ PROTOCOLS: Mapping[Venue, type[VenueProtocol]] = MappingProxyType(
 )
 
 
+# Exchange names in capture headers (ours and other recorders') that are not our venue ids.
+EXCHANGE_ALIASES: Mapping[str, Venue] = MappingProxyType({"OKEX": Venue.OKX})
+
+
+def venue_of_exchange(exchange: str | None) -> Venue | None:
+    """The venue a capture header's ``exchange`` names (``BITFINEX`` -> bitfinex), if any."""
+    if not exchange:
+        return None
+    name = exchange.strip().upper()
+    try:
+        return EXCHANGE_ALIASES.get(name) or Venue(name.lower())
+    except ValueError:
+        return None
+
+
 def spec_for_address(addr: str) -> VenueSpec | None:
     """The venue whose protocol accepts a captured connection address (spot market data)."""
     for spec in VENUES.values():

@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, unquote, urlsplit
 
 from goquant_bot.domain.book import OrderBook
 from goquant_bot.domain.instruments import InstrumentKey, Venue
@@ -24,7 +24,7 @@ from goquant_bot.errors import RejectedInput
 from goquant_bot.logging import get_logger
 from goquant_bot.venues.base import RestRequest, SymbolMap, VenueProtocol
 from goquant_bot.venues.capture import CaptureHeader, CaptureReader, CaptureRecord
-from goquant_bot.venues.registry import VENUES, VenueSpec
+from goquant_bot.venues.registry import VENUES, VenueSpec, venue_of_exchange
 
 log = get_logger(__name__)
 
@@ -53,7 +53,8 @@ class _Endpoint:
 
     def matches(self, url: str) -> bool:
         parts = urlsplit(url)
-        return parts.path.rstrip("/") == self.path and self.params <= set(parse_qsl(parts.query))
+        path = unquote(parts.path).rstrip("/")  # some recorders keep ':' percent-encoded
+        return path == self.path and self.params <= set(parse_qsl(parts.query))
 
 
 @dataclass(slots=True)
@@ -129,6 +130,14 @@ class Replayer:
         self._available: dict[RestKey, CaptureRecord] = {}
         self._history: dict[InstrumentKey, list[OrderBook]] = {}
         self._current: set[int] = set()  # ids of the books in self.books (all kept alive)
+        self._header_venue: dict[int, Venue] = {}  # source -> the venue its header names
+
+    def set_exchange(self, source: int, exchange: str | None) -> None:
+        """The capture header of ``source`` names its exchange: it decides between venues
+        that would all accept a connection's address (local test servers)."""
+        venue = venue_of_exchange(exchange)
+        if venue is not None and venue in self.specs:
+            self._header_venue[source] = venue
 
     def feed(self, record: CaptureRecord, source: int = 0) -> None:
         """One record; ``source`` tells files apart (connection ids are per file)."""
@@ -186,9 +195,9 @@ class Replayer:
         self._after(proto, now)
 
     def _on_connect(self, record: CaptureRecord, source: int) -> None:
-        spec = next(
-            (s for s in self.specs.values() if s.protocol.accepts_address(record.target)), None
-        )
+        accepting = [s for s in self.specs.values() if s.protocol.accepts_address(record.target)]
+        named = self._header_venue.get(source)
+        spec = next((s for s in accepting if s.venue is named), accepting[0] if accepting else None)
         if spec is None:
             log.info("replay_unsupported_address", addr=record.target)
             self._conns[(source, record.conn)] = None
@@ -284,6 +293,14 @@ def _endpoint(spec: VenueSpec) -> _Endpoint:
     return _Endpoint(spec, parts.path.rstrip("/"), frozenset(params))
 
 
+def _exchange(path: Path) -> str | None:
+    """The exchange a capture's header names (reads only up to its first record)."""
+    reader = CaptureReader(path)
+    for _ in reader:
+        break
+    return reader.header.exchange if reader.header is not None else None
+
+
 def _timed(source: int, reader: CaptureReader) -> Iterator[tuple[float, int, CaptureRecord]]:
     # (ts, source) orders the merge and never ties: two records of one file are never in
     # the heap together. Without a key function heapq.merge is markedly faster.
@@ -304,6 +321,8 @@ def replay_files(
 def feed_files(replayer: Replayer, paths: Sequence[Path]) -> ReplayResult:
     """Feed the records of ``paths``, merged by time, to ``replayer``."""
     readers = [CaptureReader(Path(path)) for path in paths]
+    for source, path in enumerate(paths):
+        replayer.set_exchange(source, _exchange(Path(path)))
     if len(readers) == 1:
         feed = replayer.feed
         for record in readers[0]:
