@@ -126,6 +126,8 @@ class VenuesSettings(_Section):
     deribit: VenueSettings = VenueSettings(taker_fee_pct=0.0, rest_weight_per_minute=600)
     # Bitfinex public REST allows 10 to 90 requests a minute per endpoint (books: 90).
     bitfinex: VenueSettings = VenueSettings(taker_fee_pct=0.20, rest_weight_per_minute=60)
+    # Bitstamp allows 400 requests a second and 10,000 per 10 minutes.
+    bitstamp: VenueSettings = VenueSettings(taker_fee_pct=0.40, rest_weight_per_minute=600)
 
 
 class MarketDataSettings(_Section):

@@ -14,6 +14,7 @@ class Venue(StrEnum):
     BYBIT = "bybit"
     DERIBIT = "deribit"
     BITFINEX = "bitfinex"
+    BITSTAMP = "bitstamp"
 
 
 # Asset aliases: the same asset under another ticker on some venues.

@@ -7,7 +7,16 @@ from dataclasses import dataclass
 from types import MappingProxyType
 
 from goquant_bot.domain.instruments import Instrument, Venue
-from goquant_bot.venues import binance, binance_rest, bitfinex, bybit, deribit, okx, okx_rest
+from goquant_bot.venues import (
+    binance,
+    binance_rest,
+    bitfinex,
+    bitstamp,
+    bybit,
+    deribit,
+    okx,
+    okx_rest,
+)
 from goquant_bot.venues.base import RestRequest, VenueProtocol
 
 
@@ -46,6 +55,12 @@ VENUES: Mapping[Venue, VenueSpec] = MappingProxyType(
             bitfinex.BitfinexProtocol,
             bitfinex.instruments_request,
             bitfinex.parse_instruments,
+        ),
+        Venue.BITSTAMP: VenueSpec(
+            Venue.BITSTAMP,
+            bitstamp.BitstampProtocol,
+            bitstamp.instruments_request,
+            bitstamp.parse_instruments,
         ),
     }
 )

@@ -11,6 +11,7 @@ from goquant_bot.domain.instruments import Venue
 from goquant_bot.venues.registry import venue_of_exchange
 from goquant_bot.venues.replay import replay_files
 from tests.fakes import bitfinex_frames as bf
+from tests.fakes import bitstamp_frames as bs
 from tests.fakes.captures import connect, http, recv, send, write_capture
 
 
@@ -86,3 +87,34 @@ def test_a_loopback_capture_is_assigned_by_address_and_header(
     path = write_capture(tmp_path / "local.jsonl", lines, exchange=exchange)
     report = replay_files([path]).report()
     assert l1(report["bitfinex:ETH-USD"]) == (3000.0, 2.0, 3001.0, 2.0, "live")
+
+
+T = bs.T_US
+BITSTAMP_OTHER_TOOL = [
+    http(0, 20.0, "https://www.bitstamp.net/api/v2/trading-pairs-info/",
+         bs.pairs_body(("BTC/USD", "btcusd", 8, 0, "Enabled"))),
+    connect(1, 20.1, "wss://ws.bitstamp.net/"),
+    send(1, 20.2, '{"event":"bts:subscribe","data":{"channel":"diff_order_book_btcusd"}}'),
+    send(1, 20.2, '{"event":"bts:subscribe","data":{"channel":"live_trades_btcusd"}}'),
+    recv(1, 20.3, bs.subscribed("btcusd")),
+    recv(1, 20.4, bs.diff("btcusd", T + 1, bids=[("87000", "9")])),
+    recv(1, 20.45, '{"data":{"id":1,"amount":0.1,"price":87000},"channel":"live_trades_btcusd","event":"trade"}'),
+    recv(1, 20.5, bs.diff("btcusd", T + 3, asks=[("87010", "0"), ("87012", "2")])),
+    recv(1, 20.55, bs.diff("btcusd-perp", T + 3, asks=[("87010", "1")])),
+    # The other recorder asked for the snapshot without the trailing slash, with a parameter.
+    http(1, 20.6, "https://www.bitstamp.net/api/v2/order_book/btcusd?group=1",
+         bs.book_body(T + 2, [("87000", "1")], [("87010", "1"), ("87011", "3")])),
+    recv(1, 20.7, bs.diff("btcusd", T + 4, bids=[("87001", "0.5")])),
+]  # fmt: skip
+
+
+def test_bitstamp_capture_of_another_recorder_rebuilds_the_book(tmp_path: Path) -> None:
+    path = write_capture(tmp_path / "bitstamp.jsonl", BITSTAMP_OTHER_TOOL, exchange="BITSTAMP")
+    report = replay_files([path]).report()
+    assert list(books_of(report)) == ["bitstamp:BTC-USD"]
+    entry = report["bitstamp:BTC-USD"]
+    # The T+1 diff is older than the snapshot (T+2) and dropped; T+3 and T+4 apply.
+    assert l1(entry) == (87001.0, 0.5, 87011.0, 3.0, "live")
+    assert (entry["bid_levels"], entry["ask_levels"], entry["resyncs"]) == (2, 2, 0)
+    assert report["errors"] == {}
+    assert report["skipped"]["not_spot"] == 1

@@ -37,6 +37,7 @@ DEFAULT_VENUES = (
     VenueSpec(Venue.BYBIT, _MAJORS, 0.04, 0.6, -0.2, 0.3),
     VenueSpec(Venue.DERIBIT, ("BTC-USDC", "ETH-USDC"), 0.5, 0.3, 0.5, 0.5),
     VenueSpec(Venue.BITFINEX, (*_MAJORS, "BTC-USD", "ETH-USD"), 0.08, 0.5, 0.4, 0.4),
+    VenueSpec(Venue.BITSTAMP, (*_MAJORS, "BTC-USD", "ETH-USD"), 0.1, 0.4, -0.3, 0.4),
 )
 
 

@@ -22,7 +22,8 @@ BITFINEX_LENGTHS = frozenset({1, 25, 100, 250})
 BITFINEX_SEQ_ALL, BITFINEX_CHECKSUM = 65536, 131072
 BITFINEX_HEARTBEAT_S = 15.0
 BITFINEX_ALIASES = {"USDT": "UST", "USDC": "UDC"}
-SPOT_VENUES = (Venue.BITFINEX,)  # the venues whose REST this module answers
+SPOT_VENUES = (Venue.BITFINEX, Venue.BITSTAMP)  # the venues whose REST this module answers
+BITSTAMP_DIFF = "diff_order_book_"
 
 
 def _loads(text: str) -> Any:
@@ -187,6 +188,77 @@ class BitfinexSession(VenueSession):
             self._last_sent[stream.name] = self.model.time
 
 
+class BitstampSession(VenueSession):
+    """``bts:subscribe`` to ``diff_order_book_{pair}``, ``bts:heartbeat``; diffs by microtimestamp.
+
+    The client takes its snapshot over REST. A lost message is a late one here: Bitstamp has
+    no sequence numbers, so the diff arrives after the next one (out of order).
+    """
+
+    venue: ClassVar[Venue] = Venue.BITSTAMP
+
+    def __init__(self, model: MarketModel, conn_id: str) -> None:
+        super().__init__(model, conn_id)
+        self._late: dict[str, str] = {}
+
+    @staticmethod
+    def native(symbol: Symbol) -> str:
+        return f"{symbol.base}{symbol.quote}".lower()
+
+    def handle(self, text: str) -> None:
+        msg = _loads(text)
+        event = msg.get("event") if type(msg) is dict else None
+        data = msg.get("data") if type(msg) is dict else None
+        channel = data.get("channel") if type(data) is dict else None
+        if event == "bts:heartbeat":
+            self.reply({"event": "bts:heartbeat", "channel": "", "data": {"status": "success"}})
+            return
+        book = None
+        if type(channel) is str and channel.startswith(BITSTAMP_DIFF):
+            book = self.find_book(channel[len(BITSTAMP_DIFF) :])
+        if event not in ("bts:subscribe", "bts:unsubscribe") or book is None:
+            error = {"code": None, "message": "Bad subscription string."}
+            self.reply({"event": "bts:error", "channel": "", "data": error})
+            return
+        assert isinstance(channel, str)
+        if event == "bts:subscribe":
+            self.streams.setdefault(channel, Stream(channel, book, DIFF))
+            self.reply({"event": "bts:subscription_succeeded", "channel": channel, "data": {}})
+        else:
+            self.streams.pop(channel, None)
+            self.reply({"event": "bts:unsubscription_succeeded", "channel": channel, "data": {}})
+
+    def snapshot_frame(self, stream: Stream) -> str | None:
+        return None  # from REST
+
+    def delta_frame(self, stream: Stream, delta: Delta, prev: int, seq: int) -> str | None:
+        if not delta.bids and not delta.asks:
+            return None
+        book, model = stream.book, self.model
+        # The time of the tick the diff brings the client to (a late diff keeps its own).
+        ts_us = round((model.time - (model.tick - stream.tick) * model.config.tick_s) * 1e6)
+        data = {
+            "timestamp": str(ts_us // 1_000_000),
+            "microtimestamp": str(ts_us),
+            "bids": [[book.price_text(p), book.size_text(s)] for p, s, _ in delta.bids],
+            "asks": [[book.price_text(p), book.size_text(s)] for p, s, _ in delta.asks],
+        }
+        return enc.dumps({"data": data, "channel": stream.name, "event": "data"})
+
+    def _send(self, stream: Stream, delta: Delta, deliver: bool) -> None:
+        frame = self.delta_frame(stream, delta, stream.seq, delta.last_id)
+        if frame is None:
+            return
+        stream.seq = delta.last_id
+        if not deliver:
+            self._late[stream.name] = frame
+            return
+        self.outbox.append(frame)
+        late = self._late.pop(stream.name, None)
+        if late is not None:
+            self.outbox.append(late)
+
+
 # -- REST ------------------------------------------------------------------------------------
 
 
@@ -213,6 +285,48 @@ def bitfinex_book(model: MarketModel, native: str, query: Mapping[str, str]) -> 
     return 200, f"[{','.join(rows)}]"
 
 
+def bitstamp_pairs(model: MarketModel, query: Mapping[str, str]) -> tuple[int, str]:
+    """``[{"name":"BTC/USDT","url_symbol":"btcusdt","base_decimals":8,...}]``."""
+    entries = []
+    for symbol in model.listings(Venue.BITSTAMP):
+        asset = model.asset(symbol.base)
+        entries.append(
+            {
+                "name": f"{symbol.base}/{symbol.quote}",
+                "url_symbol": BitstampSession.native(symbol),
+                "base_decimals": asset.lot_decimals,
+                "counter_decimals": asset.tick_decimals,
+                "instant_order_counter_decimals": asset.tick_decimals,
+                "minimum_order": f"10.0 {symbol.quote}",
+                "trading": "Enabled",
+                "instant_and_market_orders": "Enabled",
+                "description": f"{symbol.base} / {symbol.quote}",
+            }
+        )
+    return 200, enc.dumps(entries)
+
+
+def bitstamp_book(model: MarketModel, native: str) -> tuple[int, str]:
+    """``{"timestamp":"...","microtimestamp":"...","bids":[["p","a"],...],"asks":[...]}``."""
+    book = next(
+        (
+            model.book(Venue.BITSTAMP, s)
+            for s in model.listings(Venue.BITSTAMP)
+            if BitstampSession.native(s) == native
+        ),
+        None,
+    )
+    if book is None:
+        return 404, enc.dumps({"status": "error", "reason": "Not Found"})
+    body = {
+        "timestamp": str(book.ts_ms // 1000),
+        "microtimestamp": str(book.ts_ms * 1000),
+        "bids": enc.text_levels(book, book.top(True)),
+        "asks": enc.text_levels(book, book.top(False)),
+    }
+    return 200, enc.dumps(body)
+
+
 def spot_rest_answer(
     model: MarketModel, venue: Venue, path: str, query: Mapping[str, str]
 ) -> tuple[int, str] | None:
@@ -223,4 +337,9 @@ def spot_rest_answer(
         parts = path.split("/")
         if len(parts) == 5 and parts[1:3] == ["v2", "book"] and parts[4] == "P0":
             return bitfinex_book(model, parts[3], query)
+    if venue is Venue.BITSTAMP:
+        if path == "/api/v2/trading-pairs-info":
+            return bitstamp_pairs(model, query)
+        if path.startswith("/api/v2/order_book/"):
+            return bitstamp_book(model, path.rsplit("/", 1)[1])
     return None
