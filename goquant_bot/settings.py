@@ -128,6 +128,8 @@ class VenuesSettings(_Section):
     bitfinex: VenueSettings = VenueSettings(taker_fee_pct=0.20, rest_weight_per_minute=60)
     # Bitstamp allows 400 requests a second and 10,000 per 10 minutes.
     bitstamp: VenueSettings = VenueSettings(taker_fee_pct=0.40, rest_weight_per_minute=600)
+    # Gemini's public REST allows 120 requests a minute (1 a second recommended).
+    gemini: VenueSettings = VenueSettings(taker_fee_pct=0.40, rest_weight_per_minute=60)
 
 
 class MarketDataSettings(_Section):

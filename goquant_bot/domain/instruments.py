@@ -15,6 +15,7 @@ class Venue(StrEnum):
     DERIBIT = "deribit"
     BITFINEX = "bitfinex"
     BITSTAMP = "bitstamp"
+    GEMINI = "gemini"
 
 
 # Asset aliases: the same asset under another ticker on some venues.

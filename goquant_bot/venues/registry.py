@@ -14,6 +14,8 @@ from goquant_bot.venues import (
     bitstamp,
     bybit,
     deribit,
+    gemini,
+    gemini_rest,
     okx,
     okx_rest,
 )
@@ -28,6 +30,8 @@ class VenueSpec:
     protocol: type[VenueProtocol]
     instruments_request: Callable[[str | None], RestRequest]
     parse_instruments: Callable[[str], list[Instrument]]
+    # More REST paths (prefixes) whose answers ``parse_instruments`` reads: per-symbol details.
+    instrument_paths: tuple[str, ...] = ()
 
 
 VENUES: Mapping[Venue, VenueSpec] = MappingProxyType(
@@ -61,6 +65,13 @@ VENUES: Mapping[Venue, VenueSpec] = MappingProxyType(
             bitstamp.BitstampProtocol,
             bitstamp.instruments_request,
             bitstamp.parse_instruments,
+        ),
+        Venue.GEMINI: VenueSpec(
+            Venue.GEMINI,
+            gemini.GeminiProtocol,
+            gemini.instruments_request,
+            gemini.parse_instruments,
+            instrument_paths=(gemini_rest.DETAILS_PATH,),
         ),
     }
 )

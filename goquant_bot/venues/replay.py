@@ -54,6 +54,8 @@ class _Endpoint:
     def matches(self, url: str) -> bool:
         parts = urlsplit(url)
         path = unquote(parts.path).rstrip("/")  # some recorders keep ':' percent-encoded
+        if any(path.startswith(prefix) for prefix in self.spec.instrument_paths):
+            return True
         return path == self.path and self.params <= set(parse_qsl(parts.query))
 
 

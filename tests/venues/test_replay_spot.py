@@ -12,6 +12,7 @@ from goquant_bot.venues.registry import venue_of_exchange
 from goquant_bot.venues.replay import replay_files
 from tests.fakes import bitfinex_frames as bf
 from tests.fakes import bitstamp_frames as bs
+from tests.fakes import gemini_frames as gm
 from tests.fakes.captures import connect, http, recv, send, write_capture
 
 
@@ -118,3 +119,34 @@ def test_bitstamp_capture_of_another_recorder_rebuilds_the_book(tmp_path: Path) 
     assert (entry["bid_levels"], entry["ask_levels"], entry["resyncs"]) == (2, 2, 0)
     assert report["errors"] == {}
     assert report["skipped"]["not_spot"] == 1
+
+
+GEMINI_SUB = (
+    '{"type":"subscribe","subscriptions":[{"name":"l2","symbols":["BTCUSD","BTCGUSDPERP"]},'
+    '{"name":"candles_1m","symbols":["BTCUSD"]}]}'
+)
+GEMINI_OTHER_TOOL = [
+    http(0, 30.0, "https://api.gemini.com/v1/symbols/details/btcusd", gm.details("BTCUSD", "BTC", "USD")),
+    http(0, 30.0, "https://api.gemini.com/v1/symbols/details/BTCGUSDPERP",
+         gm.details("BTCGUSDPERP", "BTC", "GUSD", product="swap")),
+    connect(1, 30.1, "wss://api.gemini.com/v2/marketdata/"),
+    send(1, 30.2, GEMINI_SUB),
+    recv(1, 30.3, gm.initial("BTCUSD", [("buy", "87000", "1"), ("sell", "87010", "2")])),
+    recv(1, 30.3, gm.initial("BTCGUSDPERP", [("buy", "86000", "1"), ("sell", "86010", "2")])),
+    recv(1, 30.35, '{"type":"candles_1m_updates","symbol":"BTCUSD","changes":[[1,2,3,4,5,6]]}'),
+    recv(1, 30.4, gm.update("BTCUSD", [("buy", "87005", "0.5"), ("sell", "87010", "0")])),
+    recv(1, 30.4, gm.update("BTCUSD", [("sell", "87011", "4")])),
+    recv(1, 30.5, gm.trade("BTCUSD")),
+]  # fmt: skip
+
+
+def test_gemini_capture_of_another_recorder_reports_the_spot_book_only(tmp_path: Path) -> None:
+    path = write_capture(tmp_path / "gemini.jsonl", GEMINI_OTHER_TOOL, exchange="GEMINI")
+    report = replay_files([path]).report()
+    assert list(books_of(report)) == ["gemini:BTC-USD"]
+    entry = report["gemini:BTC-USD"]
+    assert l1(entry) == (87005.0, 0.5, 87011.0, 4.0, "live")
+    assert (entry["updates"], entry["resyncs"]) == (3, 0)
+    assert report["errors"] == {}
+    assert report["skipped"]["not_spot"] == 1
+    assert "rest_unanswered" not in report["skipped"]

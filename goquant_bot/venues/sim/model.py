@@ -38,6 +38,7 @@ DEFAULT_VENUES = (
     VenueSpec(Venue.DERIBIT, ("BTC-USDC", "ETH-USDC"), 0.5, 0.3, 0.5, 0.5),
     VenueSpec(Venue.BITFINEX, (*_MAJORS, "BTC-USD", "ETH-USD"), 0.08, 0.5, 0.4, 0.4),
     VenueSpec(Venue.BITSTAMP, (*_MAJORS, "BTC-USD", "ETH-USD"), 0.1, 0.4, -0.3, 0.4),
+    VenueSpec(Venue.GEMINI, (*_MAJORS, "BTC-USD", "ETH-USD"), 0.1, 0.4, 0.2, 0.4),
 )
 
 

@@ -22,7 +22,7 @@ BITFINEX_LENGTHS = frozenset({1, 25, 100, 250})
 BITFINEX_SEQ_ALL, BITFINEX_CHECKSUM = 65536, 131072
 BITFINEX_HEARTBEAT_S = 15.0
 BITFINEX_ALIASES = {"USDT": "UST", "USDC": "UDC"}
-SPOT_VENUES = (Venue.BITFINEX, Venue.BITSTAMP)  # the venues whose REST this module answers
+SPOT_VENUES = (Venue.BITFINEX, Venue.BITSTAMP, Venue.GEMINI)  # whose REST this module answers
 BITSTAMP_DIFF = "diff_order_book_"
 
 
@@ -259,6 +259,71 @@ class BitstampSession(VenueSession):
             self.outbox.append(late)
 
 
+class GeminiSession(VenueSession):
+    """``{"type":"subscribe","subscriptions":[{"name":"l2","symbols":[...]}]}``: the first
+    ``l2_updates`` is the whole book (with recent ``trades``), then changes. No sequence
+    numbers, so a lost message is simply missing."""
+
+    venue: ClassVar[Venue] = Venue.GEMINI
+    reports_touched: ClassVar[bool] = False
+
+    @staticmethod
+    def native(symbol: Symbol) -> str:
+        return f"{symbol.base}{symbol.quote}"
+
+    def handle(self, text: str) -> None:
+        msg = _loads(text)
+        kind = msg.get("type") if type(msg) is dict else None
+        subs = msg.get("subscriptions") if type(msg) is dict else None
+        if kind not in ("subscribe", "unsubscribe") or type(subs) is not list:
+            self.reply({"result": "error", "reason": "InvalidJson", "message": "bad request"})
+            return
+        for sub in subs:
+            name = sub.get("name") if type(sub) is dict else None
+            symbols = sub.get("symbols") if type(sub) is dict else None
+            for native in symbols if type(symbols) is list else []:
+                book = self.find_book(native) if type(native) is str else None
+                if book is None:
+                    continue
+                if name == "candles_1m":
+                    if kind == "subscribe":
+                        self.reply(gemini_candles(book))
+                elif name == "l2" and kind == "subscribe":
+                    self.streams.setdefault(native, Stream(native, book, DIFF))
+                elif name == "l2":
+                    self.streams.pop(native, None)
+
+    def snapshot_frame(self, stream: Stream) -> str | None:
+        book = stream.book
+        changes = [gemini_change(book, "buy", p, s) for p, s in stream.bids.items()]
+        changes += [gemini_change(book, "sell", p, s) for p, s in stream.asks.items()]
+        return enc.dumps(
+            {"type": "l2_updates", "symbol": stream.name, "changes": changes, "trades": []}
+        )
+
+    def delta_frame(self, stream: Stream, delta: Delta, prev: int, seq: int) -> str | None:
+        if not delta.bids and not delta.asks:
+            return None
+        book = stream.book
+        changes = [gemini_change(book, "buy", p, s) for p, s, _ in delta.bids]
+        changes += [gemini_change(book, "sell", p, s) for p, s, _ in delta.asks]
+        return enc.dumps({"type": "l2_updates", "symbol": stream.name, "changes": changes})
+
+
+def gemini_change(book: SimBook, side: str, price: int, size: int) -> list[str]:
+    return [side, book.price_text(price), book.size_text(size)]
+
+
+def gemini_candles(book: SimBook) -> dict[str, Any]:
+    mid = float(book.price_text(book.top(True, 1)[0][0]))
+    candle = [book.ts_ms // 60_000 * 60_000, mid, mid, mid, mid, 1.0]
+    return {
+        "type": "candles_1m_updates",
+        "symbol": GeminiSession.native(book.symbol),
+        "changes": [candle],
+    }
+
+
 # -- REST ------------------------------------------------------------------------------------
 
 
@@ -327,6 +392,67 @@ def bitstamp_book(model: MarketModel, native: str) -> tuple[int, str]:
     return 200, enc.dumps(body)
 
 
+def gemini_symbols(model: MarketModel) -> tuple[int, str]:
+    """``["btcusd","ethusd",...,"btcgusdperp"]`` (a perpetual is listed too, as on Gemini)."""
+    names = [GeminiSession.native(s).lower() for s in model.listings(Venue.GEMINI)]
+    return 200, enc.dumps([*names, "btcgusdperp"])
+
+
+def _gemini_book(model: MarketModel, native: str) -> SimBook | None:
+    for symbol in model.listings(Venue.GEMINI):
+        if GeminiSession.native(symbol).lower() == native.lower():
+            return model.book(Venue.GEMINI, symbol)
+    return None
+
+
+def gemini_details(model: MarketModel, native: str) -> tuple[int, str]:
+    """``{"symbol":"BTCUSD","base_currency":"BTC","quote_currency":"USD","tick_size":1e-8,...}``."""
+    if native == "btcgusdperp":
+        body: dict[str, Any] = {
+            "symbol": "BTCGUSDPERP", "base_currency": "BTC", "quote_currency": "GUSD",
+            "tick_size": 0.0001, "quote_increment": 0.5, "min_order_size": "0.0001",
+            "status": "open", "wrap_enabled": False, "product_type": "swap",
+            "contract_type": "linear", "contract_price_currency": "GUSD",
+        }  # fmt: skip
+        return 200, enc.dumps(body)
+    book = _gemini_book(model, native)
+    if book is None:
+        return 400, enc.dumps({"result": "error", "reason": "InvalidSymbol", "message": native})
+    asset = book.asset
+    body = {
+        "symbol": GeminiSession.native(book.symbol),
+        "base_currency": book.symbol.base,
+        "quote_currency": book.symbol.quote,
+        "tick_size": 10.0**-asset.lot_decimals,
+        "quote_increment": 10.0**-asset.tick_decimals,
+        "min_order_size": str(10.0**-asset.lot_decimals),
+        "status": "open",
+        "wrap_enabled": False,
+        "product_type": "spot",
+        "contract_type": "vanilla",
+        "contract_price_currency": book.symbol.quote,
+    }
+    return 200, enc.dumps(body)
+
+
+def gemini_book(model: MarketModel, native: str, query: Mapping[str, str]) -> tuple[int, str]:
+    """``{"bids":[{"price":"...","amount":"...","timestamp":"..."}],"asks":[...]}``."""
+    book = _gemini_book(model, native)
+    if book is None:
+        return 400, enc.dumps({"result": "error", "reason": "InvalidSymbol", "message": native})
+    limit = query.get("limit_bids", "50")
+    depth = int(limit) if limit.isdigit() else 50
+    ts = str(book.ts_ms // 1000)
+
+    def rows(bids: bool) -> list[dict[str, str]]:
+        return [
+            {"price": book.price_text(p), "amount": book.size_text(s), "timestamp": ts}
+            for p, s in book.top(bids, depth)
+        ]
+
+    return 200, enc.dumps({"bids": rows(True), "asks": rows(False)})
+
+
 def spot_rest_answer(
     model: MarketModel, venue: Venue, path: str, query: Mapping[str, str]
 ) -> tuple[int, str] | None:
@@ -342,4 +468,11 @@ def spot_rest_answer(
             return bitstamp_pairs(model, query)
         if path.startswith("/api/v2/order_book/"):
             return bitstamp_book(model, path.rsplit("/", 1)[1])
+    if venue is Venue.GEMINI:
+        if path == "/v1/symbols":
+            return gemini_symbols(model)
+        if path.startswith("/v1/symbols/details/"):
+            return gemini_details(model, path.rsplit("/", 1)[1])
+        if path.startswith("/v1/book/"):
+            return gemini_book(model, path.rsplit("/", 1)[1], query)
     return None
