@@ -1,10 +1,12 @@
 """Run every benchmark and print its figures: ``make bench``."""
 
-from bench import bench_books, bench_delivery, bench_engine, bench_state
+from bench import bench_books, bench_delivery, bench_engine, bench_spot_books, bench_state
 
 
 def main() -> None:
     bench_books.main()
+    print()
+    bench_spot_books.main()
     print()
     bench_engine.main()
     print()

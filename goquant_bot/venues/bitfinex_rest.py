@@ -71,6 +71,11 @@ def pair_symbol(pair: str) -> Symbol | None:
 @lru_cache(maxsize=65536)
 def js_number(value: float) -> str:
     """``value`` as JavaScript prints it: 1.0 -> "1", 1e-07 -> "1e-7", 1e21 -> "1e+21"."""
+    text = repr(float(value))
+    if "e" not in text and text != "-0.0":
+        # Python prints 1e-4 <= |x| < 1e16 in fixed notation with the same shortest digits
+        # as JavaScript; only the ".0" of whole numbers differs.
+        return text[:-2] if text.endswith(".0") else text
     if value == 0:
         return "0"
     sign = "-" if value < 0 else ""

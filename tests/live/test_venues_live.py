@@ -25,6 +25,9 @@ SYMBOL = {
     Venue.OKX: Symbol("BTC", "USDT"),
     Venue.BYBIT: Symbol("BTC", "USDT"),
     Venue.DERIBIT: Symbol("BTC", "USDC"),
+    Venue.BITFINEX: Symbol("BTC", "USD"),
+    Venue.BITSTAMP: Symbol("BTC", "USD"),
+    Venue.GEMINI: Symbol("BTC", "USD"),
 }
 
 
