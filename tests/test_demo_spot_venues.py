@@ -5,15 +5,19 @@ from __future__ import annotations
 
 import asyncio
 import socket
+from dataclasses import replace
 from pathlib import Path
 
 import aiohttp
 
-from goquant_bot.app import build
+from goquant_bot.app import build, open_captures, record_market_data
 from goquant_bot.bot.types import Caller
 from goquant_bot.domain.book import BookState
 from goquant_bot.domain.instruments import InstrumentKey, Symbol, Venue
 from goquant_bot.settings import Settings
+from goquant_bot.venues.replay import replay_files
+from goquant_bot.venues.sim.model import DEFAULT_VENUES, SimConfig
+from goquant_bot.venues.sim.simulator import SimulatedVenues
 from tests.helpers import wait_until
 
 NEW = (Venue.GEMINI, Venue.BITSTAMP, Venue.BITFINEX)
@@ -72,3 +76,27 @@ async def test_new_venues_in_commands_status_readiness_and_metrics(tmp_path: Pat
     finally:
         app.request_stop()
         assert await asyncio.wait_for(runner, 10) == 0
+
+
+async def test_record_then_replay_rebuilds_the_new_venues_books(tmp_path: Path) -> None:
+    config = replace(SimConfig().calm(), venues=tuple(v for v in DEFAULT_VENUES if v.venue in NEW))
+    sim = SimulatedVenues(config, seed=4, pace_s=0.02)
+    settings = Settings(
+        _env_file=None,
+        app={"data_dir": str(tmp_path / "data")},  # type: ignore[arg-type]
+        logging={"file": None},  # type: ignore[arg-type]
+    )
+    writers = open_captures(tmp_path / "cap", list(NEW), {"symbols": ["BTC-USD"]}, compress=True)
+    await record_market_data(
+        settings, writers, [BTC_USD], 2.0, connector=sim.connector, http=sim.http_get
+    )
+    paths = [tmp_path / "cap" / f"{venue.value}.jsonl.zst" for venue in NEW]
+    report = replay_files(paths).report()
+    assert {key for key in report if ":" in key} == {f"{v.value}:BTC-USD" for v in NEW}
+    for venue in NEW:
+        entry = report[f"{venue.value}:BTC-USD"]
+        assert entry["state"] == "live", (venue, entry)
+        assert entry["bid"] < entry["ask"]
+        assert entry["bid_levels"] >= 25
+        assert entry["updates"] >= 2
+    assert report["errors"] == {}
