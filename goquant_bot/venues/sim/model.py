@@ -31,14 +31,16 @@ DEFAULT_ASSETS = (
     AssetSpec("SOL", 150.0, 0.90, 2, 3, 1.5, 40.0),
 )
 _MAJORS = ("BTC-USDT", "ETH-USDT", "SOL-USDT", "BTC-USDC", "ETH-USDC")
+# Fewer books for the venues quoting in USD: each simulated book costs every tick.
+_USD_MAJORS = ("BTC-USD", "BTC-USDT", "ETH-USDT", "BTC-USDC")
 DEFAULT_VENUES = (
     VenueSpec(Venue.BINANCE, _MAJORS, 0.02, 1.0, 0.0, 0.2),
     VenueSpec(Venue.OKX, _MAJORS, 0.05, 0.7, 0.3, 0.3),
     VenueSpec(Venue.BYBIT, _MAJORS, 0.04, 0.6, -0.2, 0.3),
     VenueSpec(Venue.DERIBIT, ("BTC-USDC", "ETH-USDC"), 0.5, 0.3, 0.5, 0.5),
-    VenueSpec(Venue.BITFINEX, (*_MAJORS, "BTC-USD", "ETH-USD"), 0.08, 0.5, 0.4, 0.4),
-    VenueSpec(Venue.BITSTAMP, (*_MAJORS, "BTC-USD", "ETH-USD"), 0.1, 0.4, -0.3, 0.4),
-    VenueSpec(Venue.GEMINI, (*_MAJORS, "BTC-USD", "ETH-USD"), 0.1, 0.4, 0.2, 0.4),
+    VenueSpec(Venue.BITFINEX, _USD_MAJORS, 0.08, 0.5, 0.4, 0.4),
+    VenueSpec(Venue.BITSTAMP, _USD_MAJORS, 0.1, 0.4, -0.3, 0.4),
+    VenueSpec(Venue.GEMINI, _USD_MAJORS, 0.1, 0.4, 0.2, 0.4),
 )
 
 
