@@ -21,10 +21,16 @@ from goquant_bot.errors import VenueProtocolError
 from goquant_bot.logging import get_logger
 from goquant_bot.venues.base import RAW_LOG_LIMIT, RestRequest, VenueProtocol
 from goquant_bot.venues.bitfinex_rest import (
-    BOOK_PATH,
     CHECKSUM_LEVELS,
     DEFAULT_REST_BASE,
+    FLAGS,
+    INFO_MAINTENANCE,
+    INFO_MAINTENANCE_END,
+    INFO_RESTART,
+    OB_CHECKSUM,
     bitfinex_checksum,
+    book_length,
+    book_request,
     instruments_request,
     is_spot_pair,
     pair_symbol,
@@ -35,27 +41,14 @@ from goquant_bot.venues.bitfinex_rest import (
 from goquant_bot.venues.levels import address_matches, apply_polled
 
 # Re-exported: callers take a venue's instrument helpers from its protocol module.
-__all__ = ["BitfinexProtocol", "instruments_request", "parse_instruments"]
+__all__ = ["BitfinexProtocol", "book_length", "instruments_request", "parse_instruments"]
 
 log = get_logger(__name__)
 
 WS_PATH = "/ws/2"
 # api-pub is the public host; api.bitfinex.com serves public channels too (older captures).
 WS_HOSTS = frozenset({"api-pub.bitfinex.com", "api.bitfinex.com"})
-SEQ_ALL = 65536
-OB_CHECKSUM = 131072
-FLAGS = SEQ_ALL | OB_CHECKSUM
-BOOK_LENGTHS = (25, 100, 250)  # P0 book lengths; 25 at least, the checksum covers 25
-POLL_LENGTH = 100
-# Info codes: the server restarts (reconnect), maintenance starts, maintenance ends.
-INFO_RESTART, INFO_MAINTENANCE, INFO_MAINTENANCE_END = 20051, 20060, 20061
-
 _loads = orjson.loads
-
-
-def book_length(depth: int) -> int:
-    """The smallest P0 ``len`` holding ``depth`` levels (250 at most)."""
-    return next((n for n in BOOK_LENGTHS if depth <= n), BOOK_LENGTHS[-1])
 
 
 class _Channel:
@@ -286,8 +279,7 @@ class BitfinexProtocol(VenueProtocol):
         """After a snapshot or level: with checksums, wait for the checksum message; without,
         publish unless crossed (a cross still there at the next heartbeat resyncs)."""
         if self._checksums:
-            channel.book.recv_ts = now
-            return
+            return  # not fresher until verified: checksums that stop coming make it stale
         channel.crossed = channel.book.is_crossed()
         if not channel.crossed:
             self.mark_live(channel.book, now, None)
@@ -391,14 +383,7 @@ class BitfinexProtocol(VenueProtocol):
     # -- REST -----------------------------------------------------------------------------
 
     def poll_request(self, symbol: Symbol) -> RestRequest | None:
-        return RestRequest(
-            venue=self.venue,
-            url=f"{self.rest_base}{BOOK_PATH}/{self.native_name(symbol)}/P0",
-            params=(("len", str(POLL_LENGTH)),),
-            weight=1,
-            purpose="poll",
-            symbol=symbol,
-        )
+        return book_request(self.rest_base, self.native_name(symbol), symbol)
 
     def on_rest(self, request: RestRequest, status: int, body: str, now: float) -> None:
         """``[[PRICE, COUNT, AMOUNT], ...]`` while the stream is down."""
@@ -410,10 +395,7 @@ class BitfinexProtocol(VenueProtocol):
             self.stats.skipped["rest:poll_unneeded"] += 1
             return
         try:
-            if status != 200:
-                msg = f"Bitfinex book: HTTP {status}"
-                raise VenueProtocolError(msg)
-            bids, asks = parse_rest_book(body)
+            bids, asks = parse_rest_book(status, body)
         except VenueProtocolError as exc:
             self.stats.errors["rest:poll"] += 1
             log.warning("rest_rejected", venue=self.venue.value, reason=str(exc))

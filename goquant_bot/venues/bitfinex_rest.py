@@ -1,4 +1,4 @@
-"""Bitfinex v2 off the stream path: pair names, instruments, the book checksum, REST books.
+"""Bitfinex v2 off the stream path: flags, pair names, instruments, the checksum, REST books.
 
 Bitfinex sends prices and amounts as JSON numbers and computes its checksum over their
 JavaScript renderings, so the checksum re-renders our floats the way JavaScript's
@@ -24,10 +24,22 @@ DEFAULT_REST_BASE = "https://api-pub.bitfinex.com"
 PAIRS_PATH = "/v2/conf/pub:list:pair:exchange"
 BOOK_PATH = "/v2/book"  # + /t{PAIR}/P0?len=N
 CHECKSUM_LEVELS = 25
+SEQ_ALL = 65536  # conf flag: a sequence number on every message
+OB_CHECKSUM = 131072  # conf flag: a checksum message after every book change
+FLAGS = SEQ_ALL | OB_CHECKSUM
+BOOK_LENGTHS = (25, 100, 250)  # P0 book lengths; 25 at least, the checksum covers 25
+POLL_LENGTH = 100
+# Info codes: the server restarts (reconnect), maintenance starts, maintenance ends.
+INFO_RESTART, INFO_MAINTENANCE, INFO_MAINTENANCE_END = 20051, 20060, 20061
 # Bitfinex's own short codes for currencies other venues spell out (its pub:map:currency:sym).
 CURRENCY_ALIASES = {"UST": "USDT", "UDC": "USDC"}
 # Amounts have 8 decimals; prices have 5 significant digits, so there is no fixed tick.
 LOT_SIZE = 1e-8
+
+
+def book_length(depth: int) -> int:
+    """The smallest P0 ``len`` holding ``depth`` levels (250 at most)."""
+    return next((n for n in BOOK_LENGTHS if depth <= n), BOOK_LENGTHS[-1])
 
 
 def split_pair(pair: str) -> tuple[str, str] | None:
@@ -135,8 +147,25 @@ def parse_book_levels(levels: Any) -> tuple[list[tuple[float, float]], list[tupl
     return bids, asks
 
 
-def parse_rest_book(body: str) -> tuple[list[tuple[float, float]], list[tuple[float, float]]]:
+def book_request(rest_base: str, native: str, symbol: Symbol) -> RestRequest:
+    """``GET /v2/book/tBTCUSD/P0?len=100``: a book while the stream is down."""
+    return RestRequest(
+        venue=Venue.BITFINEX,
+        url=f"{rest_base}{BOOK_PATH}/{native}/P0",
+        params=(("len", str(POLL_LENGTH)),),
+        weight=1,
+        purpose="poll",
+        symbol=symbol,
+    )
+
+
+def parse_rest_book(
+    status: int, body: str
+) -> tuple[list[tuple[float, float]], list[tuple[float, float]]]:
     """``GET /v2/book/tBTCUSD/P0``: ``[[PRICE, COUNT, AMOUNT], ...]``."""
+    if status != 200:
+        msg = f"Bitfinex book: HTTP {status}"
+        raise VenueProtocolError(msg)
     try:
         levels = orjson.loads(body)
     except orjson.JSONDecodeError as exc:

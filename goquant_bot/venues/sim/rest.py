@@ -19,7 +19,7 @@ from goquant_bot.venues.sim.encoders import (
     text_levels,
 )
 from goquant_bot.venues.sim.model import MarketModel
-from goquant_bot.venues.sim.spot_sessions import SPOT_VENUES, spot_rest_answer
+from goquant_bot.venues.sim.spot_rest import SPOT_VENUES, spot_rest_answer
 
 
 def rest_answer(model: MarketModel, url: str, params: Iterable[tuple[str, str]]) -> tuple[int, str]:
