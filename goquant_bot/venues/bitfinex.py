@@ -54,12 +54,13 @@ _loads = orjson.loads
 class _Channel:
     """One subscribed book channel."""
 
-    __slots__ = ("book", "crossed", "snapshot")
+    __slots__ = ("book", "crossed", "pending", "snapshot")
 
     def __init__(self, book: OrderBook) -> None:
         self.book = book
         self.snapshot = False  # the channel's snapshot has been applied
         self.crossed = False  # crossed after its last message (maybe in the middle of a batch)
+        self.pending = False  # changed since its last checksum (checksums on)
 
 
 class BitfinexProtocol(VenueProtocol):
@@ -217,7 +218,7 @@ class BitfinexProtocol(VenueProtocol):
         if kind == "hb":
             if channel.crossed:
                 self.resync(book, "crossed", now, text)
-            elif channel.snapshot:
+            elif channel.snapshot and not channel.pending:
                 self.mark_live(book, now, None)
         elif kind == "cs":
             self._on_checksum(channel, msg, text, now)
@@ -279,7 +280,8 @@ class BitfinexProtocol(VenueProtocol):
         """After a snapshot or level: with checksums, wait for the checksum message; without,
         publish unless crossed (a cross still there at the next heartbeat resyncs)."""
         if self._checksums:
-            return  # not fresher until verified: checksums that stop coming make it stale
+            channel.pending = True  # not fresher until verified: a lost checksum makes it stale
+            return
         channel.crossed = channel.book.is_crossed()
         if not channel.crossed:
             self.mark_live(channel.book, now, None)
@@ -300,7 +302,7 @@ class BitfinexProtocol(VenueProtocol):
         if ours != checksum:
             self.resync(book, "checksum", now, text)
             return
-        channel.crossed = False
+        channel.crossed = channel.pending = False
         self.mark_live(book, now, None)  # a crossed book resyncs here
 
     # -- events ---------------------------------------------------------------------------

@@ -114,7 +114,11 @@ def test_snapshot_updates_and_a_matching_checksum_keep_the_book_live() -> None:
     after = [("100", "1", "0.25"), ("101", "1", "-2"), ("101.5", "2", "-3")]
     proto.on_frame(bf.checksum_frame(11, bf.book_checksum(after), 9), T0 + 1)
     assert (proto.changed, btc.updates) == ({BTC}, 2)
-    assert levels(proto) == ([(100.0, 0.25)], [(101.0, 2.0), (101.5, 3.0)])
+    # A heartbeat while a change waits for its checksum does not vouch for the book.
+    proto.on_frame(bf.update(11, ("100", "2", "0.5"), 10), T0 + 2)
+    proto.on_frame(bf.heartbeat(11, 11), T0 + 3)
+    assert (btc.updates, btc.recv_ts) == (2, T0 + 1)
+    assert levels(proto) == ([(100.0, 0.5)], [(101.0, 2.0), (101.5, 3.0)])
     assert (btc.state, btc.resyncs, btc.recv_ts) == (BookState.LIVE, 0, T0 + 1)
     assert not proto.stats.errors
     assert proto.outbox == []
