@@ -7,12 +7,15 @@ from bench import (
     bench_demo,
     bench_engine,
     bench_recovery,
+    bench_spot_books,
     bench_state,
 )
 
 
 def main() -> None:
     bench_books.main()
+    print()
+    bench_spot_books.main()
     print()
     bench_engine.main()
     print()

@@ -163,6 +163,12 @@ class VenuesSettings(_Section):
     # Public REST: 10 requests/s per IP (Coinbase), about 1/s (Kraken); we keep well under.
     coinbase: VenueSettings = VenueSettings(taker_fee_pct=1.20, rest_weight_per_minute=300)
     kraken: VenueSettings = VenueSettings(taker_fee_pct=0.40, rest_weight_per_minute=40)
+    # Bitfinex public REST allows 10 to 90 requests a minute per endpoint (books: 90).
+    bitfinex: VenueSettings = VenueSettings(taker_fee_pct=0.20, rest_weight_per_minute=60)
+    # Bitstamp allows 400 requests a second and 10,000 per 10 minutes.
+    bitstamp: VenueSettings = VenueSettings(taker_fee_pct=0.40, rest_weight_per_minute=600)
+    # Gemini's public REST allows 120 requests a minute (1 a second recommended).
+    gemini: VenueSettings = VenueSettings(taker_fee_pct=0.40, rest_weight_per_minute=60)
 
 
 class MarketDataSettings(_Section):

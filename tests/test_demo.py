@@ -45,22 +45,20 @@ async def test_demo_streams_live_books_from_all_four_venues(tmp_path: Path) -> N
     hub = app.market.hub
     runner = asyncio.ensure_future(app.run())
 
-    expected = sum(
-        1 for venue in Venue for s in DEMO_WATCH if venue is not Venue.DERIBIT or s.quote == "USDC"
-    )
-
-    def all_live() -> bool:
-        books = [b for feed in hub.feeds.values() for b in feed.books()]
-        return len(books) == expected and all(b.state is BookState.LIVE for b in books)
-
-    await wait_until(all_live, within=10)
     # Every venue listing a watched symbol streams it; Deribit lists only the USDC pair.
-    assert {str(k) for k in hub.subscribed()} == {
+    expected = {
         f"{venue.value}:{symbol}"
         for venue in Venue
         for symbol in DEMO_WATCH
         if venue is not Venue.DERIBIT or symbol.quote == "USDC"
     }
+
+    def all_live() -> bool:
+        books = [b for feed in hub.feeds.values() for b in feed.books()]
+        return len(books) == len(expected) and all(b.state is BookState.LIVE for b in books)
+
+    await wait_until(all_live, within=10)
+    assert {str(k) for k in hub.subscribed()} == expected
     for feed in hub.feeds.values():
         for book in feed.books():
             l1 = book.l1()
@@ -167,7 +165,8 @@ async def test_the_demos_own_monitors_never_send_to_telegram(tmp_path: Path) -> 
             hub, btc = app.market.hub, Symbol("BTC", "USDT")
             await wait_until(
                 lambda: (
-                    len([b for b in hub.books_for(btc) if b.state is BookState.LIVE]) == 3
+                    len(books := hub.books_for(btc)) >= 3
+                    and all(b.state is BookState.LIVE for b in books)
                     and any(m.owner == USER_ID for m in app.registry.monitors.values())
                 ),  # type: ignore[union-attr]
                 within=10,

@@ -149,7 +149,8 @@ def build(
     if settings.app.demo and connector is None and http is None:
         # Only the enabled venues are simulated: every showcase dislocation is one they see.
         enabled = [v for v in Venue if getattr(settings.venues, v.value).enabled]
-        simulated = simulator or SimulatedVenues(SimConfig().only(enabled))
+        fees = tuple(arb_config(settings).fees_pct.items())
+        simulated = simulator or SimulatedVenues(SimConfig(showcase_fees_pct=fees).only(enabled))
         connector, http = simulated.connector, simulated.http_get
         watch = [Symbol.parse(s) for s in settings.marketdata.watch] or list(DEMO_WATCH)
         log.warning(

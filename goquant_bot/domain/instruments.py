@@ -16,6 +16,9 @@ class Venue(StrEnum):
     DERIBIT = "deribit"
     COINBASE = "coinbase"
     KRAKEN = "kraken"
+    BITFINEX = "bitfinex"
+    BITSTAMP = "bitstamp"
+    GEMINI = "gemini"
 
 
 # Asset aliases: the same asset under another ticker on some venues (Kraken's XBT, XDG).

@@ -10,9 +10,13 @@ from goquant_bot.domain.instruments import Instrument, Venue
 from goquant_bot.venues import (
     binance,
     binance_rest,
+    bitfinex,
+    bitstamp,
     bybit,
     coinbase,
     deribit,
+    gemini,
+    gemini_rest,
     kraken,
     okx,
     okx_rest,
@@ -28,6 +32,8 @@ class VenueSpec:
     protocol: type[VenueProtocol]
     instruments_request: Callable[[str | None], RestRequest]
     parse_instruments: Callable[[str], list[Instrument]]
+    # More REST paths (prefixes) whose answers ``parse_instruments`` reads: per-symbol details.
+    instrument_paths: tuple[str, ...] = ()
 
 
 VENUES: Mapping[Venue, VenueSpec] = MappingProxyType(
@@ -62,12 +68,46 @@ VENUES: Mapping[Venue, VenueSpec] = MappingProxyType(
             kraken.instruments_request,
             kraken.parse_instruments,
         ),
+        Venue.BITFINEX: VenueSpec(
+            Venue.BITFINEX,
+            bitfinex.BitfinexProtocol,
+            bitfinex.instruments_request,
+            bitfinex.parse_instruments,
+        ),
+        Venue.BITSTAMP: VenueSpec(
+            Venue.BITSTAMP,
+            bitstamp.BitstampProtocol,
+            bitstamp.instruments_request,
+            bitstamp.parse_instruments,
+        ),
+        Venue.GEMINI: VenueSpec(
+            Venue.GEMINI,
+            gemini.GeminiProtocol,
+            gemini.instruments_request,
+            gemini.parse_instruments,
+            instrument_paths=(gemini_rest.DETAILS_PATH,),
+        ),
     }
 )
 
 PROTOCOLS: Mapping[Venue, type[VenueProtocol]] = MappingProxyType(
     {venue: spec.protocol for venue, spec in VENUES.items()}
 )
+
+
+# Exchange names in capture headers (ours and other recorders') that are not our venue ids.
+EXCHANGE_ALIASES: Mapping[str, Venue] = MappingProxyType({"OKEX": Venue.OKX})
+
+
+def venue_of_exchange(exchange: str | None) -> Venue | None:
+    """The venue a capture header's ``exchange`` names (``BITFINEX`` -> bitfinex), if any."""
+    if not exchange:
+        return None
+    name = exchange.strip().upper()
+    try:
+        return EXCHANGE_ALIASES.get(name) or Venue(name.lower())
+    except ValueError:
+        return None
 
 
 def spec_for_address(addr: str) -> VenueSpec | None:

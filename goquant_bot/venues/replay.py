@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, unquote, urlsplit
 
 from goquant_bot.domain.book import OrderBook
 from goquant_bot.domain.instruments import InstrumentKey, Venue
@@ -26,7 +26,7 @@ from goquant_bot.errors import RejectedInput
 from goquant_bot.logging import get_logger
 from goquant_bot.venues.base import RestRequest, SymbolMap, VenueProtocol
 from goquant_bot.venues.capture import CaptureHeader, CaptureReader, CaptureRecord
-from goquant_bot.venues.registry import VENUES, VenueSpec
+from goquant_bot.venues.registry import VENUES, VenueSpec, venue_of_exchange
 
 log = get_logger(__name__)
 
@@ -55,7 +55,10 @@ class _Endpoint:
 
     def matches(self, url: str) -> bool:
         parts = urlsplit(url)
-        return parts.path.rstrip("/") == self.path and self.params <= set(parse_qsl(parts.query))
+        path = unquote(parts.path).rstrip("/")  # some recorders keep ':' percent-encoded
+        if any(path.startswith(prefix) for prefix in self.spec.instrument_paths):
+            return True
+        return path == self.path and self.params <= set(parse_qsl(parts.query))
 
 
 @dataclass(slots=True)
@@ -140,9 +143,8 @@ class Replayer:
         exchange = header.exchange if header is not None else None
         if not exchange:
             return
-        try:
-            venue = Venue(exchange.strip().lower())
-        except ValueError:
+        venue = venue_of_exchange(exchange)
+        if venue is None:
             log.info("replay_unknown_exchange", exchange=exchange)
             return
         if venue in self.specs:

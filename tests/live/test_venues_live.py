@@ -27,6 +27,9 @@ SYMBOL = {
     Venue.DERIBIT: Symbol("BTC", "USDC"),
     Venue.COINBASE: Symbol("BTC", "USD"),
     Venue.KRAKEN: Symbol("BTC", "USD"),
+    Venue.BITFINEX: Symbol("BTC", "USD"),
+    Venue.BITSTAMP: Symbol("BTC", "USD"),
+    Venue.GEMINI: Symbol("BTC", "USD"),
 }
 
 

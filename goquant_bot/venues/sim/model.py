@@ -34,6 +34,8 @@ DEFAULT_ASSETS = (
     AssetSpec("SOL", 150.0, 0.90, 2, 3, 1.5, 40.0),
 )
 _MAJORS = ("BTC-USDT", "ETH-USDT", "SOL-USDT", "BTC-USDC", "ETH-USDC")
+# Fewer books for the venues quoting in USD: each simulated book costs every tick.
+_USD_MAJORS = ("BTC-USD", "BTC-USDT", "ETH-USDT", "BTC-USDC")
 DEFAULT_VENUES = (
     VenueSpec(Venue.BINANCE, _MAJORS, 0.02, 1.0, 0.0, 0.2),
     VenueSpec(Venue.OKX, _MAJORS, 0.05, 0.7, 0.3, 0.3),
@@ -41,6 +43,9 @@ DEFAULT_VENUES = (
     VenueSpec(Venue.DERIBIT, ("BTC-USDC", "ETH-USDC"), 0.5, 0.3, 0.5, 0.5),
     VenueSpec(Venue.COINBASE, ("BTC-USD", "ETH-USD", *_MAJORS), 0.03, 0.8, 0.1, 0.3),
     VenueSpec(Venue.KRAKEN, ("BTC-USD", "ETH-USD", *_MAJORS), 0.06, 0.5, -0.1, 0.4),
+    VenueSpec(Venue.BITFINEX, _USD_MAJORS, 0.08, 0.5, 0.4, 0.4),
+    VenueSpec(Venue.BITSTAMP, _USD_MAJORS, 0.1, 0.4, -0.3, 0.4),
+    VenueSpec(Venue.GEMINI, _USD_MAJORS, 0.1, 0.4, 0.2, 0.4),
 )
 
 
@@ -70,6 +75,9 @@ class SimConfig:
     showcase_first_s: tuple[float, float] = (3.0, 8.0)
     showcase_pct: tuple[float, float] = (0.6, 1.2)
     showcase_s: tuple[float, float] = (6.0, 10.0)
+    # Taker fees per venue (%): the showcase moves the cheapest venue of a pair and adds what
+    # the fees of the cheapest pair of venues take beyond 0.1 % + 0.1 %.
+    showcase_fees_pct: tuple[tuple[Venue, float], ...] = ()
     history_ticks: int = 600  # per-book change history the encoders can merge over
     max_catchup_ticks: int = 600  # beyond this, a late advance skips time instead
 
@@ -248,8 +256,12 @@ class MarketModel:
             if due != tick:
                 continue
             venues = sorted((v for v, s in self.books if s == symbol), key=lambda v: v.value)
-            venue = rng.choice(venues)
-            pct = rng.uniform(*cfg.showcase_pct) * rng.choice((-1.0, 1.0))
+            fees = dict(cfg.showcase_fees_pct)
+            cheapest = min(fees.get(v, 0.0) for v in venues)
+            venue = rng.choice([v for v in venues if fees.get(v, 0.0) == cheapest])
+            other = min(fees.get(v, 0.0) for v in venues if v is not venue)
+            extra = max(0.0, cheapest + other - 0.2)
+            pct = (rng.uniform(*cfg.showcase_pct) + extra) * rng.choice((-1.0, 1.0))
             self.force_dislocation(venue, symbol, pct, rng.uniform(*cfg.showcase_s))
             every = cfg.showcase_every_s * rng.uniform(0.75, 1.25)
             self._showcase_next[symbol] = tick + self.ticks(every)

@@ -21,6 +21,7 @@ from goquant_bot.venues.sim.encoders import (
     text_levels,
 )
 from goquant_bot.venues.sim.model import MarketModel
+from goquant_bot.venues.sim.spot_rest import SPOT_VENUES, spot_rest_answer
 
 
 def rest_answer(model: MarketModel, url: str, params: Iterable[tuple[str, str]]) -> tuple[int, str]:
@@ -28,6 +29,12 @@ def rest_answer(model: MarketModel, url: str, params: Iterable[tuple[str, str]])
     parts = urlsplit(url)
     host, path = (parts.hostname or "").lower(), parts.path.rstrip("/")
     query = dict(params)
+    for venue in SPOT_VENUES:
+        if venue.value in host:
+            answer = spot_rest_answer(model, venue, path, query)
+            if answer is not None:
+                return answer
+            return 404, dumps({"error": f"no such endpoint: {path}"})
     for venue, routes in _ROUTES.items():
         if venue.value in host:
             handler = routes.get(path)

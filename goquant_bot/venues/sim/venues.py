@@ -16,6 +16,7 @@ from goquant_bot.venues.sim.coinbase import CoinbaseSession
 from goquant_bot.venues.sim.kraken import KrakenSession
 from goquant_bot.venues.sim.model import MarketModel
 from goquant_bot.venues.sim.sessions import DIFF, TOP, Delta, Stream, VenueSession, query_streams
+from goquant_bot.venues.sim.spot_sessions import BitfinexSession, BitstampSession, GeminiSession
 
 OKX_DEPTHS: Mapping[str, int] = MappingProxyType({"books": 400, "books5": 5, "bbo-tbt": 1})
 BYBIT_DEPTHS = frozenset({1, 50, 200, 1000})
@@ -357,6 +358,12 @@ def open_session(model: MarketModel, url: str, conn_id: str) -> VenueSession:
         session = CoinbaseSession(model, conn_id)
     elif host == "ws.kraken.com" and path == "/v2":
         session = KrakenSession(model, conn_id)
+    elif "bitfinex" in host and path == "/ws/2":
+        session = BitfinexSession(model, conn_id)
+    elif "bitstamp" in host:
+        session = BitstampSession(model, conn_id)
+    elif "gemini" in host and path == "/v2/marketdata":
+        session = GeminiSession(model, conn_id)
     if session is None or not model.listings(session.venue):
         msg = f"simulator: no simulated spot venue at {url}"
         raise VenueUnavailable(msg)

@@ -37,7 +37,7 @@ def small_market() -> SimConfig:
                   v.size_scale, v.bias_bps, v.noise_bps)
         for v in DEFAULT_VENUES
     )  # fmt: skip
-    base = SimConfig()
+    base = SimConfig(showcase_fees_pct=tuple(CONFIG.fees_pct.items()))  # as the demo does
     return replace(base, venues=venues, assets=base.assets[:2], levels=20, tick_s=STEP_S)
 
 

@@ -1,0 +1,325 @@
+"""Bitstamp: ``diff_order_book_{pair}`` diffs on top of REST snapshots, ordered by time (sans-I/O).
+
+Diffs carry no sequence number, only a ``microtimestamp``. Each book buffers its diffs,
+fetches ``/api/v2/order_book/{pair}/``, drops the diffs older than the snapshot's
+microtimestamp and applies the rest in order (levels are absolute, so a diff of the
+snapshot's own microsecond is harmless). A snapshot older than the first buffered diff may
+miss changes made before the subscription and is fetched again. Afterwards a diff older than
+the previous one means the stream is out of order: that book is rebuilt from a new snapshot.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from typing import Any, ClassVar, NamedTuple
+
+import orjson
+
+from goquant_bot.domain.book import BookState, OrderBook
+from goquant_bot.domain.instruments import Symbol, Venue
+from goquant_bot.errors import VenueProtocolError
+from goquant_bot.logging import get_logger
+from goquant_bot.venues.base import RestRequest, VenueProtocol
+from goquant_bot.venues.bitstamp_rest import (
+    BOOK_PATH,
+    DEFAULT_REST_BASE,
+    Snapshot,
+    instruments_request,
+    is_spot_pair,
+    parse_instruments,
+    parse_snapshot,
+)
+from goquant_bot.venues.levels import address_matches, apply_polled, valid_levels
+
+# Re-exported: callers take a venue's instrument helpers from its protocol module.
+__all__ = ["BitstampProtocol", "instruments_request", "parse_instruments"]
+
+log = get_logger(__name__)
+
+WS_HOSTS = frozenset({"ws.bitstamp.net"})
+CHANNEL_PREFIX = "diff_order_book_"
+BUFFER_LIMIT = 2000  # diffs kept while a snapshot is awaited (newest win)
+RETRY_FIRST_S = 1.0
+RETRY_MAX_S = 30.0
+REQUEST_TIMEOUT_S = 15.0  # a snapshot request unanswered this long is sent again
+
+_loads = orjson.loads
+
+
+class _Diff(NamedTuple):
+    ts_us: int
+    bids: list[list[str]]
+    asks: list[list[str]]
+
+
+class _Feed:
+    """Synchronisation state of one book."""
+
+    __slots__ = ("book", "buffer", "failures", "last_us", "next_at", "requested_at")
+
+    def __init__(self, book: OrderBook) -> None:
+        self.book = book
+        self.buffer: deque[_Diff] = deque(maxlen=BUFFER_LIMIT)
+        self.last_us = -1  # microtimestamp of the last applied diff; -1 awaiting a snapshot
+        self.requested_at: float | None = None
+        self.failures = 0
+        self.next_at = 0.0
+
+    def reset(self) -> None:
+        self.buffer.clear()
+        self.last_us = -1
+        self.requested_at = None
+
+
+def backoff(failures: int) -> float:
+    return 0.0 if failures <= 0 else min(RETRY_MAX_S, RETRY_FIRST_S * 2 ** (failures - 1))
+
+
+class BitstampProtocol(VenueProtocol):
+    """One Bitstamp WebSocket v2 connection carrying ``diff_order_book`` channels."""
+
+    venue: ClassVar[Venue] = Venue.BITSTAMP
+    default_ws_base: ClassVar[str] = "wss://ws.bitstamp.net"
+    default_rest_base: ClassVar[str] = DEFAULT_REST_BASE
+    # Bitstamp documents no per-connection channel limit; this keeps a reconnect's snapshot
+    # burst within the REST budget.
+    max_symbols_per_connection: ClassVar[int] = 50
+    max_symbols_per_request: ClassVar[int] = 1  # one channel per bts:subscribe
+    max_sends_per_second: ClassVar[float] = 5.0
+    timer_interval_s: ClassVar[float] = 1.0
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._feeds: dict[str, _Feed] = {}
+        self._trim_at = self.depth + max(20, self.depth // 4)
+
+    @classmethod
+    def accepts_address(cls, addr: str) -> bool:
+        return address_matches(addr, WS_HOSTS, "/")
+
+    def native_name(self, symbol: Symbol) -> str:
+        native = self.symbols.native(symbol)
+        if native is None:
+            native = f"{symbol.base}{symbol.quote}".lower()
+            self.symbols.add(native, symbol)
+        return native
+
+    def is_spot_name(self, native: str) -> bool:
+        return is_spot_pair(native)
+
+    # -- subscriptions and keep-alive -----------------------------------------------------
+
+    def _send(self, event: str, symbols: list[Symbol]) -> None:
+        for symbol in symbols:
+            channel = f"{CHANNEL_PREFIX}{self.native_name(symbol)}"
+            self.outbox.append(
+                orjson.dumps({"event": event, "data": {"channel": channel}}).decode()
+            )
+
+    def _send_subscribe(self, symbols: list[Symbol], now: float) -> None:
+        self._send("bts:subscribe", symbols)
+
+    def _send_unsubscribe(self, symbols: list[Symbol], now: float) -> None:
+        self._send("bts:unsubscribe", symbols)
+
+    def _forget(self, symbol: Symbol) -> None:
+        self._feeds.pop(self.native_name(symbol), None)
+
+    def probe(self, now: float) -> None:
+        """``{"event":"bts:heartbeat"}``: answered with a ``bts:heartbeat`` success."""
+        self.outbox.append('{"event":"bts:heartbeat"}')
+
+    def on_timer(self, now: float) -> None:
+        """Ask again for snapshots whose back-off has expired."""
+        for feed in self._feeds.values():
+            if feed.last_us < 0 and feed.buffer:
+                self._request_snapshot(feed, now)
+
+    # -- frames ---------------------------------------------------------------------------
+
+    def on_frame(self, text: str, now: float) -> None:
+        """``{"data":{"timestamp":"1643643489","microtimestamp":"1643643489512795",
+        "bids":[["36800.00","0.5"]],"asks":[["36801.00","0"]]},"channel":"diff_order_book_btcusd",
+        "event":"data"}``"""
+        try:
+            msg = _loads(text)
+        except orjson.JSONDecodeError:
+            self.bad_frame("bad_json", text)
+            return
+        if type(msg) is not dict or type(msg.get("event")) is not str:
+            self.bad_frame("bad_shape", text)
+            return
+        event, channel = msg["event"], msg.get("channel")
+        if event != "data":
+            self._on_event(event, msg)
+            return
+        if type(channel) is not str or not channel.startswith(CHANNEL_PREFIX):
+            self.stats.skipped[f"channel:{channel}"] += 1
+            return
+        data = msg.get("data")
+        try:
+            ts_us = int(data["microtimestamp"])  # type: ignore[index]
+            bids, asks = data["bids"], data["asks"]  # type: ignore[index]
+        except (KeyError, TypeError, ValueError):
+            self.bad_frame("bad_diff", text)
+            return
+        if type(bids) is not list or type(asks) is not list:
+            self.bad_frame("bad_diff", text)
+            return
+        native = channel[len(CHANNEL_PREFIX) :]
+        feed = self._feeds.get(native) or self._new_feed(native)
+        if feed is None:
+            self.stats.skipped["not_spot" if not is_spot_pair(native) else "unsubscribed"] += 1
+            return
+        diff = _Diff(ts_us, bids, asks)
+        if feed.last_us < 0:
+            self._buffer(feed, diff, now, text)
+            return
+        book = feed.book
+        if ts_us < feed.last_us:
+            self.resync(book, "out_of_order", now, text)
+            return
+        try:
+            book.bids.apply_text(bids)
+            book.asks.apply_text(asks)
+        except (ValueError, TypeError, IndexError):
+            self.resync(book, "bad_level", now, text)
+            return
+        feed.last_us = ts_us
+        self._trim(book)
+        self.mark_live(book, now, ts_us / 1e6)
+
+    def _on_event(self, event: str, msg: dict[str, Any]) -> None:
+        if event in ("bts:subscription_succeeded", "bts:unsubscription_succeeded", "bts:heartbeat"):
+            return
+        if event == "bts:error":
+            self.stats.errors["venue_error"] += 1
+            log.warning("venue_error", venue=self.venue.value, data=msg.get("data"))
+        elif event == "bts:request_reconnect":
+            # The server closes this connection shortly; the driver reconnects and resubscribes.
+            log.info("venue_reconnect_requested", venue=self.venue.value)
+            self.stats.skipped["event:bts:request_reconnect"] += 1
+        else:
+            self.stats.skipped[f"event:{event}"] += 1
+
+    def _new_feed(self, native: str) -> _Feed | None:
+        book = self.book_for(native)
+        if book is None:
+            return None
+        feed = self._feeds[native] = _Feed(book)
+        return feed
+
+    def _buffer(self, feed: _Feed, diff: _Diff, now: float, raw: str) -> None:
+        """Keep a diff until the snapshot arrives; levels are checked here, off the hot path."""
+        if not (valid_levels(diff.bids) and valid_levels(diff.asks)):
+            self.bad_frame("bad_level", raw)
+            return
+        if feed.buffer and diff.ts_us < feed.buffer[-1].ts_us:
+            self.stats.errors["out_of_order"] += 1
+            feed.buffer.clear()  # only an ordered run can be replayed on a snapshot
+        feed.buffer.append(diff)
+        self._request_snapshot(feed, now)
+
+    def _trim(self, book: OrderBook) -> None:
+        if len(book.bids) > self._trim_at:
+            book.bids.trim(self.depth)
+        if len(book.asks) > self._trim_at:
+            book.asks.trim(self.depth)
+
+    # -- snapshots ------------------------------------------------------------------------
+
+    def _book_request(self, symbol: Symbol, purpose: str) -> RestRequest:
+        return RestRequest(
+            venue=self.venue,
+            url=f"{self.rest_base}{BOOK_PATH}{self.native_name(symbol)}/",
+            params=(),
+            weight=1,
+            purpose=purpose,
+            symbol=symbol,
+        )
+
+    def _request_snapshot(self, feed: _Feed, now: float) -> None:
+        if feed.requested_at is not None and now - feed.requested_at < REQUEST_TIMEOUT_S:
+            return
+        if now < feed.next_at:
+            return
+        feed.requested_at = now
+        self.rest_out.append(self._book_request(feed.book.key.symbol, "snapshot"))
+
+    def poll_request(self, symbol: Symbol) -> RestRequest | None:
+        return self._book_request(symbol, "poll")
+
+    def on_rest(self, request: RestRequest, status: int, body: str, now: float) -> None:
+        book = self.books.get(request.symbol) if request.symbol is not None else None
+        if book is None or request.purpose not in ("snapshot", "poll"):
+            super().on_rest(request, status, body, now)
+            return
+        feed = self._feeds.get(self.native_name(book.key.symbol))
+        if feed is not None and feed.book is not book:
+            feed = None
+        is_snapshot = request.purpose == "snapshot"
+        if is_snapshot and feed is not None:
+            feed.requested_at = None
+        snapshot = self._parse(request, status, body)
+        if snapshot is None:
+            if is_snapshot and feed is not None:
+                feed.failures += 1
+                feed.next_at = now + backoff(feed.failures)
+        elif not is_snapshot:
+            if book.state is BookState.LIVE:
+                self.stats.skipped["rest:poll_unneeded"] += 1
+            else:
+                apply_polled(self, book, snapshot.bids, snapshot.asks, now, snapshot.ts_us / 1e6)
+        elif feed is None or feed.last_us >= 0 or not feed.buffer:
+            self.stats.skipped["snapshot_unused"] += 1
+        else:
+            self._apply_snapshot(feed, snapshot, now)
+
+    def _parse(self, request: RestRequest, status: int, body: str) -> Snapshot | None:
+        try:
+            if status != 200:
+                msg = f"Bitstamp order book: HTTP {status}"
+                raise VenueProtocolError(msg)
+            return parse_snapshot(body)
+        except VenueProtocolError as exc:
+            self.stats.errors[f"rest:{request.purpose}"] += 1
+            log.warning("rest_rejected", venue=self.venue.value, reason=str(exc))
+            return None
+
+    def _apply_snapshot(self, feed: _Feed, snapshot: Snapshot, now: float) -> None:
+        buffer = feed.buffer
+        if snapshot.ts_us < buffer[0].ts_us:
+            # Older than the subscription's first diff: changes in between may be missing.
+            self.stats.skipped["snapshot_stale"] += 1
+            feed.failures += 1
+            feed.next_at = now + backoff(feed.failures - 1)
+            self._request_snapshot(feed, now)
+            return
+        feed.failures = 0
+        book = feed.book
+        book.bids.replace(snapshot.bids)
+        book.asks.replace(snapshot.asks)
+        last = snapshot.ts_us
+        applied = 0
+        for diff in buffer:  # validated and ordered when buffered
+            if diff.ts_us < snapshot.ts_us:
+                continue  # already in the snapshot
+            book.bids.apply_text(diff.bids)
+            book.asks.apply_text(diff.asks)
+            last = diff.ts_us
+            applied += 1
+        buffer.clear()
+        feed.last_us = last
+        book.bids.trim(self.depth)
+        book.asks.trim(self.depth)
+        book.updates += max(0, applied - 1)
+        self.mark_live(book, now, last / 1e6)
+
+    def _invalidate(self, book: OrderBook, symbol: Symbol) -> None:
+        super()._invalidate(book, symbol)
+        feed = self._feeds.get(self.native_name(symbol))
+        if feed is not None:
+            feed.reset()
+
+    def _restart_book(self, book: OrderBook, now: float) -> None:
+        """Nothing to send: the next diff starts a new buffer and asks for a snapshot."""

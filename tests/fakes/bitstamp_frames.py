@@ -1,0 +1,59 @@
+"""Bitstamp WebSocket v2 and REST wire-format builders, as JSON text."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+
+Pairs = Sequence[tuple[str, str]]  # (price, amount) decimal strings
+T_US = 1_767_225_600_000_000  # a microtimestamp
+
+
+def _dump(obj: object) -> str:
+    return json.dumps(obj, separators=(",", ":"))
+
+
+def diff(pair: str, ts_us: int, bids: Pairs = (), asks: Pairs = ()) -> str:
+    data = {
+        "timestamp": str(ts_us // 1_000_000),
+        "microtimestamp": str(ts_us),
+        "bids": [list(level) for level in bids],
+        "asks": [list(level) for level in asks],
+    }
+    return _dump({"data": data, "channel": f"diff_order_book_{pair}", "event": "data"})
+
+
+def subscribed(pair: str) -> str:
+    channel = f"diff_order_book_{pair}"
+    return _dump({"event": "bts:subscription_succeeded", "channel": channel, "data": {}})
+
+
+def book_body(ts_us: int, bids: Pairs, asks: Pairs) -> str:
+    return _dump(
+        {
+            "timestamp": str(ts_us // 1_000_000),
+            "microtimestamp": str(ts_us),
+            "bids": [list(level) for level in bids],
+            "asks": [list(level) for level in asks],
+        }
+    )
+
+
+def pairs_body(*entries: tuple[str, str, int, int, str]) -> str:
+    """(name, url_symbol, base_decimals, counter_decimals, trading) rows."""
+    return _dump(
+        [
+            {
+                "name": name,
+                "url_symbol": native,
+                "base_decimals": base,
+                "counter_decimals": counter,
+                "instant_order_counter_decimals": counter,
+                "minimum_order": "10.0 USD",
+                "trading": trading,
+                "instant_and_market_orders": "Enabled",
+                "description": name,
+            }
+            for name, native, base, counter, trading in entries
+        ]
+    )
