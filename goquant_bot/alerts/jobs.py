@@ -12,9 +12,9 @@ from goquant_bot.alerts import compose
 from goquant_bot.alerts.controls import HOUR_S, ChatControls, local_clock
 from goquant_bot.alerts.history import Outcome
 from goquant_bot.alerts.outbox import AlertKey, ChatBox, LiveMessage, Outbox, PendingAlert, Phase
-from goquant_bot.bot.types import Keyboard
 from goquant_bot.domain.users import ChatPrefs
 from goquant_bot.logging import get_logger
+from goquant_bot.messages import Keyboard
 
 log = get_logger(__name__)
 Renderer = Callable[[PendingAlert, float], str]

@@ -12,10 +12,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from goquant_bot.alerts.outbox import PendingAlert, Phase, ViewUpdate
-from goquant_bot.bot.types import Keyboard
 from goquant_bot.domain.events import ArbClosed, ArbOpened, MarketViewSignal
 from goquant_bot.domain.instruments import Symbol, Venue
 from goquant_bot.domain.users import ChatPrefs
+from goquant_bot.messages import Keyboard
 
 BTC = Symbol("BTC", "USDT")
 ETH = Symbol("ETH", "USDT")
