@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from goquant_bot.alerts.outbox import PendingAlert, Phase, ViewUpdate
+from goquant_bot.alerts.state import AlertSnapshot, Phase, ViewUpdate
 from goquant_bot.domain.events import ArbClosed, ArbOpened, MarketViewSignal
 from goquant_bot.domain.instruments import Symbol, Venue
 from goquant_bot.domain.users import ChatPrefs
@@ -57,7 +57,7 @@ class Prefs:
         self.chats[prefs.chat_id] = prefs
 
 
-def render(item: PendingAlert, now: float) -> str:
+def render(item: AlertSnapshot, now: float) -> str:
     event, subject = item.event, item.key.subject
     if isinstance(event, ArbOpened):
         return f"<b>{subject}</b> open {event.edge_pct:.2f} % for {now - event.ts:.0f} s"

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 from goquant_bot.alerts.compose import MAX_MESSAGE, text_length
 from goquant_bot.alerts.history import Outcome
-from goquant_bot.alerts.outbox import PendingAlert, ViewUpdate
+from goquant_bot.alerts.state import AlertSnapshot, ViewUpdate
 from goquant_bot.alerts.transport import (
     FloodWait,
 )
@@ -111,7 +111,7 @@ async def test_live_messages_refresh_only_when_the_text_changes() -> None:
 
 
 async def test_a_refresh_with_the_same_text_makes_no_request() -> None:
-    def edge_only(item: PendingAlert, now: float) -> str:
+    def edge_only(item: AlertSnapshot, now: float) -> str:
         return f"{item.key.subject} {item.edge_pct:.2f} %"
 
     rig = Rig(renderer=edge_only, edit_interval_s=3.0, refresh_s=10.0)
@@ -203,7 +203,7 @@ async def test_new_alerts_go_before_edits_in_a_chat() -> None:
 
 
 async def test_buttons_go_with_the_message_and_with_every_edit() -> None:
-    def buttons(items: Sequence[PendingAlert]) -> Keyboard:
+    def buttons(items: Sequence[AlertSnapshot]) -> Keyboard:
         return ((Button("Mute", f"mute:{items[0].key.monitor_id}"),),) if items else ()
 
     rig = Rig(edit_interval_s=3.0)
@@ -238,7 +238,7 @@ async def test_a_live_view_is_refreshed_no_more_often_than_its_throttle() -> Non
 
 
 async def test_a_refresh_that_changes_only_the_volatile_footer_makes_no_request() -> None:
-    def footed(item: PendingAlert, now: float) -> str:
+    def footed(item: AlertSnapshot, now: float) -> str:
         return f"<b>view {item.key.monitor_id}</b> data of {item.event.ts:.0f}\n~ updated {now:.0f}"
 
     def stable(text: str) -> str:

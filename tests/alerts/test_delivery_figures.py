@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from goquant_bot.alerts.delivery import Delivery
 from goquant_bot.alerts.history import Outcome
-from goquant_bot.alerts.outbox import PendingAlert, Phase
+from goquant_bot.alerts.state import AlertSnapshot, Phase
 from goquant_bot.alerts.transport import (
     BadMessage,
     ChatBlocked,
@@ -33,7 +33,7 @@ CHATS = PRIVATE + GROUPS
 LINE = re.compile(r"\[(\S+) ([^\]]+)\] (\w+) ts=([\d.]+)")
 
 
-def render(item: PendingAlert, now: float) -> str:
+def render(item: AlertSnapshot, now: float) -> str:
     """Test text: the key, its phase and the event time (and a duration that ticks)."""
     event, key = item.event, item.key
     head = f"[{key.monitor_id} {key.subject}] {item.phase.value} ts={event.ts:.3f}"

@@ -17,7 +17,7 @@ from typing import Any
 
 from goquant_bot.alerts.delivery import Delivery
 from goquant_bot.alerts.history import Outcome
-from goquant_bot.alerts.outbox import PendingAlert
+from goquant_bot.alerts.state import AlertSnapshot
 from goquant_bot.bot.telegram import TelegramTransport, build_bot
 from goquant_bot.domain.events import ArbOpened, Event
 from goquant_bot.domain.users import ChatPrefs
@@ -43,7 +43,7 @@ PACED = ("sendMessage", "editMessageText")
 SLACK = 1e-9  # a float sum of simulated times may land a hair below a whole second
 
 
-def render(item: PendingAlert, now: float) -> str:
+def render(item: AlertSnapshot, now: float) -> str:
     """Test text: the key, its phase and event time (escaped HTML), and a ticking duration."""
     event, key = item.event, item.key
     head = html.escape(f"[{key.monitor_id} {key.subject}] {item.phase.value} ts={event.ts:.3f}")
