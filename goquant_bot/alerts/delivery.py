@@ -180,20 +180,6 @@ class Delivery:
         async with asyncio.TaskGroup() as group:
             await self._serve(group, self.clock() + timeout_s)
 
-    async def pump(self, now: float) -> float:
-        """Send, one request after the other, all that is due at ``now``; the next due time.
-
-        For a driver with its own clock (tests, simulations): ``run`` does the same with
-        concurrent requests."""
-        while True:
-            self.direct.grant(now)
-            if not (jobs := self.planner.due(now)):
-                break
-            for job in jobs:
-                await self._execute(job)
-        self._report_change()
-        return self.planner.next_wake(now)
-
     async def _serve(self, group: asyncio.TaskGroup, deadline: float | None) -> None:
         while True:
             self._wake.clear()

@@ -5,17 +5,22 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+import pytest
+
 from goquant_bot.alerts.compose import MAX_MESSAGE, text_length
 from goquant_bot.alerts.history import Outcome
+from goquant_bot.alerts.pacing import PacingConfig
 from goquant_bot.alerts.state import AlertSnapshot, ViewUpdate
 from goquant_bot.alerts.transport import (
     FloodWait,
 )
-from goquant_bot.bot.types import Button, Keyboard
 from goquant_bot.domain.instruments import Symbol, Venue
 from goquant_bot.domain.users import ChatPrefs
+from goquant_bot.messages import Button, Keyboard
 from tests.alerts.rig import Rig
 from tests.alerts.scripted import ETH, Call, closed, opened, signal
+
+SIMULATED_TIME = True  # the production delivery loop, on the rig's clock
 
 ALICE, BOB, GROUP = 1, 2, -100
 
@@ -283,3 +288,19 @@ async def test_a_stopped_view_gets_its_last_edit_and_none_of_its_held_signals() 
         if e.outcome is Outcome.DROPPED
     ]
     assert dropped == [("BTC-USDT mid_move", "monitor removed")]
+
+
+async def test_requests_to_many_chats_overlap_and_a_chat_waits_for_its_answer() -> None:
+    rig = Rig(pacing=PacingConfig(global_per_s=1_000, global_burst=1_000))
+    rig.transport.latency = 0.4
+    rig.publish(*(opened(chat, 1_000.0) for chat in range(1, 11)))
+    await rig.run_until(1_000.1)
+    assert rig.transport.in_flight == 10  # all ten chats at once, none answered yet
+    rig.publish(opened(1, 1_000.1, monitor="m2"))
+    await rig.run_until(1_005.0)
+
+    assert rig.transport.peak_in_flight == 10
+    assert [c.at for c in rig.transport.sent() if c.chat_id != 1] == [1_000.0] * 9
+    # The chat's second request: one second after its first one ANSWERED, not started.
+    assert [c.at for c in rig.transport.sent(1)] == [1_000.0, pytest.approx(1_001.4)]
+    assert {e.outcome for e in rig.delivery.history.recent(1)} == {Outcome.SENT}
