@@ -261,16 +261,17 @@ class Delivery:
             message.last_text, message.edited_at = job.text, now
             message.refresh_at = self.planner.composer.next_refresh(message, now)
         detail = "silently" if job.silent else ""
-        for item, version, phase, text in job.items:
+        shown_in = message.message_id if message is not None else None
+        for entry in job.items:
+            item, phase = entry.alert, entry.phase
             if message is not None:
-                message.texts[item.key] = text
+                message.texts[item.key] = entry.text
             if phase is not Phase.VIEW and not (
-                job.is_edit and item.version == version and phase in LIVE_PHASES
+                job.is_edit and item.version == entry.version and phase in LIVE_PHASES
             ):
                 # Refreshes of an unchanged open state and live views are not news.
                 self._note(item, Outcome.SENT, "edited" if job.is_edit else detail, now)
-            shown_in = message.message_id if message is not None else None
-            self._settle(item, item.delivered(version, phase, shown_in))
+            self._settle(item, item.delivered(entry.version, phase, shown_in))
         self._count_alerts(job, now)
 
     def _settle(self, item: PendingAlert, finished: bool) -> None:
@@ -294,10 +295,10 @@ class Delivery:
             job.message.last_text = None
             self._release(job)
             return
-        for item, version, phase, _ in job.items:
-            self._note(item, Outcome.MAYBE_SENT, "no answer from Telegram", now)
+        for entry in job.items:
+            self._note(entry.alert, Outcome.MAYBE_SENT, "no answer from Telegram", now)
             # Live: no id to edit, the next change goes out as a new message.
-            self._settle(item, item.delivered(version, phase, None))
+            self._settle(entry.alert, entry.alert.delivered(entry.version, entry.phase, None))
         self._count_alerts(job, now)
 
     def _release(self, job: Job) -> None:
@@ -351,9 +352,9 @@ class Delivery:
             return
         now = self.clock()
         self.outbox.drop_message(job.chat_id, message.message_id)
-        for item, version, phase, _ in job.items:
-            self._note(item, Outcome.FAILED, reason, now)
-            self._settle(item, item.refused(version, phase))
+        for entry in job.items:
+            self._note(entry.alert, Outcome.FAILED, reason, now)
+            self._settle(entry.alert, entry.alert.refused(entry.version, entry.phase))
 
     def _give_up(self, job: Job, reason: str) -> None:
         now = self.clock()
