@@ -115,18 +115,18 @@ class PendingAlert:
         "_held",
         "_in_flight",
         "_key",
+        "_kind",
         "_merged",
         "_message_id",
         "_phase",
         "_plain",
         "_shown",
         "_version",
-        "kind",
     )
 
     def __init__(self, key: AlertKey, event: Payload) -> None:
         self._key = key
-        self.kind = subject_of(event)[1]
+        self._kind = subject_of(event)[1]
         self._phase = first_phase(event)
         self._event = event
         self._version = 0  # bumped by every fold; a send only settles the version it rendered
@@ -143,6 +143,10 @@ class PendingAlert:
     @property
     def key(self) -> AlertKey:
         return self._key
+
+    @property
+    def kind(self) -> AlertKind:
+        return self._kind
 
     @property
     def phase(self) -> Phase:
@@ -198,7 +202,7 @@ class PendingAlert:
         return edge_of(self._event)
 
     def snapshot(self) -> AlertSnapshot:
-        return AlertSnapshot(self._key, self.kind, self._phase, self._event)
+        return AlertSnapshot(self._key, self._kind, self._phase, self._event)
 
     # -- events fold in ----------------------------------------------------------------
 
@@ -231,7 +235,7 @@ class PendingAlert:
         return merged
 
     def _supersede(self, event: Payload) -> bool:
-        merged = self._dirty and not self._in_flight and self.kind is not AlertKind.VIEW
+        merged = self._dirty and not self._in_flight and self._kind is not AlertKind.VIEW
         if merged:
             self._merged += 1
         self._event = event
