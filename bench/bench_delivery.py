@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable
 
 from goquant_bot.alerts.delivery import Delivery, DeliveryConfig
-from goquant_bot.alerts.outbox import PendingAlert
+from goquant_bot.alerts.state import AlertSnapshot
 from goquant_bot.bot.types import Keyboard
 from goquant_bot.domain.events import ArbClosed, ArbOpened
 from goquant_bot.domain.instruments import Symbol, Venue
@@ -54,7 +54,7 @@ class MemoryTransport:
         self.requests += 1
 
 
-def render(item: PendingAlert, now: float) -> str:
+def render(item: AlertSnapshot, now: float) -> str:
     event = item.event
     tag = "URGENT " if item.edge_pct >= 3.0 else ""
     return f"{tag}<b>{item.key.subject}</b> {item.phase.value} {item.edge_pct:.2f} % at {event.ts}"

@@ -1,7 +1,6 @@
 """One exception hierarchy, named by the reaction the caller owes.
 
 - ``TransientError``: retry later (with backoff); the supervisor restarts the component.
-- ``ResyncRequired``: the data of one book can no longer be trusted; rebuild that book.
 - ``RejectedInput``: a user's input or a venue frame is invalid; reject it, keep running.
 - ``ConfigError``: the configuration is unusable; stop start-up with a clear message.
 Anything else escaping a component is a bug: it is logged and the process exits non-zero.
@@ -20,18 +19,6 @@ class TransientError(GoQuantError):
 
 class VenueUnavailable(TransientError):
     """A venue's WebSocket or REST endpoint cannot be reached or refused us."""
-
-
-class RateLimited(TransientError):
-    """A venue or Telegram asked us to slow down; ``retry_after_s`` says for how long."""
-
-    def __init__(self, message: str, retry_after_s: float) -> None:
-        super().__init__(message)
-        self.retry_after_s = retry_after_s
-
-
-class ResyncRequired(GoQuantError):
-    """One book broke its integrity rule (gap, checksum, crossed); rebuild it."""
 
 
 class RejectedInput(GoQuantError):

@@ -28,17 +28,10 @@ from goquant_bot.alerts.jobs import (
     make_plain,
     no_buttons,
 )
-from goquant_bot.alerts.outbox import (
-    LIVE_PHASES,
-    ClosedUnseen,
-    LiveMessage,
-    Outbox,
-    Payload,
-    PendingAlert,
-    Phase,
-)
+from goquant_bot.alerts.outbox import ClosedUnseen, LiveMessage, Outbox
 from goquant_bot.alerts.pacing import Pacer, PacingConfig
 from goquant_bot.alerts.planner import Planner, PrefsLookup
+from goquant_bot.alerts.state import LIVE_PHASES, Payload, PendingAlert, Phase
 from goquant_bot.alerts.transport import (
     AlertTransport,
     BadMessage,
@@ -187,20 +180,6 @@ class Delivery:
         async with asyncio.TaskGroup() as group:
             await self._serve(group, self.clock() + timeout_s)
 
-    async def pump(self, now: float) -> float:
-        """Send, one request after the other, all that is due at ``now``; the next due time.
-
-        For a driver with its own clock (tests, simulations): ``run`` does the same with
-        concurrent requests."""
-        while True:
-            self.direct.grant(now)
-            if not (jobs := self.planner.due(now)):
-                break
-            for job in jobs:
-                await self._execute(job)
-        self._report_change()
-        return self.planner.next_wake(now)
-
     async def _serve(self, group: asyncio.TaskGroup, deadline: float | None) -> None:
         while True:
             self._wake.clear()
@@ -275,41 +254,32 @@ class Delivery:
         log.debug("alert_sent", chat_id=job.chat_id, alerts=len(job.items), edit=job.is_edit)
         box = self.outbox.chats.get(job.chat_id)
         message = job.message
-        if (
-            message is None
-            and box is not None
-            and any(phase in LIVE_PHASES for _, _, phase, _ in job.items)
-        ):
+        if message is None and box is not None and job.live:
             message = LiveMessage(message_id, list(job.parts), plain=job.plain)
             box.messages[message_id] = message
         if message is not None:
             message.last_text, message.edited_at = job.text, now
             message.refresh_at = self.planner.composer.next_refresh(message, now)
         detail = "silently" if job.silent else ""
-        for item, version, phase, text in job.items:
-            item.in_flight = False
+        shown_in = message.message_id if message is not None else None
+        for entry in job.items:
+            item, phase = entry.alert, entry.phase
             if message is not None:
-                message.texts[item.key] = text
-            if phase in LIVE_PHASES and message is not None:
-                item.message_id = message.message_id
+                message.texts[item.key] = entry.text
             if phase is not Phase.VIEW and not (
-                job.is_edit and item.version == version and phase in LIVE_PHASES
+                job.is_edit and item.version == entry.version and phase in LIVE_PHASES
             ):
                 # Refreshes of an unchanged open state and live views are not news.
                 self._note(item, Outcome.SENT, "edited" if job.is_edit else detail, now)
-            self._settle_sent(item, version, phase)
+            self._settle(item, item.delivered(entry.version, phase, shown_in))
         self._count_alerts(job, now)
 
-    def _settle_sent(self, item: PendingAlert, version: int, phase: Phase) -> None:
-        if item.version == version:
-            item.dirty, item.merged, item.held, item.shown = False, 0, None, True
-            if phase not in LIVE_PHASES:
-                self.outbox.remove(item)
-        elif phase in LIVE_PHASES:
-            item.shown = True
+    def _settle(self, item: PendingAlert, finished: bool) -> None:
+        """After its request: a finished alert leaves the outbox; another waits for news."""
+        if finished:
+            self.outbox.remove(item)
         else:
-            item.shown = False  # the delivered state ended; the newer one is news of its own
-        self.outbox.settle(item)
+            self.outbox.settle(item)
 
     def _count_alerts(self, job: Job, now: float) -> None:
         controls = self.planner.controls.setdefault(job.chat_id, ChatControls())
@@ -325,16 +295,16 @@ class Delivery:
             job.message.last_text = None
             self._release(job)
             return
-        for item, version, phase, _ in job.items:
-            item.in_flight = False
-            self._note(item, Outcome.MAYBE_SENT, "no answer from Telegram", now)
-            self._settle_sent(item, version, phase)  # live: no id to edit, the next change
-        self._count_alerts(job, now)  # goes out as a new message
+        for entry in job.items:
+            self._note(entry.alert, Outcome.MAYBE_SENT, "no answer from Telegram", now)
+            # Live: no id to edit, the next change goes out as a new message.
+            self._settle(entry.alert, entry.alert.delivered(entry.version, entry.phase, None))
+        self._count_alerts(job, now)
 
     def _release(self, job: Job) -> None:
-        for item, *_ in job.items:
-            item.in_flight = False
-            self.outbox.settle(item)
+        for entry in job.items:
+            entry.alert.released()
+            self.outbox.settle(entry.alert)
 
     def _failed(self, job: Job, exc: Exception) -> None:
         now = self.clock()
@@ -362,8 +332,8 @@ class Delivery:
             log.warning("alert_markup_refused", chat_id=job.chat_id, reason=str(exc))
             if job.message is not None:
                 make_plain(job.message)
-            for item, *_ in job.items:
-                item.plain = True
+            for entry in job.items:
+                entry.alert.go_plain()
             self._release(job)
         else:
             log.warning("alert_refused", chat_id=job.chat_id, reason=str(exc))
@@ -371,9 +341,8 @@ class Delivery:
 
     def _message_gone(self, job: Job, message: LiveMessage) -> None:
         self.outbox.drop_message(job.chat_id, message.message_id)
-        for item, *_ in job.items:
-            item.in_flight = False
-            item.message_id, item.dirty = None, True  # shown again in a new message
+        for entry in job.items:
+            entry.alert.resend()
 
     def _refused(self, job: Job, reason: str) -> None:
         """Not sent, and never as it is: a refused edit leaves its alerts shown but unbound."""
@@ -383,25 +352,18 @@ class Delivery:
             return
         now = self.clock()
         self.outbox.drop_message(job.chat_id, message.message_id)
-        for item, version, phase, _ in job.items:
-            item.in_flight = False
-            item.message_id = None  # still shown (as before the edit): the close is a follow-up
-            self._note(item, Outcome.FAILED, reason, now)
-            if item.version == version:
-                item.dirty = False
-                if phase not in LIVE_PHASES:
-                    self.outbox.remove(item)
-                    continue
-            self.outbox.settle(item)
+        for entry in job.items:
+            self._note(entry.alert, Outcome.FAILED, reason, now)
+            self._settle(entry.alert, entry.alert.refused(entry.version, entry.phase))
 
     def _give_up(self, job: Job, reason: str) -> None:
         now = self.clock()
         if job.message is not None:
             self.outbox.drop_message(job.chat_id, job.message.message_id)
-        for item, *_ in job.items:
-            item.in_flight = False
-            self._note(item, Outcome.FAILED, reason, now)
-            self.outbox.remove(item)
+        for entry in job.items:
+            entry.alert.released()
+            self._note(entry.alert, Outcome.FAILED, reason, now)
+            self.outbox.remove(entry.alert)
 
     def _chat_failed(self, job: Job, exc: ChatBlocked | ChatMigrated) -> None:
         chat_id = job.chat_id

@@ -7,20 +7,22 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from goquant_bot.alerts import compose
 from goquant_bot.alerts.controls import HOUR_S, ChatControls, local_clock
 from goquant_bot.alerts.history import Outcome
-from goquant_bot.alerts.outbox import AlertKey, ChatBox, LiveMessage, Outbox, PendingAlert, Phase
-from goquant_bot.bot.types import Keyboard
+from goquant_bot.alerts.outbox import ChatBox, LiveMessage, Outbox
+from goquant_bot.alerts.state import LIVE_PHASES, AlertKey, AlertSnapshot, PendingAlert, Phase
 from goquant_bot.domain.users import ChatPrefs
 from goquant_bot.logging import get_logger
+from goquant_bot.messages import Keyboard
 
 log = get_logger(__name__)
-Renderer = Callable[[PendingAlert, float], str]
+Renderer = Callable[[AlertSnapshot, float], str]
 # Inline buttons for a message showing these alerts (sent again with every edit, which
 # would otherwise remove them).
-Buttons = Callable[[Sequence[PendingAlert]], Keyboard]
+Buttons = Callable[[Sequence[AlertSnapshot]], Keyboard]
 # The least seconds between two refreshes of a monitor's live messages (a view's throttle).
 RefreshInterval = Callable[[str], float]
 # A message text without its volatile parts (ages, "updated at"): only a change of the rest
@@ -28,8 +30,21 @@ RefreshInterval = Callable[[str], float]
 StableText = Callable[[str], str]
 
 
-def no_buttons(items: Sequence[PendingAlert]) -> Keyboard:
+def no_buttons(items: Sequence[AlertSnapshot]) -> Keyboard:
     return ()
+
+
+class JobItem(NamedTuple):
+    """One alert in a request: the state it shows (``version`` in ``phase``) and its text."""
+
+    alert: PendingAlert
+    version: int
+    phase: Phase
+    text: str
+
+
+def job_item(alert: PendingAlert, text: str) -> JobItem:
+    return JobItem(alert, alert.version, alert.phase, text)
 
 
 @dataclass(slots=True, eq=False)
@@ -39,7 +54,7 @@ class Job:
     chat_id: int
     text: str
     parts: list[AlertKey | str]
-    items: list[tuple[PendingAlert, int, Phase, str]]  # item, version, phase, its text
+    items: list[JobItem]
     message: LiveMessage | None = None
     silent: bool = False
     plain: bool = False
@@ -51,6 +66,11 @@ class Job:
     @property
     def is_edit(self) -> bool:
         return self.message is not None
+
+    @property
+    def live(self) -> bool:
+        """It shows a live state: the message is kept and edited later."""
+        return any(entry.phase in LIVE_PHASES for entry in self.items)
 
 
 def priority(item: PendingAlert) -> tuple[int, float, str, str]:
@@ -143,13 +163,13 @@ class Composer:
             chat_id,
             compose.join([*headers, *(text for _, text in taken)]),
             [*headers, *(item.key for item, _ in taken)],
-            [(item, item.version, item.phase, text) for item, text in taken],
+            [job_item(item, text) for item, text in taken],
             silent=silent,
             plain=plain,
             alerts=[item.key.monitor_id for item, _ in taken if not item.shown],
             summarised=summarised,
             cap_notice_until=notice_until,
-            buttons=self.buttons([item for item, _ in taken]) if taken else (),
+            buttons=self._buttons([item for item, _ in taken]) if taken else (),
         )
 
     def view(self, chat_id: int, item: PendingAlert, now: float) -> Job | None:
@@ -157,8 +177,8 @@ class Composer:
         text = self.text(item, now)
         if text is None:
             return None
-        entry = (item, item.version, item.phase, text)
-        return Job(chat_id, text, [item.key], [entry], buttons=self.buttons([item]))
+        entry = job_item(item, text)
+        return Job(chat_id, text, [item.key], [entry], buttons=self._buttons([item]))
 
     def edit(self, chat_id: int, box: ChatBox, message: LiveMessage, now: float) -> Job | None:
         """The message re-rendered from its parts' current states; None when unchanged."""
@@ -166,10 +186,11 @@ class Composer:
         for part in message.parts:
             item = box.items.get(part) if isinstance(part, AlertKey) else None
             if item is not None and item.message_id == message.message_id:
-                item.plain = item.plain or message.plain
+                if message.plain:
+                    item.go_plain()
                 text = self.text(item, now)
                 if text is not None:
-                    items.append((item, item.version, item.phase, text))
+                    items.append(job_item(item, text))
                     texts.append(text)
                     continue
             # A header, or an alert whose final state is already shown: kept as it was.
@@ -180,18 +201,16 @@ class Composer:
             for part in message.parts[fits:]:
                 item = box.items.get(part) if isinstance(part, AlertKey) else None
                 if item is not None and item.message_id == message.message_id:
-                    item.message_id, item.dirty = None, True
+                    item.resend()
             del message.parts[fits:]
             keep = set(message.parts)
-            items = [entry for entry in items if entry[0].key in keep]
+            items = [entry for entry in items if entry.alert.key in keep]
             texts = texts[:fits]
         text = compose.join(texts)
         if self.unchanged(text, message.last_text):
-            for item, version, _, _ in items:
-                if item.version == version:
-                    item.dirty = False
-                    if not item.live:
-                        self.outbox.remove(item)
+            for entry in items:
+                if entry.alert.unchanged(entry.version):
+                    self.outbox.remove(entry.alert)
             message.refresh_at = self.next_refresh(message, now)
             return None
         return Job(
@@ -201,12 +220,15 @@ class Composer:
             items,
             message=message,
             plain=message.plain,
-            buttons=self.buttons([item for item, *_ in items]),
+            buttons=self._buttons([entry.alert for entry in items]),
         )
+
+    def _buttons(self, items: Sequence[PendingAlert]) -> Keyboard:
+        return self.buttons([item.snapshot() for item in items])
 
     def text(self, item: PendingAlert, now: float) -> str | None:
         try:
-            text = compose.clip(self.render(item, now))
+            text = compose.clip(self.render(item.snapshot(), now))
         except Exception:
             key = item.key
             log.exception("alert_render_failed", chat_id=key.chat_id, subject=key.subject)

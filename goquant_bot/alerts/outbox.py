@@ -8,90 +8,24 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from enum import IntEnum, StrEnum
 from typing import Any, Literal
 
 from goquant_bot.alerts.history import AlertHistory, Outcome
-from goquant_bot.domain.events import ArbClosed, ArbOpened, MarketViewSignal
+from goquant_bot.alerts.state import (
+    AlertKey,
+    AlertKind,
+    Payload,
+    PendingAlert,
+    ViewUpdate,
+    subject_of,
+)
+from goquant_bot.domain.events import ArbClosed
 from goquant_bot.logging import get_logger
 
 log = get_logger(__name__)
-
-VIEW_SUBJECT = "view"
 ClosedUnseen = Literal["summary", "drop"]
-
-
-@dataclass(frozen=True, slots=True)
-class ViewUpdate:
-    """A live market view to show or refresh (``stopped``: last edit, then forget it)."""
-
-    monitor_id: str
-    owner: int
-    ts: float
-    stopped: bool = False
-
-
-Payload = ArbOpened | ArbClosed | MarketViewSignal | ViewUpdate
-
-
-class AlertKind(IntEnum):
-    """Also the order inside a message: arbitrage first, then market-view signals."""
-
-    ARBITRAGE = 0
-    SIGNAL = 1
-    VIEW = 2  # always a message of its own
-
-
-class Phase(StrEnum):
-    OPEN = "open"  # an open opportunity, shown live and edited
-    CLOSED = "closed"  # closed after its opening was shown
-    CLOSED_UNSEEN = "closed_unseen"  # opened and closed before it could be sent
-    SIGNAL = "signal"
-    VIEW = "view"
-    VIEW_STOPPED = "view_stopped"
-
-
-LIVE_PHASES = frozenset({Phase.OPEN, Phase.VIEW})
-
-
-@dataclass(frozen=True, slots=True)
-class AlertKey:
-    chat_id: int
-    monitor_id: str
-    subject: str
-
-
-@dataclass(slots=True, eq=False)
-class PendingAlert:
-    """One key's latest state: what the renderer turns into text when it is sent."""
-
-    key: AlertKey
-    kind: AlertKind
-    phase: Phase
-    event: Payload
-    first_ts: float  # when this state's oldest folded event happened
-    opened: ArbOpened | None = None  # the opening of the current episode (arbitrage)
-    version: int = 0  # bumped by every fold; a send only settles the version it rendered
-    dirty: bool = True  # the latest state is not delivered yet
-    shown: bool = False  # this episode was (maybe) delivered: later states are follow-ups
-    message_id: int | None = None  # the live message showing this key
-    in_flight: bool = False
-    plain: bool = False  # Telegram refused its HTML once: rendered as plain text
-    held: Outcome | None = None  # the hold last recorded in the history
-    merged: int = 0  # events folded into the state since it was last delivered
-
-    @property
-    def edge_pct(self) -> float:
-        event = self.event
-        if isinstance(event, ArbOpened):
-            return event.edge_pct
-        if isinstance(event, ArbClosed):
-            return event.peak_edge_pct
-        return 0.0
-
-    @property
-    def live(self) -> bool:
-        return self.phase in LIVE_PHASES
+# Where the engines and the app find the event types they publish.
+__all__ = ["ChatBox", "ClosedUnseen", "LiveMessage", "Outbox", "Payload", "ViewUpdate"]
 
 
 @dataclass(slots=True, eq=False)
@@ -114,15 +48,6 @@ class ChatBox:
     restored: dict[AlertKey, int] = field(default_factory=dict)  # from the state file
 
 
-def subject_of(event: Payload) -> tuple[str, AlertKind]:
-    if isinstance(event, ArbOpened | ArbClosed):
-        subject = f"{event.symbol} {event.buy_venue.value}->{event.sell_venue.value}"
-        return subject, AlertKind.ARBITRAGE
-    if isinstance(event, MarketViewSignal):
-        return f"{event.symbol} {event.kind}", AlertKind.SIGNAL
-    return VIEW_SUBJECT, AlertKind.VIEW
-
-
 class Outbox:
     """Pending and live alerts of every chat. ``touched`` lists the chats changed since read."""
 
@@ -141,98 +66,61 @@ class Outbox:
 
     def publish(self, events: Iterable[Payload]) -> None:
         for event in events:
-            subject, kind = subject_of(event)
+            subject, _ = subject_of(event)
             key = AlertKey(event.owner, event.monitor_id, subject)
             box = self.chats.get(key.chat_id)
             if box is None:
                 box = self.chats[key.chat_id] = ChatBox()
             item = box.items.get(key)
-            if isinstance(event, ArbOpened):
-                self._opened(box, key, item, event)
-            elif isinstance(event, ArbClosed):
-                self._closed(box, key, item, event)
-            elif item is None:
-                if not (isinstance(event, ViewUpdate) and event.stopped):
-                    phase = Phase.SIGNAL if kind is AlertKind.SIGNAL else Phase.VIEW
-                    self._add(box, PendingAlert(key, kind, phase, event, event.ts))
+            if item is None:
+                self._first(box, key, event)
             else:
-                self._supersede(item, event)
-                if isinstance(event, MarketViewSignal):
-                    item.shown = False  # a new signal is a new alert
-                else:
-                    item.phase = Phase.VIEW_STOPPED if event.stopped else Phase.VIEW
-                    if event.stopped and item.message_id is None and not item.in_flight:
-                        del box.items[key]
+                self._fold(box, item, event)
             self.touched.add(key.chat_id)
 
-    def _add(self, box: ChatBox, item: PendingAlert) -> PendingAlert | None:
+    def _first(self, box: ChatBox, key: AlertKey, event: Payload) -> None:
+        if isinstance(event, ViewUpdate) and event.stopped:
+            return
+        if isinstance(event, ArbClosed) and key not in box.restored:
+            self.history.record(
+                key.chat_id,
+                event.ts,
+                key.monitor_id,
+                key.subject,
+                Outcome.DROPPED,
+                "closed, its opening was not shown",
+            )
+            return
+        item = PendingAlert(key, event)
         if len(box.items) >= self.max_keys_per_chat:
             self._record(item, Outcome.DROPPED, "too many pending alerts in this chat")
-            return None
-        box.items[item.key] = item
-        restored = box.restored.pop(item.key, None)
+            return
+        box.items[key] = item
+        restored = box.restored.pop(key, None)
         if restored is not None and restored in box.messages:
-            item.message_id, item.shown = restored, True
-        return item
+            item.follow_up(restored)
+        elif isinstance(event, ArbClosed):
+            item.follow_up()  # its opening was shown before a restart
 
-    def _supersede(self, item: PendingAlert, event: Payload) -> None:
-        if item.dirty and not item.in_flight and item.kind is not AlertKind.VIEW:
-            item.merged += 1
-            self._record(item, Outcome.MERGED, "superseded by a newer state before sending")
-        item.event = event
-        item.version += 1
-        item.dirty = True
-
-    def _opened(
-        self, box: ChatBox, key: AlertKey, item: PendingAlert | None, event: ArbOpened
-    ) -> None:
-        if item is None:
-            self._add(
-                box, PendingAlert(key, AlertKind.ARBITRAGE, Phase.OPEN, event, event.ts, event)
+    def _fold(self, box: ChatBox, item: PendingAlert, event: Payload) -> None:
+        ts = item.event.ts
+        if item.fold(event, drop_unseen=self.closed_unseen == "drop"):
+            self.history.record(
+                item.key.chat_id,
+                ts,
+                item.key.monitor_id,
+                item.key.subject,
+                Outcome.MERGED,
+                "superseded by a newer state before sending",
             )
-            return
-        self._supersede(item, event)
-        if item.message_id is None and not item.in_flight:
-            item.shown = False  # nothing to edit: a new episode is a new alert
-            item.first_ts = event.ts
-        item.phase, item.opened = Phase.OPEN, event
-
-    def _closed(
-        self, box: ChatBox, key: AlertKey, item: PendingAlert | None, event: ArbClosed
-    ) -> None:
-        if item is None:
-            if key not in box.restored:
-                self.history.record(
-                    key.chat_id,
-                    event.ts,
-                    key.monitor_id,
-                    key.subject,
-                    Outcome.DROPPED,
-                    "closed, its opening was not shown",
-                )
-                return
-            item = self._add(
-                box, PendingAlert(key, AlertKind.ARBITRAGE, Phase.CLOSED, event, event.ts)
-            )
-            if item is not None:
-                item.shown = True
-            return
-        unsent = item.phase is Phase.OPEN and item.dirty and not (item.in_flight or item.shown)
-        if unsent and self.closed_unseen == "drop":
-            item.event, item.version = event, item.version + 1  # settle records the drop
-        else:
-            self._supersede(item, event)
-        seen = item.shown or item.in_flight or item.message_id is not None
-        item.phase = Phase.CLOSED if seen else Phase.CLOSED_UNSEEN
-        self.settle(item)
+        if isinstance(event, ArbClosed):
+            self.settle(item)
+        elif isinstance(event, ViewUpdate) and event.stopped and item.unbound:
+            del box.items[item.key]
 
     def settle(self, item: PendingAlert) -> None:
         """A close whose opening never went out is 'opened and closed unseen' (or dropped)."""
-        if item.in_flight:
-            return
-        if item.phase is Phase.CLOSED and not item.shown and item.message_id is None:
-            item.phase = Phase.CLOSED_UNSEEN
-        if item.phase is Phase.CLOSED_UNSEEN and self.closed_unseen == "drop":
+        if item.settle() and self.closed_unseen == "drop":
             event = item.event
             lasted = event.duration_s if isinstance(event, ArbClosed) else 0.0
             self._record(item, Outcome.DROPPED, f"opened and closed within {lasted:.0f} s")
@@ -289,9 +177,8 @@ class Outbox:
         def moved(key: AlertKey) -> AlertKey:
             return AlertKey(new_chat, key.monitor_id, key.subject)
 
-        for key, item in box.items.items():
-            item.key = moved(key)
-            target.items[item.key] = item
+        for item in box.items.values():
+            target.items[item.rekey(new_chat)] = item
         for message_id, message in box.messages.items():
             message.parts = [moved(p) if isinstance(p, AlertKey) else p for p in message.parts]
             message.texts = {moved(k): text for k, text in message.texts.items()}

@@ -11,6 +11,7 @@ import heapq
 import itertools
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from enum import IntEnum
 
 from goquant_bot.alerts.controls import Action, ChatControls, Verdict, is_muted, judge_chat
 from goquant_bot.alerts.history import Outcome
@@ -23,22 +24,23 @@ from goquant_bot.alerts.jobs import (
     StableText,
     no_buttons,
 )
-from goquant_bot.alerts.outbox import (
-    AlertKey,
-    AlertKind,
-    ChatBox,
-    LiveMessage,
-    Outbox,
-    PendingAlert,
-    Phase,
-)
+from goquant_bot.alerts.outbox import ChatBox, LiveMessage, Outbox
 from goquant_bot.alerts.pacing import Pacer
+from goquant_bot.alerts.state import AlertKey, AlertKind, PendingAlert, Phase
 from goquant_bot.domain.users import ChatPrefs
 
 PrefsLookup = Callable[[int], ChatPrefs]
 INF = float("inf")
-# Ranks: the order in which ready chats are served.
-NEW_ARBITRAGE, NEW_SIGNAL, NEW_VIEW, EDIT_CHANGE, EDIT_REFRESH = range(5)
+
+
+class Rank(IntEnum):
+    """The order in which ready chats are served (by what each would send)."""
+
+    NEW_ARBITRAGE = 0
+    NEW_SIGNAL = 1
+    NEW_VIEW = 2
+    EDIT_CHANGE = 3  # an edit that changes a live message
+    EDIT_REFRESH = 4  # a live message re-rendered for its clock-driven parts
 
 
 @dataclass(slots=True)
@@ -47,15 +49,17 @@ class _Survey:
     verdict: Verdict
     new: list[PendingAlert] = field(default_factory=list)
     views: list[PendingAlert] = field(default_factory=list)
-    edits: list[tuple[int, float, LiveMessage]] = field(default_factory=list)
+    edits: list[tuple[Rank, float, LiveMessage]] = field(default_factory=list)
     next_at: float = INF
 
     @property
-    def rank(self) -> int | None:
+    def rank(self) -> Rank | None:
         if self.new:
-            return min(i.kind for i in self.new)  # ARBITRAGE 0, SIGNAL 1
+            if any(i.kind is AlertKind.ARBITRAGE for i in self.new):
+                return Rank.NEW_ARBITRAGE
+            return Rank.NEW_SIGNAL
         if self.views:
-            return NEW_VIEW
+            return Rank.NEW_VIEW
         return min(rank for rank, _, _ in self.edits) if self.edits else None
 
 
@@ -93,7 +97,7 @@ class Planner:
         self._seq = itertools.count()
         self._token: dict[int, int] = {}
         self._waiting: list[tuple[float, int, int]] = []
-        self._ready: list[tuple[int, float, int, int]] = []
+        self._ready: list[tuple[Rank, float, int, int]] = []
         self._pruned_at = float("-inf")
 
     def move_chat(self, old: int, new: int) -> None:
@@ -169,8 +173,8 @@ class Planner:
             if job is not None:
                 self.pacer.started(chat_id, now, new_message=job.message is None)
                 self.busy.add(chat_id)
-                for item, *_ in job.items:
-                    item.in_flight = True
+                for entry in job.items:
+                    entry.alert.start()
                 if job.message is not None:
                     # An attempt counts for the throttle, answered or not.
                     job.message.edited_at = now
@@ -232,7 +236,7 @@ class Planner:
             if item.message_id is not None:
                 if item.message_id in box.messages:
                     continue  # an edit of its message
-                item.message_id = None
+                item.lose_message()
             self._consider(item, survey, controls, now)
         for message in list(box.messages.values()):
             self._consider_message(box, message, survey, now)
@@ -265,8 +269,7 @@ class Planner:
             else:
                 hold = None
         if hold is not None and until > now:
-            if item.held is not hold:
-                item.held = hold
+            if item.hold(hold):
                 self.outbox.note(item, hold, f"until {until:.0f}")
             survey.next_at = min(survey.next_at, until)
             return
@@ -283,9 +286,9 @@ class Planner:
         if any(item.in_flight for item in bound):
             return
         if any(item.dirty for item in bound):
-            rank, at = EDIT_CHANGE, message.edited_at + self.edit_interval_s
+            rank, at = Rank.EDIT_CHANGE, message.edited_at + self.edit_interval_s
         else:
-            rank, at = EDIT_REFRESH, message.refresh_at
+            rank, at = Rank.EDIT_REFRESH, message.refresh_at
         if at <= now:
             survey.edits.append((rank, message.edited_at, message))
         else:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from goquant_bot.bot.types import Keyboard
 from goquant_bot.errors import GoQuantError, TransientError
+from goquant_bot.messages import Keyboard
 
 _FORMAT_ERRORS = ("parse entities", "can't parse", "unsupported start tag", "entity")
 

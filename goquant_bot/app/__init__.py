@@ -83,10 +83,6 @@ class App:
     def request_stop(self) -> None:
         self.supervisor.request_stop()
 
-    @property
-    def hung_tasks(self) -> list[str]:
-        return self.supervisor.hung
-
     async def run(self) -> int:
         """Exit code: 0 after a requested stop, 1 after an unexpected error."""
         # Everything built so far lives for the whole run: keep it out of the collector's

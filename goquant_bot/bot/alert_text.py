@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 
-from goquant_bot.alerts.outbox import PendingAlert, Phase, ViewUpdate
+from goquant_bot.alerts.state import AlertSnapshot, Phase, ViewUpdate
 from goquant_bot.bot.render import (
     VenueDecimals,
     alert_buttons,
@@ -61,10 +61,10 @@ class AlertRenderer:
         self.prefs = prefs
         self.label = f"🧪 <b>{esc(label)}</b>\n" if label else ""
 
-    def render(self, item: PendingAlert, now: float) -> str:
+    def render(self, item: AlertSnapshot, now: float) -> str:
         return self.label + self._body(item, now)
 
-    def _body(self, item: PendingAlert, now: float) -> str:
+    def _body(self, item: AlertSnapshot, now: float) -> str:
         prefs = self.prefs(item.key.chat_id)
         event = item.event
         if item.phase is Phase.OPEN and isinstance(event, ArbOpened):
@@ -98,7 +98,7 @@ class AlertRenderer:
                 return opp
         return None
 
-    def buttons(self, items: Sequence[PendingAlert]) -> Keyboard:
+    def buttons(self, items: Sequence[AlertSnapshot]) -> Keyboard:
         """Mute/stop buttons for a message about a single monitor; a live market view (the
         one message /view_market sends) gets its stop and list buttons."""
         monitors = {item.key.monitor_id for item in items}

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import html
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from datetime import UTC, datetime, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -386,7 +386,3 @@ def _signal(e: MarketViewSignal, prefs: ChatPrefs | None, tick: int | None) -> s
             f"Monitor <code>{esc(e.monitor_id)}</code> · {fmt_time(e.ts, prefs)}",
         ]
     )
-
-
-def bullet_list(items: Sequence[str]) -> str:
-    return "\n".join(f"• {item}" for item in items)

@@ -6,6 +6,10 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol
 
+# Buttons live below both the bot and alert delivery; re-exported for the command layer.
+from goquant_bot.messages import Button as Button
+from goquant_bot.messages import Keyboard as Keyboard
+
 
 class ChatType(StrEnum):
     PRIVATE = "private"
@@ -27,22 +31,6 @@ class Caller:
     @property
     def is_group(self) -> bool:
         return self.chat_type in (ChatType.GROUP, ChatType.SUPERGROUP)
-
-
-@dataclass(frozen=True, slots=True)
-class Button:
-    """An inline button; ``data`` is at most 64 bytes (Telegram's callback_data limit)."""
-
-    text: str
-    data: str
-
-    def __post_init__(self) -> None:
-        if not 1 <= len(self.data.encode()) <= 64:
-            msg = f"callback data must be 1-64 bytes: {self.data!r}"
-            raise ValueError(msg)
-
-
-Keyboard = tuple[tuple[Button, ...], ...]
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,11 +11,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from goquant_bot.alerts.outbox import PendingAlert, Phase, ViewUpdate
-from goquant_bot.bot.types import Keyboard
+from goquant_bot.alerts.state import AlertSnapshot, Phase, ViewUpdate
 from goquant_bot.domain.events import ArbClosed, ArbOpened, MarketViewSignal
 from goquant_bot.domain.instruments import Symbol, Venue
 from goquant_bot.domain.users import ChatPrefs
+from goquant_bot.messages import Keyboard
 
 BTC = Symbol("BTC", "USDT")
 ETH = Symbol("ETH", "USDT")
@@ -57,7 +57,7 @@ class Prefs:
         self.chats[prefs.chat_id] = prefs
 
 
-def render(item: PendingAlert, now: float) -> str:
+def render(item: AlertSnapshot, now: float) -> str:
     event, subject = item.event, item.key.subject
     if isinstance(event, ArbOpened):
         return f"<b>{subject}</b> open {event.edge_pct:.2f} % for {now - event.ts:.0f} s"
@@ -134,6 +134,23 @@ class ScriptedTransport:
     errors: dict[int, list[Exception]] = field(default_factory=dict)
     next_id: int = 100
     during: Callable[[Call], None] | None = None  # runs while a request is in flight
+    latency: float = 0.0  # seconds of the loop's clock each answer takes
+    in_flight: int = 0
+    peak_in_flight: int = 0
+
+    async def _answer(self, chat_id: int) -> None:
+        """Answer after ``latency`` (the loop's clock: simulated in the delivery tests)."""
+        self.in_flight += 1
+        self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
+        try:
+            if self.latency > 0:
+                loop = asyncio.get_running_loop()
+                answered: asyncio.Future[None] = loop.create_future()
+                loop.call_later(self.latency, answered.set_result, None)
+                await answered
+        finally:
+            self.in_flight -= 1
+        self._script(chat_id)
 
     def _script(self, chat_id: int) -> None:
         if self.during is not None:
@@ -146,7 +163,7 @@ class ScriptedTransport:
         self, chat_id: int, text: str, *, buttons: Keyboard = (), silent: bool = False
     ) -> int:
         self.calls.append(Call("send", chat_id, text, self.clock(), silent=silent, buttons=buttons))
-        self._script(chat_id)
+        await self._answer(chat_id)
         self.next_id += 1
         self.calls[-1].message_id = self.next_id
         self.messages[(chat_id, self.next_id)] = text
@@ -158,7 +175,7 @@ class ScriptedTransport:
         self.calls.append(
             Call("edit", chat_id, text, self.clock(), message_id=message_id, buttons=buttons)
         )
-        self._script(chat_id)
+        await self._answer(chat_id)
         self.messages[(chat_id, message_id)] = text
 
     def sent(self, chat_id: int | None = None) -> list[Call]:

@@ -5,17 +5,22 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+import pytest
+
 from goquant_bot.alerts.compose import MAX_MESSAGE, text_length
 from goquant_bot.alerts.history import Outcome
-from goquant_bot.alerts.outbox import PendingAlert, ViewUpdate
+from goquant_bot.alerts.pacing import PacingConfig
+from goquant_bot.alerts.state import AlertSnapshot, ViewUpdate
 from goquant_bot.alerts.transport import (
     FloodWait,
 )
-from goquant_bot.bot.types import Button, Keyboard
 from goquant_bot.domain.instruments import Symbol, Venue
 from goquant_bot.domain.users import ChatPrefs
+from goquant_bot.messages import Button, Keyboard
 from tests.alerts.rig import Rig
 from tests.alerts.scripted import ETH, Call, closed, opened, signal
+
+SIMULATED_TIME = True  # the production delivery loop, on the rig's clock
 
 ALICE, BOB, GROUP = 1, 2, -100
 
@@ -111,7 +116,7 @@ async def test_live_messages_refresh_only_when_the_text_changes() -> None:
 
 
 async def test_a_refresh_with_the_same_text_makes_no_request() -> None:
-    def edge_only(item: PendingAlert, now: float) -> str:
+    def edge_only(item: AlertSnapshot, now: float) -> str:
         return f"{item.key.subject} {item.edge_pct:.2f} %"
 
     rig = Rig(renderer=edge_only, edit_interval_s=3.0, refresh_s=10.0)
@@ -203,7 +208,7 @@ async def test_new_alerts_go_before_edits_in_a_chat() -> None:
 
 
 async def test_buttons_go_with_the_message_and_with_every_edit() -> None:
-    def buttons(items: Sequence[PendingAlert]) -> Keyboard:
+    def buttons(items: Sequence[AlertSnapshot]) -> Keyboard:
         return ((Button("Mute", f"mute:{items[0].key.monitor_id}"),),) if items else ()
 
     rig = Rig(edit_interval_s=3.0)
@@ -238,7 +243,7 @@ async def test_a_live_view_is_refreshed_no_more_often_than_its_throttle() -> Non
 
 
 async def test_a_refresh_that_changes_only_the_volatile_footer_makes_no_request() -> None:
-    def footed(item: PendingAlert, now: float) -> str:
+    def footed(item: AlertSnapshot, now: float) -> str:
         return f"<b>view {item.key.monitor_id}</b> data of {item.event.ts:.0f}\n~ updated {now:.0f}"
 
     def stable(text: str) -> str:
@@ -283,3 +288,19 @@ async def test_a_stopped_view_gets_its_last_edit_and_none_of_its_held_signals() 
         if e.outcome is Outcome.DROPPED
     ]
     assert dropped == [("BTC-USDT mid_move", "monitor removed")]
+
+
+async def test_requests_to_many_chats_overlap_and_a_chat_waits_for_its_answer() -> None:
+    rig = Rig(pacing=PacingConfig(global_per_s=1_000, global_burst=1_000))
+    rig.transport.latency = 0.4
+    rig.publish(*(opened(chat, 1_000.0) for chat in range(1, 11)))
+    await rig.run_until(1_000.1)
+    assert rig.transport.in_flight == 10  # all ten chats at once, none answered yet
+    rig.publish(opened(1, 1_000.1, monitor="m2"))
+    await rig.run_until(1_005.0)
+
+    assert rig.transport.peak_in_flight == 10
+    assert [c.at for c in rig.transport.sent() if c.chat_id != 1] == [1_000.0] * 9
+    # The chat's second request: one second after its first one ANSWERED, not started.
+    assert [c.at for c in rig.transport.sent(1)] == [1_000.0, pytest.approx(1_001.4)]
+    assert {e.outcome for e in rig.delivery.history.recent(1)} == {Outcome.SENT}

@@ -7,6 +7,8 @@ from goquant_bot.domain.users import ChatPrefs, QuietHours
 from tests.alerts.rig import Rig
 from tests.alerts.scripted import closed, opened, signal, utc
 
+SIMULATED_TIME = True  # the production delivery loop, on the rig's clock
+
 ALICE, BOB = 1, 2
 
 

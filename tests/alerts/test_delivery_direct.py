@@ -9,6 +9,8 @@ from tests.alerts.rig import Rig
 from tests.alerts.scripted import opened, signal
 from tests.helpers import wait_until
 
+SIMULATED_TIME = True  # the production delivery loop, on the rig's clock
+
 T0 = 1_000.0
 ASKING = 99  # the chat waiting for a reply
 

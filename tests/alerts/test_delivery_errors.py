@@ -18,6 +18,8 @@ from goquant_bot.domain.users import ChatPrefs
 from tests.alerts.rig import Rig
 from tests.alerts.scripted import closed, opened, signal
 
+SIMULATED_TIME = True  # the production delivery loop, on the rig's clock
+
 ALICE, BOB, GROUP = 1, 2, -100
 
 

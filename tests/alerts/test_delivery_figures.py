@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from goquant_bot.alerts.delivery import Delivery
 from goquant_bot.alerts.history import Outcome
-from goquant_bot.alerts.outbox import PendingAlert, Phase
+from goquant_bot.alerts.state import AlertSnapshot, Phase
 from goquant_bot.alerts.transport import (
     BadMessage,
     ChatBlocked,
@@ -21,11 +21,15 @@ from goquant_bot.alerts.transport import (
     MessageGone,
     MessageNotModified,
 )
-from goquant_bot.bot.types import Keyboard
 from goquant_bot.domain.events import ArbClosed, ArbOpened, Event
 from goquant_bot.domain.instruments import Symbol
 from goquant_bot.domain.users import ChatPrefs
+from goquant_bot.messages import Keyboard
+from tests.alerts.rig import LoopClock, serve_events
 from tests.alerts.scripted import Clock, Prefs, closed, opened, signal
+from tests.alerts.simulated_time import simulated_loop
+
+SIMULATED_TIME = True  # the production delivery loop, on the fake API's clock
 
 PRIVATE = list(range(1, 1_801))
 GROUPS = list(range(-200, 0))
@@ -33,7 +37,7 @@ CHATS = PRIVATE + GROUPS
 LINE = re.compile(r"\[(\S+) ([^\]]+)\] (\w+) ts=([\d.]+)")
 
 
-def render(item: PendingAlert, now: float) -> str:
+def render(item: AlertSnapshot, now: float) -> str:
     """Test text: the key, its phase and the event time (and a duration that ticks)."""
     event, key = item.event, item.key
     head = f"[{key.monitor_id} {key.subject}] {item.phase.value} ts={event.ts:.3f}"
@@ -163,20 +167,8 @@ async def simulate(api: StrictBotApi, events: list[Event], prefs: Prefs, clock: 
         prefs.set(ChatPrefs(chat_id, active=False))
 
     delivery = Delivery(api, prefs=prefs, render=render, on_blocked=blocked, clock=clock)
-    index = 0
-    while True:
-        batch = []
-        while index < len(events) and events[index].ts <= clock.now:
-            batch.append(events[index])
-            index += 1
-        if batch:
-            delivery.publish(batch)
-        due = await delivery.pump(clock.now)
-        if index == len(events) and not delivery.pending:
-            return delivery
-        upcoming = events[index].ts if index < len(events) else float("inf")
-        clock.now = max(min(due, upcoming), clock.now)
-        assert clock.now < 10_000.0, "the outbox never drained"
+    await serve_events(delivery, events)
+    return delivery
 
 
 def final_states(events: list[Event]) -> dict[tuple[int, str, str], tuple[str, float]]:
@@ -211,7 +203,7 @@ def assert_no_duplicates(api: StrictBotApi) -> None:
 async def test_10k_alerts_to_2k_chats_within_the_limits_and_nothing_lost() -> None:
     rng = random.Random(7)
     events = workload(rng)
-    clock, prefs = Clock(0.0), Prefs()
+    clock, prefs = LoopClock(simulated_loop(), 0.0), Prefs()
     api = StrictBotApi(clock)
     delivery = await simulate(api, events, prefs, clock)
     assert api.limit_floods == 0
@@ -228,7 +220,7 @@ async def test_10k_alerts_to_2k_chats_within_the_limits_and_nothing_lost() -> No
 async def test_with_20_percent_failures_nothing_due_is_lost_or_duplicated() -> None:
     rng = random.Random(11)
     events = workload(rng)
-    clock, prefs = Clock(0.0), Prefs()
+    clock, prefs = LoopClock(simulated_loop(), 0.0), Prefs()
     api = StrictBotApi(clock, rng=random.Random(5))
     delivery = await simulate(api, events, prefs, clock)
     assert api.limit_floods == 0

@@ -10,7 +10,7 @@ import pytest
 from goquant_bot.alerts.delivery import Delivery, DeliveryConfig
 from goquant_bot.alerts.history import Outcome
 from goquant_bot.alerts.pacing import PacingConfig
-from goquant_bot.bot.types import Keyboard
+from goquant_bot.messages import Keyboard
 from tests.alerts.scripted import Clock, Prefs, ScriptedTransport, opened, render
 from tests.helpers import wait_until
 

@@ -9,6 +9,8 @@ from goquant_bot.alerts.transport import FloodWait
 from tests.alerts.rig import Rig
 from tests.alerts.scripted import opened
 
+SIMULATED_TIME = True  # the production delivery loop, on the rig's clock
+
 ALICE = 1
 SUBJECT = "BTC-USDT binance->okx"
 

@@ -2,12 +2,15 @@
 ``Bot`` -> the fake Bot API, which answers 429 itself past Telegram's limits (1 message/s per
 chat, 20/min per group, 30/s overall) and, in the second test, fails 20 % of the requests.
 
-Time is simulated: the delivery's clock and the fake's clock are one ``Clock`` that jumps from
-one due time to the next (``Delivery.pump``), so 300-450 s of sending take a few seconds.
+Time is simulated: the production delivery loop (``Delivery.run()``) runs on an event loop
+whose clock jumps to the next timer whenever every task waits, and the fake reads the same
+clock, so 300-450 s of sending take a few seconds.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import html
 import random
 from collections import defaultdict
@@ -17,12 +20,14 @@ from typing import Any
 
 from goquant_bot.alerts.delivery import Delivery
 from goquant_bot.alerts.history import Outcome
-from goquant_bot.alerts.outbox import PendingAlert
+from goquant_bot.alerts.state import AlertSnapshot
 from goquant_bot.bot.telegram import TelegramTransport, build_bot
 from goquant_bot.domain.events import ArbOpened, Event
 from goquant_bot.domain.users import ChatPrefs
+from tests.alerts.rig import LoopClock, serve_events
 from tests.alerts.scripted import Clock, Prefs, closed, opened
 from tests.alerts.scripted import render as scripted_render
+from tests.alerts.simulated_time import simulated_loop
 from tests.alerts.test_delivery_figures import CHATS, LINE, final_states, workload
 from tests.fakes.telegram_api import (
     BotApi,
@@ -37,13 +42,15 @@ from tests.fakes.telegram_api import (
 )
 from tests.helpers import BOT_TOKEN
 
+SIMULATED_TIME = True  # the production delivery loop, on the fake API's clock
+
 Key = tuple[int, str, str]  # chat, monitor, subject
 State = tuple[str, float]  # phase family, event time
 PACED = ("sendMessage", "editMessageText")
 SLACK = 1e-9  # a float sum of simulated times may land a hair below a whole second
 
 
-def render(item: PendingAlert, now: float) -> str:
+def render(item: AlertSnapshot, now: float) -> str:
     """Test text: the key, its phase and event time (escaped HTML), and a ticking duration."""
     event, key = item.event, item.key
     head = html.escape(f"[{key.monitor_id} {key.subject}] {item.phase.value} ts={event.ts:.3f}")
@@ -132,20 +139,8 @@ async def simulate(api: BotApi, events: list[Event], clock: Clock) -> tuple[Deli
         delivery = Delivery(
             TelegramTransport(bot), prefs=prefs, render=render, on_blocked=on_blocked, clock=clock
         )
-        index = 0
-        while True:
-            batch = []
-            while index < len(events) and events[index].ts <= clock.now:
-                batch.append(events[index])
-                index += 1
-            if batch:
-                delivery.publish(batch)
-            due = await delivery.pump(clock.now)
-            if index == len(events) and not delivery.pending:
-                return delivery, prefs
-            upcoming = events[index].ts if index < len(events) else float("inf")
-            clock.now = max(min(due, upcoming), clock.now)
-            assert clock.now < 10_000.0, "the outbox never drained"
+        await serve_events(delivery, events)
+        return delivery, prefs
 
 
 def paced_calls(api: BotApi) -> list[Call]:
@@ -209,7 +204,7 @@ def refused_states(calls: Iterable[Call]) -> set[tuple[Key, State]]:
 
 
 async def test_10k_alerts_through_the_bot_api_within_telegrams_limits() -> None:
-    events, clock = workload(random.Random(7)), Clock(0.0)
+    events, clock = workload(random.Random(7)), LoopClock(simulated_loop(), 0.0)
     api = BotApi(clock=clock)
     rules = TelegramRules(api)
     api.script = rules
@@ -229,7 +224,7 @@ async def test_10k_alerts_through_the_bot_api_within_telegrams_limits() -> None:
 
 
 async def test_20_percent_failures_through_the_bot_api_lose_and_duplicate_nothing() -> None:
-    events, clock = workload(random.Random(11)), Clock(0.0)
+    events, clock = workload(random.Random(11)), LoopClock(simulated_loop(), 0.0)
     api = BotApi(clock=clock)
     rules = TelegramRules(api, rng=random.Random(5))
     api.script = rules
@@ -284,25 +279,24 @@ async def test_20_percent_failures_through_the_bot_api_lose_and_duplicate_nothin
 async def test_a_close_after_a_refused_refresh_edit_still_reaches_the_chat() -> None:
     """Known bug (reported): a 400 on a live message's refresh drops the alert, and its close
     is then dropped as "its opening was not shown" while the chat shows it open for good."""
-    clock = Clock(1_000.0)
+    loop = simulated_loop()
+    clock = LoopClock(loop, 1_000.0)
     api = BotApi(clock=clock)
     async with build_bot(BOT_TOKEN, request=FakeBotRequest(api)) as bot:
         delivery = Delivery(
             TelegramTransport(bot), prefs=Prefs(), render=scripted_render, clock=clock
         )
 
-        async def run_until(end: float) -> None:
-            while (due := await delivery.pump(clock.now)) <= end:
-                clock.now = max(due, clock.now)
-            clock.now = end
-            await delivery.pump(end)
-
+        running = asyncio.create_task(delivery.run(), name="delivery")
         delivery.publish([opened(1, 1_000.0)])
-        await run_until(1_005.0)
+        await loop.advance_to(1_005.0)
         api.fail(bad_request("message is too long"), method="editMessageText")
-        await run_until(1_012.0)  # the refresh at 1010 is refused
+        await loop.advance_to(1_012.0)  # the refresh at 1010 is refused
         delivery.publish([closed(1, 1_015.0, 1_000.0, 0.45)])
-        await run_until(1_100.0)
+        await loop.advance_to(1_100.0)
+        running.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await running
 
     assert [(c.method, c.at, c.status) for c in paced_calls(api)][:2] == [
         ("sendMessage", 1_000.0, 200),

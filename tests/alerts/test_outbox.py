@@ -3,15 +3,8 @@
 from __future__ import annotations
 
 from goquant_bot.alerts.history import AlertHistory, Outcome
-from goquant_bot.alerts.outbox import (
-    AlertKey,
-    AlertKind,
-    ClosedUnseen,
-    LiveMessage,
-    Outbox,
-    Phase,
-    ViewUpdate,
-)
+from goquant_bot.alerts.outbox import ClosedUnseen, LiveMessage, Outbox
+from goquant_bot.alerts.state import AlertKey, AlertKind, Phase, ViewUpdate
 from goquant_bot.domain.instruments import Venue
 from tests.alerts.scripted import ETH, closed, opened, signal
 
@@ -72,7 +65,8 @@ def test_close_of_a_shown_opening_is_a_close_not_a_summary() -> None:
     outbox, _ = make()
     outbox.publish([opened(CHAT, 10.0)])
     item = outbox.chats[CHAT].items[KEY]
-    item.dirty, item.shown, item.message_id = False, True, 7
+    item.start()
+    assert item.delivered(item.version, item.phase, 7) is False  # live: kept to edit
     outbox.publish([closed(CHAT, 20.0, 10.0)])
     assert item.phase is Phase.CLOSED
     assert item.dirty
@@ -83,12 +77,12 @@ def test_close_while_the_opening_is_in_flight_waits_for_its_message() -> None:
     outbox, _ = make("drop")
     outbox.publish([opened(CHAT, 10.0)])
     item = outbox.chats[CHAT].items[KEY]
-    item.in_flight = True
+    item.start()
     outbox.publish([closed(CHAT, 11.0, 10.0)])
     assert outbox.chats[CHAT].items[KEY] is item
     assert item.phase is Phase.CLOSED
     # The send failed after all: the close of an opening nobody saw is dropped (policy).
-    item.in_flight = False
+    item.released()
     outbox.settle(item)
     assert KEY not in outbox.chats[CHAT].items
 
@@ -99,8 +93,7 @@ def test_reopening_before_sending_keeps_one_live_state() -> None:
     item = outbox.chats[CHAT].items[KEY]
     assert item.phase is Phase.OPEN
     assert item.edge_pct == 0.6
-    assert item.opened is not None
-    assert item.opened.ts == 15.0
+    assert item.event.ts == 15.0
     assert item.merged == 2
     assert [e.outcome for e in history.recent(CHAT)] == [Outcome.MERGED, Outcome.MERGED]
 
@@ -157,7 +150,8 @@ def test_live_message_ids_survive_a_restart_as_plain_data() -> None:
     outbox, _ = make()
     outbox.publish([opened(CHAT, 10.0)])
     item = outbox.chats[CHAT].items[KEY]
-    item.dirty, item.shown, item.message_id = False, True, 77
+    item.start()
+    item.delivered(item.version, item.phase, 77)
     outbox.chats[CHAT].messages[77] = LiveMessage(77, ["head", KEY], {KEY: "open 0.40 %"})
     saved = outbox.message_ids()
     assert saved == [

@@ -1,10 +1,10 @@
 from __future__ import annotations
 
-from goquant_bot.alerts.outbox import (
+from goquant_bot.alerts.state import (
     VIEW_SUBJECT,
     AlertKey,
     AlertKind,
-    PendingAlert,
+    AlertSnapshot,
     Phase,
     ViewUpdate,
 )
@@ -34,11 +34,11 @@ def test_a_live_market_view_carries_its_stop_and_list_buttons() -> None:
         prefs=lambda chat_id: ChatPrefs(),
     )
     key = AlertKey(7, "ab12cd", VIEW_SUBJECT)
-    live = PendingAlert(key, AlertKind.VIEW, Phase.VIEW, ViewUpdate("ab12cd", 7, 1.0), 1.0)
+    live = AlertSnapshot(key, AlertKind.VIEW, Phase.VIEW, ViewUpdate("ab12cd", 7, 1.0))
     assert [[b.data for b in row] for row in renderer.buttons([live])] == [
         ["m:ab12cd:stop", "c:status_market"]
     ]
-    stopped = PendingAlert(
-        key, AlertKind.VIEW, Phase.VIEW_STOPPED, ViewUpdate("ab12cd", 7, 2.0, True), 2.0
+    stopped = AlertSnapshot(
+        key, AlertKind.VIEW, Phase.VIEW_STOPPED, ViewUpdate("ab12cd", 7, 2.0, True)
     )
     assert renderer.buttons([stopped]) == ()

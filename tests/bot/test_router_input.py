@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from goquant_bot.alerts.delivery import DeliveryConfig
-from goquant_bot.alerts.outbox import AlertKey, AlertKind, PendingAlert, Phase
+from goquant_bot.alerts.state import AlertKey, AlertKind, AlertSnapshot, Phase
 from goquant_bot.app.chat import bot_config
 from goquant_bot.bot.alert_text import AlertRenderer
 from goquant_bot.bot.config import BotConfig
@@ -228,14 +228,14 @@ def test_alerts_show_prices_at_the_tick_size(tmp_path: Path) -> None:
         price_decimals=bot.router.ctx.price_decimals,
     )
     key = AlertKey(11, "m00001", "BTC-USDT binance->okx")
-    live = PendingAlert(key, AlertKind.ARBITRAGE, Phase.OPEN, opened, bot.now, opened)
+    live = AlertSnapshot(key, AlertKind.ARBITRAGE, Phase.OPEN, opened)
     prices = "Buy on <b>binance</b> at 100.00 · sell on <b>okx</b> at 101.0"
     assert renderer.render(live, bot.now).splitlines()[1] == prices
     bot.arb.remove_monitor("m00001")  # no current figures: the opening as it was
     assert renderer.render(live, bot.now).splitlines()[1] == prices
     details = (("move_pct", 0.5), ("mid", 100.05), ("previous_mid", 99.55))
     move = MarketViewSignal("v1", 11, BTC, bot.now, "mid_move", details)
-    signal = PendingAlert(AlertKey(11, "v1", "mid"), AlertKind.SIGNAL, Phase.SIGNAL, move, 0)
+    signal = AlertSnapshot(AlertKey(11, "v1", "mid"), AlertKind.SIGNAL, Phase.SIGNAL, move)
     assert renderer.render(signal, bot.now).splitlines()[1] == (
         "Mid moved +0.50 % to 100.050 (from 99.550)"
     )
