@@ -12,6 +12,7 @@ from goquant_bot.bot.ondemand import OnDemand, Subscriptions
 from goquant_bot.bot.render import tick_decimals
 from goquant_bot.bot.types import CallbackAnswer, Caller, Reply
 from goquant_bot.bot.users import MonitorKind, MonitorRecord, UserStore
+from goquant_bot.domain.book import Integrity
 from goquant_bot.domain.events import Event
 from goquant_bot.domain.instruments import Instrument, Symbol, Venue
 from goquant_bot.engine.arbitrage import ArbitrageEngine
@@ -43,6 +44,8 @@ class VenueStatus(Protocol):
     def books(self) -> Mapping[str, int]: ...
     @property
     def disconnects(self) -> int: ...
+    @property
+    def integrity(self) -> Integrity: ...
 
 
 class HealthSource(Protocol):

@@ -20,6 +20,7 @@ from goquant_bot.bot.render import (
     price_decimals,
 )
 from goquant_bot.bot.users import MonitorKind, MonitorRecord
+from goquant_bot.domain.book import INTEGRITY_MARKS, Integrity
 from goquant_bot.domain.cbbo import Cbbo
 from goquant_bot.domain.instruments import Symbol, Venue
 from goquant_bot.domain.users import ChatPrefs
@@ -123,19 +124,21 @@ def cbbo_text(
             lines.append("⚠️ Crossed across venues: a buy-low/sell-high gap before fees.")
         elif cbbo.locked:
             lines.append("Locked: best bid equals best ask.")
-        rows = [f"{'venue':<8} {'bid':>12} {'ask':>12} {'bps':>6} {'age':>6}"]
+        rows = [f"{'venue':<9} {'bid':>12} {'ask':>12} {'bps':>6} {'age':>6}"]
         for q in cbbo.venues:
+            name = q.venue.value + INTEGRITY_MARKS[q.integrity][0]
             if q.counted:
                 bps = "" if q.spread_bps is None else fmt_bps(q.spread_bps)
                 age = "" if q.age_s is None else f"{q.age_s:.1f}s"
                 tick = None if decimals is None else decimals(q.venue)
                 rows.append(
-                    f"{q.venue.value:<8} {fmt_price(q.bid, tick):>12} "
+                    f"{name:<9} {fmt_price(q.bid, tick):>12} "
                     f"{fmt_price(q.ask, tick):>12} {bps:>6} {age:>6}"
                 )
             else:
-                rows.append(f"{q.venue.value:<8} not counted: {q.excluded}")
+                rows.append(f"{name:<9} not counted: {q.excluded}")
         lines.append("<pre>" + esc("\n".join(rows)) + "</pre>")
+        lines.append(integrity_legend(q.integrity for q in cbbo.venues))
         if cbbo.depth:
             bands = " / ".join(f"{d.bps:g}" for d in cbbo.depth)
             bids = " / ".join(fmt_qty(d.bid_size) for d in cbbo.depth)
@@ -250,6 +253,14 @@ def open_line(opp: OpenOpportunity, now: float) -> str:
     )
 
 
+def integrity_legend(tiers: Iterable[Integrity]) -> str:
+    """What the marks next to the venues' names mean (those in use, strongest first)."""
+    used = set(tiers)
+    return " · ".join(
+        f"{mark} {meaning}" for tier, (mark, meaning) in INTEGRITY_MARKS.items() if tier in used
+    )
+
+
 def venue_health_lines(health: Sequence[VenueStatus]) -> list[str]:
     lines = []
     for h in health:
@@ -257,8 +268,10 @@ def venue_health_lines(health: Sequence[VenueStatus]) -> list[str]:
         state = "connected" if h.connected else "disconnected"
         if h.polling:
             state += ", REST polling"
+        mark, meaning = INTEGRITY_MARKS[h.integrity]
         lines.append(
-            f"• <b>{esc(h.venue)}</b>: {state} · {live}/{sum(h.books.values())} books fresh"
+            f"• <b>{esc(h.venue)}</b>{mark}: {state} · {live}/{sum(h.books.values())} books "
+            f"fresh · {meaning}"
         )
     return lines or ["• no venue enabled"]
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from goquant_bot.domain.book import BookState, OrderBook
+from goquant_bot.domain.book import BookState, Integrity, OrderBook
 
 # Below this many base units a leg is treated as empty (float dust).
 _DUST = 1e-12
@@ -26,6 +26,7 @@ class Guard(StrEnum):
     QUOTE_MISMATCH = "quote_mismatch"  # different quote assets
     NO_LIQUIDITY = "no_liquidity"  # an empty side
     SUSPECT = "suspect"  # an edge above the sanity cap: almost always bad data
+    UNVERIFIED = "unverified"  # a book whose content nothing checks (signals need more)
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +86,8 @@ def check_pair(
         return Guard.SKEW
     if buy.is_crossed() or sell.is_crossed():
         return Guard.CROSSED
+    if Integrity.UNVERIFIED in (buy.integrity, sell.integrity):
+        return Guard.UNVERIFIED
     if not len(buy.asks) or not len(sell.bids):
         return Guard.NO_LIQUIDITY
     return None

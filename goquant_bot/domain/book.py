@@ -25,6 +25,22 @@ class BookState(StrEnum):
     POLLED = "polled"  # kept from REST snapshots while the stream is down
 
 
+class Integrity(StrEnum):
+    """How far a book's content can be trusted: what checks it."""
+
+    VERIFIED = "verified"  # sequence numbers or checksums checked on every message
+    SNAPSHOT = "snapshot"  # full books or timestamps only: a lost message may go unnoticed
+    UNVERIFIED = "unverified"  # kept by a third-party library, behind our guards only
+
+
+# How each tier is marked next to a venue's name, and what the mark means.
+INTEGRITY_MARKS = {
+    Integrity.VERIFIED: ("✓", "verified by sequence numbers or checksums"),
+    Integrity.SNAPSHOT: ("~", "snapshots or timestamps only"),
+    Integrity.UNVERIFIED: ("?", "unverified"),
+}
+
+
 class BookSide:
     """One side of a book. ``descending=True`` for bids (best = highest price)."""
 
@@ -190,6 +206,7 @@ class OrderBook:
     __slots__ = (
         "asks",
         "bids",
+        "integrity",
         "key",
         "recv_ts",
         "resyncs",
@@ -198,8 +215,9 @@ class OrderBook:
         "venue_ts",
     )
 
-    def __init__(self, key: InstrumentKey) -> None:
+    def __init__(self, key: InstrumentKey, integrity: Integrity = Integrity.VERIFIED) -> None:
         self.key = key
+        self.integrity = integrity  # what the venue's protocol checks (see ``trust``)
         self.bids = BookSide(descending=True)
         self.asks = BookSide(descending=False)
         self.state = BookState.SYNCING
@@ -211,6 +229,13 @@ class OrderBook:
     def clear(self) -> None:
         self.bids.clear()
         self.asks.clear()
+
+    @property
+    def trust(self) -> Integrity:
+        """The tier of the content now: a book kept from REST polls is a snapshot."""
+        if self.state is BookState.POLLED and self.integrity is Integrity.VERIFIED:
+            return Integrity.SNAPSHOT
+        return self.integrity
 
     def is_crossed(self) -> bool:
         """Best bid at or above best ask: impossible on one venue, so the book is broken."""

@@ -12,7 +12,7 @@ from collections import deque
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
-from goquant_bot.domain.book import BookSide, BookState, OrderBook
+from goquant_bot.domain.book import BookSide, BookState, Integrity, OrderBook
 from goquant_bot.domain.instruments import Symbol, Venue
 
 DEPTH_BANDS_BPS: tuple[float, ...] = (10.0, 50.0, 100.0)
@@ -40,8 +40,10 @@ class VenueQuote:
     spread_bps: float | None  # the venue's own spread, in bps of its own mid
     age_s: float | None
     counted: bool
-    excluded: str | None  # why not counted: "routed", the book's state, "old" or "crossed"
+    excluded: str | None  # why not counted: "routed", the book's state, "old", "crossed" or
+    # "unverified"
     depth: tuple[Depth, ...]  # relative to the CBBO mid; empty when there is no mid
+    integrity: Integrity = Integrity.VERIFIED  # how far the book's content can be trusted
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,6 +182,8 @@ def _exclusion(
             return "old"
     if book.is_crossed():
         return "crossed"
+    if book.integrity is Integrity.UNVERIFIED:
+        return "unverified"  # signals accept verified and snapshot books
     return None
 
 
@@ -208,6 +212,7 @@ def _venue_quote(
         counted=reason is None,
         excluded=reason,
         depth=depth,
+        integrity=book.trust,
     )
 
 

@@ -8,7 +8,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
-from goquant_bot.domain.book import L1, OrderBook, expire_stale
+from goquant_bot.domain.book import L1, Integrity, OrderBook, expire_stale
 from goquant_bot.domain.instruments import InstrumentKey, Symbol, Venue
 from goquant_bot.logging import get_logger
 from goquant_bot.venues.feed import VenueFeed
@@ -31,6 +31,7 @@ class VenueHealth:
     books: Mapping[str, int]  # state -> count
     disconnects: int
     frames: int
+    integrity: Integrity = Integrity.VERIFIED  # what the venue's protocol checks
 
 
 class MarketDataHub:
@@ -108,6 +109,7 @@ class MarketDataHub:
                     books=dict(states),
                     disconnects=sum(c.disconnects for c in feed.connections),
                     frames=sum(c.proto.stats.frames for c in feed.connections),
+                    integrity=feed.protocol_cls.integrity,
                 )
             )
         return result

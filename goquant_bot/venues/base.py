@@ -20,7 +20,7 @@ from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from typing import ClassVar, Protocol
 
-from goquant_bot.domain.book import BookState, OrderBook
+from goquant_bot.domain.book import BookState, Integrity, OrderBook
 from goquant_bot.domain.instruments import Instrument, InstrumentKey, Symbol, Venue
 from goquant_bot.logging import get_logger
 
@@ -122,6 +122,8 @@ class VenueProtocol(ABC):
     timer_interval_s: ClassVar[float] = 1.0
     default_ws_base: ClassVar[str]
     default_rest_base: ClassVar[str]
+    # What the protocol checks on every message (sequence or checksum: verified).
+    integrity: ClassVar[Integrity] = Integrity.VERIFIED
     # How the venue writes BTC-USDT when no instrument list says otherwise: BTCUSDT, BTC_USDC.
     native_separator: ClassVar[str] = ""
 
@@ -174,7 +176,7 @@ class VenueProtocol(ABC):
     def subscribe(self, symbols: Collection[Symbol], now: float) -> None:
         new = [s for s in symbols if s not in self.books]
         for symbol in new:
-            self.books[symbol] = OrderBook(InstrumentKey(self.venue, symbol))
+            self.books[symbol] = OrderBook(InstrumentKey(self.venue, symbol), self.integrity)
             self.changed.add(symbol)
         if self.connected and new:
             self._send_subscribe(new, now)
@@ -245,7 +247,7 @@ class VenueProtocol(ABC):
             return None
         book = self.books.get(symbol)
         if book is None and self.track_all:
-            book = self.books[symbol] = OrderBook(InstrumentKey(self.venue, symbol))
+            book = self.books[symbol] = OrderBook(InstrumentKey(self.venue, symbol), self.integrity)
         return book
 
     def _guess_symbol(self, native: str) -> Symbol | None:

@@ -15,7 +15,7 @@ from typing import Any, ClassVar, NamedTuple
 
 import orjson
 
-from goquant_bot.domain.book import BookState, OrderBook
+from goquant_bot.domain.book import BookState, Integrity, OrderBook
 from goquant_bot.domain.instruments import Symbol, Venue
 from goquant_bot.errors import VenueProtocolError
 from goquant_bot.logging import get_logger
@@ -81,6 +81,8 @@ class BitstampProtocol(VenueProtocol):
     venue: ClassVar[Venue] = Venue.BITSTAMP
     default_ws_base: ClassVar[str] = "wss://ws.bitstamp.net"
     default_rest_base: ClassVar[str] = DEFAULT_REST_BASE
+    # Diffs carry no sequence number, only a time: a lost diff goes unnoticed.
+    integrity: ClassVar[Integrity] = Integrity.SNAPSHOT
     # Bitstamp documents no per-connection channel limit; this keeps a reconnect's snapshot
     # burst within the REST budget.
     max_symbols_per_connection: ClassVar[int] = 50

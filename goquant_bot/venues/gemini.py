@@ -15,7 +15,7 @@ from typing import Any, ClassVar
 
 import orjson
 
-from goquant_bot.domain.book import BookState, OrderBook
+from goquant_bot.domain.book import BookState, Integrity, OrderBook
 from goquant_bot.domain.instruments import Instrument, Symbol, Venue
 from goquant_bot.errors import VenueProtocolError
 from goquant_bot.logging import get_logger
@@ -61,6 +61,8 @@ class GeminiProtocol(VenueProtocol):
     venue: ClassVar[Venue] = Venue.GEMINI
     default_ws_base: ClassVar[str] = "wss://api.gemini.com/v2/marketdata"
     default_rest_base: ClassVar[str] = DEFAULT_REST_BASE
+    # No sequence numbers or checksums: a lost change goes unnoticed unless it crosses the book.
+    integrity: ClassVar[Integrity] = Integrity.SNAPSHOT
     # Gemini documents no per-connection limit; the first message of BTCUSD alone is a
     # whole book, so connections stay moderate.
     max_symbols_per_connection: ClassVar[int] = 50

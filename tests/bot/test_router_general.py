@@ -132,8 +132,9 @@ def test_status_shows_venues_monitors_and_uptime(tmp_path: Path) -> None:
     bot.quote(BN, 100.0, 100.1)
     bot.now += 3725
     status = text(bot.say("/status"))
-    assert "• <b>binance</b>: disconnected · 1/1 books fresh" in status
-    assert "• <b>okx</b>: disconnected · 0/1 books fresh" in status
+    checked = " · verified by sequence numbers or checksums"
+    assert "• <b>binance</b>✓: disconnected · 1/1 books fresh" + checked in status
+    assert "• <b>okx</b>✓: disconnected · 0/1 books fresh" + checked in status
     assert "<b>Monitors here</b>: 1 arbitrage, 0 market view(s)" in status
     assert "<code>m00001</code> BTC-USDT · binance, okx · ≥ 0.30 % · size 1,000" in status
     assert status.endswith("Up for 1 h 2 min.")
@@ -238,7 +239,7 @@ def test_admin_sees_users_monitors_and_venue_health(tmp_path: Path) -> None:
         "Monitors: 1 arbitrage, 1 market views (1 paused) · running in the engine: 1 of at most 100"
         in report
     )
-    assert "• <b>okx</b>: disconnected · 0/2 books fresh" in report
+    assert "• <b>okx</b>✓: disconnected · 0/2 books fresh" in report
     assert "• <code>11</code> Alice @alice: 1 monitor(s)" in report
     assert text(bot.say("/admin")) == "⛔ /admin is for the operators of this bot."
     assert "/admin takes no arguments" in text(bot.say("/admin x", root))

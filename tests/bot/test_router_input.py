@@ -197,9 +197,10 @@ def test_prices_at_the_tick_size_percentages_and_bps_with_two_decimals(tmp_path:
         "Best ask <b>64,000.3</b> (size 0.000012) on <b>okx</b>",
         "Spread 0.20 (0.03 bps) · mid 64,000.200",
     ]
-    assert lines[5] == "binance     64,000.01    64,000.50   0.08   0.0s"
-    assert lines[6] == "okx          64,000.1     64,000.3   0.03   0.0s</pre>"
-    assert lines[7].startswith("Depth within 10 / 50 / 100 bps of mid: bids 1,234,568 / ")
+    assert lines[5] == "binance✓     64,000.01    64,000.50   0.08   0.0s"
+    assert lines[6] == "okx✓          64,000.1     64,000.3   0.03   0.0s</pre>"
+    assert lines[7] == "✓ verified by sequence numbers or checksums"
+    assert lines[8].startswith("Depth within 10 / 50 / 100 bps of mid: bids 1,234,568 / ")
 
 
 def test_one_shot_opportunities_at_the_tick_size_and_two_decimals(tmp_path: Path) -> None:

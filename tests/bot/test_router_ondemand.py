@@ -73,7 +73,7 @@ def test_answer_after_the_wait_shows_what_is_still_syncing(tmp_path: Path) -> No
     answers = bot.router.due_answers()
     assert [chat for chat, _ in answers] == [ALICE.chat_id, BOB.chat_id]
     table = text(answers[0][1])
-    assert "okx      not counted: syncing" in table
+    assert "okx✓      not counted: syncing" in table
     assert "Best bid <b>150.0" in table
     assert bot.hub.refcount(SOL_OK) == 0
 
