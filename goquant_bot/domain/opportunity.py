@@ -63,13 +63,16 @@ class PeakTracker:
 
     def push(self, ts: float, edge: float, figures: object = None, *, dated: bool = True) -> None:
         """``dated=False``: a peak restored after a restart, seen at an unknown time."""
+        extra = (ts if dated else None, figures)
         while self._edges and self._edges[-1] <= edge:
+            if self._edges[-1] == edge and self._extra[-1][0] is not None:
+                extra = self._extra[-1]  # the same level again: the peak is when it was reached
             self._edges.pop()
             self._times.pop()
             self._extra.pop()
         self._times.append(ts)
         self._edges.append(edge)
-        self._extra.append((ts if dated else None, figures))
+        self._extra.append(extra)
 
     def max_since(self, ts: float) -> float | None:
         i = bisect_left(self._times, ts)
@@ -264,8 +267,8 @@ class ThresholdGroup:
         peak = self.peaks.peak_since(since)
         if peak is None:
             return [Transition(monitor_id, False, ts, since, float("nan"), reason, None, opening)]
+        # A level first reached before this opening was, for this opportunity, reached at it.
+        at = None if peak.at is None else max(peak.at, since)
         return [
-            Transition(
-                monitor_id, False, ts, since, peak.edge, reason, peak.at, opening, peak.figures
-            )
+            Transition(monitor_id, False, ts, since, peak.edge, reason, at, opening, peak.figures)
         ]
