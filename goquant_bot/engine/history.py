@@ -70,12 +70,12 @@ class OpportunityStats:
         return [e for e in self.by_owner.get(owner, ()) if e.ts >= since]
 
     def load(self, records: Iterable[object], *, skipped: int = 0) -> int:
-        """Rebuild from the history file after a restart; damaged lines are skipped and
-        counted, with the ``skipped`` ones the reader could not even parse."""
+        """Rebuild from the history after a restart (lines, or events already read from them);
+        damaged lines are skipped and counted, with the ``skipped`` ones the reader left out."""
         loaded = 0
         self.skipped += skipped
         for record in records:
-            event = closed_from_dict(record)
+            event = record if isinstance(record, ArbClosed) else closed_from_dict(record)
             if event is None:
                 self.skipped += 1
                 continue
