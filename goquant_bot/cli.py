@@ -31,7 +31,7 @@ from goquant_bot.engine.replay import replay_with_signals
 from goquant_bot.errors import ConfigError, RejectedInput
 from goquant_bot.logging import configure_logging, get_logger
 from goquant_bot.settings import Settings, load_settings, secret_values
-from goquant_bot.storage.export import history_files, read_history, to_csv
+from goquant_bot.storage.export import Skipped, history_files, read_closed, to_csv
 from goquant_bot.storage.instance_lock import AlreadyRunning, InstanceLock
 from goquant_bot.venues.replay import replay_files
 
@@ -260,7 +260,20 @@ def run_replay(settings: Settings, files: Sequence[Path], monitors: Path | None)
 
 def run_export(settings: Settings, since: float, owner: int | None, out: Path) -> int:
     history = data_dir(settings) / HISTORY_FILE
-    text = to_csv(read_history(history_files(history), since=since, owner=owner))
+    skipped = Skipped()
+    try:
+        found = read_closed(history_files(history), since=since, owner=owner, skipped=skipped)
+        events = [event for _, event in found]
+    except OSError as exc:
+        print(f"main.py export: cannot read {exc.filename}: {exc.strerror}", file=sys.stderr)
+        return EXIT_USAGE
+    text = to_csv(events)
+    if skipped.count:
+        print(
+            f"main.py export: skipped {skipped.count} damaged history line"
+            f"{'' if skipped.count == 1 else 's'} (first at {skipped.first})",
+            file=sys.stderr,
+        )
     if str(out) == "-":
         sys.stdout.write(text)
         return EXIT_OK
@@ -269,7 +282,7 @@ def run_export(settings: Settings, since: float, owner: int | None, out: Path) -
     except OSError as exc:
         print(f"main.py export: cannot write {out}: {exc.strerror}", file=sys.stderr)
         return EXIT_USAGE
-    print(f"{text.count(chr(10)) - 1} opportunities -> {out}", file=sys.stderr)
+    print(f"{len(events)} opportunities -> {out}", file=sys.stderr)
     return EXIT_OK
 
 

@@ -32,7 +32,7 @@ from goquant_bot.engine.service import SignalService
 from goquant_bot.logging import get_logger
 from goquant_bot.marketdata.service import MarketDataService
 from goquant_bot.settings import Settings
-from goquant_bot.storage.export import history_files, read_history
+from goquant_bot.storage.export import Skipped, history_files, read_closed
 from goquant_bot.storage.state import PersistedState, StateSaver, load_state
 from goquant_bot.supervisor import Stage, TaskSpec
 from goquant_bot.venues.sim import SIMULATED_LABEL
@@ -288,8 +288,12 @@ def build_chat(
         """Once the venues' instruments are known: run the saved monitors again, with the
         opportunities that were open still open (no second alert)."""
         history = settings.app.data_dir / HISTORY_FILE
-        records = await asyncio.to_thread(lambda: list(read_history(history_files(history))))
-        log.info("history_loaded", closed_opportunities=signals.stats.load(records))
+        skipped = Skipped()  # damaged lines: /export tells how many are missing
+        closed = await asyncio.to_thread(
+            lambda: [e for _, e in read_closed(history_files(history), skipped=skipped)]
+        )
+        loaded = signals.stats.load(closed, skipped=skipped.count)
+        log.info("history_loaded", closed_opportunities=loaded, skipped_lines=skipped.count)
         await market.ready.wait()
         for problem in router.restore_monitors():
             log.error("monitor_not_restored", problem=problem)

@@ -270,12 +270,18 @@ def export_history(ctx: Deps, caller: Caller, args: list[str]) -> list[Reply]:
             raise InputError(msg, EXPORT_EXAMPLE)
         since = ctx.clock() - int(span) * _SPANS[unit]
     events = ctx.stats.closed(caller.chat_id, since)
+    damaged = ctx.stats.skipped
+    note = (
+        f"\n⚠️ {damaged} damaged line{'' if damaged == 1 else 's'} of the history file could "
+        "not be read at start-up and may be missing here."
+        if damaged
+        else ""
+    )
     if not events:
-        return replies("No closed opportunities to export yet for this chat.")
-    rows = [{**e.to_report(), "owner": e.owner, "opened_at": e.opened_at} for e in events]
-    content = to_csv(rows).encode()
+        return replies("No closed opportunities to export yet for this chat." + note)
+    content = to_csv(events).encode()
     text = f"📤 {len(events)} closed opportunit{'y' if len(events) == 1 else 'ies'} (newest last)."
-    return [Reply(text, document=("opportunities.csv", content))]
+    return [Reply(text + note, document=("opportunities.csv", content))]
 
 
 def no_arguments(command: str, args: list[str]) -> None:

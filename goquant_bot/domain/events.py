@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from goquant_bot.domain.arbitrage import PairQuote
 from goquant_bot.domain.instruments import Symbol, Venue
 
 
@@ -44,6 +45,49 @@ class ArbOpened:
 
 
 @dataclass(frozen=True, slots=True)
+class ArbFigures:
+    """One evaluation of an opportunity at its size: both VWAPs, the size, gross and net edge."""
+
+    buy_price: float  # VWAP over the asks walked
+    sell_price: float  # VWAP over the bids walked
+    size: float  # base quantity both legs fill
+    notional: float  # cost of the buy leg before fees, in the quote currency
+    gross_edge_pct: float  # before fees
+    edge_pct: float  # net of both taker fees
+    profit: float  # net, in the quote currency
+
+    @classmethod
+    def of(cls, quote: PairQuote, edge_pct: float, profit: float) -> ArbFigures:
+        gross = (quote.sell_notional - quote.buy_notional) / quote.buy_notional * 100.0
+        return cls(
+            quote.buy_vwap, quote.sell_vwap, quote.size, quote.buy_notional, gross, edge_pct, profit
+        )
+
+    def to_dict(self) -> dict[str, float]:
+        return {
+            "buy_vwap": _sig(self.buy_price),
+            "sell_vwap": _sig(self.sell_price),
+            "size": _sig(self.size),
+            "notional": _sig(self.notional),
+            "gross_edge_pct": round(self.gross_edge_pct, 6),
+            "net_edge_pct": round(self.edge_pct, 6),
+            "profit": round(self.profit, 8),
+        }
+
+    @classmethod
+    def from_dict(cls, data: object) -> ArbFigures | None:
+        """Raises ValueError for a value that is not a dict of numbers (None stays None)."""
+        if data is None:
+            return None
+        if not isinstance(data, dict):
+            msg = "figures are not an object"
+            raise ValueError(msg)
+        keys = ("buy_vwap", "sell_vwap", "size", "notional", "gross_edge_pct", "net_edge_pct")
+        values = [_number(data[k]) for k in (*keys, "profit")]
+        return cls(*values)
+
+
+@dataclass(frozen=True, slots=True)
 class ArbClosed:
     """An open opportunity ended: the edge fell below the hysteresis band, or a guard failed."""
 
@@ -57,10 +101,49 @@ class ArbClosed:
     peak_edge_pct: float
     last_edge_pct: float | None  # None when a guard failed (no trustworthy edge)
     reason: str  # "below_threshold", or the guard that failed ("stale", "skew", ...)
+    # None when unknown: history written before these were kept, or an opportunity that was
+    # open across a restart (its opening figures and the time of an earlier peak are lost).
+    peak_at: float | None = None
+    at_open: ArbFigures | None = None
+    at_peak: ArbFigures | None = None
 
     @property
     def duration_s(self) -> float:
         return self.ts - self.opened_at
+
+    def to_record(self) -> dict[str, Any]:
+        """The history file's line: the report plus owner, opening time and the figures."""
+        return {
+            **self.to_report(),
+            "owner": self.owner,
+            "opened_at": self.opened_at,
+            "peak_at": self.peak_at,
+            "at_open": None if self.at_open is None else self.at_open.to_dict(),
+            "at_peak": None if self.at_peak is None else self.at_peak.to_dict(),
+        }
+
+    @classmethod
+    def from_record(cls, data: dict[str, Any]) -> ArbClosed:
+        """A history line back into the event; raises KeyError, TypeError or ValueError.
+
+        Lines written before the figures were kept lack them: they come back as None.
+        """
+        last, peak_at = data.get("last_edge_pct"), data.get("peak_at")
+        return cls(
+            monitor_id=str(data["monitor"]),
+            owner=_integer(data["owner"]),
+            symbol=Symbol.parse(str(data["symbol"])),
+            buy_venue=Venue(str(data["buy_venue"])),
+            sell_venue=Venue(str(data["sell_venue"])),
+            ts=_number(data["ts"]),
+            opened_at=_number(data["opened_at"]),
+            peak_edge_pct=_number(data["peak_edge_pct"]),
+            last_edge_pct=None if last is None else _number(last),
+            reason=str(data.get("reason", "")),
+            peak_at=None if peak_at is None else _number(peak_at),
+            at_open=ArbFigures.from_dict(data.get("at_open")),
+            at_peak=ArbFigures.from_dict(data.get("at_peak")),
+        )
 
     def to_report(self) -> dict[str, Any]:
         return {
@@ -103,3 +186,23 @@ class MarketViewSignal:
 
 
 Event = ArbOpened | ArbClosed | MarketViewSignal
+
+
+def _sig(value: float) -> float:
+    """Twelve significant digits: exact enough for prices and sizes, short in the file."""
+    return float(f"{value:.12g}")
+
+
+def _number(value: object) -> float:
+    # bool is an int, and "1.5" would parse: neither was written by this code.
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        msg = f"{value!r} is not a number"
+        raise ValueError(msg)
+    return float(value)  # NaN stays: the engine writes it for a peak it could not tell
+
+
+def _integer(value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        msg = f"{value!r} is not an integer"
+        raise ValueError(msg)
+    return value

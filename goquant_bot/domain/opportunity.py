@@ -35,31 +35,60 @@ class Transition:
     opened_at: float
     peak_edge: float
     reason: str = ""  # why it closed
+    # Closings only: when the peak was seen (None: before a restart), and the figures the
+    # caller passed with the update at the opening and at the peak (None when unknown).
+    peak_at: float | None = None
+    open_figures: object = None
+    peak_figures: object = None
+
+
+@dataclass(frozen=True, slots=True)
+class Peak:
+    """The highest edge since some time: its value, when it was seen, what came with it."""
+
+    edge: float
+    at: float | None  # None: restored after a restart, the real time is unknown
+    figures: object
 
 
 class PeakTracker:
     """The highest edge since any past time: a stack of suffix maxima (amortised O(1) push)."""
 
-    __slots__ = ("_edges", "_times")
+    __slots__ = ("_edges", "_extra", "_times")
 
     def __init__(self) -> None:
         self._times: list[float] = []
         self._edges: list[float] = []
+        self._extra: list[tuple[float | None, object]] = []  # (time seen, figures)
 
-    def push(self, ts: float, edge: float) -> None:
+    def push(self, ts: float, edge: float, figures: object = None, *, dated: bool = True) -> None:
+        """``dated=False``: a peak restored after a restart, seen at an unknown time."""
+        extra = (ts if dated else None, figures)
         while self._edges and self._edges[-1] <= edge:
+            if self._edges[-1] == edge and self._extra[-1][0] is not None:
+                extra = self._extra[-1]  # the same level again: the peak is when it was reached
             self._edges.pop()
             self._times.pop()
+            self._extra.pop()
         self._times.append(ts)
         self._edges.append(edge)
+        self._extra.append(extra)
 
     def max_since(self, ts: float) -> float | None:
         i = bisect_left(self._times, ts)
         return self._edges[i] if i < len(self._edges) else None
 
+    def peak_since(self, ts: float) -> Peak | None:
+        i = bisect_left(self._times, ts)
+        if i >= len(self._edges):
+            return None
+        at, figures = self._extra[i]
+        return Peak(self._edges[i], at, figures)
+
     def clear(self) -> None:
         self._times.clear()
         self._edges.clear()
+        self._extra.clear()
 
 
 class ThresholdGroup:
@@ -82,6 +111,8 @@ class ThresholdGroup:
         self._pending: list[tuple[float, str, float]] = []  # (due, id, since) heap
         self.peaks = PeakTracker()
         self.last_edge: float | None = None
+        self.last_figures: object = None  # what came with the last edge
+        self.open_figures: dict[str, object] = {}  # per open monitor, the figures at opening
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -124,7 +155,7 @@ class ThresholdGroup:
         self.dormant.discard(monitor_id)
         self.phase[monitor_id] = Phase.OPEN
         self.since[monitor_id] = opened_at
-        self.peaks.push(opened_at, peak_edge)
+        self.peaks.push(opened_at, peak_edge, dated=False)
 
     def remove(self, monitor_id: str, threshold: float) -> None:
         """Forget a monitor (stopped by its owner): no close transition."""
@@ -138,12 +169,14 @@ class ThresholdGroup:
             self.active -= 1
         self.phase.pop(monitor_id, None)
         self.since.pop(monitor_id, None)
+        self.open_figures.pop(monitor_id, None)
         self.dormant.discard(monitor_id)
 
-    def update(self, edge: float, ts: float) -> list[Transition]:
-        """A new trustworthy edge for the group."""
+    def update(self, edge: float, ts: float, figures: object = None) -> list[Transition]:
+        """A new trustworthy edge for the group; ``figures`` come back on the closings."""
         self.last_edge = edge
-        self.peaks.push(ts, edge)
+        self.last_figures = figures
+        self.peaks.push(ts, edge, figures)
         thresholds = self.thresholds
         reached = bisect_right(thresholds, edge)
         kept = bisect_right(thresholds, edge * self.keep_factor)
@@ -177,6 +210,7 @@ class ThresholdGroup:
         self._pending.clear()
         self.peaks.clear()
         self.last_edge = None
+        self.last_figures = None
         return out
 
     def promote(self, ts: float) -> list[Transition]:
@@ -217,19 +251,24 @@ class ThresholdGroup:
     def _open(self, monitor_id: str, ts: float) -> Transition:
         self.phase[monitor_id] = Phase.OPEN
         self.since[monitor_id] = ts
+        if self.last_figures is not None:
+            self.open_figures[monitor_id] = self.last_figures
         peak = self.last_edge if self.last_edge is not None else float("nan")
         return Transition(monitor_id, True, ts, ts, peak)
 
     def _drop(self, monitor_id: str, ts: float, reason: str) -> list[Transition]:
         phase = self.phase.pop(monitor_id, None)
         since = self.since.pop(monitor_id, ts)
+        opening = self.open_figures.pop(monitor_id, None)
         self.dormant.discard(monitor_id)
         self.due.discard(monitor_id)
         if phase is not Phase.OPEN:
             return []  # pending (or dormant): nothing was announced
-        peak = self.peaks.max_since(since)
+        peak = self.peaks.peak_since(since)
+        if peak is None:
+            return [Transition(monitor_id, False, ts, since, float("nan"), reason, None, opening)]
+        # A level first reached before this opening was, for this opportunity, reached at it.
+        at = None if peak.at is None else max(peak.at, since)
         return [
-            Transition(
-                monitor_id, False, ts, since, peak if peak is not None else float("nan"), reason
-            )
+            Transition(monitor_id, False, ts, since, peak.edge, reason, at, opening, peak.figures)
         ]

@@ -15,7 +15,7 @@ from typing import Protocol
 
 from goquant_bot.domain.arbitrage import Guard, PairQuote, check_pair, quote_pair
 from goquant_bot.domain.book import OrderBook
-from goquant_bot.domain.events import ArbClosed, ArbOpened, Event
+from goquant_bot.domain.events import ArbClosed, ArbFigures, ArbOpened, Event
 from goquant_bot.domain.instruments import Symbol, Venue
 from goquant_bot.domain.monitors import ArbMonitor, FiringPolicy
 from goquant_bot.domain.opportunity import ThresholdGroup, Transition
@@ -277,10 +277,10 @@ class ArbitrageEngine:
                     events += self._fail(symbol, key, group, Guard.SUSPECT, now)
                     pair.track(key, group)
                     continue
-                self._snapshots[(symbol, key)] = Snapshot(quote, edge, profit, now)
+                snap = self._snapshots[(symbol, key)] = Snapshot(quote, edge, profit, now)
                 if self._unconfirmed:
                     self._unconfirmed.pop((symbol, key), None)
-                events += self._events(symbol, key, group.update(edge, now))
+                events += self._events(symbol, key, group.update(edge, now, snap))
                 pair.track(key, group)
         return self._after_opens(events)
 
@@ -383,6 +383,9 @@ class ArbitrageEngine:
                         peak_edge_pct=move.peak_edge,
                         last_edge_pct=last.edge_pct if last is not None else None,
                         reason=move.reason,
+                        peak_at=move.peak_at,
+                        at_open=_figures(move.open_figures),
+                        at_peak=_figures(move.peak_figures),
                     )
                 )
         return events
@@ -396,3 +399,10 @@ class ArbitrageEngine:
                     self.remove_monitor(monitor.id)
                     self.finished.append(monitor.id)
         return events
+
+
+def _figures(snap: object) -> ArbFigures | None:
+    """The snapshot a ThresholdGroup kept for an opening or a peak, as event figures."""
+    if not isinstance(snap, Snapshot):
+        return None
+    return ArbFigures.of(snap.quote, snap.edge_pct, snap.profit)

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
+import os
 from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from goquant_bot.domain.events import ArbClosed
-from goquant_bot.domain.instruments import Symbol, Venue
 from goquant_bot.logging import get_logger
 
 log = get_logger(__name__)
@@ -57,6 +57,7 @@ class OpportunityStats:
     recent: deque[tuple[float, StatKey, float, float]] = field(default_factory=deque)
     all_time: dict[StatKey, Aggregate] = field(default_factory=dict)
     by_owner: dict[int, deque[ArbClosed]] = field(default_factory=dict)
+    skipped: int = 0  # damaged history lines left out when the history was loaded
 
     def record(self, event: ArbClosed) -> None:
         key = (event.owner, str(event.symbol), event.buy_venue.value, event.sell_venue.value)
@@ -68,14 +69,18 @@ class OpportunityStats:
         """The chat's latest closed opportunities (at most PER_OWNER), oldest first."""
         return [e for e in self.by_owner.get(owner, ()) if e.ts >= since]
 
-    def load(self, records: Iterable[dict[str, object]]) -> int:
-        """Rebuild from the history file after a restart; damaged lines are skipped."""
+    def load(self, records: Iterable[object], *, skipped: int = 0) -> int:
+        """Rebuild from the history after a restart (lines, or events already read from them);
+        damaged lines are skipped and counted, with the ``skipped`` ones the reader left out."""
         loaded = 0
+        self.skipped += skipped
         for record in records:
-            event = closed_from_dict(record)
-            if event is not None:
-                self.record(event)
-                loaded += 1
+            event = record if isinstance(record, ArbClosed) else closed_from_dict(record)
+            if event is None:
+                self.skipped += 1
+                continue
+            self.record(event)
+            loaded += 1
         return loaded
 
     def summary(self, owner: int, now: float) -> dict[str, dict[str, dict[str, float | int]]]:
@@ -102,23 +107,12 @@ class OpportunityStats:
         return result
 
 
-def closed_from_dict(data: dict[str, object]) -> ArbClosed | None:
+def closed_from_dict(data: object) -> ArbClosed | None:
     """A history line back into the event (None for a line that does not fit)."""
+    if not isinstance(data, dict):
+        return None
     try:
-        return ArbClosed(
-            monitor_id=str(data["monitor"]),
-            owner=int(data["owner"]),  # type: ignore[call-overload]
-            symbol=Symbol.parse(str(data["symbol"])),
-            buy_venue=Venue(str(data["buy_venue"])),
-            sell_venue=Venue(str(data["sell_venue"])),
-            ts=float(data["ts"]),  # type: ignore[arg-type]
-            opened_at=float(data["opened_at"]),  # type: ignore[arg-type]
-            peak_edge_pct=float(data["peak_edge_pct"]),  # type: ignore[arg-type]
-            last_edge_pct=None
-            if data.get("last_edge_pct") is None
-            else float(data["last_edge_pct"]),  # type: ignore[arg-type]
-            reason=str(data.get("reason", "")),
-        )
+        return ArbClosed.from_record(data)
     except (KeyError, TypeError, ValueError):
         return None
 
@@ -135,10 +129,7 @@ class HistoryWriter:
 
     def add(self, events: Iterable[ArbClosed]) -> None:
         for event in events:
-            record = event.to_report()
-            record["owner"] = event.owner
-            record["opened_at"] = event.opened_at
-            self._pending.append(json.dumps(record, separators=(",", ":")))
+            self._pending.append(json.dumps(event.to_record(), separators=(",", ":")))
 
     @property
     def pending(self) -> int:
@@ -152,8 +143,13 @@ class HistoryWriter:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._rotate()
-            with self.path.open("a", encoding="utf-8") as fh:
-                fh.write("\n".join(lines) + "\n")
+            with self.path.open("a+b") as fh:
+                # A line torn by a crash would swallow the first new one: end it first.
+                if fh.tell():
+                    fh.seek(-1, os.SEEK_END)
+                    if fh.read(1) != b"\n":
+                        fh.write(b"\n")
+                fh.write(("\n".join(lines) + "\n").encode())
         except OSError as exc:
             kept = (lines + self._pending)[-MAX_PENDING:]  # keep them for the next attempt
             dropped = len(lines) + len(self._pending) - len(kept)

@@ -110,6 +110,38 @@ def test_peak_tracker() -> None:
     assert peaks.max_since(5) is None
 
 
+def closing(transitions: list[Transition], monitor_id: str) -> Transition:
+    (found,) = [t for t in transitions if t.monitor_id == monitor_id and not t.opened]
+    return found
+
+
+def test_closings_carry_the_peak_time_and_the_figures_at_opening_and_peak() -> None:
+    group = ThresholdGroup(hysteresis=0.2)
+    group.add("a", 0.3, 0.0, 0.0)
+    group.update(0.6, 1.0, "f1")  # "a" opens
+    assert names(group.add("b", 0.5, 0.0, 2.0)) == [("b", True)]  # opens at once, at 0.6
+    group.update(0.6, 3.0, "f3")  # the same level again: not a new peak
+    group.update(0.55, 4.0, "f4")
+    out = group.update(0.1, 5.0, "f5")
+    a, b = closing(out, "a"), closing(out, "b")
+    assert (a.peak_edge, a.peak_at, a.open_figures, a.peak_figures) == (0.6, 1.0, "f1", "f1")
+    # The level was reached before "b" opened: for "b" it was reached at its opening.
+    assert (b.peak_edge, b.peak_at, b.open_figures, b.peak_figures) == (0.6, 2.0, "f1", "f1")
+    assert group.open_figures == {}
+
+
+def test_a_peak_restored_after_a_restart_has_no_time_until_seen_again() -> None:
+    for edge, expected in [(0.5, (0.6, None, None)), (0.6, (0.6, 11.0, "seen"))]:
+        group = ThresholdGroup(hysteresis=0.2)
+        group.add("a", 0.3, 0.0, 10.0)
+        group.restore("a", opened_at=5.0, peak_edge=0.6)
+        group.update(edge, 11.0, "seen")
+        out = group.update(0.1, 12.0, "later")
+        closed = closing(out, "a")
+        assert (closed.peak_edge, closed.peak_at, closed.peak_figures) == expected
+        assert (closed.opened_at, closed.open_figures) == (5.0, None)
+
+
 def test_bad_hysteresis_is_refused() -> None:
     with pytest.raises(ValueError, match="hysteresis"):
         ThresholdGroup(hysteresis=1.0)
