@@ -148,7 +148,7 @@ def build_chat(
         payloads: list[Payload] = []
         for event in events:
             if is_internal(event.owner):
-                continue  # the bot's own monitors log; chat 0 does not exist
+                continue  # the bot's own monitors only log: no chat has their owner id
             if isinstance(event, MarketViewSignal):
                 payloads.append(ViewUpdate(event.monitor_id, event.owner, event.ts))
                 if event.kind in _VIEW_ONLY:

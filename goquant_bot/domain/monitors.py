@@ -7,9 +7,10 @@ from enum import StrEnum
 
 from goquant_bot.domain.instruments import Symbol, Venue
 
-# The owner of the bot's own monitors (the demo's watch): Telegram never uses chat id 0, and
-# the signal service logs their events instead of handing them to delivery.
-INTERNAL_OWNER = 0
+# The owner of the bot's own monitors (the demo's watch): below every Telegram chat id (they
+# fit in 52 bits) and never the console's user (0); the signal service logs their events
+# instead of handing them to delivery.
+INTERNAL_OWNER = -(2**53)
 
 
 def is_internal(owner: int) -> bool:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from goquant_bot.bot.console.adapter import LOCAL_USER_ID
 from goquant_bot.domain.book import BookState
 from goquant_bot.domain.events import ArbClosed, ArbOpened, Event
 from goquant_bot.domain.instruments import InstrumentKey, Symbol, Venue
@@ -201,7 +202,8 @@ def test_a_fired_one_shot_is_finished_not_removed(tmp_path: Path) -> None:
 
 
 def test_the_bots_own_monitors_never_reach_the_sink(tmp_path: Path) -> None:
-    """The demo's watch monitors (owner 0) log; only users' events go on to delivery."""
+    """The demo's watch monitors (INTERNAL_OWNER) log; only users' events go on to delivery,
+    the console's user (chat 0) included."""
     s = Setup(tmp_path)
     s.registry.add_arbitrage(
         dataclasses.replace(arb_monitor("demo:BTC-USDT"), owner=INTERNAL_OWNER)
@@ -217,13 +219,14 @@ def test_the_bots_own_monitors_never_reach_the_sink(tmp_path: Path) -> None:
         )
     )
     s.registry.add_arbitrage(arb_monitor("user"))
+    s.registry.add_arbitrage(dataclasses.replace(arb_monitor("console"), owner=LOCAL_USER_ID))
     s.quote(Venue.BINANCE, 99.9, 100.0)
     s.quote(Venue.OKX, 100.6, 100.7)
     s.service.process({BTC}, s.now)
     s.quote(Venue.BINANCE, 101.9, 102.0)
     s.quote(Venue.OKX, 99.9, 100.0)
     events = s.service.process({BTC}, s.now + 1)
-    assert {e.monitor_id for e in events} >= {"demo:BTC-USDT", "demo:view", "user"}
+    assert {e.monitor_id for e in events} >= {"demo:BTC-USDT", "demo:view", "user", "console"}
     assert s.sunk
-    assert {e.owner for e in s.sunk} == {5}
+    assert {e.owner for e in s.sunk} == {5, LOCAL_USER_ID}
     assert s.stats.closed(INTERNAL_OWNER)  # their opportunities are still recorded
