@@ -6,6 +6,7 @@ import asyncio
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 
 from goquant_bot.domain.book import L1, OrderBook, expire_stale
@@ -114,7 +115,7 @@ class MarketDataHub:
 
     # -- change notification (conflated) --------------------------------------------------
 
-    def mark_changed(self, venue: Venue, symbols: set[Symbol]) -> None:
+    def mark_changed(self, venue: Venue, symbols: AbstractSet[Symbol]) -> None:
         """Feeds call this after every frame that changed books (cheap: a set union)."""
         self._dirty |= symbols
         self._dirty_event.set()

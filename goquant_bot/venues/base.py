@@ -2,10 +2,11 @@
 
 A protocol never does I/O and never reads a clock: the driver (or the replayer, or a test)
 hands it each received frame with its local receive time ``now`` (epoch seconds) and then
-drains what it produced:
+calls ``drain()``, which hands over everything produced since the last call as one frozen
+``Produced`` record and empties the protocol's buffers:
 
-- ``outbox``: text frames to send on the WebSocket (subscribe, resubscribe, pong, ping);
-- ``rest_out``: REST requests to perform (snapshots, polls), answered through ``on_rest``;
+- ``frames``: text frames to send on the WebSocket (subscribe, resubscribe, pong, ping);
+- ``requests``: REST requests to perform (snapshots, polls), answered through ``on_rest``;
 - ``changed``: symbols whose book content or state changed since the last drain.
 
 Books are owned by the protocol (``books``) and read by the market-data hub.
@@ -44,6 +45,21 @@ class RestRequest:
     weight: int
     purpose: str
     symbol: Symbol | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Produced:
+    """What a protocol produced since its last ``drain()``, in the order it was produced."""
+
+    frames: tuple[str, ...] = ()
+    requests: tuple[RestRequest, ...] = ()
+    changed: frozenset[Symbol] = frozenset()
+
+    def __bool__(self) -> bool:
+        return bool(self.frames or self.requests or self.changed)
+
+
+NOTHING = Produced()
 
 
 class Recorder(Protocol):
@@ -143,9 +159,10 @@ class VenueProtocol(ABC):
         self.ws_base = ws_base or self.default_ws_base
         self.rest_base = rest_base or self.default_rest_base
         self.books: dict[Symbol, OrderBook] = {}
-        self.outbox: list[str] = []
-        self.rest_out: list[RestRequest] = []
-        self.changed: set[Symbol] = set()
+        # Filled by the protocol, handed over and emptied by drain().
+        self._outbox: list[str] = []
+        self._rest_out: list[RestRequest] = []
+        self._changed: set[Symbol] = set()
         self.stats = ProtocolStats()
         self.connected = False
 
@@ -153,6 +170,23 @@ class VenueProtocol(ABC):
     @abstractmethod
     def accepts_address(cls, addr: str) -> bool:
         """Whether a captured connection address is this venue's SPOT market data."""
+
+    # -- outputs --------------------------------------------------------------------------
+
+    def drain(self) -> Produced:
+        """Everything produced since the last call; afterwards the protocol holds none of it."""
+        outbox, rest_out, changed = self._outbox, self._rest_out, self._changed
+        if not (outbox or rest_out or changed):
+            return NOTHING
+        produced = Produced(tuple(outbox), tuple(rest_out), frozenset(changed))
+        outbox.clear()
+        rest_out.clear()
+        changed.clear()
+        return produced
+
+    def note_changed(self, symbol: Symbol) -> None:
+        """A book's content or state changed outside a frame (a REST poll applied)."""
+        self._changed.add(symbol)
 
     # -- inputs ---------------------------------------------------------------------------
 
@@ -175,7 +209,7 @@ class VenueProtocol(ABC):
         new = [s for s in symbols if s not in self.books]
         for symbol in new:
             self.books[symbol] = OrderBook(InstrumentKey(self.venue, symbol))
-            self.changed.add(symbol)
+            self._changed.add(symbol)
         if self.connected and new:
             self._send_subscribe(new, now)
 
@@ -186,7 +220,7 @@ class VenueProtocol(ABC):
             book = self.books.pop(symbol)
             book.state = BookState.SYNCING
             book.clear()
-            self.changed.add(symbol)
+            self._changed.add(symbol)
         if self.connected and gone:
             self._send_unsubscribe(gone, now)
 
@@ -195,7 +229,7 @@ class VenueProtocol(ABC):
         """One received text frame."""
 
     def on_rest(self, request: RestRequest, status: int, body: str, now: float) -> None:
-        """A REST response for a request from ``rest_out`` (status 0: transport failure)."""
+        """A REST response for one of the drained ``requests`` (status 0: transport failure)."""
         self.stats.skipped[f"rest:{request.purpose}"] += 1
 
     def on_timer(self, now: float) -> None:  # noqa: B027 - optional hook
@@ -286,7 +320,7 @@ class VenueProtocol(ABC):
         book.clear()
         if book.state is not BookState.SYNCING:
             book.state = BookState.SYNCING
-        self.changed.add(symbol)
+        self._changed.add(symbol)
 
     def bad_frame(self, reason: str, text: str) -> None:
         """A frame we cannot use: count it and log it (truncated), keep the connection."""
@@ -306,4 +340,4 @@ class VenueProtocol(ABC):
             return
         if book.state is not BookState.LIVE:
             book.state = BookState.LIVE
-        self.changed.add(book.key.symbol)
+        self._changed.add(book.key.symbol)

@@ -111,12 +111,12 @@ class BinanceProtocol(VenueProtocol):
         for i in range(0, len(streams), step):
             self._request_id += 1
             frame = {"method": method, "params": streams[i : i + step], "id": self._request_id}
-            self.outbox.append(orjson.dumps(frame).decode())
+            self._outbox.append(orjson.dumps(frame).decode())
 
     def probe(self, now: float) -> None:
         """``{"method":"LIST_SUBSCRIPTIONS","id":N}``: answered with ``{"result":[...],"id":N}``."""
         self._request_id += 1
-        self.outbox.append(
+        self._outbox.append(
             orjson.dumps({"method": "LIST_SUBSCRIPTIONS", "id": self._request_id}).decode()
         )
 
@@ -268,7 +268,7 @@ class BinanceProtocol(VenueProtocol):
         if now < feed.next_at:
             return
         feed.requested_at = now
-        self.rest_out.append(self._depth_request(feed.book.key.symbol, "snapshot"))
+        self._rest_out.append(self._depth_request(feed.book.key.symbol, "snapshot"))
 
     def on_timer(self, now: float) -> None:
         """Re-request snapshots whose back-off has expired (pongs are the driver's job)."""

@@ -117,7 +117,7 @@ class BitfinexProtocol(VenueProtocol):
         self._chan_of.clear()
         self._pending.clear()
         self._cancelled.clear()
-        self.outbox.append(orjson.dumps({"event": "conf", "flags": FLAGS}).decode())
+        self._outbox.append(orjson.dumps({"event": "conf", "flags": FLAGS}).decode())
         super().on_open(now)
 
     def on_close(self, now: float) -> None:
@@ -129,7 +129,7 @@ class BitfinexProtocol(VenueProtocol):
     def probe(self, now: float) -> None:
         """``{"event":"ping","cid":N}``, answered with ``{"event":"pong","cid":N}``."""
         self._cid += 1
-        self.outbox.append(orjson.dumps({"event": "ping", "cid": self._cid}).decode())
+        self._outbox.append(orjson.dumps({"event": "ping", "cid": self._cid}).decode())
 
     def _send_subscribe(self, symbols: list[Symbol], now: float) -> None:
         for symbol in symbols:
@@ -145,7 +145,7 @@ class BitfinexProtocol(VenueProtocol):
                 "freq": "F0",
                 "len": str(self._len),
             }
-            self.outbox.append(orjson.dumps(frame).decode())
+            self._outbox.append(orjson.dumps(frame).decode())
 
     def _send_unsubscribe(self, symbols: list[Symbol], now: float) -> None:
         for symbol in symbols:
@@ -155,7 +155,7 @@ class BitfinexProtocol(VenueProtocol):
                     self._cancelled.add(symbol)  # unsubscribed once its channel id is known
                 continue
             self._channels.pop(chan_id, None)
-            self.outbox.append(orjson.dumps({"event": "unsubscribe", "chanId": chan_id}).decode())
+            self._outbox.append(orjson.dumps({"event": "unsubscribe", "chanId": chan_id}).decode())
 
     def _restart_book(self, book: OrderBook, now: float) -> None:
         """A new channel (unsubscribe + subscribe) starts with a snapshot; a subscription
@@ -339,7 +339,7 @@ class BitfinexProtocol(VenueProtocol):
         if known is not None and known in self._cancelled:
             self._cancelled.discard(known)
             self._pending.discard(known)
-            self.outbox.append(orjson.dumps({"event": "unsubscribe", "chanId": chan_id}).decode())
+            self._outbox.append(orjson.dumps({"event": "unsubscribe", "chanId": chan_id}).decode())
             return
         book = self.book_for(native)
         if book is None:

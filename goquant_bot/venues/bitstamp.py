@@ -112,7 +112,7 @@ class BitstampProtocol(VenueProtocol):
     def _send(self, event: str, symbols: list[Symbol]) -> None:
         for symbol in symbols:
             channel = f"{CHANNEL_PREFIX}{self.native_name(symbol)}"
-            self.outbox.append(
+            self._outbox.append(
                 orjson.dumps({"event": event, "data": {"channel": channel}}).decode()
             )
 
@@ -127,7 +127,7 @@ class BitstampProtocol(VenueProtocol):
 
     def probe(self, now: float) -> None:
         """``{"event":"bts:heartbeat"}``: answered with a ``bts:heartbeat`` success."""
-        self.outbox.append('{"event":"bts:heartbeat"}')
+        self._outbox.append('{"event":"bts:heartbeat"}')
 
     def on_timer(self, now: float) -> None:
         """Ask again for snapshots whose back-off has expired."""
@@ -244,7 +244,7 @@ class BitstampProtocol(VenueProtocol):
         if now < feed.next_at:
             return
         feed.requested_at = now
-        self.rest_out.append(self._book_request(feed.book.key.symbol, "snapshot"))
+        self._rest_out.append(self._book_request(feed.book.key.symbol, "snapshot"))
 
     def poll_request(self, symbol: Symbol) -> RestRequest | None:
         return self._book_request(symbol, "poll")

@@ -80,7 +80,7 @@ class BybitProtocol(VenueProtocol):
         step = self.max_symbols_per_request
         for i in range(0, len(topics), step):
             frame = {"req_id": self._next_req_id(), "op": op, "args": topics[i : i + step]}
-            self.outbox.append(orjson.dumps(frame).decode())
+            self._outbox.append(orjson.dumps(frame).decode())
 
     def _send_subscribe(self, symbols: list[Symbol], now: float) -> None:
         self._send("subscribe", symbols)
@@ -103,7 +103,7 @@ class BybitProtocol(VenueProtocol):
     def probe(self, now: float) -> None:
         self._last_ping = now
         frame = {"req_id": self._next_req_id(), "op": "ping"}
-        self.outbox.append(orjson.dumps(frame).decode())
+        self._outbox.append(orjson.dumps(frame).decode())
 
     # -- frames ---------------------------------------------------------------------------
 

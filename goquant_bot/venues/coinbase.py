@@ -93,7 +93,7 @@ class CoinbaseProtocol(VenueProtocol):
     def on_open(self, now: float) -> None:
         self._seq = None
         self._synced.clear()
-        self.outbox.append(self._frame("subscribe", HEARTBEATS, None))
+        self._outbox.append(self._frame("subscribe", HEARTBEATS, None))
         super().on_open(now)
 
     def on_close(self, now: float) -> None:
@@ -102,7 +102,7 @@ class CoinbaseProtocol(VenueProtocol):
 
     def probe(self, now: float) -> None:
         """Subscribing to ``heartbeats`` again is harmless and always answered (subscriptions)."""
-        self.outbox.append(self._frame("subscribe", HEARTBEATS, None))
+        self._outbox.append(self._frame("subscribe", HEARTBEATS, None))
 
     def _frame(self, kind: str, channel: str, products: list[str] | None) -> str:
         msg: dict[str, Any] = {"type": kind}
@@ -115,7 +115,7 @@ class CoinbaseProtocol(VenueProtocol):
         step = self.max_symbols_per_request
         names = [self.native_name(s) for s in symbols]
         for i in range(0, len(names), step):
-            self.outbox.append(self._frame(kind, BOOK_CHANNEL, names[i : i + step]))
+            self._outbox.append(self._frame(kind, BOOK_CHANNEL, names[i : i + step]))
 
     def _send_subscribe(self, symbols: list[Symbol], now: float) -> None:
         self._synced.difference_update(symbols)
@@ -186,7 +186,7 @@ class CoinbaseProtocol(VenueProtocol):
                 continue
             if book.state is BookState.STALE:
                 book.state = BookState.LIVE
-                self.changed.add(symbol)
+                self._changed.add(symbol)
             if book.state is BookState.LIVE:
                 book.recv_ts = now
 

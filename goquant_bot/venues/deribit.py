@@ -104,7 +104,7 @@ class DeribitProtocol(VenueProtocol):
         self._next_id += 1
         self._requests[request_id] = method
         frame = {"jsonrpc": "2.0", "id": request_id, "method": method, "params": params}
-        self.outbox.append(orjson.dumps(frame).decode())
+        self._outbox.append(orjson.dumps(frame).decode())
 
     # -- frames ---------------------------------------------------------------------------
 

@@ -15,6 +15,7 @@ import random
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 
 from goquant_bot.domain.book import OrderBook
@@ -53,7 +54,7 @@ class _Closed:
         self.reason = reason
 
 
-OnChange = Callable[[Venue, set[Symbol]], None]
+OnChange = Callable[[Venue, AbstractSet[Symbol]], None]
 
 
 class VenueFeed:
@@ -104,8 +105,8 @@ class VenueFeed:
                 continue
             conn = next((c for c in self.connections if c.has_room()), None) or self._new_conn()
             conn.proto.subscribe([symbol], now)
+            conn.take()
             conn.wake()
-            self.publish(conn.proto)
 
     def remove(self, symbols: Iterable[Symbol]) -> None:
         now = self.clock()
@@ -114,8 +115,8 @@ class VenueFeed:
             if conn is None:
                 continue
             conn.proto.unsubscribe([symbol], now)
+            conn.take()
             conn.wake()
-            self.publish(conn.proto)
             if not conn.proto.books:
                 conn.stop()
                 self.connections.remove(conn)
@@ -143,12 +144,6 @@ class VenueFeed:
                 await asyncio.Future()  # until cancelled
         finally:
             self._tg = None
-
-    def publish(self, proto: VenueProtocol) -> None:
-        """Hand the symbols whose books changed to the hub."""
-        if proto.changed:
-            self.on_change(self.venue, proto.changed)
-            proto.changed.clear()
 
     def next_conn_id(self) -> int:
         self._conn_ids += 1
@@ -186,6 +181,9 @@ class FeedConnection:
         self._tg: asyncio.TaskGroup | None = None
         self._poller: asyncio.Task[None] | None = None
         self._rest_in_flight: set[tuple[str, Symbol | None]] = set()
+        # Drained from the protocol, not yet sent / requested.
+        self._sends: deque[str] = deque()
+        self._requests: list[RestRequest] = []
         self._conn_id = 0
 
     def has_room(self) -> bool:
@@ -256,7 +254,8 @@ class FeedConnection:
         finally:
             self.connected, self.connected_since = False, None
             self.proto.on_close(feed.clock())
-            feed.publish(self.proto)
+            self.take()
+            self._sends.clear()  # frames for the closed socket mean nothing on the next one
             await ws.close()
 
     async def _read(self, ws: WsConnection) -> None:
@@ -280,9 +279,9 @@ class FeedConnection:
         probe_after = cfg.silence_s / 2
         probed = False
         next_send = start
-        sends: deque[str] = deque()
+        sends = self._sends
         while True:
-            self._dispatch(sends)
+            self._dispatch()
             now = feed.clock()
             while sends and now >= next_send:
                 text = sends.popleft()
@@ -323,17 +322,26 @@ class FeedConnection:
                 proto.on_timer(now)
                 next_timer = now + proto.timer_interval_s
 
-    def _dispatch(self, sends: deque[str]) -> None:
-        """Move what the protocol produced to the socket queue, the REST client and the hub."""
-        proto = self.proto
-        if proto.outbox:
-            sends.extend(proto.outbox)
-            proto.outbox.clear()
-        if proto.rest_out:
-            for request in proto.rest_out:
+    def take(self) -> None:
+        """Drain the protocol: frames to the send queue, REST requests to perform, changed
+        symbols to the hub at once."""
+        produced = self.proto.drain()
+        if not produced:
+            return
+        if produced.frames:
+            self._sends.extend(produced.frames)
+        if produced.requests:
+            self._requests.extend(produced.requests)
+        if produced.changed:
+            self.feed.on_change(self.feed.venue, produced.changed)
+
+    def _dispatch(self) -> None:
+        """Take what the protocol produced and start its REST requests."""
+        self.take()
+        if self._requests and self._tg is not None:
+            requests, self._requests = self._requests, []
+            for request in requests:
                 self._spawn_rest(request)
-            proto.rest_out.clear()
-        self.feed.publish(proto)
 
     def _spawn_rest(self, request: RestRequest) -> None:
         key = (request.purpose, request.symbol)
@@ -348,7 +356,7 @@ class FeedConnection:
         finally:
             self._rest_in_flight.discard(key)
         self.proto.on_rest(request, status, body, self.feed.clock())
-        self.feed.publish(self.proto)
+        self.take()
         self.wake()  # the protocol may want to send or request more
 
     def _start_polling(self) -> None:
@@ -373,5 +381,5 @@ class FeedConnection:
                     continue
                 status, body = await feed.rest.fetch(request, self._conn_id)
                 self.proto.on_rest(request, status, body, feed.clock())
-                feed.publish(self.proto)
+                self.take()
             await feed.sleep(feed.config.poll_interval_s)

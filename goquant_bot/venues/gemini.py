@@ -95,7 +95,7 @@ class GeminiProtocol(VenueProtocol):
                 "type": kind,
                 "subscriptions": [{"name": "l2", "symbols": natives[i : i + step]}],
             }
-            self.outbox.append(orjson.dumps(frame).decode())
+            self._outbox.append(orjson.dumps(frame).decode())
 
     def _send_subscribe(self, symbols: list[Symbol], now: float) -> None:
         for symbol in symbols:
@@ -104,7 +104,7 @@ class GeminiProtocol(VenueProtocol):
                 feed.has_book = False
             if symbol not in self.details and not self.track_all:
                 native = self.native_name(symbol)
-                self.rest_out.append(details_request(native, self.rest_base, symbol))
+                self._rest_out.append(details_request(native, self.rest_base, symbol))
         self._send("subscribe", symbols)
 
     def _send_unsubscribe(self, symbols: list[Symbol], now: float) -> None:
@@ -133,7 +133,7 @@ class GeminiProtocol(VenueProtocol):
         native = self.native_name(next(iter(self.books)))
         for kind in ("subscribe", "unsubscribe"):
             frame = {"type": kind, "subscriptions": [{"name": "candles_1m", "symbols": [native]}]}
-            self.outbox.append(orjson.dumps(frame).decode())
+            self._outbox.append(orjson.dumps(frame).decode())
 
     # -- frames ---------------------------------------------------------------------------
 

@@ -105,7 +105,7 @@ class KrakenProtocol(VenueProtocol):
             if method == "subscribe":
                 params["snapshot"] = True
             frame = {"method": method, "params": params, "req_id": self._next_id()}
-            self.outbox.append(orjson.dumps(frame).decode())
+            self._outbox.append(orjson.dumps(frame).decode())
 
     def _send_subscribe(self, symbols: list[Symbol], now: float) -> None:
         for symbol in symbols:
@@ -146,7 +146,7 @@ class KrakenProtocol(VenueProtocol):
 
     def probe(self, now: float) -> None:
         self._last_ping = now
-        self.outbox.append(orjson.dumps({"method": "ping", "req_id": self._next_id()}).decode())
+        self._outbox.append(orjson.dumps({"method": "ping", "req_id": self._next_id()}).decode())
 
     # -- frames ---------------------------------------------------------------------------
 

@@ -111,12 +111,12 @@ class OkxProtocol(VenueProtocol):
         """Send the text ``ping`` after 25 s without any frame (the venue answers ``pong``)."""
         if self.connected and now - max(self._last_recv, self._last_ping) >= PING_AFTER_S:
             self._last_ping = now
-            self.outbox.append("ping")
+            self._outbox.append("ping")
 
     def probe(self, now: float) -> None:
         """The text ``ping``; OKX answers ``pong``."""
         self._last_ping = now
-        self.outbox.append("ping")
+        self._outbox.append("ping")
 
     # -- frames ---------------------------------------------------------------------------
 
@@ -285,7 +285,7 @@ class OkxProtocol(VenueProtocol):
         buffer.append(update)
         if not sync.rest_pending and now >= sync.retry_at:
             sync.rest_pending = True
-            self.rest_out.append(self._books_request(book.key.symbol, STREAM_DEPTH, "snapshot"))
+            self._rest_out.append(self._books_request(book.key.symbol, STREAM_DEPTH, "snapshot"))
 
     # -- REST -----------------------------------------------------------------------------
 
@@ -396,7 +396,7 @@ class OkxProtocol(VenueProtocol):
             ]
             frame = {"id": str(self._next_id), "op": op, "args": args}
             self._next_id += 1
-            self.outbox.append(orjson.dumps(frame).decode())
+            self._outbox.append(orjson.dumps(frame).decode())
 
     def _invalidate(self, book: OrderBook, symbol: Symbol) -> None:
         self._sync.pop(symbol, None)

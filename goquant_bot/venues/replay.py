@@ -21,7 +21,7 @@ from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from goquant_bot.domain.book import OrderBook
-from goquant_bot.domain.instruments import InstrumentKey, Venue
+from goquant_bot.domain.instruments import InstrumentKey, Symbol, Venue
 from goquant_bot.errors import RejectedInput
 from goquant_bot.logging import get_logger
 from goquant_bot.venues.base import RestRequest, SymbolMap, VenueProtocol
@@ -252,11 +252,13 @@ class Replayer:
 
     def _after(self, proto: VenueProtocol, now: float) -> None:
         """Drain what the protocol produced: frames to send (dropped), requests, changes."""
-        if proto.outbox:
-            proto.outbox.clear()
-        while proto.rest_out:
-            requests = proto.rest_out[:]
-            proto.rest_out.clear()
+        produced = proto.drain()
+        if not produced:
+            return
+        changed = produced.changed
+        requests = produced.requests
+        # An answer available at once can make the protocol ask for more: drain until quiet.
+        while requests:
             for request in requests:
                 key = rest_key(request.url, request.params)
                 response = self._available.pop(key, None)
@@ -264,27 +266,28 @@ class Replayer:
                     self._waiting.setdefault(key, []).append((proto, request))
                 else:
                     self._answer(proto, request, response, now)
-        if proto.changed:
-            self._publish(proto, now)
+            more = proto.drain()
+            requests = more.requests
+            if more.changed:
+                changed = changed | more.changed
+        if changed:
+            self._publish(proto, changed, now)
 
     def _answer(
         self, proto: VenueProtocol, request: RestRequest, response: CaptureRecord, now: float
     ) -> None:
         proto.on_rest(request, response.status, response.data, now)
-        if proto.outbox:
-            proto.outbox.clear()
 
-    def _publish(self, proto: VenueProtocol, now: float) -> None:
+    def _publish(self, proto: VenueProtocol, changed: frozenset[Symbol], now: float) -> None:
         books, current, callback = proto.books, self._current, self.on_books_changed
         keys: list[InstrumentKey] = []
-        for symbol in proto.changed:
+        for symbol in changed:
             book = books.get(symbol)
             # Identity, not the key: hashing an InstrumentKey per frame costs more than this.
             if book is not None and id(book) not in current:
                 self._adopt(book.key, book)
             if callback is not None:
                 keys.append(InstrumentKey(proto.venue, symbol) if book is None else book.key)
-        proto.changed.clear()
         if callback is not None:
             callback(now, frozenset(keys))
 
