@@ -7,14 +7,18 @@ calls ``drain()``, which hands over everything produced since the last call as o
 
 - ``frames``: text frames to send on the WebSocket (subscribe, resubscribe, pong, ping);
 - ``requests``: REST requests to perform (snapshots, polls), answered through ``on_rest``;
-- ``changed``: symbols whose book content or state changed since the last drain.
+- ``changed``: symbols whose book content or state changed since the last drain;
+- ``trades``: public trades of the symbols whose trade stream was asked for
+  (``subscribe_trades``), in arrival order.
 
 Books are owned by the protocol (``books``) and read by the market-data hub.
-Integrity failures resync ONE book (``resync``) and never the connection.
+Integrity failures resync ONE book (``resync``) and never the connection; a trade never
+touches a book: a bad trade is counted (``bad_trade``) and skipped.
 """
 
 from __future__ import annotations
 
+import math
 from abc import ABC, abstractmethod
 from collections import Counter
 from collections.abc import Collection, Iterable
@@ -23,6 +27,7 @@ from typing import ClassVar, Protocol
 
 from goquant_bot.domain.book import BookState, OrderBook
 from goquant_bot.domain.instruments import Instrument, InstrumentKey, Symbol, Venue
+from goquant_bot.domain.trades import TakerSide, Trade
 from goquant_bot.logging import get_logger
 
 log = get_logger(__name__)
@@ -54,9 +59,10 @@ class Produced:
     frames: tuple[str, ...] = ()
     requests: tuple[RestRequest, ...] = ()
     changed: frozenset[Symbol] = frozenset()
+    trades: tuple[Trade, ...] = ()
 
     def __bool__(self) -> bool:
-        return bool(self.frames or self.requests or self.changed)
+        return bool(self.frames or self.requests or self.changed or self.trades)
 
 
 NOTHING = Produced()
@@ -117,6 +123,18 @@ def split_concatenated(native: str) -> Symbol | None:
     return None
 
 
+def taker_side(value: object) -> TakerSide | None:
+    """'buy'/'Buy'/'BUY' or 'sell' as a taker side; None for anything else."""
+    if type(value) is not str:
+        return None
+    lowered = value.lower()
+    if lowered == "buy":
+        return TakerSide.BUY
+    if lowered == "sell":
+        return TakerSide.SELL
+    return None
+
+
 @dataclass(slots=True)
 class ProtocolStats:
     """Counters a protocol keeps; the hub and the replay report read them."""
@@ -163,6 +181,9 @@ class VenueProtocol(ABC):
         self._outbox: list[str] = []
         self._rest_out: list[RestRequest] = []
         self._changed: set[Symbol] = set()
+        self._trades: list[Trade] = []
+        # Symbols whose public trades are wanted (a separate channel from the book's).
+        self.trade_symbols: set[Symbol] = set()
         self.stats = ProtocolStats()
         self.connected = False
 
@@ -175,14 +196,24 @@ class VenueProtocol(ABC):
 
     def drain(self) -> Produced:
         """Everything produced since the last call; afterwards the protocol holds none of it."""
-        outbox, rest_out, changed = self._outbox, self._rest_out, self._changed
-        if not (outbox or rest_out or changed):
+        outbox, rest_out, changed, trades = (
+            self._outbox,
+            self._rest_out,
+            self._changed,
+            self._trades,
+        )
+        if not (outbox or rest_out or changed or trades):
             return NOTHING
-        produced = Produced(tuple(outbox), tuple(rest_out), frozenset(changed))
+        produced = Produced(tuple(outbox), tuple(rest_out), frozenset(changed), tuple(trades))
         outbox.clear()
         rest_out.clear()
         changed.clear()
+        trades.clear()
         return produced
+
+    def load(self) -> int:
+        """Channels this connection carries: one per book, one per trade stream."""
+        return len(self.books) + len(self.trade_symbols)
 
     def note_changed(self, symbol: Symbol) -> None:
         """A book's content or state changed outside a frame (a REST poll applied)."""
@@ -197,7 +228,10 @@ class VenueProtocol(ABC):
     def on_open(self, now: float) -> None:
         """The connection is up: (re)subscribe every book."""
         self.connected = True
-        self._send_subscribe(list(self.books), now)
+        if self.books:
+            self._send_subscribe(list(self.books), now)
+        if self.trade_symbols:
+            self._send_trade_subscribe(sorted(self.trade_symbols), now)
 
     def on_close(self, now: float) -> None:
         """The connection is gone: every book is untrustworthy until resubscribed."""
@@ -223,6 +257,20 @@ class VenueProtocol(ABC):
             self._changed.add(symbol)
         if self.connected and gone:
             self._send_unsubscribe(gone, now)
+
+    def subscribe_trades(self, symbols: Collection[Symbol], now: float) -> None:
+        """Start reading the public trades of ``symbols`` (independent of their books)."""
+        new = [s for s in symbols if s not in self.trade_symbols]
+        self.trade_symbols.update(new)
+        if self.connected and new:
+            self._send_trade_subscribe(new, now)
+
+    def unsubscribe_trades(self, symbols: Collection[Symbol], now: float) -> None:
+        """Stop reading the public trades of ``symbols``; trades still in flight are dropped."""
+        gone = [s for s in symbols if s in self.trade_symbols]
+        self.trade_symbols.difference_update(gone)
+        if self.connected and gone:
+            self._send_trade_unsubscribe(gone, now)
 
     @abstractmethod
     def on_frame(self, text: str, now: float) -> None:
@@ -252,6 +300,59 @@ class VenueProtocol(ABC):
 
     @abstractmethod
     def _send_unsubscribe(self, symbols: list[Symbol], now: float) -> None: ...
+
+    @abstractmethod
+    def _send_trade_subscribe(self, symbols: list[Symbol], now: float) -> None: ...
+
+    @abstractmethod
+    def _send_trade_unsubscribe(self, symbols: list[Symbol], now: float) -> None: ...
+
+    def trade_symbol(self, native: str) -> Symbol | None:
+        """Our symbol for a trade of ``native`` when its trades are wanted (always in replay
+        mode); None otherwise, counted as skipped."""
+        if not self.is_spot_name(native):
+            self.stats.skipped["trade_not_spot"] += 1
+            return None
+        symbol = self.symbols.symbol(native)
+        if symbol is None and self.track_all:
+            symbol = self._guess_symbol(native)
+            if symbol is not None:
+                self.symbols.add(native, symbol)
+        if symbol is None or not (self.track_all or symbol in self.trade_symbols):
+            self.stats.skipped["trade_unsubscribed"] += 1
+            return None
+        return symbol
+
+    def add_trade(
+        self,
+        symbol: Symbol,
+        price: object,
+        size: object,
+        side: TakerSide | None,
+        venue_ts: float | None,
+        now: float,
+        text: str = "",
+        trade_id: object = "",
+    ) -> None:
+        """Queue one trade; a price or size that is not a positive number, or no side,
+        is counted as ``bad_trade`` and the trade skipped."""
+        try:
+            px = float(price)  # type: ignore[arg-type]
+            qty = float(size)  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            px = qty = math.nan
+        if side is None or not (0.0 < px < math.inf and 0.0 < qty < math.inf):
+            self.bad_trade("bad_trade", text)
+            return
+        key = InstrumentKey(self.venue, symbol)
+        self._trades.append(Trade(key, px, qty, side, venue_ts, now, str(trade_id)))
+
+    def bad_trade(self, reason: str, text: str) -> None:
+        """A trade we cannot read: counted under ``reason`` and skipped, books untouched."""
+        self.stats.errors["bad_trade"] += 1
+        log.warning(
+            "trade_rejected", venue=self.venue.value, reason=reason, raw=text[:RAW_LOG_LIMIT]
+        )
 
     def native_name(self, symbol: Symbol) -> str:
         """The venue's name of a symbol (from its instrument list, else by its convention)."""

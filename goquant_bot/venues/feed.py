@@ -14,12 +14,13 @@ import math
 import random
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 
 from goquant_bot.domain.book import OrderBook
 from goquant_bot.domain.instruments import Symbol, Venue
+from goquant_bot.domain.trades import Trade
 from goquant_bot.errors import VenueUnavailable
 from goquant_bot.logging import get_logger
 from goquant_bot.supervisor import Backoff
@@ -55,6 +56,11 @@ class _Closed:
 
 
 OnChange = Callable[[Venue, AbstractSet[Symbol]], None]
+OnTrades = Callable[[Sequence[Trade]], None]
+
+
+def _no_trades(trades: Sequence[Trade]) -> None:
+    """Trades with nobody listening are dropped."""
 
 
 class VenueFeed:
@@ -73,6 +79,7 @@ class VenueFeed:
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         rand: Callable[[], float] = random.random,
         recorder: Recorder | None = None,
+        on_trades: OnTrades = _no_trades,
     ) -> None:
         self.protocol_cls = protocol_cls
         self.venue = protocol_cls.venue
@@ -80,6 +87,7 @@ class VenueFeed:
         self.config = config
         self.connector = connector
         self.on_change = on_change
+        self.on_trades = on_trades  # the hub sets itself here when the feed is added
         self.clock = clock
         self.sleep = sleep
         self.rand = rand
@@ -117,9 +125,42 @@ class VenueFeed:
             conn.proto.unsubscribe([symbol], now)
             conn.take()
             conn.wake()
-            if not conn.proto.books:
-                conn.stop()
-                self.connections.remove(conn)
+            self._stop_if_idle(conn)
+
+    def add_trades(self, symbols: Iterable[Symbol]) -> None:
+        """Read the public trades of ``symbols``, preferably on the connection of their book."""
+        now = self.clock()
+        for symbol in symbols:
+            if self._trade_owner(symbol) is not None:
+                continue
+            book_conn = self._owner(symbol)
+            conn = (
+                book_conn
+                if book_conn is not None and book_conn.has_room()
+                else next((c for c in self.connections if c.has_room()), None)
+            ) or self._new_conn()
+            conn.proto.subscribe_trades([symbol], now)
+            conn.take()
+            conn.wake()
+
+    def remove_trades(self, symbols: Iterable[Symbol]) -> None:
+        now = self.clock()
+        for symbol in symbols:
+            conn = self._trade_owner(symbol)
+            if conn is None:
+                continue
+            conn.proto.unsubscribe_trades([symbol], now)
+            conn.take()
+            conn.wake()
+            self._stop_if_idle(conn)
+
+    def trade_symbols(self) -> set[Symbol]:
+        return {s for c in self.connections for s in c.proto.trade_symbols}
+
+    def _stop_if_idle(self, conn: FeedConnection) -> None:
+        if not conn.proto.books and not conn.proto.trade_symbols:
+            conn.stop()
+            self.connections.remove(conn)
 
     def book(self, symbol: Symbol) -> OrderBook | None:
         conn = self._owner(symbol)
@@ -151,6 +192,9 @@ class VenueFeed:
 
     def _owner(self, symbol: Symbol) -> FeedConnection | None:
         return next((c for c in self.connections if symbol in c.proto.books), None)
+
+    def _trade_owner(self, symbol: Symbol) -> FeedConnection | None:
+        return next((c for c in self.connections if symbol in c.proto.trade_symbols), None)
 
     def _new_conn(self) -> FeedConnection:
         proto = self.protocol_cls(
@@ -187,7 +231,7 @@ class FeedConnection:
         self._conn_id = 0
 
     def has_room(self) -> bool:
-        return len(self.proto.books) < self.proto.max_symbols_per_connection
+        return self.proto.load() < self.proto.max_symbols_per_connection
 
     def wake(self) -> None:
         self._queue.put_nowait(None)
@@ -334,6 +378,8 @@ class FeedConnection:
             self._requests.extend(produced.requests)
         if produced.changed:
             self.feed.on_change(self.feed.venue, produced.changed)
+        if produced.trades:
+            self.feed.on_trades(produced.trades)
 
     def _dispatch(self) -> None:
         """Take what the protocol produced and start its REST requests."""

@@ -275,7 +275,7 @@ def test_acks_and_failed_subscribe() -> None:
         bb.op_ack("3", "subscribe", success=False, ret_msg="Invalid symbol :[orderbook.50.FOO]"), T0
     )
     assert proto.stats.errors["subscribe_failed"] == 1
-    proto.on_frame('{"topic":"publicTrade.BTCUSDT","type":"snapshot","ts":1,"data":[]}', T0)
+    proto.on_frame('{"topic":"tickers.BTCUSDT","type":"snapshot","ts":1,"data":{}}', T0)
     proto.on_frame(bb.orderbook_frame("snapshot", "DOGEUSDT", 1, [], []), T0)  # not subscribed
     assert sum(proto.stats.skipped.values()) == 2
 

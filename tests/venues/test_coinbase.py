@@ -173,10 +173,10 @@ def test_bad_input_is_counted_and_never_corrupts_a_book() -> None:
 
 def test_other_channels_and_unknown_products_are_skipped() -> None:
     proto = make()
-    trades = json.dumps({"channel": "market_trades", "sequence_num": 1, "events": []})
-    proto.on_frame(trades, T0)
+    ticker = json.dumps({"channel": "ticker", "sequence_num": 1, "events": []})
+    proto.on_frame(ticker, T0)
     proto.on_frame(cb.l2_frame(2, "snapshot", "SOL-USD", BIDS, ASKS), T0)
-    assert proto.stats.skipped["channel:market_trades"] == 1
+    assert proto.stats.skipped["channel:ticker"] == 1
     assert proto.stats.skipped["unsubscribed"] == 1
     assert set(proto.books) == {BTC, ETH}
 

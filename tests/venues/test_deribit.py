@@ -233,11 +233,11 @@ def test_other_channels_are_skipped() -> None:
     grouped = dr.book_message("snapshot", "BTC_USDC", 1, None, BIDS, ASKS)
     grouped["params"]["channel"] = "book.BTC_USDC.none.10.100ms"
     proto.on_frame(json.dumps(grouped), T0)
-    trades = '{"jsonrpc":"2.0","method":"subscription","params":{"channel":"trades.BTC_USDC.100ms","data":[]}}'
-    proto.on_frame(trades, T0)
+    ticker = '{"jsonrpc":"2.0","method":"subscription","params":{"channel":"ticker.BTC_USDC.100ms","data":{}}}'
+    proto.on_frame(ticker, T0)
     assert proto.stats.skipped == {
         "channel:book.BTC_USDC.none.10.100ms": 1,
-        "channel:trades.BTC_USDC.100ms": 1,
+        "channel:ticker.BTC_USDC.100ms": 1,
     }
     assert not proto.stats.errors
 

@@ -67,7 +67,7 @@ def test_initial_book_then_changes() -> None:
     proto.on_frame(gm.trade("BTCUSD"), T0 + 1)
     assert levels(proto) == ([(99.0, 2.0)], [(100.5, 1.0), (101.0, 3.0)])
     assert (btc.updates, btc.recv_ts, btc.resyncs) == (2, T0 + 1, 0)
-    assert proto.stats.skipped["type:trade"] == 1
+    assert proto.stats.skipped["trade_unsubscribed"] == 1  # its trades were not asked for
 
 
 def test_a_crossed_book_resubscribes_that_symbol_and_waits_for_a_real_initial_book() -> None:

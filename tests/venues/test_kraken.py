@@ -191,8 +191,8 @@ def test_replies_and_errors() -> None:
     assert proto.stats.errors["subscribe_failed"] == 1
     proto.on_timer(T0 + 31)
     assert [f["method"] for f in sent(proto)] == ["ping"]
-    proto.on_frame('{"channel":"trade","type":"update","data":[]}', T0)
-    assert proto.stats.skipped["channel:trade"] == 1
+    proto.on_frame('{"channel":"ticker","type":"update","data":[]}', T0)
+    assert proto.stats.skipped["channel:ticker"] == 1
 
 
 def test_a_subscription_refused_for_the_message_rate_is_sent_again() -> None:
