@@ -93,6 +93,8 @@ def trades_subscribed(chan_id: int, symbol: str) -> str:
     )  # fmt: skip
 
 
-def trade_executed(chan_id: int, trade_id: int, ms: int, amount: str, price: str, seq: int | None) -> str:
+def trade_executed(
+    chan_id: int, trade_id: int, ms: int, amount: str, price: str, seq: int | None
+) -> str:
     """``[CHAN,"te",[ID,MTS,AMOUNT,PRICE],SEQ]``: AMOUNT < 0 when the taker sold."""
     return f'[{chan_id},"te",[{trade_id},{ms},{amount},{price}]{_tail(seq)}]'

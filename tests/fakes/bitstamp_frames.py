@@ -59,7 +59,9 @@ def pairs_body(*entries: tuple[str, str, int, int, str]) -> str:
     )
 
 
-def trade(pair: str, price: str, amount: str, side: str, ts_us: int, trade_id: int = 312004836) -> str:
+def trade(
+    pair: str, price: str, amount: str, side: str, ts_us: int, trade_id: int = 312004836
+) -> str:
     """A ``live_trades_{pair}`` trade; ``type`` 0 when the taker bought, 1 when it sold."""
     data = {"id": trade_id, "timestamp": str(ts_us // 1_000_000), "amount": float(amount),
             "amount_str": amount, "price": float(price), "price_str": price,

@@ -215,7 +215,9 @@ def test_bitfinex_trade_channels_count_against_the_connection_limit() -> None:
     assert proto.load() == 2
     proto.on_open(T0)
     proto.on_frame(bf.trades_subscribed(7, "tBTCUSD"), T0)
-    proto.on_frame('[7,[[401597393,1700000000123,0.25,42000.5],[401597392,1700000000100,-0.5,42000]]]', T0)
+    proto.on_frame(
+        "[7,[[401597393,1700000000123,0.25,42000.5],[401597392,1700000000100,-0.5,42000]]]", T0
+    )
     assert [(t.size, t.side) for t in proto.drain().trades] == [
         (0.25, TakerSide.BUY),
         (0.5, TakerSide.SELL),
