@@ -88,7 +88,7 @@ def cbbo_text(
 ) -> str:
     """The consolidated book with its per-venue table (one-shot, or a live view's message,
     whose ``note`` says how often it is edited); ``trades``: each venue's last trade, shown
-    in a second table (a venue without one yet shows a dash).
+    in a second table below the depth line.
 
     Prices are shown at each venue's tick size (``decimals``); consolidated figures at the
     finest tick of the venues involved, the mid with one decimal more (it falls between ticks).
@@ -138,14 +138,15 @@ def cbbo_text(
                 )
             else:
                 rows.append(f"{q.venue.value:<8} not counted: {q.excluded}")
-        if trades is not None:
-            rows += ["", *trade_rows(cbbo.venues, trades, cbbo.ts, decimals)]
         lines.append("<pre>" + esc("\n".join(rows)) + "</pre>")
         if cbbo.depth:
             bands = " / ".join(f"{d.bps:g}" for d in cbbo.depth)
             bids = " / ".join(fmt_qty(d.bid_size) for d in cbbo.depth)
             asks = " / ".join(fmt_qty(d.ask_size) for d in cbbo.depth)
             lines.append(f"Depth within {bands} bps of mid: bids {bids} · asks {asks}")
+        if trades is not None:
+            last = trade_rows(cbbo.venues, trades, cbbo.ts, decimals)
+            lines.append("<pre>" + esc("\n".join(last)) + "</pre>")
     footer = fmt_time(cbbo.ts, prefs)
     if note:
         lines.append(f"<i>{note}</i>")

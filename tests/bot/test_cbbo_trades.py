@@ -33,7 +33,7 @@ def test_get_cbbo_shows_each_venues_last_trade(tmp_path: Path) -> None:
     bot.quote(OK, 100.0, 100.1)
     bot.quote(BY, 99.9, 100.3)
     lines = text(bot.say("/get_cbbo BTC-USDT")).splitlines()
-    start = lines.index("last trade        price       size side    age")
+    start = lines.index("<pre>last trade        price       size side    age")
     assert lines[start + 1 : start + 4] == [
         "binance        100.1500       0.75  buy   2.5s",
         "bybit      no trade seen yet",
