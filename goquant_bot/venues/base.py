@@ -21,22 +21,19 @@ from __future__ import annotations
 import math
 from abc import ABC, abstractmethod
 from collections import Counter
-from collections.abc import Collection, Iterable
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import ClassVar, Protocol
 
 from goquant_bot.domain.book import BookState, OrderBook
-from goquant_bot.domain.instruments import Instrument, InstrumentKey, Symbol, Venue
+from goquant_bot.domain.instruments import InstrumentKey, Symbol, Venue
 from goquant_bot.domain.trades import TakerSide, Trade
 from goquant_bot.logging import get_logger
+from goquant_bot.venues.symbols import SymbolMap as SymbolMap
+from goquant_bot.venues.symbols import split_concatenated
 
 log = get_logger(__name__)
 
-# Quote assets, longest first, to split concatenated venue names such as BTCUSDT.
-KNOWN_QUOTES = (
-    "FDUSD", "USDT", "USDC", "TUSD", "BUSD", "USDE", "DAI", "USD", "EUR", "GBP", "TRY",
-    "BRL", "JPY", "BTC", "ETH", "BNB",
-)  # fmt: skip
 RAW_LOG_LIMIT = 300  # characters of a bad frame kept in the log
 
 
@@ -75,52 +72,6 @@ class Recorder(Protocol):
     def send(self, conn: int, data: str, ts: float) -> None: ...
     def recv(self, conn: int, data: str, ts: float) -> None: ...
     def http(self, conn: int, url: str, data: str, ts: float, status: int = 200) -> None: ...
-
-
-class SymbolMap:
-    """Both directions between a venue's native names and our symbols."""
-
-    def __init__(self, pairs: Iterable[tuple[str, Symbol]] = ()) -> None:
-        self._to_symbol: dict[str, Symbol] = {}
-        self._to_native: dict[Symbol, str] = {}
-        self._instruments: dict[Symbol, Instrument] = {}
-        for native, symbol in pairs:
-            self.add(native, symbol)
-
-    @classmethod
-    def from_instruments(cls, instruments: Iterable[Instrument]) -> SymbolMap:
-        symbols = cls()
-        for instrument in instruments:
-            symbols.add(instrument.native, instrument.symbol, instrument)
-        return symbols
-
-    def add(self, native: str, symbol: Symbol, instrument: Instrument | None = None) -> None:
-        self._to_symbol[native] = symbol
-        self._to_native[symbol] = native
-        if instrument is not None:
-            self._instruments[symbol] = instrument
-
-    def instrument(self, symbol: Symbol) -> Instrument | None:
-        """The listing's metadata (tick and lot sizes) when an instrument list gave it."""
-        return self._instruments.get(symbol)
-
-    def symbol(self, native: str) -> Symbol | None:
-        return self._to_symbol.get(native)
-
-    def native(self, symbol: Symbol) -> str | None:
-        return self._to_native.get(symbol)
-
-
-def split_concatenated(native: str) -> Symbol | None:
-    """Best-effort 'BTCUSDT' -> BTC-USDT when no instrument metadata is at hand."""
-    upper = native.upper()
-    for quote in KNOWN_QUOTES:
-        if upper.endswith(quote) and len(upper) > len(quote):
-            try:
-                return Symbol.parse(f"{upper[: -len(quote)]}-{quote}")
-            except ValueError:
-                return None
-    return None
 
 
 def taker_side(value: object) -> TakerSide | None:
