@@ -23,7 +23,7 @@ from abc import ABC, abstractmethod
 from collections import Counter
 from collections.abc import Collection
 from dataclasses import dataclass, field
-from typing import ClassVar, Protocol
+from typing import ClassVar, NamedTuple, Protocol
 
 from goquant_bot.domain.book import BookState, OrderBook
 from goquant_bot.domain.instruments import InstrumentKey, Symbol, Venue
@@ -49,9 +49,9 @@ class RestRequest:
     symbol: Symbol | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class Produced:
-    """What a protocol produced since its last ``drain()``, in the order it was produced."""
+class Produced(NamedTuple):
+    """What a protocol produced since its last ``drain()``, in the order it was produced.
+    A NamedTuple, like L1: one is built after nearly every frame."""
 
     frames: tuple[str, ...] = ()
     requests: tuple[RestRequest, ...] = ()
@@ -63,6 +63,7 @@ class Produced:
 
 
 NOTHING = Produced()
+_NO_SYMBOLS: frozenset[Symbol] = frozenset()
 
 
 class Recorder(Protocol):
@@ -155,11 +156,21 @@ class VenueProtocol(ABC):
         )
         if not (outbox or rest_out or changed or trades):
             return NOTHING
-        produced = Produced(tuple(outbox), tuple(rest_out), frozenset(changed), tuple(trades))
-        outbox.clear()
-        rest_out.clear()
-        changed.clear()
-        trades.clear()
+        # Most frames only change a book: skip the copies and clears of empty buffers.
+        produced = Produced(
+            tuple(outbox) if outbox else (),
+            tuple(rest_out) if rest_out else (),
+            frozenset(changed) if changed else _NO_SYMBOLS,
+            tuple(trades) if trades else (),
+        )
+        if outbox:
+            outbox.clear()
+        if rest_out:
+            rest_out.clear()
+        if changed:
+            changed.clear()
+        if trades:
+            trades.clear()
         return produced
 
     def load(self) -> int:
