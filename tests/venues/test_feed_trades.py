@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import json
 
-from goquant_bot.domain.instruments import InstrumentKey, Venue
+from goquant_bot.domain.instruments import InstrumentKey, Symbol, Venue
 from goquant_bot.domain.trades import TakerSide
 from goquant_bot.marketdata.hub import HubConfig, MarketDataHub
+from goquant_bot.venues.base import SymbolMap
+from goquant_bot.venues.bitfinex import BitfinexProtocol
+from goquant_bot.venues.feed import FeedConfig, VenueFeed
 from tests.fakes import binance_frames as bn
 from tests.fakes.ws_server import ScriptConn, ScriptedServer
 from tests.helpers import wait_until
@@ -48,3 +51,26 @@ async def test_trades_reach_the_hub_while_acquired_and_stop_after_release() -> N
             assert hub.trades_since(0).cursor == 1  # the late trade was dropped
             assert feed.connections[0].proto.stats.skipped["trade_unsubscribed"] == 1
             assert hub.trading() == []
+
+
+def test_bitfinex_trade_streams_count_against_the_25_channels_of_a_connection() -> None:
+    async def no_ws(url: str) -> object:
+        raise AssertionError("not running")
+
+    symbols = [Symbol(f"A{i:02d}", "USD") for i in range(24)]
+    feed = VenueFeed(
+        BitfinexProtocol,
+        SymbolMap((f"tA{i:02d}USD", s) for i, s in enumerate(symbols)),
+        FeedConfig(),
+        connector=no_ws,  # type: ignore[arg-type]
+        http=no_ws,  # type: ignore[arg-type]
+        on_change=lambda venue, changed: None,
+    )
+    feed.add(symbols)
+    feed.add_trades(symbols[:1])  # the 25th channel: on the book's connection
+    assert [c.proto.load() for c in feed.connections] == [25]
+    feed.add_trades(symbols[1:2])  # no room left: a new connection
+    assert [c.proto.load() for c in feed.connections] == [25, 1]
+    assert feed.connections[1].proto.trade_symbols == {symbols[1]}
+    feed.remove_trades(symbols[1:2])  # nothing left on it: the connection goes
+    assert [c.proto.load() for c in feed.connections] == [25]
