@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
+from goquant_bot.app import build
+from goquant_bot.bot.types import Caller
 from goquant_bot.domain.instruments import InstrumentKey, Symbol, Venue
+from goquant_bot.settings import Settings
 from tests.bot.harness import BN, BTC, BY, OK, SOL, Bot, text
 from tests.fakes import binance_frames as bn
 from tests.fakes import okx_frames as ok
+from tests.helpers import wait_until
 
 
 def _deliver(bot: Bot, venue: Venue, symbol: Symbol, frame: str) -> None:
@@ -54,3 +59,36 @@ def test_get_cbbo_holds_the_trade_streams_while_it_waits_and_releases_them(tmp_p
     assert [bot.hub.trade_refcount(k) for k in keys] == [0, 0]
     bot.hub.check(bot.now)  # no grace in the harness: the trade streams stop at once
     assert bot.hub.trading() == []
+
+
+async def test_the_demo_venues_trades_reach_get_cbbo_through_the_real_protocols(
+    tmp_path: Path,
+) -> None:
+    settings = Settings(
+        _env_file=None,
+        app={"demo": True, "mode": "headless", "data_dir": str(tmp_path), "shutdown_timeout_s": 3},  # type: ignore[arg-type]
+        logging={"file": None},  # type: ignore[arg-type]
+        observability={"enabled": False},  # type: ignore[arg-type]
+        marketdata={"unsubscribe_grace_s": 30.0},  # type: ignore[arg-type]
+    )
+    app = build(settings)
+    assert app.market is not None
+    assert app.chat is not None
+    hub, router = app.market.hub, app.chat.router
+    key = InstrumentKey(BN, BTC)
+    runner = asyncio.ensure_future(app.run())
+    try:
+        await wait_until(lambda: app.market is not None and app.market.ready.is_set(), within=10)
+        await wait_until(lambda: (b := hub.book(key)) is not None and b.state.value == "live")
+        router.handle(Caller(7, 7), "/get_cbbo BTC-USDT binance")  # holds the trade stream
+        assert key in hub.trading()
+        await wait_until(lambda: hub.last_trade(key) is not None, within=10)
+        table = router.handle(Caller(7, 7), "/get_cbbo BTC-USDT binance")[0].text
+        last = hub.last_trade(key)
+        assert last is not None
+        trades = table.split("<pre>last trade")[1].splitlines()
+        assert trades[1].startswith(f"binance    {last.price:>12,.2f} ")
+        assert last.side.value in trades[1]
+    finally:
+        app.request_stop()
+        assert await asyncio.wait_for(runner, 10) == 0
