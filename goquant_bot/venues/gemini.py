@@ -161,9 +161,10 @@ class GeminiProtocol(VenueProtocol):
     def probe(self, now: float) -> None:
         """Gemini v2 has no ping: a ``candles_1m`` subscription is answered at once with the
         current candles; it is dropped again right away."""
-        if not self.books:
+        streamed = self.books or self._l2  # a stream opened for trades only counts too
+        if not streamed:
             return
-        native = self.native_name(next(iter(self.books)))
+        native = self.native_name(next(iter(streamed)))
         for kind in ("subscribe", "unsubscribe"):
             frame = {"type": kind, "subscriptions": [{"name": "candles_1m", "symbols": [native]}]}
             self._outbox.append(orjson.dumps(frame).decode())

@@ -224,3 +224,12 @@ def test_bitfinex_trade_channels_count_against_the_connection_limit() -> None:
     ]
     proto.on_frame('[7,"tu",[401597393,1700000000123,0.25,42000.5]]', T0)  # a repeat of "te"
     assert proto.drain().trades == ()
+
+
+def test_gemini_probes_a_connection_that_only_reads_trades() -> None:
+    proto = CASES["gemini"].make()
+    proto.subscribe_trades([Symbol("BTC", "USD")], T0)
+    proto.on_open(T0)
+    proto.drain()
+    proto.probe(T0 + 3)
+    assert [f.split('"')[3] for f in proto.drain().frames] == ["subscribe", "unsubscribe"]
