@@ -143,6 +143,10 @@ class MarketDataHub:
         """Every trade recorded after ``cursor`` (start with ``hub.tape.cursor`` or 0)."""
         return self.tape.since(cursor)
 
+    def listen_trades(self, listener: Callable[[Trade], None]) -> Callable[[], None]:
+        """Call ``listener`` with every trade as it arrives; returns the way to stop."""
+        return self.tape.listen(listener)
+
     def record_trades(self, trades: Sequence[Trade]) -> None:
         """Feeds hand their trades over here."""
         self.tape.record(trades)

@@ -103,13 +103,14 @@ def test_readers_follow_the_tape_with_a_cursor_and_learn_what_they_missed() -> N
 
 
 def test_listeners_get_every_trade_until_they_stop() -> None:
-    tape = TradeTape()
+    hub = _hub(Clock())
     seen: list[float] = []
-    stop = tape.listen(lambda trade: seen.append(trade.price))
-    tape.record([_trade(1.0, 1.0, 1.0), _trade(2.0, 2.0, 2.0, InstrumentKey(Venue.OKX, ETH))])
+    stop = hub.listen_trades(lambda trade: seen.append(trade.price))
+    hub.record_trades([_trade(1.0, 1.0, 1.0), _trade(2.0, 2.0, 2.0, InstrumentKey(Venue.OKX, ETH))])
     stop()
-    tape.record([_trade(3.0, 3.0, 3.0)])
+    hub.record_trades([_trade(3.0, 3.0, 3.0)])
     assert seen == [1.0, 2.0]
+    assert [t.price for t in hub.trades_since(0).trades] == [1.0, 2.0, 3.0]
 
 
 def test_age_uses_the_venue_time_and_never_goes_negative() -> None:
