@@ -8,6 +8,9 @@ from dataclasses import dataclass
 
 from goquant_bot.domain.instruments import InstrumentKey
 from goquant_bot.domain.trades import Trade
+from goquant_bot.logging import get_logger
+
+log = get_logger(__name__)
 
 # Trades kept for readers that poll with a cursor: minutes of a busy market on every venue.
 TAPE_LENGTH = 50_000
@@ -33,16 +36,20 @@ class TradeTape:
         self._listeners: list[Callable[[Trade], None]] = []
 
     def record(self, trades: Iterable[Trade]) -> None:
-        last, log, listeners = self._last, self._log, self._listeners
+        last, kept, listeners = self._last, self._log, self._listeners
         for trade in trades:
             self._count += 1
-            log.append(trade)
+            kept.append(trade)
             previous = last.get(trade.key)
             # A snapshot of recent trades can arrive after newer ones: the latest time wins.
             if previous is None or trade.when >= previous.when:
                 last[trade.key] = trade
             for listener in listeners:
-                listener(trade)
+                try:
+                    listener(trade)
+                except Exception:
+                    # A failing consumer must not stop market data: logged, the tape goes on.
+                    log.exception("trade_listener_failed", key=str(trade.key))
 
     def last(self, key: InstrumentKey) -> Trade | None:
         return self._last.get(key)

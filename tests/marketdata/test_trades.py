@@ -113,6 +113,22 @@ def test_listeners_get_every_trade_until_they_stop() -> None:
     assert [t.price for t in hub.trades_since(0).trades] == [1.0, 2.0, 3.0]
 
 
+def test_a_failing_listener_neither_stops_the_tape_nor_the_other_listeners() -> None:
+    tape = TradeTape()
+    seen: list[float] = []
+
+    def broken(trade: Trade) -> None:
+        raise RuntimeError("consumer bug")
+
+    tape.listen(broken)
+    tape.listen(lambda trade: seen.append(trade.price))
+    tape.record([_trade(1.0, 1.0, 1.0), _trade(2.0, 2.0, 2.0)])
+    assert seen == [1.0, 2.0]
+    last = tape.last(KEY)
+    assert last is not None
+    assert last.price == 2.0
+
+
 def test_age_uses_the_venue_time_and_never_goes_negative() -> None:
     trade = _trade(1.0, 100.0, 105.0)
     assert trade.age(110.0) == 10.0
