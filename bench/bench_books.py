@@ -84,7 +84,7 @@ def binance(stream: Stream) -> tuple[VenueProtocol, list[str]]:
                 "b": _levels(changes, "b"), "a": _levels(changes, "a")}  # fmt: skip
         frames.append(json.dumps({"stream": "btcusdt@depth@100ms", "data": data}))
     proto.on_frame(frames[0], 0.0)  # buffered; asks for the snapshot
-    request: RestRequest = proto.rest_out.pop()
+    request: RestRequest = proto.drain().requests[-1]
     body = {
         "lastUpdateId": 1,
         "bids": _snapshot_levels(stream.bids),

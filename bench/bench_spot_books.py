@@ -63,7 +63,7 @@ def bitstamp(stream: Stream) -> tuple[VenueProtocol, list[str]]:
         frame(T_US + n, _pairs(c, "b"), _pairs(c, "a")) for n, c in enumerate(stream.frames, 1)
     ]
     proto.on_frame(frames[0], 0.0)  # buffered; asks for the snapshot
-    request: RestRequest = proto.rest_out.pop()
+    request: RestRequest = proto.drain().requests[-1]
     body = {
         "timestamp": str(T_US // 1_000_000),
         "microtimestamp": str(T_US + 1),

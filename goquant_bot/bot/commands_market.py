@@ -163,7 +163,8 @@ def get_cbbo(ctx: Deps, caller: Caller, args: list[str]) -> list[Reply]:
     def answer() -> list[Reply]:
         return _cbbo_reply(ctx, caller, symbol, venues)
 
-    return ondemand.answer_when_live(ctx, caller, ("cbbo", symbol, venues), keys, answer, "table")
+    ask = ("cbbo", symbol, venues)
+    return ondemand.answer_when_live(ctx, caller, ask, keys, answer, "table", trades=True)
 
 
 def press_cbbo(ctx: Deps, caller: Caller, parts: list[str]) -> PressResult:
@@ -176,13 +177,14 @@ def press_cbbo(ctx: Deps, caller: Caller, parts: list[str]) -> PressResult:
         return refuse()
     keys = ondemand.book_keys(ctx, symbol, None)
     if ctx.ondemand.settled(keys):
-        ctx.ondemand.touch(keys)
+        ctx.ondemand.touch(keys, trades=True)
         return CallbackAnswer(), _cbbo_reply(ctx, caller, symbol, None, edit=True)
 
     def answer() -> list[Reply]:
         return _cbbo_reply(ctx, caller, symbol, None)
 
-    if not ctx.ondemand.wait(("cbbo", symbol, None), caller.chat_id, keys, ctx.clock(), answer):
+    ask = ("cbbo", symbol, None)
+    if not ctx.ondemand.wait(ask, caller.chat_id, keys, ctx.clock(), answer, trades=True):
         return refuse(ondemand.BUSY)
     return CallbackAnswer(f"{symbol}: subscribing, the table follows in a moment."), []
 
@@ -197,7 +199,10 @@ def _cbbo_reply(
 ) -> list[Reply]:
     now = ctx.clock()
     cbbo = ctx.market_view.cbbo(symbol, venues, now=now)
-    text = cbbo_text(cbbo, ctx.store.prefs(caller.chat_id), decimals=ticks(ctx, symbol))
+    keys = ondemand.book_keys(ctx, symbol, venues)
+    trades = {k.venue: t for k in keys if (t := ctx.ondemand.books.last_trade(k)) is not None}
+    prefs = ctx.store.prefs(caller.chat_id)
+    text = cbbo_text(cbbo, prefs, decimals=ticks(ctx, symbol), trades=trades)
     window = ctx.market_view.ranking_window_s
     since = ctx.market_view.ranking_since(symbol)
     covered = 0.0 if since is None else now - since

@@ -1,4 +1,5 @@
 """Books streamed on demand for /get_cbbo and /arbitrage: subscribe, answer once live, release.
+/get_cbbo holds the venues' trade streams the same way (its answer never waits for a trade).
 
 The command layer is synchronous: a command whose books are live answers at once; otherwise
 it answers "syncing" and leaves a pending answer here, which ``due`` hands out (rendered at
@@ -16,6 +17,7 @@ from goquant_bot.bot.render import esc, fmt_span, replies
 from goquant_bot.bot.types import Caller, Keyboard, Reply
 from goquant_bot.domain.book import BookState, OrderBook
 from goquant_bot.domain.instruments import InstrumentKey, Symbol, Venue
+from goquant_bot.domain.trades import Trade
 from goquant_bot.errors import GoQuantError, RejectedInput
 from goquant_bot.logging import get_logger
 
@@ -33,6 +35,9 @@ class Subscriptions(Protocol):
     def acquire(self, key: InstrumentKey) -> None: ...
     def release(self, key: InstrumentKey) -> None: ...
     def book(self, key: InstrumentKey) -> OrderBook | None: ...
+    def acquire_trades(self, key: InstrumentKey) -> None: ...
+    def release_trades(self, key: InstrumentKey) -> None: ...
+    def last_trade(self, key: InstrumentKey) -> Trade | None: ...
 
 
 Answer = Callable[[], list[Reply]]
@@ -45,6 +50,7 @@ class _Pending:
     keys: tuple[InstrumentKey, ...]
     deadline: float
     answer: Answer
+    trades: tuple[InstrumentKey, ...] = ()
 
 
 class OnDemand:
@@ -66,14 +72,24 @@ class OnDemand:
                 return False
         return True
 
-    def touch(self, keys: Sequence[InstrumentKey]) -> None:
-        """Books used by a one-shot answer now: acquire and release, so the grace restarts."""
+    def touch(self, keys: Sequence[InstrumentKey], *, trades: bool = False) -> None:
+        """Books used by a one-shot answer now: acquire and release, so the grace restarts
+        (and the trade streams with them when ``trades``)."""
         held = self._acquire(keys)
         for key in held:
             self.books.release(key)
+        if trades:
+            self._release_trades(self._acquire_trades(keys))
 
     def wait(
-        self, ask: Hashable, chat_id: int, keys: Sequence[InstrumentKey], now: float, answer: Answer
+        self,
+        ask: Hashable,
+        chat_id: int,
+        keys: Sequence[InstrumentKey],
+        now: float,
+        answer: Answer,
+        *,
+        trades: bool = False,
     ) -> bool:
         """Hold the books until ``answer`` can be given; False when too many answers wait.
 
@@ -82,10 +98,12 @@ class OnDemand:
         earlier = self._pending.pop((chat_id, ask), None)
         if earlier is not None:
             self._release(earlier.keys)
+            self._release_trades(earlier.trades)
         elif len(self._pending) >= self.max_pending:
             return False
         held = self._acquire(keys)
-        self._pending[(chat_id, ask)] = _Pending(chat_id, held, now + self.wait_s, answer)
+        streams = self._acquire_trades(keys) if trades else ()
+        self._pending[(chat_id, ask)] = _Pending(chat_id, held, now + self.wait_s, answer, streams)
         return True
 
     def due(self, now: float) -> list[FollowUp]:
@@ -99,6 +117,7 @@ class OnDemand:
                 out.append((pending.chat_id, pending.answer()))
             finally:
                 self._release(pending.keys)
+                self._release_trades(pending.trades)
         return out
 
     def __len__(self) -> int:
@@ -117,6 +136,20 @@ class OnDemand:
     def _release(self, keys: Sequence[InstrumentKey]) -> None:
         for key in keys:
             self.books.release(key)
+
+    def _acquire_trades(self, keys: Sequence[InstrumentKey]) -> tuple[InstrumentKey, ...]:
+        held: list[InstrumentKey] = []
+        for key in keys:
+            try:
+                self.books.acquire_trades(key)
+            except KeyError:
+                continue
+            held.append(key)
+        return tuple(held)
+
+    def _release_trades(self, keys: Sequence[InstrumentKey]) -> None:
+        for key in keys:
+            self.books.release_trades(key)
 
 
 BUSY = "Too many answers are waiting for their books right now: try again in a few seconds."
@@ -138,12 +171,15 @@ def answer_when_live(
     keys: tuple[InstrumentKey, ...],
     answer: Callable[[], list[Reply]],
     what: str,
+    *,
+    trades: bool = False,
 ) -> list[Reply]:
-    """Answer now when the books are live; otherwise subscribe, say so, and answer later."""
+    """Answer now when the books are live; otherwise subscribe, say so, and answer later.
+    ``trades``: hold the venues' trade streams too (the answer shows their last trades)."""
     if ctx.ondemand.settled(keys):
-        ctx.ondemand.touch(keys)  # the unsubscribe grace starts again from now
+        ctx.ondemand.touch(keys, trades=trades)  # the unsubscribe grace starts again from now
         return answer()
-    if not ctx.ondemand.wait(ask, caller.chat_id, keys, ctx.clock(), answer):
+    if not ctx.ondemand.wait(ask, caller.chat_id, keys, ctx.clock(), answer, trades=trades):
         raise RejectedInput(BUSY)
     venues = ", ".join(esc(k.venue) for k in keys)
     symbol = esc(keys[0].symbol) if keys else ""

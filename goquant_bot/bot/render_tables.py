@@ -21,8 +21,9 @@ from goquant_bot.bot.render import (
 )
 from goquant_bot.bot.users import MonitorKind, MonitorRecord
 from goquant_bot.domain.book import INTEGRITY_MARKS, Integrity
-from goquant_bot.domain.cbbo import Cbbo
+from goquant_bot.domain.cbbo import Cbbo, VenueQuote
 from goquant_bot.domain.instruments import Symbol, Venue
+from goquant_bot.domain.trades import Trade
 from goquant_bot.domain.users import ChatPrefs
 from goquant_bot.engine.arbitrage import OpenOpportunity
 
@@ -84,9 +85,11 @@ def cbbo_text(
     monitor_id: str = "",
     decimals: PriceDecimals | None = None,
     note: str = "",
+    trades: Mapping[Venue, Trade] | None = None,
 ) -> str:
     """The consolidated book with its per-venue table (one-shot, or a live view's message,
-    whose ``note`` says how often it is edited).
+    whose ``note`` says how often it is edited); ``trades``: each venue's last trade, shown
+    in a second table below the depth line.
 
     Prices are shown at each venue's tick size (``decimals``); consolidated figures at the
     finest tick of the venues involved, the mid with one decimal more (it falls between ticks).
@@ -144,6 +147,9 @@ def cbbo_text(
             bids = " / ".join(fmt_qty(d.bid_size) for d in cbbo.depth)
             asks = " / ".join(fmt_qty(d.ask_size) for d in cbbo.depth)
             lines.append(f"Depth within {bands} bps of mid: bids {bids} · asks {asks}")
+        if trades is not None:
+            last = trade_rows(cbbo.venues, trades, cbbo.ts, decimals)
+            lines.append("<pre>" + esc("\n".join(last)) + "</pre>")
     footer = fmt_time(cbbo.ts, prefs)
     if note:
         lines.append(f"<i>{note}</i>")
@@ -151,6 +157,38 @@ def cbbo_text(
         footer = f"View <code>{esc(monitor_id)}</code> · updated {footer}"
     lines.append(footer)
     return "\n".join(lines)
+
+
+def trade_rows(
+    quotes: Sequence[VenueQuote],
+    trades: Mapping[Venue, Trade],
+    now: float,
+    decimals: PriceDecimals | None,
+) -> list[str]:
+    """Each venue's last trade: price at the venue's tick, size, taker side, age."""
+    rows = [f"{'last trade':<10} {'price':>12} {'size':>10} {'side':>4} {'age':>6}"]
+    for q in quotes:
+        trade = trades.get(q.venue)
+        if trade is None:
+            rows.append(f"{q.venue.value:<10} no trade seen yet")
+            continue
+        tick = None if decimals is None else decimals(q.venue)
+        rows.append(
+            f"{q.venue.value:<10} {fmt_price(trade.price, tick):>12} "
+            f"{fmt_qty(trade.size):>10} {trade.side.value:>4} {fmt_age(trade.age(now)):>6}"
+        )
+    return rows
+
+
+def fmt_age(seconds: float) -> str:
+    """3.2s, 45s, 12m, 3h: short enough for a table column."""
+    if seconds < 10:
+        return f"{seconds:.1f}s"
+    if seconds < 60:
+        return f"{seconds:.0f}s"
+    if seconds < 3600:
+        return f"{seconds / 60:.0f}m"
+    return f"{seconds / 3600:.0f}h"
 
 
 def _venues(venues: Sequence[Venue]) -> str:

@@ -1,16 +1,20 @@
-"""The market-data hub: ref-counted subscriptions, book queries, staleness, change wake-ups."""
+"""The market-data hub: ref-counted subscriptions, book queries, staleness, change wake-ups,
+and the trade tape (ref-counted trade streams, last trade per book key)."""
 
 from __future__ import annotations
 
 import asyncio
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 
 from goquant_bot.domain.book import L1, Integrity, OrderBook, expire_stale
 from goquant_bot.domain.instruments import InstrumentKey, Symbol, Venue
+from goquant_bot.domain.trades import Trade
 from goquant_bot.logging import get_logger
+from goquant_bot.marketdata.trades import TradeBatch, TradeTape
 from goquant_bot.venues.feed import VenueFeed
 
 log = get_logger(__name__)
@@ -46,9 +50,13 @@ class MarketDataHub:
         self._dirty: set[Symbol] = set()
         self._dirty_event = asyncio.Event()
         self.stale_transitions = 0
+        self.tape = TradeTape()
+        self._trade_refs: Counter[InstrumentKey] = Counter()
+        self._trade_release_at: dict[InstrumentKey, float] = {}
 
     def add_feed(self, feed: VenueFeed) -> None:
         self.feeds[feed.venue] = feed
+        feed.on_trades = self.record_trades
 
     # -- subscriptions --------------------------------------------------------------------
 
@@ -75,6 +83,37 @@ class MarketDataHub:
     def refcount(self, key: InstrumentKey) -> int:
         return self._refs[key]
 
+    def acquire_trades(self, key: InstrumentKey) -> None:
+        """Like ``acquire``, for the public trade stream of ``key``."""
+        feed = self.feeds.get(key.venue)
+        if feed is None:
+            msg = f"venue {key.venue.value} is not enabled"
+            raise KeyError(msg)
+        self._trade_refs[key] += 1
+        self._trade_release_at.pop(key, None)
+        if self._trade_refs[key] == 1:
+            feed.add_trades([key.symbol])
+
+    def release_trades(self, key: InstrumentKey) -> None:
+        """Like ``release``: the last one stops the trade stream after the grace period."""
+        if self._trade_refs[key] <= 0:
+            return
+        self._trade_refs[key] -= 1
+        if self._trade_refs[key] == 0:
+            del self._trade_refs[key]
+            self._trade_release_at[key] = self.clock() + self.config.unsubscribe_grace_s
+
+    def trade_refcount(self, key: InstrumentKey) -> int:
+        return self._trade_refs[key]
+
+    def trading(self) -> list[InstrumentKey]:
+        """Keys whose trade stream is read right now (grace periods included)."""
+        return sorted(
+            InstrumentKey(venue, symbol)
+            for venue, feed in self.feeds.items()
+            for symbol in feed.trade_symbols()
+        )
+
     def subscribed(self) -> list[InstrumentKey]:
         return sorted(
             InstrumentKey(venue, book.key.symbol)
@@ -97,6 +136,22 @@ class MarketDataHub:
         found = (self.feeds[v].book(symbol) for v in chosen)
         return [b for b in found if b is not None]
 
+    def last_trade(self, key: InstrumentKey) -> Trade | None:
+        """The latest trade seen for ``key`` (kept after its stream is released)."""
+        return self.tape.last(key)
+
+    def trades_since(self, cursor: int) -> TradeBatch:
+        """Every trade recorded after ``cursor`` (start with ``hub.tape.cursor`` or 0)."""
+        return self.tape.since(cursor)
+
+    def listen_trades(self, listener: Callable[[Trade], None]) -> Callable[[], None]:
+        """Call ``listener`` with every trade as it arrives; returns the way to stop."""
+        return self.tape.listen(listener)
+
+    def record_trades(self, trades: Sequence[Trade]) -> None:
+        """Feeds hand their trades over here."""
+        self.tape.record(trades)
+
     def health(self) -> list[VenueHealth]:
         result = []
         for venue, feed in self.feeds.items():
@@ -116,7 +171,7 @@ class MarketDataHub:
 
     # -- change notification (conflated) --------------------------------------------------
 
-    def mark_changed(self, venue: Venue, symbols: set[Symbol]) -> None:
+    def mark_changed(self, venue: Venue, symbols: AbstractSet[Symbol]) -> None:
         """Feeds call this after every frame that changed books (cheap: a set union)."""
         self._dirty |= symbols
         self._dirty_event.set()
@@ -149,3 +204,8 @@ class MarketDataHub:
                 del self._release_at[key]
                 self.feeds[key.venue].remove([key.symbol])
                 log.info("unsubscribed", venue=key.venue.value, symbol=str(key.symbol))
+        for key, due in list(self._trade_release_at.items()):
+            if now >= due:
+                del self._trade_release_at[key]
+                self.feeds[key.venue].remove_trades([key.symbol])
+                log.info("trades_unsubscribed", venue=key.venue.value, symbol=str(key.symbol))

@@ -2,35 +2,38 @@
 
 A protocol never does I/O and never reads a clock: the driver (or the replayer, or a test)
 hands it each received frame with its local receive time ``now`` (epoch seconds) and then
-drains what it produced:
+calls ``drain()``, which hands over everything produced since the last call as one frozen
+``Produced`` record and empties the protocol's buffers:
 
-- ``outbox``: text frames to send on the WebSocket (subscribe, resubscribe, pong, ping);
-- ``rest_out``: REST requests to perform (snapshots, polls), answered through ``on_rest``;
-- ``changed``: symbols whose book content or state changed since the last drain.
+- ``frames``: text frames to send on the WebSocket (subscribe, resubscribe, pong, ping);
+- ``requests``: REST requests to perform (snapshots, polls), answered through ``on_rest``;
+- ``changed``: symbols whose book content or state changed since the last drain;
+- ``trades``: public trades of the symbols whose trade stream was asked for
+  (``subscribe_trades``), in arrival order.
 
 Books are owned by the protocol (``books``) and read by the market-data hub.
-Integrity failures resync ONE book (``resync``) and never the connection.
+Integrity failures resync ONE book (``resync``) and never the connection; a trade never
+touches a book: a bad trade is counted (``bad_trade``) and skipped.
 """
 
 from __future__ import annotations
 
+import math
 from abc import ABC, abstractmethod
 from collections import Counter
-from collections.abc import Collection, Iterable
+from collections.abc import Collection
 from dataclasses import dataclass, field
-from typing import ClassVar, Protocol
+from typing import ClassVar, NamedTuple, Protocol
 
 from goquant_bot.domain.book import BookState, Integrity, OrderBook
-from goquant_bot.domain.instruments import Instrument, InstrumentKey, Symbol, Venue
+from goquant_bot.domain.instruments import InstrumentKey, Symbol, Venue
+from goquant_bot.domain.trades import TakerSide, Trade
 from goquant_bot.logging import get_logger
+from goquant_bot.venues.symbols import SymbolMap as SymbolMap
+from goquant_bot.venues.symbols import split_concatenated
 
 log = get_logger(__name__)
 
-# Quote assets, longest first, to split concatenated venue names such as BTCUSDT.
-KNOWN_QUOTES = (
-    "FDUSD", "USDT", "USDC", "TUSD", "BUSD", "USDE", "DAI", "USD", "EUR", "GBP", "TRY",
-    "BRL", "JPY", "BTC", "ETH", "BNB",
-)  # fmt: skip
 RAW_LOG_LIMIT = 300  # characters of a bad frame kept in the log
 
 
@@ -46,6 +49,23 @@ class RestRequest:
     symbol: Symbol | None = None
 
 
+class Produced(NamedTuple):
+    """What a protocol produced since its last ``drain()``, in the order it was produced.
+    A NamedTuple, like L1: one is built after nearly every frame."""
+
+    frames: tuple[str, ...] = ()
+    requests: tuple[RestRequest, ...] = ()
+    changed: frozenset[Symbol] = frozenset()
+    trades: tuple[Trade, ...] = ()
+
+    def __bool__(self) -> bool:
+        return bool(self.frames or self.requests or self.changed or self.trades)
+
+
+NOTHING = Produced()
+_NO_SYMBOLS: frozenset[Symbol] = frozenset()
+
+
 class Recorder(Protocol):
     """Receives everything a connection sends and receives (the capture format)."""
 
@@ -55,49 +75,15 @@ class Recorder(Protocol):
     def http(self, conn: int, url: str, data: str, ts: float, status: int = 200) -> None: ...
 
 
-class SymbolMap:
-    """Both directions between a venue's native names and our symbols."""
-
-    def __init__(self, pairs: Iterable[tuple[str, Symbol]] = ()) -> None:
-        self._to_symbol: dict[str, Symbol] = {}
-        self._to_native: dict[Symbol, str] = {}
-        self._instruments: dict[Symbol, Instrument] = {}
-        for native, symbol in pairs:
-            self.add(native, symbol)
-
-    @classmethod
-    def from_instruments(cls, instruments: Iterable[Instrument]) -> SymbolMap:
-        symbols = cls()
-        for instrument in instruments:
-            symbols.add(instrument.native, instrument.symbol, instrument)
-        return symbols
-
-    def add(self, native: str, symbol: Symbol, instrument: Instrument | None = None) -> None:
-        self._to_symbol[native] = symbol
-        self._to_native[symbol] = native
-        if instrument is not None:
-            self._instruments[symbol] = instrument
-
-    def instrument(self, symbol: Symbol) -> Instrument | None:
-        """The listing's metadata (tick and lot sizes) when an instrument list gave it."""
-        return self._instruments.get(symbol)
-
-    def symbol(self, native: str) -> Symbol | None:
-        return self._to_symbol.get(native)
-
-    def native(self, symbol: Symbol) -> str | None:
-        return self._to_native.get(symbol)
-
-
-def split_concatenated(native: str) -> Symbol | None:
-    """Best-effort 'BTCUSDT' -> BTC-USDT when no instrument metadata is at hand."""
-    upper = native.upper()
-    for quote in KNOWN_QUOTES:
-        if upper.endswith(quote) and len(upper) > len(quote):
-            try:
-                return Symbol.parse(f"{upper[: -len(quote)]}-{quote}")
-            except ValueError:
-                return None
+def taker_side(value: object) -> TakerSide | None:
+    """'buy'/'Buy'/'BUY' or 'sell' as a taker side; None for anything else."""
+    if type(value) is not str:
+        return None
+    lowered = value.lower()
+    if lowered == "buy":
+        return TakerSide.BUY
+    if lowered == "sell":
+        return TakerSide.SELL
     return None
 
 
@@ -145,9 +131,13 @@ class VenueProtocol(ABC):
         self.ws_base = ws_base or self.default_ws_base
         self.rest_base = rest_base or self.default_rest_base
         self.books: dict[Symbol, OrderBook] = {}
-        self.outbox: list[str] = []
-        self.rest_out: list[RestRequest] = []
-        self.changed: set[Symbol] = set()
+        # Filled by the protocol, handed over and emptied by drain().
+        self._outbox: list[str] = []
+        self._rest_out: list[RestRequest] = []
+        self._changed: set[Symbol] = set()
+        self._trades: list[Trade] = []
+        # Symbols whose public trades are wanted (a separate channel from the book's).
+        self.trade_symbols: set[Symbol] = set()
         self.stats = ProtocolStats()
         self.connected = False
 
@@ -155,6 +145,43 @@ class VenueProtocol(ABC):
     @abstractmethod
     def accepts_address(cls, addr: str) -> bool:
         """Whether a captured connection address is this venue's SPOT market data."""
+
+    # -- outputs --------------------------------------------------------------------------
+
+    def drain(self) -> Produced:
+        """Everything produced since the last call; afterwards the protocol holds none of it."""
+        outbox, rest_out, changed, trades = (
+            self._outbox,
+            self._rest_out,
+            self._changed,
+            self._trades,
+        )
+        if not (outbox or rest_out or changed or trades):
+            return NOTHING
+        # Most frames only change a book: skip the copies and clears of empty buffers.
+        produced = Produced(
+            tuple(outbox) if outbox else (),
+            tuple(rest_out) if rest_out else (),
+            frozenset(changed) if changed else _NO_SYMBOLS,
+            tuple(trades) if trades else (),
+        )
+        if outbox:
+            outbox.clear()
+        if rest_out:
+            rest_out.clear()
+        if changed:
+            changed.clear()
+        if trades:
+            trades.clear()
+        return produced
+
+    def load(self) -> int:
+        """Channels this connection carries: one per book, one per trade stream."""
+        return len(self.books) + len(self.trade_symbols)
+
+    def note_changed(self, symbol: Symbol) -> None:
+        """A book's content or state changed outside a frame (a REST poll applied)."""
+        self._changed.add(symbol)
 
     # -- inputs ---------------------------------------------------------------------------
 
@@ -165,7 +192,10 @@ class VenueProtocol(ABC):
     def on_open(self, now: float) -> None:
         """The connection is up: (re)subscribe every book."""
         self.connected = True
-        self._send_subscribe(list(self.books), now)
+        if self.books:
+            self._send_subscribe(list(self.books), now)
+        if self.trade_symbols:
+            self._send_trade_subscribe(sorted(self.trade_symbols), now)
 
     def on_close(self, now: float) -> None:
         """The connection is gone: every book is untrustworthy until resubscribed."""
@@ -177,7 +207,7 @@ class VenueProtocol(ABC):
         new = [s for s in symbols if s not in self.books]
         for symbol in new:
             self.books[symbol] = OrderBook(InstrumentKey(self.venue, symbol), self.integrity)
-            self.changed.add(symbol)
+            self._changed.add(symbol)
         if self.connected and new:
             self._send_subscribe(new, now)
 
@@ -188,16 +218,30 @@ class VenueProtocol(ABC):
             book = self.books.pop(symbol)
             book.state = BookState.SYNCING
             book.clear()
-            self.changed.add(symbol)
+            self._changed.add(symbol)
         if self.connected and gone:
             self._send_unsubscribe(gone, now)
+
+    def subscribe_trades(self, symbols: Collection[Symbol], now: float) -> None:
+        """Start reading the public trades of ``symbols`` (independent of their books)."""
+        new = [s for s in symbols if s not in self.trade_symbols]
+        self.trade_symbols.update(new)
+        if self.connected and new:
+            self._send_trade_subscribe(new, now)
+
+    def unsubscribe_trades(self, symbols: Collection[Symbol], now: float) -> None:
+        """Stop reading the public trades of ``symbols``; trades still in flight are dropped."""
+        gone = [s for s in symbols if s in self.trade_symbols]
+        self.trade_symbols.difference_update(gone)
+        if self.connected and gone:
+            self._send_trade_unsubscribe(gone, now)
 
     @abstractmethod
     def on_frame(self, text: str, now: float) -> None:
         """One received text frame."""
 
     def on_rest(self, request: RestRequest, status: int, body: str, now: float) -> None:
-        """A REST response for a request from ``rest_out`` (status 0: transport failure)."""
+        """A REST response for one of the drained ``requests`` (status 0: transport failure)."""
         self.stats.skipped[f"rest:{request.purpose}"] += 1
 
     def on_timer(self, now: float) -> None:  # noqa: B027 - optional hook
@@ -220,6 +264,59 @@ class VenueProtocol(ABC):
 
     @abstractmethod
     def _send_unsubscribe(self, symbols: list[Symbol], now: float) -> None: ...
+
+    @abstractmethod
+    def _send_trade_subscribe(self, symbols: list[Symbol], now: float) -> None: ...
+
+    @abstractmethod
+    def _send_trade_unsubscribe(self, symbols: list[Symbol], now: float) -> None: ...
+
+    def trade_symbol(self, native: str) -> Symbol | None:
+        """Our symbol for a trade of ``native`` when its trades are wanted (always in replay
+        mode); None otherwise, counted as skipped."""
+        if not self.is_spot_name(native):
+            self.stats.skipped["trade_not_spot"] += 1
+            return None
+        symbol = self.symbols.symbol(native)
+        if symbol is None and self.track_all:
+            symbol = self._guess_symbol(native)
+            if symbol is not None:
+                self.symbols.add(native, symbol)
+        if symbol is None or not (self.track_all or symbol in self.trade_symbols):
+            self.stats.skipped["trade_unsubscribed"] += 1
+            return None
+        return symbol
+
+    def add_trade(
+        self,
+        symbol: Symbol,
+        price: object,
+        size: object,
+        side: TakerSide | None,
+        venue_ts: float | None,
+        now: float,
+        text: str = "",
+        trade_id: object = "",
+    ) -> None:
+        """Queue one trade; a price or size that is not a positive number, or no side,
+        is counted as ``bad_trade`` and the trade skipped."""
+        try:
+            px = float(price)  # type: ignore[arg-type]
+            qty = float(size)  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            px = qty = math.nan
+        if side is None or not (0.0 < px < math.inf and 0.0 < qty < math.inf):
+            self.bad_trade("bad_trade", text)
+            return
+        key = InstrumentKey(self.venue, symbol)
+        self._trades.append(Trade(key, px, qty, side, venue_ts, now, str(trade_id)))
+
+    def bad_trade(self, reason: str, text: str) -> None:
+        """A trade we cannot read: counted under ``reason`` and skipped, books untouched."""
+        self.stats.errors["bad_trade"] += 1
+        log.warning(
+            "trade_rejected", venue=self.venue.value, reason=reason, raw=text[:RAW_LOG_LIMIT]
+        )
 
     def native_name(self, symbol: Symbol) -> str:
         """The venue's name of a symbol (from its instrument list, else by its convention)."""
@@ -288,7 +385,7 @@ class VenueProtocol(ABC):
         book.clear()
         if book.state is not BookState.SYNCING:
             book.state = BookState.SYNCING
-        self.changed.add(symbol)
+        self._changed.add(symbol)
 
     def bad_frame(self, reason: str, text: str) -> None:
         """A frame we cannot use: count it and log it (truncated), keep the connection."""
@@ -308,4 +405,4 @@ class VenueProtocol(ABC):
             return
         if book.state is not BookState.LIVE:
             book.state = BookState.LIVE
-        self.changed.add(book.key.symbol)
+        self._changed.add(book.key.symbol)

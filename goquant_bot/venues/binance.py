@@ -16,6 +16,7 @@ import orjson
 
 from goquant_bot.domain.book import BookState, OrderBook
 from goquant_bot.domain.instruments import Symbol, Venue
+from goquant_bot.domain.trades import TakerSide
 from goquant_bot.errors import VenueProtocolError
 from goquant_bot.logging import get_logger
 from goquant_bot.venues.base import RestRequest, VenueProtocol
@@ -35,6 +36,7 @@ __all__ = ["BinanceProtocol", "backoff", "instruments_request", "parse_instrumen
 log = get_logger(__name__)
 
 DEPTH_SUFFIX = "@depth@100ms"
+TRADE_SUFFIX = "@trade"
 SPOT_STREAM_HOSTS = frozenset({"stream.binance.com", "data-stream.binance.vision"})
 # Diffs kept while a snapshot is awaited: the newest ones win, older ones are dropped and a
 # snapshot that predates the buffer is simply fetched again.
@@ -105,18 +107,18 @@ class BinanceProtocol(VenueProtocol):
 
     # -- subscriptions --------------------------------------------------------------------
 
-    def _send(self, method: str, symbols: list[Symbol]) -> None:
-        streams = [f"{self.native_name(s).lower()}{DEPTH_SUFFIX}" for s in symbols]
+    def _send(self, method: str, symbols: list[Symbol], suffix: str = DEPTH_SUFFIX) -> None:
+        streams = [f"{self.native_name(s).lower()}{suffix}" for s in symbols]
         step = self.max_symbols_per_request
         for i in range(0, len(streams), step):
             self._request_id += 1
             frame = {"method": method, "params": streams[i : i + step], "id": self._request_id}
-            self.outbox.append(orjson.dumps(frame).decode())
+            self._outbox.append(orjson.dumps(frame).decode())
 
     def probe(self, now: float) -> None:
         """``{"method":"LIST_SUBSCRIPTIONS","id":N}``: answered with ``{"result":[...],"id":N}``."""
         self._request_id += 1
-        self.outbox.append(
+        self._outbox.append(
             orjson.dumps({"method": "LIST_SUBSCRIPTIONS", "id": self._request_id}).decode()
         )
 
@@ -125,6 +127,12 @@ class BinanceProtocol(VenueProtocol):
 
     def _send_unsubscribe(self, symbols: list[Symbol], now: float) -> None:
         self._send("UNSUBSCRIBE", symbols)
+
+    def _send_trade_subscribe(self, symbols: list[Symbol], now: float) -> None:
+        self._send("SUBSCRIBE", symbols, TRADE_SUFFIX)
+
+    def _send_trade_unsubscribe(self, symbols: list[Symbol], now: float) -> None:
+        self._send("UNSUBSCRIBE", symbols, TRADE_SUFFIX)
 
     def _forget(self, symbol: Symbol) -> None:
         self._feeds.pop(self.native_name(symbol), None)
@@ -151,8 +159,12 @@ class BinanceProtocol(VenueProtocol):
         if type(data) is not dict:
             self.bad_frame("bad_data", text)
             return
-        if data.get("e") != "depthUpdate":
-            self._on_other_event(data)
+        event = data.get("e")
+        if event != "depthUpdate":
+            if event == "trade":
+                self._on_trade(data, text, now)
+            else:
+                self._on_other_event(data)
             return
         try:
             native = data["s"]
@@ -231,6 +243,27 @@ class BinanceProtocol(VenueProtocol):
         if len(book.asks) > self._trim_at:
             book.asks.trim(self.depth)
 
+    def _on_trade(self, data: dict[str, Any], text: str, now: float) -> None:
+        """``{"e":"trade","E":1672515782136,"s":"BNBBTC","t":12345,"p":"0.001","q":"100",
+        "T":1672515782136,"m":true,"M":true}``: ``m`` (buyer is the maker) means a taker sold."""
+        native, trade_ms, maker_buys = data.get("s"), data.get("T"), data.get("m")
+        if type(native) is not str or type(trade_ms) is not int or type(maker_buys) is not bool:
+            self.bad_trade("bad_field", text)
+            return
+        symbol = self.trade_symbol(native)
+        if symbol is not None:
+            side = TakerSide.SELL if maker_buys else TakerSide.BUY
+            self.add_trade(
+                symbol,
+                data.get("p"),
+                data.get("q"),
+                side,
+                trade_ms / 1000,
+                now,
+                text,
+                data.get("t", ""),
+            )
+
     def _on_reply(self, msg: dict[str, Any], text: str) -> None:
         """``{"result":null,"id":1}`` or ``{"error":{"code":2,"msg":"Invalid request"},"id":1}``."""
         error = msg.get("error")
@@ -268,7 +301,7 @@ class BinanceProtocol(VenueProtocol):
         if now < feed.next_at:
             return
         feed.requested_at = now
-        self.rest_out.append(self._depth_request(feed.book.key.symbol, "snapshot"))
+        self._rest_out.append(self._depth_request(feed.book.key.symbol, "snapshot"))
 
     def on_timer(self, now: float) -> None:
         """Re-request snapshots whose back-off has expired (pongs are the driver's job)."""

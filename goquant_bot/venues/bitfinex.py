@@ -38,6 +38,7 @@ from goquant_bot.venues.bitfinex_rest import (
     parse_instruments,
     parse_rest_book,
 )
+from goquant_bot.venues.bitfinex_trades import TRADES, TradeChannels, read_entry, trade_entries
 from goquant_bot.venues.levels import address_matches, apply_polled
 
 # Re-exported: callers take a venue's instrument helpers from its protocol module.
@@ -69,7 +70,7 @@ class BitfinexProtocol(VenueProtocol):
     venue: ClassVar[Venue] = Venue.BITFINEX
     default_ws_base: ClassVar[str] = "wss://api-pub.bitfinex.com/ws/2"
     default_rest_base: ClassVar[str] = DEFAULT_REST_BASE
-    # Bitfinex allows 25 channels per connection; a trade channel would halve the books.
+    # Bitfinex allows 25 channels per connection; a trades channel counts like a book.
     max_symbols_per_connection: ClassVar[int] = 25
     max_symbols_per_request: ClassVar[int] = 1  # one channel per subscribe message
     max_sends_per_second: ClassVar[float] = 5.0
@@ -87,6 +88,7 @@ class BitfinexProtocol(VenueProtocol):
         self._checksums = False
         self._cid = 0
         self._len = book_length(self.depth)
+        self._trade_chans = TradeChannels()
 
     @classmethod
     def accepts_address(cls, addr: str) -> bool:
@@ -117,19 +119,33 @@ class BitfinexProtocol(VenueProtocol):
         self._chan_of.clear()
         self._pending.clear()
         self._cancelled.clear()
-        self.outbox.append(orjson.dumps({"event": "conf", "flags": FLAGS}).decode())
+        self._trade_chans.clear()
+        self._outbox.append(orjson.dumps({"event": "conf", "flags": FLAGS}).decode())
         super().on_open(now)
 
     def on_close(self, now: float) -> None:
         self._channels.clear()
         self._chan_of.clear()
         self._pending.clear()
+        self._trade_chans.clear()
         super().on_close(now)
+
+    def _send_trade_subscribe(self, symbols: list[Symbol], now: float) -> None:
+        for symbol in symbols:
+            frame = self._trade_chans.subscribe(symbol, self.native_name(symbol))
+            if frame is not None:
+                self._outbox.append(frame)
+
+    def _send_trade_unsubscribe(self, symbols: list[Symbol], now: float) -> None:
+        for symbol in symbols:
+            frame = self._trade_chans.unsubscribe(symbol)
+            if frame is not None:
+                self._outbox.append(frame)
 
     def probe(self, now: float) -> None:
         """``{"event":"ping","cid":N}``, answered with ``{"event":"pong","cid":N}``."""
         self._cid += 1
-        self.outbox.append(orjson.dumps({"event": "ping", "cid": self._cid}).decode())
+        self._outbox.append(orjson.dumps({"event": "ping", "cid": self._cid}).decode())
 
     def _send_subscribe(self, symbols: list[Symbol], now: float) -> None:
         for symbol in symbols:
@@ -145,7 +161,7 @@ class BitfinexProtocol(VenueProtocol):
                 "freq": "F0",
                 "len": str(self._len),
             }
-            self.outbox.append(orjson.dumps(frame).decode())
+            self._outbox.append(orjson.dumps(frame).decode())
 
     def _send_unsubscribe(self, symbols: list[Symbol], now: float) -> None:
         for symbol in symbols:
@@ -155,7 +171,7 @@ class BitfinexProtocol(VenueProtocol):
                     self._cancelled.add(symbol)  # unsubscribed once its channel id is known
                 continue
             self._channels.pop(chan_id, None)
-            self.outbox.append(orjson.dumps({"event": "unsubscribe", "chanId": chan_id}).decode())
+            self._outbox.append(orjson.dumps({"event": "unsubscribe", "chanId": chan_id}).decode())
 
     def _restart_book(self, book: OrderBook, now: float) -> None:
         """A new channel (unsubscribe + subscribe) starts with a snapshot; a subscription
@@ -211,6 +227,10 @@ class BitfinexProtocol(VenueProtocol):
             self._seq = seq
         channel = self._channels.get(msg[0])
         if channel is None:
+            trade_symbol = self._trade_chans.symbol_of.get(msg[0])
+            if trade_symbol is not None:
+                self._on_trades(trade_symbol, kind, payload, msg, text, now)
+                return
             # An unsubscribed channel's last messages, or another channel type.
             self.stats.skipped["unknown_channel"] += 1
             return
@@ -230,6 +250,21 @@ class BitfinexProtocol(VenueProtocol):
             self._on_snapshot(channel, payload, text, now)
         else:
             self._on_update(channel, payload, text, now)
+
+    def _on_trades(
+        self, symbol: Symbol, kind: str | None, payload: Any, msg: list[Any], text: str, now: float
+    ) -> None:
+        entries = trade_entries(kind, payload, msg)
+        if entries is None:
+            self.bad_trade("bad_shape", text)
+            return
+        for entry in entries:
+            read = read_entry(entry) if type(entry) is list else None
+            if read is None:
+                self.bad_trade("bad_field", text)
+                continue
+            trade_id, venue_ts, size, price, side = read
+            self.add_trade(symbol, price, size, side, venue_ts, now, text, trade_id)
 
     def _gap(self, text: str, now: float) -> None:
         """A lost message on the connection: any book may have lost it, rebuild them all."""
@@ -332,6 +367,9 @@ class BitfinexProtocol(VenueProtocol):
         chan_id, native = msg.get("chanId"), msg.get("symbol")
         if native is None and type(msg.get("pair")) is str:
             native = f"t{msg['pair']}"  # older answers name the pair only
+        if msg.get("channel") == TRADES and type(chan_id) is int and type(native) is str:
+            self._on_trades_subscribed(chan_id, native)
+            return
         if msg.get("channel") != "book" or type(chan_id) is not int or type(native) is not str:
             self.stats.skipped["subscribed:other"] += 1
             return
@@ -339,7 +377,7 @@ class BitfinexProtocol(VenueProtocol):
         if known is not None and known in self._cancelled:
             self._cancelled.discard(known)
             self._pending.discard(known)
-            self.outbox.append(orjson.dumps({"event": "unsubscribe", "chanId": chan_id}).decode())
+            self._outbox.append(orjson.dumps({"event": "unsubscribe", "chanId": chan_id}).decode())
             return
         book = self.book_for(native)
         if book is None:
@@ -355,6 +393,18 @@ class BitfinexProtocol(VenueProtocol):
         if book.state is not BookState.SYNCING:
             self._invalidate(book, symbol)  # a new channel: wait for its snapshot
 
+    def _on_trades_subscribed(self, chan_id: int, native: str) -> None:
+        """``{"event":"subscribed","channel":"trades","chanId":19111,"symbol":"tBTCUSD"}``"""
+        symbol = self.symbols.symbol(native)
+        if symbol is None and self.track_all:
+            symbol = self.trade_symbol(native)
+        if symbol is None:
+            self.stats.skipped["subscribed:other"] += 1
+            return
+        frame = self._trade_chans.subscribed(chan_id, symbol)
+        if frame is not None:
+            self._outbox.append(frame)
+
     def _on_error(self, msg: dict[str, Any]) -> None:
         """``{"event":"error","msg":"subscribe: dup","code":10301,"symbol":"tBTCUSD"}``"""
         code = msg.get("code")
@@ -365,6 +415,7 @@ class BitfinexProtocol(VenueProtocol):
             symbol = self.symbols.symbol(native)
             if symbol is not None:
                 self._pending.discard(symbol)
+                self._trade_chans.pending.discard(symbol)
 
     def _on_info(self, msg: dict[str, Any], now: float) -> None:
         """``{"event":"info","version":2,"platform":{"status":1}}`` or an info ``code``."""

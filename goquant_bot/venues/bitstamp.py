@@ -17,6 +17,7 @@ import orjson
 
 from goquant_bot.domain.book import BookState, Integrity, OrderBook
 from goquant_bot.domain.instruments import Symbol, Venue
+from goquant_bot.domain.trades import TakerSide
 from goquant_bot.errors import VenueProtocolError
 from goquant_bot.logging import get_logger
 from goquant_bot.venues.base import RestRequest, VenueProtocol
@@ -37,6 +38,7 @@ __all__ = ["BitstampProtocol", "instruments_request", "parse_instruments"]
 log = get_logger(__name__)
 
 WS_HOSTS = frozenset({"ws.bitstamp.net"})
+TRADE_PREFIX = "live_trades_"
 CHANNEL_PREFIX = "diff_order_book_"
 BUFFER_LIMIT = 2000  # diffs kept while a snapshot is awaited (newest win)
 RETRY_FIRST_S = 1.0
@@ -111,10 +113,10 @@ class BitstampProtocol(VenueProtocol):
 
     # -- subscriptions and keep-alive -----------------------------------------------------
 
-    def _send(self, event: str, symbols: list[Symbol]) -> None:
+    def _send(self, event: str, symbols: list[Symbol], prefix: str = CHANNEL_PREFIX) -> None:
         for symbol in symbols:
-            channel = f"{CHANNEL_PREFIX}{self.native_name(symbol)}"
-            self.outbox.append(
+            channel = f"{prefix}{self.native_name(symbol)}"
+            self._outbox.append(
                 orjson.dumps({"event": event, "data": {"channel": channel}}).decode()
             )
 
@@ -124,12 +126,18 @@ class BitstampProtocol(VenueProtocol):
     def _send_unsubscribe(self, symbols: list[Symbol], now: float) -> None:
         self._send("bts:unsubscribe", symbols)
 
+    def _send_trade_subscribe(self, symbols: list[Symbol], now: float) -> None:
+        self._send("bts:subscribe", symbols, TRADE_PREFIX)
+
+    def _send_trade_unsubscribe(self, symbols: list[Symbol], now: float) -> None:
+        self._send("bts:unsubscribe", symbols, TRADE_PREFIX)
+
     def _forget(self, symbol: Symbol) -> None:
         self._feeds.pop(self.native_name(symbol), None)
 
     def probe(self, now: float) -> None:
         """``{"event":"bts:heartbeat"}``: answered with a ``bts:heartbeat`` success."""
-        self.outbox.append('{"event":"bts:heartbeat"}')
+        self._outbox.append('{"event":"bts:heartbeat"}')
 
     def on_timer(self, now: float) -> None:
         """Ask again for snapshots whose back-off has expired."""
@@ -152,6 +160,9 @@ class BitstampProtocol(VenueProtocol):
             self.bad_frame("bad_shape", text)
             return
         event, channel = msg["event"], msg.get("channel")
+        if event == "trade":
+            self._on_trade(channel, msg.get("data"), text, now)
+            return
         if event != "data":
             self._on_event(event, msg)
             return
@@ -190,6 +201,33 @@ class BitstampProtocol(VenueProtocol):
         feed.last_us = ts_us
         self._trim(book)
         self.mark_live(book, now, ts_us / 1e6)
+
+    def _on_trade(self, channel: Any, data: Any, text: str, now: float) -> None:
+        """``{"data":{"id":312004836,"timestamp":"1700000000","amount":0.0125,"amount_str":
+        "0.0125","price":37000,"price_str":"37000","type":0,"microtimestamp":"1700000000123456",
+        "buy_order_id":1,"sell_order_id":2},"channel":"live_trades_btcusd","event":"trade"}``;
+        ``type`` 0: the taker bought, 1: the taker sold."""
+        if (
+            type(channel) is not str
+            or not channel.startswith(TRADE_PREFIX)
+            or type(data) is not dict
+        ):
+            self.bad_trade("bad_shape", text)
+            return
+        stamp, kind = data.get("microtimestamp"), data.get("type")
+        if type(stamp) is not str or not stamp.isdigit() or kind not in (0, 1):
+            self.bad_trade("bad_field", text)
+            return
+        symbol = self.trade_symbol(channel[len(TRADE_PREFIX) :])
+        if symbol is not None:
+            side = TakerSide.BUY if kind == 0 else TakerSide.SELL
+            price, size = (
+                data.get("price_str", data.get("price")),
+                data.get("amount_str", data.get("amount")),
+            )
+            self.add_trade(
+                symbol, price, size, side, int(stamp) / 1e6, now, text, data.get("id", "")
+            )
 
     def _on_event(self, event: str, msg: dict[str, Any]) -> None:
         if event in ("bts:subscription_succeeded", "bts:unsubscription_succeeded", "bts:heartbeat"):
@@ -246,7 +284,7 @@ class BitstampProtocol(VenueProtocol):
         if now < feed.next_at:
             return
         feed.requested_at = now
-        self.rest_out.append(self._book_request(feed.book.key.symbol, "snapshot"))
+        self._rest_out.append(self._book_request(feed.book.key.symbol, "snapshot"))
 
     def poll_request(self, symbol: Symbol) -> RestRequest | None:
         return self._book_request(symbol, "poll")

@@ -15,7 +15,7 @@ from goquant_bot.domain.book import BookState, OrderBook
 from goquant_bot.domain.instruments import Instrument, Symbol, Venue
 from goquant_bot.errors import VenueProtocolError
 from goquant_bot.logging import get_logger
-from goquant_bot.venues.base import RestRequest, VenueProtocol
+from goquant_bot.venues.base import RestRequest, VenueProtocol, taker_side
 from goquant_bot.venues.levels import address_matches, apply_polled, parse_levels
 
 log = get_logger(__name__)
@@ -33,6 +33,9 @@ def topic_depth(depth: int) -> int:
     if depth <= 50:
         return 50
     return 200 if depth <= 200 else 1000
+
+
+TRADE_TOPIC = "publicTrade."
 
 
 class _Feed:
@@ -75,18 +78,25 @@ class BybitProtocol(VenueProtocol):
         self._req_id += 1
         return str(self._req_id)
 
-    def _send(self, op: str, symbols: list[Symbol]) -> None:
-        topics = [f"{self._topic_prefix}{self.native_name(s)}" for s in symbols]
+    def _send(self, op: str, symbols: list[Symbol], prefix: str | None = None) -> None:
+        prefix = self._topic_prefix if prefix is None else prefix
+        topics = [f"{prefix}{self.native_name(s)}" for s in symbols]
         step = self.max_symbols_per_request
         for i in range(0, len(topics), step):
             frame = {"req_id": self._next_req_id(), "op": op, "args": topics[i : i + step]}
-            self.outbox.append(orjson.dumps(frame).decode())
+            self._outbox.append(orjson.dumps(frame).decode())
 
     def _send_subscribe(self, symbols: list[Symbol], now: float) -> None:
         self._send("subscribe", symbols)
 
     def _send_unsubscribe(self, symbols: list[Symbol], now: float) -> None:
         self._send("unsubscribe", symbols)
+
+    def _send_trade_subscribe(self, symbols: list[Symbol], now: float) -> None:
+        self._send("subscribe", symbols, TRADE_TOPIC)
+
+    def _send_trade_unsubscribe(self, symbols: list[Symbol], now: float) -> None:
+        self._send("unsubscribe", symbols, TRADE_TOPIC)
 
     def _forget(self, symbol: Symbol) -> None:
         self._feeds.pop(self.native_name(symbol), None)
@@ -103,7 +113,7 @@ class BybitProtocol(VenueProtocol):
     def probe(self, now: float) -> None:
         self._last_ping = now
         frame = {"req_id": self._next_req_id(), "op": "ping"}
-        self.outbox.append(orjson.dumps(frame).decode())
+        self._outbox.append(orjson.dumps(frame).decode())
 
     # -- frames ---------------------------------------------------------------------------
 
@@ -124,7 +134,10 @@ class BybitProtocol(VenueProtocol):
             self._on_control(msg, text, now)
             return
         if type(topic) is not str or not topic.startswith("orderbook."):
-            self.stats.skipped["other_topic"] += 1
+            if type(topic) is str and topic.startswith(TRADE_TOPIC):
+                self._on_trades(msg.get("data"), text, now)
+            else:
+                self.stats.skipped["other_topic"] += 1
             return
         try:
             kind = msg["type"]
@@ -179,6 +192,32 @@ class BybitProtocol(VenueProtocol):
             return
         feed.last_u = update_id
         self.mark_live(book, now, ts / 1000)
+
+    def _on_trades(self, data: Any, text: str, now: float) -> None:
+        """``{"topic":"publicTrade.BTCUSDT","type":"snapshot","ts":1672304486868,"data":[{"T":
+        1672304486865,"s":"BTCUSDT","S":"Buy","v":"0.001","p":"16578.50","L":"PlusTick","i":
+        "20f43950-d8dd-5b31-9112-a178eb6023af","BT":false}]}``; ``S`` is the taker's side."""
+        if type(data) is not list:
+            self.bad_trade("bad_shape", text)
+            return
+        for item in data:
+            native = item.get("s") if type(item) is dict else None
+            if type(native) is not str or type(item.get("T")) is not int:
+                self.bad_trade("bad_field", text)
+                continue
+            symbol = self.trade_symbol(native)
+            if symbol is not None:
+                side = taker_side(item.get("S"))
+                self.add_trade(
+                    symbol,
+                    item.get("p"),
+                    item.get("v"),
+                    side,
+                    item["T"] / 1000,
+                    now,
+                    text,
+                    item.get("i", ""),
+                )
 
     def _new_feed(self, native: str) -> _Feed | None:
         book = self.book_for(native)

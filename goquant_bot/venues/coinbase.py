@@ -18,9 +18,10 @@ import orjson
 
 from goquant_bot.domain.book import BookState, OrderBook
 from goquant_bot.domain.instruments import Symbol, Venue
+from goquant_bot.domain.trades import TakerSide
 from goquant_bot.errors import VenueProtocolError
 from goquant_bot.logging import get_logger
-from goquant_bot.venues.base import RAW_LOG_LIMIT, RestRequest, VenueProtocol
+from goquant_bot.venues.base import RAW_LOG_LIMIT, RestRequest, VenueProtocol, taker_side
 from goquant_bot.venues.coinbase_rest import (
     DEFAULT_REST_BASE,
     book_request,
@@ -40,6 +41,7 @@ LIVE_HOSTS = frozenset({"advanced-trade-ws.coinbase.com"})
 WS_PATH = "/"
 BOOK_CHANNEL = "level2"
 HEARTBEATS = "heartbeats"
+TRADE_CHANNEL = "market_trades"
 POLL_LIMIT_MAX = 1000
 
 _loads = orjson.loads
@@ -93,7 +95,7 @@ class CoinbaseProtocol(VenueProtocol):
     def on_open(self, now: float) -> None:
         self._seq = None
         self._synced.clear()
-        self.outbox.append(self._frame("subscribe", HEARTBEATS, None))
+        self._outbox.append(self._frame("subscribe", HEARTBEATS, None))
         super().on_open(now)
 
     def on_close(self, now: float) -> None:
@@ -102,7 +104,7 @@ class CoinbaseProtocol(VenueProtocol):
 
     def probe(self, now: float) -> None:
         """Subscribing to ``heartbeats`` again is harmless and always answered (subscriptions)."""
-        self.outbox.append(self._frame("subscribe", HEARTBEATS, None))
+        self._outbox.append(self._frame("subscribe", HEARTBEATS, None))
 
     def _frame(self, kind: str, channel: str, products: list[str] | None) -> str:
         msg: dict[str, Any] = {"type": kind}
@@ -111,11 +113,17 @@ class CoinbaseProtocol(VenueProtocol):
         msg["channel"] = channel
         return orjson.dumps(msg).decode()
 
-    def _send(self, kind: str, symbols: list[Symbol]) -> None:
+    def _send(self, kind: str, symbols: list[Symbol], channel: str = BOOK_CHANNEL) -> None:
         step = self.max_symbols_per_request
         names = [self.native_name(s) for s in symbols]
         for i in range(0, len(names), step):
-            self.outbox.append(self._frame(kind, BOOK_CHANNEL, names[i : i + step]))
+            self._outbox.append(self._frame(kind, channel, names[i : i + step]))
+
+    def _send_trade_subscribe(self, symbols: list[Symbol], now: float) -> None:
+        self._send("subscribe", symbols, TRADE_CHANNEL)
+
+    def _send_trade_unsubscribe(self, symbols: list[Symbol], now: float) -> None:
+        self._send("unsubscribe", symbols, TRADE_CHANNEL)
 
     def _send_subscribe(self, symbols: list[Symbol], now: float) -> None:
         self._synced.difference_update(symbols)
@@ -166,6 +174,8 @@ class CoinbaseProtocol(VenueProtocol):
             self.last_heartbeat = now
             if in_sequence:
                 self._confirm_books(now)
+        elif channel == TRADE_CHANNEL:
+            self._on_trades(msg, text, now)
         elif channel == "subscriptions":
             return
         elif msg.get("type") == "error":
@@ -186,7 +196,7 @@ class CoinbaseProtocol(VenueProtocol):
                 continue
             if book.state is BookState.STALE:
                 book.state = BookState.LIVE
-                self.changed.add(symbol)
+                self._changed.add(symbol)
             if book.state is BookState.LIVE:
                 book.recv_ts = now
 
@@ -271,6 +281,54 @@ class CoinbaseProtocol(VenueProtocol):
             self.resync(book, "bad_level", now, text)
             return False
         return True
+
+    def _on_trades(self, msg: dict[str, Any], text: str, now: float) -> None:
+        """``{"channel":"market_trades","client_id":"","timestamp":"2023-02-09T20:19:35.39625135Z",
+        "sequence_num":0,"events":[{"type":"update","trades":[{"trade_id":"000000000",
+        "product_id":"ETH-USD","price":"1260.01","size":"0.3","side":"BUY",
+        "time":"2019-08-14T20:42:27.265Z"}]}]}``. ``side`` is the resting (maker) order's side,
+        so the taker's is the other one."""
+        events = msg.get("events")
+        if type(events) is not list:
+            self.bad_trade("bad_shape", text)
+            return
+        for event in events:
+            trades = event.get("trades") if type(event) is dict else None
+            if type(trades) is not list:
+                self.bad_trade("bad_shape", text)
+                continue
+            for item in trades:
+                self._on_trade(item, text, now)
+
+    def _on_trade(self, item: Any, text: str, now: float) -> None:
+        native = item.get("product_id") if type(item) is dict else None
+        stamp = item.get("time") if type(item) is dict else None
+        if type(native) is not str or type(stamp) is not str:
+            self.bad_trade("bad_field", text)
+            return
+        try:
+            venue_ts = parse_iso_time(stamp)
+        except VenueProtocolError:
+            self.bad_trade("bad_time", text)
+            return
+        symbol = self.trade_symbol(native)
+        if symbol is not None:
+            maker = taker_side(item.get("side"))
+            side = (
+                None
+                if maker is None
+                else (TakerSide.SELL if maker is TakerSide.BUY else TakerSide.BUY)
+            )
+            self.add_trade(
+                symbol,
+                item.get("price"),
+                item.get("size"),
+                side,
+                venue_ts,
+                now,
+                text,
+                item.get("trade_id", ""),
+            )
 
     def _venue_ts(self, msg: dict[str, Any]) -> float | None:
         stamp = msg.get("timestamp")

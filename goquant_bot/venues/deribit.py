@@ -16,7 +16,7 @@ from goquant_bot.domain.book import BookSide, BookState, OrderBook
 from goquant_bot.domain.instruments import Instrument, Symbol, Venue
 from goquant_bot.errors import VenueProtocolError
 from goquant_bot.logging import get_logger
-from goquant_bot.venues.base import RAW_LOG_LIMIT, RestRequest, VenueProtocol
+from goquant_bot.venues.base import RAW_LOG_LIMIT, RestRequest, VenueProtocol, taker_side
 from goquant_bot.venues.levels import address_matches, apply_polled
 
 log = get_logger(__name__)
@@ -104,7 +104,7 @@ class DeribitProtocol(VenueProtocol):
         self._next_id += 1
         self._requests[request_id] = method
         frame = {"jsonrpc": "2.0", "id": request_id, "method": method, "params": params}
-        self.outbox.append(orjson.dumps(frame).decode())
+        self._outbox.append(orjson.dumps(frame).decode())
 
     # -- frames ---------------------------------------------------------------------------
 
@@ -161,6 +161,9 @@ class DeribitProtocol(VenueProtocol):
             data = params["data"]
         except (KeyError, TypeError):
             self.bad_frame("bad_shape", text)
+            return
+        if type(channel) is str and channel.startswith("trades."):
+            self._on_trades(data, text, now)
             return
         if type(channel) is not str or not channel.startswith("book.") or channel.count(".") != 2:
             # Other channels, and the grouped book.{inst}.none.10.100ms snapshots.
@@ -269,15 +272,50 @@ class DeribitProtocol(VenueProtocol):
     def _send_unsubscribe(self, symbols: list[Symbol], now: float) -> None:
         self._send_channels("public/unsubscribe", symbols)
 
-    def _send_channels(self, method: str, symbols: list[Symbol]) -> None:
-        for symbol in symbols:
-            self._change_ids.pop(symbol, None)
+    def _send_trade_subscribe(self, symbols: list[Symbol], now: float) -> None:
+        self._send_channels("public/subscribe", symbols, "trades")
+
+    def _send_trade_unsubscribe(self, symbols: list[Symbol], now: float) -> None:
+        self._send_channels("public/unsubscribe", symbols, "trades")
+
+    def _send_channels(self, method: str, symbols: list[Symbol], kind: str = "book") -> None:
+        if kind == "book":
+            for symbol in symbols:
+                self._change_ids.pop(symbol, None)
         step = self.max_symbols_per_request
         for start in range(0, len(symbols), step):
             chunk = symbols[start : start + step]
             self._request(
-                method, {"channels": [f"book.{self.native_name(s)}.100ms" for s in chunk]}
+                method, {"channels": [f"{kind}.{self.native_name(s)}.100ms" for s in chunk]}
             )
+
+    def _on_trades(self, data: Any, text: str, now: float) -> None:
+        """``{"jsonrpc":"2.0","method":"subscription","params":{"channel":"trades.BTC_USDC.100ms",
+        "data":[{"trade_seq":1966,"trade_id":"USDC-2716","timestamp":1700000000123,
+        "tick_direction":0,"price":42000.5,"mark_price":42000.1,"instrument_name":"BTC_USDC",
+        "index_price":42001.2,"direction":"buy","amount":0.25}]}}``; ``direction`` is the taker's."""
+        if type(data) is not list:
+            self.bad_trade("bad_shape", text)
+            return
+        for item in data:
+            name = item.get("instrument_name") if type(item) is dict else None
+            ts = item.get("timestamp") if type(item) is dict else None
+            if type(name) is not str or type(ts) is not int:
+                self.bad_trade("bad_field", text)
+                continue
+            symbol = self.trade_symbol(name)
+            if symbol is not None:
+                side = taker_side(item.get("direction"))
+                self.add_trade(
+                    symbol,
+                    item.get("price"),
+                    item.get("amount"),
+                    side,
+                    ts / 1000,
+                    now,
+                    text,
+                    item.get("trade_id", ""),
+                )
 
     def _invalidate(self, book: OrderBook, symbol: Symbol) -> None:
         self._change_ids.pop(symbol, None)

@@ -14,11 +14,13 @@ import math
 import random
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 
 from goquant_bot.domain.book import OrderBook
 from goquant_bot.domain.instruments import Symbol, Venue
+from goquant_bot.domain.trades import Trade
 from goquant_bot.errors import VenueUnavailable
 from goquant_bot.logging import get_logger
 from goquant_bot.supervisor import Backoff
@@ -53,7 +55,12 @@ class _Closed:
         self.reason = reason
 
 
-OnChange = Callable[[Venue, set[Symbol]], None]
+OnChange = Callable[[Venue, AbstractSet[Symbol]], None]
+OnTrades = Callable[[Sequence[Trade]], None]
+
+
+def _no_trades(trades: Sequence[Trade]) -> None:
+    """Trades with nobody listening are dropped."""
 
 
 class VenueFeed:
@@ -72,6 +79,7 @@ class VenueFeed:
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         rand: Callable[[], float] = random.random,
         recorder: Recorder | None = None,
+        on_trades: OnTrades = _no_trades,
     ) -> None:
         self.protocol_cls = protocol_cls
         self.venue = protocol_cls.venue
@@ -79,6 +87,7 @@ class VenueFeed:
         self.config = config
         self.connector = connector
         self.on_change = on_change
+        self.on_trades = on_trades  # the hub sets itself here when the feed is added
         self.clock = clock
         self.sleep = sleep
         self.rand = rand
@@ -104,8 +113,8 @@ class VenueFeed:
                 continue
             conn = next((c for c in self.connections if c.has_room()), None) or self._new_conn()
             conn.proto.subscribe([symbol], now)
+            conn.take()
             conn.wake()
-            self.publish(conn.proto)
 
     def remove(self, symbols: Iterable[Symbol]) -> None:
         now = self.clock()
@@ -114,11 +123,44 @@ class VenueFeed:
             if conn is None:
                 continue
             conn.proto.unsubscribe([symbol], now)
+            conn.take()
             conn.wake()
-            self.publish(conn.proto)
-            if not conn.proto.books:
-                conn.stop()
-                self.connections.remove(conn)
+            self._stop_if_idle(conn)
+
+    def add_trades(self, symbols: Iterable[Symbol]) -> None:
+        """Read the public trades of ``symbols``, preferably on the connection of their book."""
+        now = self.clock()
+        for symbol in symbols:
+            if self._trade_owner(symbol) is not None:
+                continue
+            book_conn = self._owner(symbol)
+            conn = (
+                book_conn
+                if book_conn is not None and book_conn.has_room()
+                else next((c for c in self.connections if c.has_room()), None)
+            ) or self._new_conn()
+            conn.proto.subscribe_trades([symbol], now)
+            conn.take()
+            conn.wake()
+
+    def remove_trades(self, symbols: Iterable[Symbol]) -> None:
+        now = self.clock()
+        for symbol in symbols:
+            conn = self._trade_owner(symbol)
+            if conn is None:
+                continue
+            conn.proto.unsubscribe_trades([symbol], now)
+            conn.take()
+            conn.wake()
+            self._stop_if_idle(conn)
+
+    def trade_symbols(self) -> set[Symbol]:
+        return {s for c in self.connections for s in c.proto.trade_symbols}
+
+    def _stop_if_idle(self, conn: FeedConnection) -> None:
+        if not conn.proto.books and not conn.proto.trade_symbols:
+            conn.stop()
+            self.connections.remove(conn)
 
     def book(self, symbol: Symbol) -> OrderBook | None:
         conn = self._owner(symbol)
@@ -144,18 +186,15 @@ class VenueFeed:
         finally:
             self._tg = None
 
-    def publish(self, proto: VenueProtocol) -> None:
-        """Hand the symbols whose books changed to the hub."""
-        if proto.changed:
-            self.on_change(self.venue, proto.changed)
-            proto.changed.clear()
-
     def next_conn_id(self) -> int:
         self._conn_ids += 1
         return self._conn_ids
 
     def _owner(self, symbol: Symbol) -> FeedConnection | None:
         return next((c for c in self.connections if symbol in c.proto.books), None)
+
+    def _trade_owner(self, symbol: Symbol) -> FeedConnection | None:
+        return next((c for c in self.connections if symbol in c.proto.trade_symbols), None)
 
     def _new_conn(self) -> FeedConnection:
         proto = self.protocol_cls(
@@ -186,10 +225,13 @@ class FeedConnection:
         self._tg: asyncio.TaskGroup | None = None
         self._poller: asyncio.Task[None] | None = None
         self._rest_in_flight: set[tuple[str, Symbol | None]] = set()
+        # Drained from the protocol, not yet sent / requested.
+        self._sends: deque[str] = deque()
+        self._requests: list[RestRequest] = []
         self._conn_id = 0
 
     def has_room(self) -> bool:
-        return len(self.proto.books) < self.proto.max_symbols_per_connection
+        return self.proto.load() < self.proto.max_symbols_per_connection
 
     def wake(self) -> None:
         self._queue.put_nowait(None)
@@ -256,7 +298,8 @@ class FeedConnection:
         finally:
             self.connected, self.connected_since = False, None
             self.proto.on_close(feed.clock())
-            feed.publish(self.proto)
+            self.take()
+            self._sends.clear()  # frames for the closed socket mean nothing on the next one
             await ws.close()
 
     async def _read(self, ws: WsConnection) -> None:
@@ -280,9 +323,9 @@ class FeedConnection:
         probe_after = cfg.silence_s / 2
         probed = False
         next_send = start
-        sends: deque[str] = deque()
+        sends = self._sends
         while True:
-            self._dispatch(sends)
+            self._dispatch()
             now = feed.clock()
             while sends and now >= next_send:
                 text = sends.popleft()
@@ -323,17 +366,28 @@ class FeedConnection:
                 proto.on_timer(now)
                 next_timer = now + proto.timer_interval_s
 
-    def _dispatch(self, sends: deque[str]) -> None:
-        """Move what the protocol produced to the socket queue, the REST client and the hub."""
-        proto = self.proto
-        if proto.outbox:
-            sends.extend(proto.outbox)
-            proto.outbox.clear()
-        if proto.rest_out:
-            for request in proto.rest_out:
+    def take(self) -> None:
+        """Drain the protocol: frames to the send queue, REST requests to perform, changed
+        symbols to the hub at once."""
+        produced = self.proto.drain()
+        if not produced:
+            return
+        if produced.frames:
+            self._sends.extend(produced.frames)
+        if produced.requests:
+            self._requests.extend(produced.requests)
+        if produced.changed:
+            self.feed.on_change(self.feed.venue, produced.changed)
+        if produced.trades:
+            self.feed.on_trades(produced.trades)
+
+    def _dispatch(self) -> None:
+        """Take what the protocol produced and start its REST requests."""
+        self.take()
+        if self._requests and self._tg is not None:
+            requests, self._requests = self._requests, []
+            for request in requests:
                 self._spawn_rest(request)
-            proto.rest_out.clear()
-        self.feed.publish(proto)
 
     def _spawn_rest(self, request: RestRequest) -> None:
         key = (request.purpose, request.symbol)
@@ -348,7 +402,7 @@ class FeedConnection:
         finally:
             self._rest_in_flight.discard(key)
         self.proto.on_rest(request, status, body, self.feed.clock())
-        self.feed.publish(self.proto)
+        self.take()
         self.wake()  # the protocol may want to send or request more
 
     def _start_polling(self) -> None:
@@ -373,5 +427,5 @@ class FeedConnection:
                     continue
                 status, body = await feed.rest.fetch(request, self._conn_id)
                 self.proto.on_rest(request, status, body, feed.clock())
-                feed.publish(self.proto)
+                self.take()
             await feed.sleep(feed.config.poll_interval_s)

@@ -19,7 +19,7 @@ from goquant_bot.domain.book import BookState, Integrity, OrderBook
 from goquant_bot.domain.instruments import Instrument, Symbol, Venue
 from goquant_bot.errors import VenueProtocolError
 from goquant_bot.logging import get_logger
-from goquant_bot.venues.base import RestRequest, VenueProtocol
+from goquant_bot.venues.base import RestRequest, VenueProtocol, taker_side
 from goquant_bot.venues.gemini_rest import (
     BOOK_PATH,
     DEFAULT_REST_BASE,
@@ -75,6 +75,8 @@ class GeminiProtocol(VenueProtocol):
         self._feeds: dict[Symbol, _Feed] = {}
         self.details: dict[Symbol, Instrument] = {}
         self._refused: set[Symbol] = set()  # its details say it is not a spot market
+        # l2 subscriptions of this connection: a book's, or one opened for trades only.
+        self._l2: set[Symbol] = set()
 
     @classmethod
     def accepts_address(cls, addr: str) -> bool:
@@ -97,7 +99,7 @@ class GeminiProtocol(VenueProtocol):
                 "type": kind,
                 "subscriptions": [{"name": "l2", "symbols": natives[i : i + step]}],
             }
-            self.outbox.append(orjson.dumps(frame).decode())
+            self._outbox.append(orjson.dumps(frame).decode())
 
     def _send_subscribe(self, symbols: list[Symbol], now: float) -> None:
         for symbol in symbols:
@@ -106,11 +108,37 @@ class GeminiProtocol(VenueProtocol):
                 feed.has_book = False
             if symbol not in self.details and not self.track_all:
                 native = self.native_name(symbol)
-                self.rest_out.append(details_request(native, self.rest_base, symbol))
+                self._rest_out.append(details_request(native, self.rest_base, symbol))
+        # A stream opened for trades only is restarted, so its first message is the book.
+        streaming = [s for s in symbols if s in self._l2]
+        if streaming:
+            self._send("unsubscribe", streaming)
+            for symbol in streaming:
+                book = self.books.get(symbol)
+                if book is not None:
+                    self._feeds.setdefault(symbol, _Feed(book)).needs_initial = True
         self._send("subscribe", symbols)
+        self._l2.update(symbols)
 
     def _send_unsubscribe(self, symbols: list[Symbol], now: float) -> None:
-        self._send("unsubscribe", symbols)
+        # A released book whose trades are still read keeps its stream (trades ride on l2).
+        gone = [s for s in symbols if s in self.books or s not in self.trade_symbols]
+        if gone:
+            self._send("unsubscribe", gone)
+            self._l2.difference_update(gone)
+
+    def _send_trade_subscribe(self, symbols: list[Symbol], now: float) -> None:
+        """Gemini's ``l2`` stream carries the trades: opened here unless the book has it."""
+        new = [s for s in symbols if s not in self._l2]
+        if new:
+            self._send("subscribe", new)
+            self._l2.update(new)
+
+    def _send_trade_unsubscribe(self, symbols: list[Symbol], now: float) -> None:
+        gone = [s for s in symbols if s not in self.books and s in self._l2]
+        if gone:
+            self._send("unsubscribe", gone)
+            self._l2.difference_update(gone)
 
     def _restart_book(self, book: OrderBook, now: float) -> None:
         symbol = book.key.symbol
@@ -122,7 +150,12 @@ class GeminiProtocol(VenueProtocol):
     def on_open(self, now: float) -> None:
         for feed in self._feeds.values():
             feed.needs_initial = False  # a new connection: its first message is the book
+        self._l2.clear()
         super().on_open(now)
+
+    def on_close(self, now: float) -> None:
+        self._l2.clear()
+        super().on_close(now)
 
     def _forget(self, symbol: Symbol) -> None:
         self._feeds.pop(symbol, None)
@@ -130,12 +163,13 @@ class GeminiProtocol(VenueProtocol):
     def probe(self, now: float) -> None:
         """Gemini v2 has no ping: a ``candles_1m`` subscription is answered at once with the
         current candles; it is dropped again right away."""
-        if not self.books:
+        streamed = self.books or self._l2  # a stream opened for trades only counts too
+        if not streamed:
             return
-        native = self.native_name(next(iter(self.books)))
+        native = self.native_name(next(iter(streamed)))
         for kind in ("subscribe", "unsubscribe"):
             frame = {"type": kind, "subscriptions": [{"name": "candles_1m", "symbols": [native]}]}
-            self.outbox.append(orjson.dumps(frame).decode())
+            self._outbox.append(orjson.dumps(frame).decode())
 
     # -- frames ---------------------------------------------------------------------------
 
@@ -152,6 +186,9 @@ class GeminiProtocol(VenueProtocol):
             self.bad_frame("bad_shape", text)
             return
         kind = msg.get("type")
+        if kind == "trade":
+            self._on_trade(msg, text, now)
+            return
         if kind != "l2_updates":
             if kind in ("error", "subscription_error") or (
                 "result" in msg and msg["result"] == "error"
@@ -165,6 +202,11 @@ class GeminiProtocol(VenueProtocol):
         if type(native) is not str or type(changes) is not list:
             self.bad_frame("bad_l2", text)
             return
+        recent = msg.get("trades")
+        if recent is not None and (self.trade_symbols or self.track_all):
+            # The first message lists recent trades: they come before any newer one.
+            for item in recent if type(recent) is list else [None]:
+                self._on_trade(item, text, now)
         book = self.book_for(native)
         if book is None:
             self.stats.skipped["not_spot" if not is_spot_name(native) else "unsubscribed"] += 1
@@ -188,6 +230,30 @@ class GeminiProtocol(VenueProtocol):
                 self.resync(book, "bad_level", now, text)
                 return
             self.mark_live(book, now, None)
+
+    def _on_trade(self, msg: Any, text: str, now: float) -> None:
+        """``{"type":"trade","symbol":"BTCUSD","event_id":3575573053,"timestamp":1700000000123,
+        "price":"9004.21000000","quantity":"0.09110000","side":"buy","tid":2840140800}``; ``side``
+        is the taker's; ``timestamp`` in milliseconds."""
+        native = msg.get("symbol") if type(msg) is dict else None
+        stamp = msg.get("timestamp") if type(msg) is dict else None
+        if type(native) is not str or type(stamp) is not int:
+            self.bad_trade("bad_field", text)
+            return
+        symbol = self.trade_symbol(native)
+        if symbol is not None:
+            side = taker_side(msg.get("side"))
+            trade_id = msg.get("tid", msg.get("event_id", ""))
+            self.add_trade(
+                symbol,
+                msg.get("price"),
+                msg.get("quantity"),
+                side,
+                stamp / 1000,
+                now,
+                text,
+                trade_id,
+            )
 
     def _apply_initial(self, feed: _Feed, changes: list[Any], text: str, now: float) -> None:
         book = feed.book

@@ -18,7 +18,7 @@ from goquant_bot.domain.book import BookState, OrderBook
 from goquant_bot.domain.instruments import Symbol, Venue
 from goquant_bot.errors import VenueProtocolError
 from goquant_bot.logging import get_logger
-from goquant_bot.venues.base import RestRequest, VenueProtocol
+from goquant_bot.venues.base import RestRequest, VenueProtocol, taker_side
 from goquant_bot.venues.coinbase_rest import parse_iso_time
 from goquant_bot.venues.kraken_book import KrakenBook, Texts, parse_v1_payloads
 from goquant_bot.venues.kraken_rest import (
@@ -105,7 +105,7 @@ class KrakenProtocol(VenueProtocol):
             if method == "subscribe":
                 params["snapshot"] = True
             frame = {"method": method, "params": params, "req_id": self._next_id()}
-            self.outbox.append(orjson.dumps(frame).decode())
+            self._outbox.append(orjson.dumps(frame).decode())
 
     def _send_subscribe(self, symbols: list[Symbol], now: float) -> None:
         for symbol in symbols:
@@ -116,6 +116,23 @@ class KrakenProtocol(VenueProtocol):
 
     def _send_unsubscribe(self, symbols: list[Symbol], now: float) -> None:
         self._send("unsubscribe", symbols)
+
+    def _send_trade_subscribe(self, symbols: list[Symbol], now: float) -> None:
+        self._send_trades("subscribe", symbols)
+
+    def _send_trade_unsubscribe(self, symbols: list[Symbol], now: float) -> None:
+        self._send_trades("unsubscribe", symbols)
+
+    def _send_trades(self, method: str, symbols: list[Symbol]) -> None:
+        names = [self.native_name(s) for s in symbols]
+        step = self.max_symbols_per_request
+        for i in range(0, len(names), step):
+            # The snapshot (recent trades) gives a last price at once; ids tell repeats.
+            params: dict[str, Any] = {"channel": "trade", "symbol": names[i : i + step]}
+            if method == "subscribe":
+                params["snapshot"] = True
+            frame = {"method": method, "params": params, "req_id": self._next_id()}
+            self._outbox.append(orjson.dumps(frame).decode())
 
     def _forget(self, symbol: Symbol) -> None:
         self._books.pop(symbol, None)
@@ -146,7 +163,7 @@ class KrakenProtocol(VenueProtocol):
 
     def probe(self, now: float) -> None:
         self._last_ping = now
-        self.outbox.append(orjson.dumps({"method": "ping", "req_id": self._next_id()}).decode())
+        self._outbox.append(orjson.dumps({"method": "ping", "req_id": self._next_id()}).decode())
 
     # -- frames ---------------------------------------------------------------------------
 
@@ -180,7 +197,10 @@ class KrakenProtocol(VenueProtocol):
             self.last_heartbeat = now
             return
         if channel != "book":
-            self.stats.skipped[f"channel:{channel}"] += 1
+            if channel == "trade":
+                self._on_trades(msg.get("data"), text, now)
+            else:
+                self.stats.skipped[f"channel:{channel}"] += 1
             return
         kind, data = msg.get("type"), msg.get("data")
         if kind not in ("snapshot", "update") or type(data) is not list:
@@ -205,6 +225,32 @@ class KrakenProtocol(VenueProtocol):
                 self.stats.skipped["unsubscribed"] += 1
                 continue
             self._apply(state, kind == "snapshot", bids, asks, checksum, venue_ts, text, now)
+
+    def _on_trades(self, data: Any, text: str, now: float) -> None:
+        """``{"channel":"trade","type":"update","data":[{"symbol":"MATIC/USD","side":"sell",
+        "price":0.5117,"qty":40.0,"ord_type":"market","trade_id":4665906,
+        "timestamp":"2023-09-25T07:49:37.708706Z"}]}``; ``side`` is the taker's."""
+        if type(data) is not list:
+            self.bad_trade("bad_shape", text)
+            return
+        for item in data:
+            native = item.get("symbol") if type(item) is dict else None
+            stamp = item.get("timestamp") if type(item) is dict else None
+            if type(native) is not str or type(stamp) is not str:
+                self.bad_trade("bad_field", text)
+                continue
+            try:
+                venue_ts = parse_iso_time(stamp)
+            except VenueProtocolError:
+                self.bad_trade("bad_time", text)
+                continue
+            symbol = self.trade_symbol(native)
+            if symbol is not None:
+                side = taker_side(item.get("side"))
+                trade_id = item.get("trade_id", "")
+                self.add_trade(
+                    symbol, item.get("price"), item.get("qty"), side, venue_ts, now, text, trade_id
+                )
 
     def _on_reply(self, msg: dict[str, Any], now: float) -> None:
         """``{"method":"subscribe","result":{"channel":"book","depth":10,"symbol":"BTC/USD"},

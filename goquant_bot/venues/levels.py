@@ -76,7 +76,7 @@ def apply_polled(
         book.recv_ts = now
         book.venue_ts = venue_ts
         book.updates += 1
-    proto.changed.add(book.key.symbol)
+    proto.note_changed(book.key.symbol)
 
 
 def address_matches(addr: str, hosts: frozenset[str], path: str) -> bool:

@@ -23,7 +23,7 @@ from goquant_bot.domain.book import BookState, OrderBook
 from goquant_bot.domain.instruments import Symbol, Venue
 from goquant_bot.errors import VenueProtocolError
 from goquant_bot.logging import get_logger
-from goquant_bot.venues.base import RAW_LOG_LIMIT, RestRequest, VenueProtocol
+from goquant_bot.venues.base import RAW_LOG_LIMIT, RestRequest, VenueProtocol, taker_side
 from goquant_bot.venues.levels import address_matches, apply_polled, non_finite, valid_levels
 from goquant_bot.venues.okx_rest import (
     BOOKS_PATH,
@@ -111,12 +111,12 @@ class OkxProtocol(VenueProtocol):
         """Send the text ``ping`` after 25 s without any frame (the venue answers ``pong``)."""
         if self.connected and now - max(self._last_recv, self._last_ping) >= PING_AFTER_S:
             self._last_ping = now
-            self.outbox.append("ping")
+            self._outbox.append("ping")
 
     def probe(self, now: float) -> None:
         """The text ``ping``; OKX answers ``pong``."""
         self._last_ping = now
-        self.outbox.append("ping")
+        self._outbox.append("ping")
 
     # -- frames ---------------------------------------------------------------------------
 
@@ -145,7 +145,10 @@ class OkxProtocol(VenueProtocol):
             return
         channel = arg.get("channel")
         if channel != "books":
-            self.stats.skipped[f"channel:{channel}"] += 1
+            if channel == "trades":
+                self._on_trades(arg["instId"], data, text, now)
+            else:
+                self.stats.skipped[f"channel:{channel}"] += 1
             return
         inst_id: str = arg["instId"]
         book = self.book_for(inst_id)
@@ -155,6 +158,30 @@ class OkxProtocol(VenueProtocol):
         action = msg.get("action")
         for item in data:
             self._on_books(book, action, item, text, now)
+
+    def _on_trades(self, inst_id: str, data: list[Any], text: str, now: float) -> None:
+        """``{"arg":{"channel":"trades","instId":"BTC-USDT"},"data":[{"instId":"BTC-USDT",
+        "tradeId":"130639474","px":"42219.9","sz":"0.12060306","side":"buy","ts":"1630048897897",
+        "count":"3"}]}``; ``side`` is the taker's."""
+        symbol = self.trade_symbol(inst_id)
+        if symbol is None:
+            return
+        for item in data:
+            ts = item.get("ts") if type(item) is dict else None
+            if type(ts) is not str or not ts.isdigit():
+                self.bad_trade("bad_field", text)
+                continue
+            side = taker_side(item.get("side"))
+            self.add_trade(
+                symbol,
+                item.get("px"),
+                item.get("sz"),
+                side,
+                int(ts) / 1000,
+                now,
+                text,
+                item.get("tradeId", ""),
+            )
 
     def _on_event(self, msg: dict[str, Any], text: str) -> None:
         """``{"event":"subscribe","arg":{...}}`` acks, ``{"event":"error","code":"60012","msg":"..."}``."""
@@ -285,7 +312,7 @@ class OkxProtocol(VenueProtocol):
         buffer.append(update)
         if not sync.rest_pending and now >= sync.retry_at:
             sync.rest_pending = True
-            self.rest_out.append(self._books_request(book.key.symbol, STREAM_DEPTH, "snapshot"))
+            self._rest_out.append(self._books_request(book.key.symbol, STREAM_DEPTH, "snapshot"))
 
     # -- REST -----------------------------------------------------------------------------
 
@@ -387,16 +414,22 @@ class OkxProtocol(VenueProtocol):
             self._sync.pop(symbol, None)
         self._send_op("unsubscribe", symbols)
 
-    def _send_op(self, op: str, symbols: list[Symbol]) -> None:
+    def _send_trade_subscribe(self, symbols: list[Symbol], now: float) -> None:
+        self._send_op("subscribe", symbols, "trades")
+
+    def _send_trade_unsubscribe(self, symbols: list[Symbol], now: float) -> None:
+        self._send_op("unsubscribe", symbols, "trades")
+
+    def _send_op(self, op: str, symbols: list[Symbol], channel: str = "books") -> None:
         step = self.max_symbols_per_request
         for start in range(0, len(symbols), step):
             args = [
-                {"channel": "books", "instId": self.native_name(s)}
+                {"channel": channel, "instId": self.native_name(s)}
                 for s in symbols[start : start + step]
             ]
             frame = {"id": str(self._next_id), "op": op, "args": args}
             self._next_id += 1
-            self.outbox.append(orjson.dumps(frame).decode())
+            self._outbox.append(orjson.dumps(frame).decode())
 
     def _invalidate(self, book: OrderBook, symbol: Symbol) -> None:
         self._sync.pop(symbol, None)

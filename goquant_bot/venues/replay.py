@@ -21,7 +21,8 @@ from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from goquant_bot.domain.book import OrderBook
-from goquant_bot.domain.instruments import InstrumentKey, Venue
+from goquant_bot.domain.instruments import InstrumentKey, Symbol, Venue
+from goquant_bot.domain.trades import Trade
 from goquant_bot.errors import RejectedInput
 from goquant_bot.logging import get_logger
 from goquant_bot.venues.base import RestRequest, SymbolMap, VenueProtocol
@@ -75,6 +76,8 @@ class ReplayResult:
     files: int
     headers: list[CaptureHeader | None] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)  # in words: where a file broke off
+    last_trades: dict[InstrumentKey, Trade] = field(default_factory=dict)
+    trade_counts: Counter[InstrumentKey] = field(default_factory=Counter)
 
     def report(self) -> dict[str, Any]:
         """A JSON-serialisable summary; the same captures always give the same report."""
@@ -93,6 +96,10 @@ class ReplayResult:
                 "resyncs": self.resyncs[key],
                 "state": book.state.value,
             }
+            trade = self.last_trades.get(key)
+            if trade is not None:
+                books[str(key)]["trades"] = self.trade_counts[key]
+                books[str(key)]["last_trade"] = trade_report(trade)
         # Book keys ("venue:BASE-QUOTE") sit at the top level beside the counters.
         return {
             **books,
@@ -103,6 +110,18 @@ class ReplayResult:
             "errors": dict(sorted(self.errors.items())),
             "problems": list(self.problems),
         }
+
+
+def trade_report(trade: Trade) -> dict[str, Any]:
+    """A trade as the replay report shows it."""
+    return {
+        "price": trade.price,
+        "size": trade.size,
+        "side": trade.side.value,
+        "venue_ts": trade.venue_ts,
+        "recv_ts": trade.recv_ts,
+        "trade_id": trade.trade_id,
+    }
 
 
 class Replayer:
@@ -137,6 +156,8 @@ class Replayer:
         self._history: dict[InstrumentKey, list[OrderBook]] = {}
         self._current: set[int] = set()  # ids of the books in self.books (all kept alive)
         self._header_venues: dict[int, Venue] = {}  # per source, from the file's header
+        self.last_trades: dict[InstrumentKey, Trade] = {}
+        self.trade_counts: Counter[InstrumentKey] = Counter()
 
     def expect_header(self, header: CaptureHeader | None, source: int = 0) -> None:
         """The header of file ``source``: an exchange we know is tried first for its addresses."""
@@ -188,6 +209,8 @@ class Replayer:
             records=self.records,
             files=files,
             headers=list(headers),
+            last_trades=dict(self.last_trades),
+            trade_counts=Counter(self.trade_counts),
         )
 
     # -- records --------------------------------------------------------------------------
@@ -252,11 +275,15 @@ class Replayer:
 
     def _after(self, proto: VenueProtocol, now: float) -> None:
         """Drain what the protocol produced: frames to send (dropped), requests, changes."""
-        if proto.outbox:
-            proto.outbox.clear()
-        while proto.rest_out:
-            requests = proto.rest_out[:]
-            proto.rest_out.clear()
+        produced = proto.drain()
+        if not produced:
+            return
+        if produced.trades:
+            self._trades(produced.trades)
+        changed = produced.changed
+        requests = produced.requests
+        # An answer available at once can make the protocol ask for more: drain until quiet.
+        while requests:
             for request in requests:
                 key = rest_key(request.url, request.params)
                 response = self._available.pop(key, None)
@@ -264,27 +291,38 @@ class Replayer:
                     self._waiting.setdefault(key, []).append((proto, request))
                 else:
                     self._answer(proto, request, response, now)
-        if proto.changed:
-            self._publish(proto, now)
+            more = proto.drain()
+            requests = more.requests
+            if more.trades:
+                self._trades(more.trades)
+            if more.changed:
+                changed = changed | more.changed
+        if changed:
+            self._publish(proto, changed, now)
+
+    def _trades(self, trades: Sequence[Trade]) -> None:
+        last, counts = self.last_trades, self.trade_counts
+        for trade in trades:
+            counts[trade.key] += 1
+            previous = last.get(trade.key)
+            if previous is None or trade.when >= previous.when:
+                last[trade.key] = trade
 
     def _answer(
         self, proto: VenueProtocol, request: RestRequest, response: CaptureRecord, now: float
     ) -> None:
         proto.on_rest(request, response.status, response.data, now)
-        if proto.outbox:
-            proto.outbox.clear()
 
-    def _publish(self, proto: VenueProtocol, now: float) -> None:
+    def _publish(self, proto: VenueProtocol, changed: frozenset[Symbol], now: float) -> None:
         books, current, callback = proto.books, self._current, self.on_books_changed
         keys: list[InstrumentKey] = []
-        for symbol in proto.changed:
+        for symbol in changed:
             book = books.get(symbol)
             # Identity, not the key: hashing an InstrumentKey per frame costs more than this.
             if book is not None and id(book) not in current:
                 self._adopt(book.key, book)
             if callback is not None:
                 keys.append(InstrumentKey(proto.venue, symbol) if book is None else book.key)
-        proto.changed.clear()
         if callback is not None:
             callback(now, frozenset(keys))
 

@@ -128,6 +128,10 @@ def test_get_cbbo_table(tmp_path: Path) -> None:
         "okx✓          100.0000     100.1000  10.00   0.0s</pre>",
         "✓ verified by sequence numbers or checksums",
         "Depth within 10 / 50 / 100 bps of mid: bids 3.5 / 3.5 / 3.5 · asks 1.5 / 3.5 / 3.5",
+        "<pre>last trade        price       size side    age",
+        "binance    no trade seen yet",
+        "bybit      no trade seen yet",
+        "okx        no trade seen yet</pre>",
         "22:13:20 UTC",
     ]
     assert data(out) == ["q:BTC-USDT"]

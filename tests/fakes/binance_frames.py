@@ -126,3 +126,10 @@ def exchange_info_body(entries: Sequence[dict[str, Any]]) -> str:
             "symbols": list(entries),
         }
     )
+
+
+def trade(symbol: str, price: str, qty: str, side: str, ms: int, trade_id: int = 12345) -> str:
+    """A ``<symbol>@trade`` event in a combined-stream frame; ``side`` is the taker's."""
+    data = {"e": "trade", "E": ms + 1, "s": symbol, "t": trade_id, "p": price, "q": qty,
+            "T": ms, "m": side == "sell", "M": True}  # fmt: skip
+    return stream_frame(data, f"{symbol.lower()}@trade")

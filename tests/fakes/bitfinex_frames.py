@@ -84,3 +84,17 @@ def book_checksum(levels: Sequence[Level]) -> int:
 
 def pairs_body(pairs: Sequence[str]) -> str:
     return json.dumps([list(pairs)])
+
+
+def trades_subscribed(chan_id: int, symbol: str) -> str:
+    return json.dumps(
+        {"event": "subscribed", "channel": "trades", "chanId": chan_id, "symbol": symbol,
+         "pair": symbol[1:]}, separators=(",", ":"),
+    )  # fmt: skip
+
+
+def trade_executed(
+    chan_id: int, trade_id: int, ms: int, amount: str, price: str, seq: int | None
+) -> str:
+    """``[CHAN,"te",[ID,MTS,AMOUNT,PRICE],SEQ]``: AMOUNT < 0 when the taker sold."""
+    return f'[{chan_id},"te",[{trade_id},{ms},{amount},{price}]{_tail(seq)}]'

@@ -57,3 +57,14 @@ def pairs_body(*entries: tuple[str, str, int, int, str]) -> str:
             for name, native, base, counter, trading in entries
         ]
     )
+
+
+def trade(
+    pair: str, price: str, amount: str, side: str, ts_us: int, trade_id: int = 312004836
+) -> str:
+    """A ``live_trades_{pair}`` trade; ``type`` 0 when the taker bought, 1 when it sold."""
+    data = {"id": trade_id, "timestamp": str(ts_us // 1_000_000), "amount": float(amount),
+            "amount_str": amount, "price": float(price), "price_str": price,
+            "type": 0 if side == "buy" else 1, "microtimestamp": str(ts_us),
+            "buy_order_id": 1, "sell_order_id": 2}  # fmt: skip
+    return _dump({"data": data, "channel": f"live_trades_{pair}", "event": "trade"})

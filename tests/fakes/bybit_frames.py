@@ -151,3 +151,11 @@ def instruments_body(entries: Sequence[dict[str, Any]]) -> str:
             "time": 1716863719031,
         }
     )
+
+
+def trade(symbol: str, price: str, qty: str, side: str, ms: int) -> str:
+    """A ``publicTrade.{symbol}`` push; ``S`` is the taker's side."""
+    item = {"T": ms, "s": symbol, "S": side.capitalize(), "v": qty, "p": price,
+            "L": "PlusTick", "i": "20f43950-d8dd-5b31-9112-a178eb6023af", "BT": False}  # fmt: skip
+    return _dump({"topic": f"publicTrade.{symbol}", "type": "snapshot", "ts": ms + 3,
+                  "data": [item]})  # fmt: skip

@@ -140,3 +140,11 @@ def product_book_body(product_id: str, bids: Pairs, asks: Pairs, time: str = TS_
         "time": time,
     }
     return _dump({"pricebook": book, "last": "65000.00", "mid_market": "65000.00"})
+
+
+def trades_frame(seq: int, product: str, price: str, size: str, maker_side: str, time: str) -> str:
+    """A ``market_trades`` update; ``side`` on the wire is the resting (maker) order's."""
+    item = {"trade_id": "000000000", "product_id": product, "price": price, "size": size,
+            "side": maker_side.upper(), "time": time}  # fmt: skip
+    return _dump({"channel": "market_trades", "client_id": "", "timestamp": time,
+                  "sequence_num": seq, "events": [{"type": "update", "trades": [item]}]})  # fmt: skip

@@ -129,3 +129,12 @@ def instrument(
 def instruments_body(entries: Sequence[dict[str, Any]]) -> str:
     """``GET /api/v2/public/get_instruments?currency=any&kind=spot`` success body."""
     return _dump({"jsonrpc": "2.0", "result": list(entries), "usIn": 1, "usOut": 2, "usDiff": 1})
+
+
+def trade(instrument: str, price: float, amount: float, direction: str, ms: int) -> str:
+    """A ``trades.{instrument}.100ms`` notification; ``direction`` is the taker's."""
+    item = {"trade_seq": 1966, "trade_id": "USDC-2716", "timestamp": ms, "tick_direction": 0,
+            "price": price, "mark_price": price, "instrument_name": instrument,
+            "index_price": price, "direction": direction, "amount": amount}  # fmt: skip
+    params = {"channel": f"trades.{instrument}.100ms", "data": [item]}
+    return _dump({"jsonrpc": "2.0", "method": "subscription", "params": params})

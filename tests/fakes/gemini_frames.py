@@ -56,3 +56,11 @@ def book_body(bids: Sequence[tuple[str, str]], asks: Sequence[tuple[str, str]]) 
         return [{"price": p, "amount": a, "timestamp": "1767225600"} for p, a in levels]
 
     return _dump({"bids": rows(bids), "asks": rows(asks)})
+
+
+def trade_at(symbol: str, price: str, quantity: str, side: str, ms: int) -> str:
+    """A ``trade`` message of an ``l2`` subscription; ``side`` is the taker's."""
+    return _dump(
+        {"type": "trade", "symbol": symbol, "event_id": 3575573053, "timestamp": ms,
+         "price": price, "quantity": quantity, "side": side, "tid": 2840140800}
+    )  # fmt: skip

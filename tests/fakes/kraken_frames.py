@@ -189,3 +189,12 @@ def asset_pairs_body(entries: dict[str, dict[str, Any]]) -> str:
 def depth_body(key: str, bids: Pairs, asks: Pairs, stamp: int = 1696613755) -> str:
     book = {"asks": [[p, q, stamp] for p, q in asks], "bids": [[p, q, stamp] for p, q in bids]}
     return _dump({"error": [], "result": {key: book}})
+
+
+def trade(symbol: str, price: str, qty: str, side: str, stamp: str) -> str:
+    """A v2 ``trade`` update (numbers as JSON numbers, ``side`` the taker's)."""
+    return (
+        f'{{"channel":"trade","type":"update","data":[{{"symbol":"{symbol}","side":"{side}",'
+        f'"price":{price},"qty":{qty},"ord_type":"market","trade_id":4665906,'
+        f'"timestamp":"{stamp}"}}]}}'
+    )

@@ -145,3 +145,10 @@ def instrument(
 def instruments_body(entries: Sequence[dict[str, Any]]) -> str:
     """``GET /api/v5/public/instruments?instType=SPOT`` success body."""
     return _dump({"code": "0", "msg": "", "data": list(entries)})
+
+
+def trade(inst_id: str, px: str, sz: str, side: str, ms: int, trade_id: str = "130639474") -> str:
+    """A ``trades`` channel push (``side`` is the taker's)."""
+    item = {"instId": inst_id, "tradeId": trade_id, "px": px, "sz": sz, "side": side,
+            "ts": str(ms), "count": "1"}  # fmt: skip
+    return _dump({"arg": {"channel": "trades", "instId": inst_id}, "data": [item]})

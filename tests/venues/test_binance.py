@@ -25,14 +25,12 @@ def make(depth: int = 100, symbols: tuple[Symbol, ...] = (BTC, ETH)) -> BinanceP
     proto = BinanceProtocol(SymbolMap([("BTCUSDT", BTC), ("ETHUSDT", ETH)]), depth=depth)
     proto.subscribe(list(symbols), T0)
     proto.on_open(T0)
-    proto.outbox.clear()
-    proto.changed.clear()
+    proto.drain()
     return proto
 
 
 def take_requests(proto: BinanceProtocol) -> list[RestRequest]:
-    out = list(proto.rest_out)
-    proto.rest_out.clear()
+    out = list(proto.drain().requests)
     return out
 
 
@@ -54,11 +52,11 @@ def test_ws_url_and_subscribe_frames() -> None:
     proto = BinanceProtocol(SymbolMap([("BTCUSDT", BTC), ("ETHUSDT", ETH)]))
     assert proto.ws_url() == "wss://stream.binance.com:9443/stream"
     proto.subscribe([BTC], T0)
-    assert proto.outbox == []  # not connected yet
+    assert proto.drain().frames == ()  # not connected yet
     proto.on_open(T0)
     proto.subscribe([ETH], T0)
     proto.unsubscribe([BTC], T0)
-    assert [json.loads(f) for f in proto.outbox] == [
+    assert [json.loads(f) for f in proto.drain().frames] == [
         {"method": "SUBSCRIBE", "params": ["btcusdt@depth@100ms"], "id": 1},
         {"method": "SUBSCRIBE", "params": ["ethusdt@depth@100ms"], "id": 2},
         {"method": "UNSUBSCRIBE", "params": ["btcusdt@depth@100ms"], "id": 3},
@@ -70,7 +68,7 @@ def test_subscribe_is_split_by_the_per_request_limit() -> None:
     proto = BinanceProtocol(SymbolMap((f"A{i}USDT", s) for i, s in enumerate(symbols)))
     proto.subscribe(symbols, T0)
     proto.on_open(T0)
-    frames = [json.loads(f) for f in proto.outbox]
+    frames = [json.loads(f) for f in proto.drain().frames]
     assert [len(f["params"]) for f in frames] == [50, 50, 20]
     assert [f["id"] for f in frames] == [1, 2, 3]
     assert frames[2]["params"][-1] == "a119usdt@depth@100ms"
@@ -98,7 +96,7 @@ def test_first_diff_requests_the_smallest_sufficient_snapshot(
     ]
     # Further diffs are buffered while the snapshot is in flight: no second request.
     proto.on_frame(bn.depth_update("BTCUSDT", 13, 14, [], []), T0 + 0.1)
-    assert proto.rest_out == []
+    assert proto.drain().requests == ()
     assert proto.books[BTC].state is BookState.SYNCING
 
 
@@ -126,7 +124,7 @@ def test_snapshot_drops_stale_diffs_and_applies_the_rest() -> None:
     assert l1.state is BookState.LIVE
     assert l1.venue_ts == pytest.approx(1672515783.0)
     assert l1.recv_ts == T0 + 0.3
-    assert BTC in proto.changed
+    assert BTC in proto.drain().changed
     # Live: the next diff must start right after u=106.
     proto.on_frame(bn.depth_update("BTCUSDT", 107, 108, [["100.0", "0"]], []), T0 + 0.4)
     assert proto.books[BTC].bids.best() == (99.0, 2.0)
@@ -182,17 +180,18 @@ def test_gap_resyncs_that_book_only() -> None:
     sync(proto, "BTCUSDT", BTC)
     sync(proto, "ETHUSDT", ETH)
     btc_before = levels(proto, BTC)
-    proto.changed.clear()
+    proto.drain()
     proto.on_frame(bn.depth_update("ETHUSDT", 1005, 1006, [["100.5", "1"]], []), T0 + 1)  # gap
     eth = proto.books[ETH]
     assert eth.state is BookState.SYNCING
     assert (len(eth.bids), len(eth.asks)) == (0, 0)
     assert eth.resyncs == 1
     assert proto.stats.errors["gap"] == 1
-    assert proto.outbox == []  # Binance: no resubscribe, only a new snapshot
-    (request,) = take_requests(proto)
+    produced = proto.drain()
+    assert produced.frames == ()  # Binance: no resubscribe, only a new snapshot
+    (request,) = produced.requests
     assert (request.purpose, request.symbol) == ("snapshot", ETH)
-    assert proto.changed == {ETH}
+    assert produced.changed == {ETH}
     # The other book on the same connection stays LIVE and untouched.
     assert proto.books[BTC].state is BookState.LIVE
     assert proto.books[BTC].resyncs == 0
@@ -299,7 +298,7 @@ def test_replies_and_other_streams() -> None:
     proto.on_frame(bn.book_ticker("BTCUSDT", 400900217, "25.35", "31.21", "25.36", "40.66"), T0)
     proto.on_frame(bn.depth_update("DOGEUSDT", 1, 1, [], []), T0)  # never subscribed
     assert sum(proto.stats.skipped.values()) == 2
-    assert proto.rest_out == []
+    assert proto.drain().requests == ()
 
 
 def test_failed_snapshot_is_not_applied_and_retried_with_backoff() -> None:
@@ -311,13 +310,13 @@ def test_failed_snapshot_is_not_applied_and_retried_with_backoff() -> None:
     assert proto.books[BTC].state is BookState.SYNCING
     proto.on_frame(bn.depth_update("BTCUSDT", 102, 102, [], []), T0 + 0.5)
     proto.on_timer(T0 + 0.9)
-    assert proto.rest_out == []  # back-off: 1 s
+    assert proto.drain().requests == ()  # back-off: 1 s
     proto.on_timer(T0 + 1.0)
     assert take_requests(proto) == [request]
     proto.on_rest(request, 200, '{"lastUpdateId": 101, "bids": [["1.0"', T0 + 1.1)  # cut body
     assert proto.stats.errors["snapshot_invalid"] == 1
     proto.on_timer(T0 + 2.5)
-    assert proto.rest_out == []  # back-off doubled: 2 s
+    assert proto.drain().requests == ()  # back-off doubled: 2 s
     proto.on_frame(bn.depth_update("BTCUSDT", 103, 103, [], []), T0 + 3.1)
     assert take_requests(proto) == [request]  # a later frame may re-emit it too
     proto.on_rest(request, 0, "", T0 + 3.2)  # transport failure
@@ -335,7 +334,7 @@ def test_unanswered_snapshot_request_is_sent_again_after_a_timeout() -> None:
     proto.on_frame(bn.depth_update("BTCUSDT", 100, 101, [], []), T0)
     assert len(take_requests(proto)) == 1
     proto.on_timer(T0 + 5)
-    assert proto.rest_out == []
+    assert proto.drain().requests == ()
     proto.on_timer(T0 + 15)
     assert len(take_requests(proto)) == 1
 
@@ -395,7 +394,7 @@ def test_poll_keeps_the_book_while_the_stream_is_down() -> None:
     assert book.state is BookState.POLLED
     assert book.recv_ts == T0 + 5
     assert levels(proto) == ([(100.0, 1.0)], [(101.0, 2.0)])
-    assert BTC in proto.changed
+    assert BTC in proto.drain().changed
     proto.on_rest(request, 500, "", T0 + 6)
     assert proto.stats.errors["poll_failed"] == 1
     assert book.state is BookState.POLLED

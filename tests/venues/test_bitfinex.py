@@ -36,14 +36,12 @@ def make(depth: int = 200) -> BitfinexProtocol:
     proto.on_frame(bf.conf_ok(), T0)
     proto.on_frame(bf.subscribed(11, "tBTCUSD"), T0)
     proto.on_frame(bf.subscribed(12, "tETHUST"), T0)
-    proto.outbox.clear()
-    proto.changed.clear()
+    proto.drain()
     return proto
 
 
 def sent(proto: BitfinexProtocol) -> list[dict]:
-    out = [json.loads(f) for f in proto.outbox]
-    proto.outbox.clear()
+    out = [json.loads(f) for f in proto.drain().frames]
     return out
 
 
@@ -67,7 +65,7 @@ def test_conf_then_one_subscribe_per_book_and_unsubscribe_by_channel() -> None:
     proto = BitfinexProtocol(SymbolMap([("tBTCUSD", BTC), ("tETHUST", ETH)]), depth=50)
     assert proto.ws_url() == "wss://api-pub.bitfinex.com/ws/2"
     proto.subscribe([BTC, ETH], T0)
-    assert proto.outbox == []
+    assert proto.drain().frames == ()
     proto.on_open(T0)
     assert sent(proto) == [
         {"event": "conf", "flags": 65536 | 131072},
@@ -105,15 +103,15 @@ def test_snapshot_updates_and_a_matching_checksum_keep_the_book_live() -> None:
     btc = proto.books[BTC]
     assert btc.state is BookState.LIVE
     assert levels(proto) == ([(100.5, 1.5), (100.0, 0.25)], [(101.0, 2.0), (102.0, 0.1)])
-    proto.changed.clear()
+    proto.drain()
     proto.on_frame(bf.update(11, ("100.5", "0", "1"), 6), T0 + 1)  # delete a bid
     proto.on_frame(bf.update(11, ("101.5", "2", "-3"), 7), T0 + 1)  # new ask
     proto.on_frame(bf.update(11, ("102", "0", "-1"), 8), T0 + 1)  # delete an ask
     # A batch is only published once its checksum says the book is whole and right.
-    assert (proto.changed, btc.updates) == (set(), 1)
+    assert (proto.drain().changed, btc.updates) == (set(), 1)
     after = [("100", "1", "0.25"), ("101", "1", "-2"), ("101.5", "2", "-3")]
     proto.on_frame(bf.checksum_frame(11, bf.book_checksum(after), 9), T0 + 1)
-    assert (proto.changed, btc.updates) == ({BTC}, 2)
+    assert (proto.drain().changed, btc.updates) == ({BTC}, 2)
     # A heartbeat while a change waits for its checksum does not vouch for the book.
     proto.on_frame(bf.update(11, ("100", "2", "0.5"), 10), T0 + 2)
     proto.on_frame(bf.heartbeat(11, 11), T0 + 3)
@@ -121,7 +119,7 @@ def test_snapshot_updates_and_a_matching_checksum_keep_the_book_live() -> None:
     assert levels(proto) == ([(100.0, 0.5)], [(101.0, 2.0), (101.5, 3.0)])
     assert (btc.state, btc.resyncs, btc.recv_ts) == (BookState.LIVE, 0, T0 + 1)
     assert not proto.stats.errors
-    assert proto.outbox == []
+    assert proto.drain().frames == ()
 
 
 def test_checksum_mismatch_resyncs_that_book_only_on_a_new_channel() -> None:
@@ -302,11 +300,11 @@ def test_without_checksums_a_cross_in_the_middle_of_a_batch_waits_for_the_rest()
     proto.on_frame(bf.snapshot(11, BTC_LEVELS, None), T0)
     btc = proto.books[BTC]
     assert btc.state is BookState.LIVE
-    proto.changed.clear()
+    proto.drain()
     proto.on_frame(bf.update(11, ("101.5", "1", "3"), None), T0 + 1)  # the bid moves first
-    assert (proto.changed, btc.resyncs, btc.state) == (set(), 0, BookState.LIVE)
+    assert (proto.drain().changed, btc.resyncs, btc.state) == (set(), 0, BookState.LIVE)
     proto.on_frame(bf.update(11, ("101", "0", "-1"), None), T0 + 1)  # then the ask it took
-    assert (proto.changed, btc.state, btc.l1().bid) == ({BTC}, BookState.LIVE, 101.5)
+    assert (proto.drain().changed, btc.state, btc.l1().bid) == ({BTC}, BookState.LIVE, 101.5)
     proto.on_frame(bf.update(11, ("102", "1", "1"), None), T0 + 2)  # crossed again
     proto.on_frame(bf.heartbeat(11, None), T0 + 3)  # still crossed when the batch is over
     assert (btc.state, btc.resyncs) == (BookState.SYNCING, 1)

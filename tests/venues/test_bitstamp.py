@@ -24,14 +24,12 @@ def make() -> BitstampProtocol:
     proto = BitstampProtocol(SymbolMap([("btcusd", BTC), ("etheur", ETH)]), depth=50)
     proto.subscribe([BTC, ETH], T0)
     proto.on_open(T0)
-    proto.outbox.clear()
-    proto.changed.clear()
+    proto.drain()
     return proto
 
 
 def requests(proto: BitstampProtocol) -> list[RestRequest]:
-    out = list(proto.rest_out)
-    proto.rest_out.clear()
+    out = list(proto.drain().requests)
     return out
 
 
@@ -54,7 +52,7 @@ def test_subscribe_frames_and_heartbeat_probe() -> None:
     proto.on_open(T0)
     proto.unsubscribe([BTC], T0)
     proto.probe(T0)
-    assert [json.loads(f) for f in proto.outbox] == [
+    assert [json.loads(f) for f in proto.drain().frames] == [
         {"event": "bts:subscribe", "data": {"channel": "diff_order_book_btcusd"}},
         {"event": "bts:subscribe", "data": {"channel": "diff_order_book_etheur"}},
         {"event": "bts:unsubscribe", "data": {"channel": "diff_order_book_btcusd"}},
@@ -111,7 +109,7 @@ def test_a_diff_out_of_order_resyncs_that_book_only() -> None:
     btc, eth = proto.books[BTC], proto.books[ETH]
     assert (btc.state, btc.resyncs, len(btc.bids)) == (BookState.SYNCING, 1, 0)
     assert (eth.state, eth.resyncs) == (BookState.LIVE, 0)
-    assert proto.outbox == []  # no resubscription: the next diff asks for a new snapshot
+    assert proto.drain().frames == ()  # no resubscription: the next diff asks for a new snapshot
     proto.on_frame(bs.diff("btcusd", T + 30, bids=[("100", "3")]), T0)
     (request,) = requests(proto)
     proto.on_rest(request, 200, bs.book_body(T + 30, [("100", "3")], [("101", "1")]), T0)

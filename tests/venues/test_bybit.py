@@ -30,8 +30,7 @@ def make(depth: int = 50, symbols: tuple[Symbol, ...] = (BTC, ETH)) -> BybitProt
     proto = BybitProtocol(SymbolMap([("BTCUSDT", BTC), ("ETHUSDT", ETH)]), depth=depth)
     proto.subscribe(list(symbols), T0)
     proto.on_open(T0)
-    proto.outbox.clear()
-    proto.changed.clear()
+    proto.drain()
     return proto
 
 
@@ -45,8 +44,7 @@ def levels(proto: BybitProtocol, symbol: Symbol = BTC) -> tuple[list, list]:
 
 
 def sent(proto: BybitProtocol) -> list[dict]:
-    frames = [json.loads(f) for f in proto.outbox]
-    proto.outbox.clear()
+    frames = [json.loads(f) for f in proto.drain().frames]
     return frames
 
 
@@ -54,7 +52,7 @@ def test_ws_url_and_subscribe_frames() -> None:
     proto = BybitProtocol(SymbolMap([("BTCUSDT", BTC), ("ETHUSDT", ETH)]))
     assert proto.ws_url() == "wss://stream.bybit.com/v5/public/spot"
     proto.subscribe([BTC, ETH], T0)
-    assert proto.outbox == []  # not connected yet
+    assert proto.drain().frames == ()  # not connected yet
     proto.on_open(T0)
     proto.unsubscribe([ETH], T0)
     assert sent(proto) == [
@@ -93,7 +91,7 @@ def test_snapshot_and_deltas_build_the_book() -> None:
     snapshot(proto)
     book = proto.books[BTC]
     assert book.state is BookState.LIVE
-    assert BTC in proto.changed
+    assert BTC in proto.drain().changed
     proto.on_frame(
         bb.orderbook_frame(
             "delta", "BTCUSDT", 101, [["100.0", "0"], ["99.5", "4"]], [["101.0", "3"]]
@@ -127,17 +125,18 @@ def test_gap_resubscribes_that_book_only() -> None:
     snapshot(proto, "BTCUSDT", 100)
     snapshot(proto, "ETHUSDT", 500)
     btc_before = levels(proto, BTC)
-    proto.changed.clear()
+    proto.drain()
     proto.on_frame(bb.orderbook_frame("delta", "ETHUSDT", 502, [["99.5", "1"]], []), T0 + 1)
     eth = proto.books[ETH]
     assert eth.state is BookState.SYNCING
     assert (len(eth.bids), len(eth.asks)) == (0, 0)
     assert proto.stats.errors["gap"] == 1
-    assert sent(proto) == [
+    produced = proto.drain()
+    assert [json.loads(f) for f in produced.frames] == [
         {"req_id": "2", "op": "unsubscribe", "args": ["orderbook.50.ETHUSDT"]},
         {"req_id": "3", "op": "subscribe", "args": ["orderbook.50.ETHUSDT"]},
     ]
-    assert proto.changed == {ETH}
+    assert produced.changed == {ETH}
     assert proto.books[BTC].state is BookState.LIVE
     assert proto.books[BTC].resyncs == 0
     assert levels(proto, BTC) == btc_before
@@ -160,7 +159,7 @@ def test_snapshot_with_u_1_after_a_venue_restart_resets_the_book() -> None:
     proto.on_frame(bb.orderbook_frame("delta", "BTCUSDT", 2, [["199.0", "2"]], []), T0 + 2)
     assert levels(proto)[0] == [(200.0, 1.0), (199.0, 2.0)]
     assert proto.books[BTC].resyncs == 0
-    assert proto.outbox == []
+    assert proto.drain().frames == ()
 
 
 def test_delta_before_any_snapshot_is_ignored() -> None:
@@ -227,7 +226,7 @@ def test_garbage_is_counted_and_leaves_the_book_unchanged(text: str) -> None:
     assert sum(proto.stats.errors.values()) == 1
     assert levels(proto) == before
     assert proto.books[BTC].state is BookState.LIVE
-    assert proto.outbox == []
+    assert proto.drain().frames == ()
 
 
 @pytest.mark.parametrize(
@@ -236,26 +235,26 @@ def test_garbage_is_counted_and_leaves_the_book_unchanged(text: str) -> None:
 def test_unparseable_level_rebuilds_the_book(text: str) -> None:
     proto = make()
     snapshot(proto)
-    proto.outbox.clear()
+    proto.drain()
     proto.on_frame(text, T0 + 1)
     assert proto.stats.errors == {"bad_level": 1}
     book = proto.books[BTC]
     assert book.state is BookState.SYNCING
     assert len(book.bids) == len(book.asks) == 0
-    assert [json.loads(f)["op"] for f in proto.outbox] == ["unsubscribe", "subscribe"]
+    assert [json.loads(f)["op"] for f in proto.drain().frames] == ["unsubscribe", "subscribe"]
 
 
 def test_ping_every_20_seconds_while_connected() -> None:
     proto = BybitProtocol(SymbolMap())
     proto.on_timer(T0 + 100)
-    assert proto.outbox == []  # not connected
+    assert proto.drain().frames == ()  # not connected
     proto.on_open(T0)
     proto.on_timer(T0 + 19.9)
-    assert proto.outbox == []
+    assert proto.drain().frames == ()
     proto.on_timer(T0 + 20)
     assert sent(proto) == [{"req_id": "1", "op": "ping"}]
     proto.on_timer(T0 + 30)
-    assert proto.outbox == []
+    assert proto.drain().frames == ()
     proto.on_timer(T0 + 40.5)
     assert sent(proto) == [{"req_id": "2", "op": "ping"}]
     proto.on_frame(bb.pong("2"), T0 + 40.6)
@@ -263,7 +262,7 @@ def test_ping_every_20_seconds_while_connected() -> None:
     assert proto.last_pong == T0 + 41
     proto.on_close(T0 + 50)
     proto.on_timer(T0 + 70)
-    assert proto.outbox == []
+    assert proto.drain().frames == ()
     assert sum(proto.stats.errors.values()) == 0
 
 
@@ -276,7 +275,7 @@ def test_acks_and_failed_subscribe() -> None:
         bb.op_ack("3", "subscribe", success=False, ret_msg="Invalid symbol :[orderbook.50.FOO]"), T0
     )
     assert proto.stats.errors["subscribe_failed"] == 1
-    proto.on_frame('{"topic":"publicTrade.BTCUSDT","type":"snapshot","ts":1,"data":[]}', T0)
+    proto.on_frame('{"topic":"tickers.BTCUSDT","type":"snapshot","ts":1,"data":{}}', T0)
     proto.on_frame(bb.orderbook_frame("snapshot", "DOGEUSDT", 1, [], []), T0)  # not subscribed
     assert sum(proto.stats.skipped.values()) == 2
 

@@ -25,8 +25,7 @@ def make() -> CoinbaseProtocol:
     proto = CoinbaseProtocol(SymbolMap([("BTC-USD", BTC), ("ETH-USD", ETH)]))
     proto.subscribe([BTC, ETH], T0)
     proto.on_open(T0)
-    proto.outbox.clear()
-    proto.changed.clear()
+    proto.drain()
     return proto
 
 
@@ -36,8 +35,7 @@ def levels(proto: CoinbaseProtocol, symbol: Symbol = BTC) -> tuple[list, list]:
 
 
 def sent(proto: CoinbaseProtocol) -> list[dict]:
-    out = [json.loads(f) for f in proto.outbox]
-    proto.outbox.clear()
+    out = [json.loads(f) for f in proto.drain().frames]
     return out
 
 
@@ -46,7 +44,7 @@ def test_open_subscribes_heartbeats_then_level2_in_batches() -> None:
     proto = CoinbaseProtocol(SymbolMap())
     assert proto.ws_url() == "wss://advanced-trade-ws.coinbase.com"
     proto.subscribe(symbols, T0)
-    assert proto.outbox == []  # not connected yet
+    assert proto.drain().frames == ()  # not connected yet
     proto.on_open(T0)
     frames = sent(proto)
     assert frames[0] == {"type": "subscribe", "channel": "heartbeats"}
@@ -65,7 +63,7 @@ def test_snapshot_then_updates_build_the_book() -> None:
     assert book.state is BookState.LIVE
     assert levels(proto) == ([(100.0, 1.0), (99.5, 2.0)], [(100.5, 1.0), (101.0, 3.0)])
     assert book.venue_ts == pytest.approx(cb.TS)
-    assert proto.changed == {BTC}
+    assert proto.drain().changed == {BTC}
     update = cb.l2_frame(
         2,
         "update",
@@ -80,7 +78,7 @@ def test_snapshot_then_updates_build_the_book() -> None:
     proto.on_frame(cb.heartbeat_frame(3), T0 + 2)
     assert proto.last_heartbeat == T0 + 2
     assert not proto.stats.errors
-    assert proto.outbox == []
+    assert proto.drain().frames == ()
 
 
 def test_updates_before_the_snapshot_are_skipped() -> None:
@@ -130,10 +128,10 @@ def test_an_in_sequence_heartbeat_keeps_quiet_books_current() -> None:
     proto.on_frame(cb.l2_frame(1, "snapshot", "BTC-USD", BIDS, ASKS), T0)
     book = proto.books[BTC]
     assert expire_stale([book], T0 + 11, 10.0) == [book]  # what the hub does to a quiet book
-    proto.changed.clear()
+    proto.drain()
     proto.on_frame(cb.heartbeat_frame(2), T0 + 12)
     assert (book.state, book.recv_ts, book.updates) == (BookState.LIVE, T0 + 12, 1)
-    assert proto.changed == {BTC}
+    assert proto.drain().changed == {BTC}
     assert proto.books[ETH].recv_ts is None  # never synced: nothing to confirm
     # After a lost message nothing is confirmed: the books are rebuilt instead.
     proto.on_frame(cb.heartbeat_frame(4), T0 + 13)
@@ -175,10 +173,10 @@ def test_bad_input_is_counted_and_never_corrupts_a_book() -> None:
 
 def test_other_channels_and_unknown_products_are_skipped() -> None:
     proto = make()
-    trades = json.dumps({"channel": "market_trades", "sequence_num": 1, "events": []})
-    proto.on_frame(trades, T0)
+    ticker = json.dumps({"channel": "ticker", "sequence_num": 1, "events": []})
+    proto.on_frame(ticker, T0)
     proto.on_frame(cb.l2_frame(2, "snapshot", "SOL-USD", BIDS, ASKS), T0)
-    assert proto.stats.skipped["channel:market_trades"] == 1
+    assert proto.stats.skipped["channel:ticker"] == 1
     assert proto.stats.skipped["unsubscribed"] == 1
     assert set(proto.books) == {BTC, ETH}
 

@@ -81,7 +81,6 @@ def test_a_capture_by_another_recorder_rebuilds_the_spot_books(tmp_path: Path) -
     }
     assert report["errors"] == {"seq_gap": 1}
     assert report["skipped"] == {
-        "channel:market_trades": 1,
         "unsubscribed": 1,
         "update_before_snapshot": 1,
     }

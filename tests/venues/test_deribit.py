@@ -26,8 +26,7 @@ def make(depth: int = 200) -> DeribitProtocol:
     proto = DeribitProtocol(SymbolMap([("BTC_USDC", BTC), ("ETH_USDC", ETH)]), depth=depth)
     proto.subscribe([BTC, ETH], T0)
     proto.on_open(T0)
-    proto.outbox.clear()
-    proto.changed.clear()
+    proto.drain()
     return proto
 
 
@@ -41,14 +40,14 @@ def levels(proto: DeribitProtocol, symbol: Symbol = BTC) -> tuple[list, list]:
 
 
 def sent(proto: DeribitProtocol) -> list[dict]:
-    return [json.loads(f) for f in proto.outbox]
+    return [json.loads(f) for f in proto.drain().frames]
 
 
 def test_open_sets_the_heartbeat_then_subscribes() -> None:
     proto = DeribitProtocol(SymbolMap())
     assert proto.ws_url() == "wss://www.deribit.com/ws/api/v2"
     proto.subscribe([BTC], T0)
-    assert proto.outbox == []  # not connected yet
+    assert proto.drain().frames == ()  # not connected yet
     proto.on_open(T0)
     proto.subscribe([ETH], T0)
     proto.unsubscribe([BTC], T0)
@@ -92,7 +91,7 @@ def test_snapshot_then_changes_build_the_book() -> None:
     assert book.state is BookState.LIVE
     assert levels(proto) == ([(42000.0, 0.5), (41999.5, 1.25)], [(42000.5, 0.75), (42001.0, 2.0)])
     assert book.venue_ts == 1700000000.123
-    assert proto.changed == {BTC}
+    assert proto.drain().changed == {BTC}
     change = dr.book_notification(
         "change",
         "BTC_USDC",
@@ -144,7 +143,7 @@ def test_change_id_mismatch_resubscribes_that_channel_only() -> None:
 def test_test_request_is_answered_and_heartbeat_needs_nothing() -> None:
     proto = make()
     proto.on_frame(dr.heartbeat("heartbeat"), T0)
-    assert proto.outbox == []
+    assert proto.drain().frames == ()
     proto.on_frame(dr.heartbeat("test_request"), T0)
     assert sent(proto) == [{"jsonrpc": "2.0", "id": 3, "method": "public/test", "params": {}}]
     assert not proto.stats.errors
@@ -206,7 +205,7 @@ def test_garbage_is_counted_and_leaves_the_book_unchanged(text: str) -> None:
     assert sum(proto.stats.errors.values()) == 1
     assert levels(proto) == before
     assert proto.books[BTC].state is BookState.LIVE
-    assert proto.outbox == []
+    assert proto.drain().frames == ()
 
 
 @pytest.mark.parametrize("track_all", [False, True])
@@ -234,11 +233,11 @@ def test_other_channels_are_skipped() -> None:
     grouped = dr.book_message("snapshot", "BTC_USDC", 1, None, BIDS, ASKS)
     grouped["params"]["channel"] = "book.BTC_USDC.none.10.100ms"
     proto.on_frame(json.dumps(grouped), T0)
-    trades = '{"jsonrpc":"2.0","method":"subscription","params":{"channel":"trades.BTC_USDC.100ms","data":[]}}'
-    proto.on_frame(trades, T0)
+    ticker = '{"jsonrpc":"2.0","method":"subscription","params":{"channel":"ticker.BTC_USDC.100ms","data":{}}}'
+    proto.on_frame(ticker, T0)
     assert proto.stats.skipped == {
         "channel:book.BTC_USDC.none.10.100ms": 1,
-        "channel:trades.BTC_USDC.100ms": 1,
+        "channel:ticker.BTC_USDC.100ms": 1,
     }
     assert not proto.stats.errors
 

@@ -24,15 +24,12 @@ def make() -> GeminiProtocol:
     proto = GeminiProtocol(SymbolMap([("BTCUSD", BTC), ("ETHGUSD", ETH)]), depth=50)
     proto.subscribe([BTC, ETH], T0)
     proto.on_open(T0)
-    proto.outbox.clear()
-    proto.rest_out.clear()
-    proto.changed.clear()
+    proto.drain()
     return proto
 
 
 def sent(proto: GeminiProtocol) -> list[dict]:
-    out = [json.loads(f) for f in proto.outbox]
-    proto.outbox.clear()
+    out = [json.loads(f) for f in proto.drain().frames]
     return out
 
 
@@ -47,11 +44,12 @@ def test_subscribe_asks_for_details_and_unsubscribe() -> None:
     proto.subscribe([BTC, ETH], T0)
     proto.on_open(T0)
     proto.unsubscribe([ETH], T0)
-    assert sent(proto) == [
+    produced = proto.drain()
+    assert [json.loads(f) for f in produced.frames] == [
         {"type": "subscribe", "subscriptions": [{"name": "l2", "symbols": ["BTCUSD", "ETHGUSD"]}]},
         {"type": "unsubscribe", "subscriptions": [{"name": "l2", "symbols": ["ETHGUSD"]}]},
     ]
-    assert [(r.url, r.purpose) for r in proto.rest_out] == [
+    assert [(r.url, r.purpose) for r in produced.requests] == [
         ("https://api.gemini.com/v1/symbols/details/btcusd", "details"),
         ("https://api.gemini.com/v1/symbols/details/ethgusd", "details"),
     ]
@@ -69,7 +67,7 @@ def test_initial_book_then_changes() -> None:
     proto.on_frame(gm.trade("BTCUSD"), T0 + 1)
     assert levels(proto) == ([(99.0, 2.0)], [(100.5, 1.0), (101.0, 3.0)])
     assert (btc.updates, btc.recv_ts, btc.resyncs) == (2, T0 + 1, 0)
-    assert proto.stats.skipped["type:trade"] == 1
+    assert proto.stats.skipped["trade_unsubscribed"] == 1  # its trades were not asked for
 
 
 def test_a_crossed_book_resubscribes_that_symbol_and_waits_for_a_real_initial_book() -> None:
@@ -110,7 +108,7 @@ def test_details_refuse_a_market_that_is_not_spot() -> None:
     proto = GeminiProtocol(SymbolMap([("BTCUSD", BTC)]))
     proto.subscribe([BTC], T0)
     proto.on_open(T0)
-    (request,) = proto.rest_out
+    (request,) = proto.drain().requests
     proto.on_rest(request, 200, gm.details("BTCUSD", "BTC", "USD", product="swap"), T0)
     proto.on_frame(gm.initial("BTCUSD", BOOK), T0)
     assert proto.books[BTC].state is BookState.SYNCING

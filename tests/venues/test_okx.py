@@ -28,8 +28,7 @@ def make(depth: int = 200) -> OkxProtocol:
     proto = OkxProtocol(SymbolMap([("BTC-USDT", BTC), ("ETH-USDT", ETH)]), depth=depth)
     proto.subscribe([BTC, ETH], T0)
     proto.on_open(T0)
-    proto.outbox.clear()
-    proto.changed.clear()
+    proto.drain()
     return proto
 
 
@@ -45,8 +44,7 @@ def levels(proto: OkxProtocol, symbol: Symbol = BTC) -> tuple[list, list]:
 
 
 def take_requests(proto: OkxProtocol) -> list[RestRequest]:
-    out = list(proto.rest_out)
-    proto.rest_out.clear()
+    out = list(proto.drain().requests)
     return out
 
 
@@ -57,16 +55,17 @@ def test_ws_url_and_subscribe_frames() -> None:
         "ws://127.0.0.1:1/ws/v5/public"
     )
     proto.subscribe([BTC], T0)
-    assert proto.outbox == []  # not connected yet
+    assert proto.drain().frames == ()  # not connected yet
     proto.on_open(T0)
     proto.subscribe([ETH], T0)
     proto.unsubscribe([BTC], T0)
-    assert [json.loads(f) for f in proto.outbox] == [
+    frames = proto.drain().frames
+    assert [json.loads(f) for f in frames] == [
         {"id": "1", "op": "subscribe", "args": [{"channel": "books", "instId": "BTC-USDT"}]},
         {"id": "2", "op": "subscribe", "args": [{"channel": "books", "instId": "ETH-USDT"}]},
         {"id": "3", "op": "unsubscribe", "args": [{"channel": "books", "instId": "BTC-USDT"}]},
     ]
-    assert proto.outbox[0] == ok.subscribe_request(["BTC-USDT"], "1")
+    assert frames[0] == ok.subscribe_request(["BTC-USDT"], "1")
 
 
 def test_subscribe_is_split_by_the_per_request_limit() -> None:
@@ -74,7 +73,7 @@ def test_subscribe_is_split_by_the_per_request_limit() -> None:
     proto = OkxProtocol(SymbolMap())
     proto.subscribe(symbols, T0)
     proto.on_open(T0)
-    frames = [json.loads(f) for f in proto.outbox]
+    frames = [json.loads(f) for f in proto.drain().frames]
     assert [len(f["args"]) for f in frames] == [20, 20, 5]
     assert frames[2]["args"][-1] == {"channel": "books", "instId": "A44-USDT"}
 
@@ -86,7 +85,7 @@ def test_snapshot_then_updates_build_the_book() -> None:
     assert book.state is BookState.LIVE
     assert levels(proto) == ([(100.0, 1.0), (99.5, 2.0)], [(100.5, 1.0), (101.0, 3.0)])
     assert book.venue_ts == 1597026383.085
-    assert proto.changed == {BTC}
+    assert proto.drain().changed == {BTC}
     update = ok.books_frame(
         "update",
         "BTC-USDT",
@@ -116,7 +115,7 @@ def test_chain_break_resyncs_that_book_only() -> None:
     assert btc.resyncs == 1
     assert proto.stats.errors["seq_gap"] == 1
     # make() subscribed both books in request 1.
-    assert [json.loads(f) for f in proto.outbox] == [
+    assert [json.loads(f) for f in proto.drain().frames] == [
         {"id": "2", "op": "unsubscribe", "args": [{"channel": "books", "instId": "BTC-USDT"}]},
         {"id": "3", "op": "subscribe", "args": [{"channel": "books", "instId": "BTC-USDT"}]},
     ]
@@ -144,7 +143,7 @@ def test_keepalive_refreshes_the_book_without_resync() -> None:
     assert book.venue_ts == 1597026413.085
     assert levels(proto) == before
     assert book.resyncs == 0
-    assert proto.outbox == []
+    assert proto.drain().frames == ()
     proto.on_frame(ok.books_frame("update", "BTC-USDT", [("99", "1")], [], 101, 100), T0 + 31)
     assert book.bids.size_at(99.0) == 1.0
     # A keep-alive must still chain: one that repeats an older seqId is a gap.
@@ -197,7 +196,7 @@ def test_nonzero_checksum_is_validated_on_the_original_strings() -> None:
     assert book.state is BookState.SYNCING
     assert book.resyncs == 1
     assert proto.stats.errors["checksum"] == 1
-    assert [json.loads(f)["op"] for f in proto.outbox] == ["unsubscribe", "subscribe"]
+    assert [json.loads(f)["op"] for f in proto.drain().frames] == ["unsubscribe", "subscribe"]
 
 
 def test_snapshot_with_a_wrong_checksum_resyncs() -> None:
@@ -346,24 +345,24 @@ def test_garbage_is_counted_and_leaves_the_book_unchanged(text: str) -> None:
     assert sum(proto.stats.errors.values()) == 1
     assert levels(proto) == before
     assert proto.books[BTC].state is BookState.LIVE
-    assert proto.outbox == []
+    assert proto.drain().frames == ()
 
 
 def test_ping_when_idle_and_pong_is_not_a_bad_frame() -> None:
     proto = make()
     proto.on_timer(T0 + 24)
-    assert proto.outbox == []
+    assert proto.drain().frames == ()
     proto.on_timer(T0 + 25)
-    assert proto.outbox == ["ping"]
+    assert proto.drain().frames == ("ping",)
     proto.on_frame("pong", T0 + 26)
     proto.on_timer(T0 + 50)
-    assert proto.outbox == ["ping"]
+    assert proto.drain().frames == ()
     proto.on_timer(T0 + 51)
-    assert proto.outbox == ["ping", "ping"]
+    assert proto.drain().frames == ("ping",)
     assert not proto.stats.errors
     proto.on_close(T0 + 52)
     proto.on_timer(T0 + 100)
-    assert proto.outbox == ["ping", "ping"]
+    assert proto.drain().frames == ()
 
 
 def test_events_acks_are_silent_and_errors_counted() -> None:
@@ -574,7 +573,7 @@ def test_books_without_sequence_ids_are_checked_by_checksum_alone() -> None:
     assert book.state is BookState.LIVE
     assert book.bids.best() == (100.2, 0.25)
     assert not proto.stats.errors
-    assert proto.rest_out == []  # no REST bootstrap: the stream is usable as it is
+    assert proto.drain().requests == ()  # no REST bootstrap: the stream is usable as it is
     # An update whose checksum does not match the resulting book resyncs it.
     proto.on_frame(_seqless("update", [("99", "1")], [], book=after), T0 + 2)
     assert book.state is BookState.SYNCING
@@ -607,7 +606,7 @@ def test_non_finite_numbers_are_never_applied_and_resync_the_book(bad: str, fiel
     book = proto.books[BTC]
     assert book.state is BookState.SYNCING
     assert proto.stats.errors["non_finite"] == 1
-    assert [json.loads(f)["op"] for f in proto.outbox] == ["unsubscribe", "subscribe"]
+    assert [json.loads(f)["op"] for f in proto.drain().frames] == ["unsubscribe", "subscribe"]
     # A snapshot with one is refused too.
     proto.on_frame(ok.books_frame("snapshot", "BTC-USDT", [level, *BIDS], ASKS, 200, -1), T0 + 2)
     assert book.state is BookState.SYNCING

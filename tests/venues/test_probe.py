@@ -27,7 +27,7 @@ def test_probe_queues_a_request_the_venue_answers(
 ) -> None:
     proto = cls(SymbolMap())
     proto.probe(100.0)
-    (frame,) = proto.outbox
+    (frame,) = proto.drain().frames
     if isinstance(expected, str):
         assert frame == expected
     else:

@@ -63,7 +63,17 @@ def test_bitfinex_capture_of_another_recorder_rebuilds_the_spot_book(tmp_path: P
     assert (entry["bid_levels"], entry["ask_levels"], entry["resyncs"]) == (2, 1, 0)
     assert report["errors"] == {}
     assert report["skipped"]["not_spot"] == 1
-    assert report["skipped"]["unknown_channel"] >= 2  # trades and the derivative's book
+    assert report["skipped"]["unknown_channel"] >= 1  # the derivative's book
+    # The trades channel of the capture: its snapshot, then an executed trade.
+    assert entry["trades"] == 2
+    assert entry["last_trade"] == {
+        "price": 87001.0,
+        "size": 0.2,
+        "side": "buy",
+        "venue_ts": 1767225600.1,
+        "recv_ts": 10.09,
+        "trade_id": "2",
+    }
 
 
 def test_bitfinex_sequence_gap_in_a_capture_is_a_resync(tmp_path: Path) -> None:
@@ -117,7 +127,8 @@ def test_bitstamp_capture_of_another_recorder_rebuilds_the_book(tmp_path: Path) 
     # The T+1 diff is older than the snapshot (T+2) and dropped; T+3 and T+4 apply.
     assert l1(entry) == (87001.0, 0.5, 87011.0, 3.0, "live")
     assert (entry["bid_levels"], entry["ask_levels"], entry["resyncs"]) == (2, 2, 0)
-    assert report["errors"] == {}
+    # Its trade lacks the time and the side: counted and skipped, the book untouched.
+    assert report["errors"] == {"bad_trade": 1}
     assert report["skipped"]["not_spot"] == 1
 
 

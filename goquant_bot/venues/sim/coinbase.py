@@ -8,8 +8,10 @@ import orjson
 
 from goquant_bot.domain.instruments import Symbol, Venue
 from goquant_bot.venues.sim import encoders as enc
+from goquant_bot.venues.sim import trade_frames as tf
 from goquant_bot.venues.sim.model import MarketModel
 from goquant_bot.venues.sim.sessions import DIFF, Delta, Stream, VenueSession
+from goquant_bot.venues.sim.trades import SimTrade, TradeTap
 
 HEARTBEAT_S = 1.0
 
@@ -59,11 +61,19 @@ class CoinbaseSession(VenueSession):
                     self.streams.pop(name, None)
                 else:
                     self.streams.setdefault(name, Stream(name, book, DIFF))
+        elif channel == "market_trades" and type(products) is list:
+            for name in products:
+                book = self.find_book(name) if type(name) is str else None
+                if book is None:
+                    self.reply({"type": "error", "message": f"Failed to subscribe: {name}"})
+                else:
+                    self.tap(name, book if kind == "subscribe" else None)
         else:
             self.reply({"type": "error", "message": f"Failed to subscribe: {channel}"})
             return
         subs = {
             "level2": list(self.streams),
+            "market_trades": list(self.taps),
             "heartbeats": ["heartbeats"] if self.heartbeats else [],
         }
         ts_ms = enc.book_time(self.model)
@@ -80,6 +90,10 @@ class CoinbaseSession(VenueSession):
         ts_ms = enc.book_time(self.model)
         event = {"current_time": enc.iso_time(ts_ms), "heartbeat_counter": str(self._counter)}
         self.reply(enc.coinbase_message("heartbeats", self._next(), ts_ms, [event]))
+
+    def trade_frame(self, tap: TradeTap, trade: SimTrade) -> str | None:
+        event = tf.coinbase_event(tap.book, tap.name, trade)
+        return enc.coinbase_message("market_trades", self._next(), trade.ts_ms, [event])
 
     def snapshot_frame(self, stream: Stream) -> str | None:
         book = stream.book

@@ -10,9 +10,11 @@ from goquant_bot.domain.instruments import Symbol, Venue
 from goquant_bot.venues.kraken import DEPTHS
 from goquant_bot.venues.kraken_rest import kraken_checksum
 from goquant_bot.venues.sim import encoders as enc
+from goquant_bot.venues.sim import trade_frames as tf
 from goquant_bot.venues.sim.book import SimBook
 from goquant_bot.venues.sim.model import MarketModel
 from goquant_bot.venues.sim.sessions import DIFF, Delta, Stream, VenueSession
+from goquant_bot.venues.sim.trades import SimTrade, TradeTap
 
 HEARTBEAT_S = 1.0
 
@@ -81,6 +83,9 @@ class KrakenSession(VenueSession):
             self._answer(method, req_id, error="EGeneral:Invalid arguments")
             return
         depth, names = params.get("depth", 10), params.get("symbol")
+        if params.get("channel") == "trade" and type(names) is list:
+            self._trades(method, req_id, names)
+            return
         if params.get("channel") != "book" or depth not in DEPTHS or type(names) is not list:
             self._answer(method, req_id, error="EGeneral:Invalid arguments:depth")
             return
@@ -96,8 +101,20 @@ class KrakenSession(VenueSession):
             result = {"channel": "book", "depth": depth, "snapshot": True, "symbol": name}
             self._answer(method, req_id, result)
 
+    def _trades(self, method: str, req_id: Any, names: list[Any]) -> None:
+        for name in names:
+            book = self.find_book(name) if type(name) is str else None
+            if book is None:
+                self._answer(method, req_id, error=f"Currency pair not supported {name}")
+                continue
+            self.tap(name, book if method == "subscribe" else None)
+            self._answer(method, req_id, {"channel": "trade", "snapshot": False, "symbol": name})
+
+    def trade_frame(self, tap: TradeTap, trade: SimTrade) -> str | None:
+        return tf.kraken(tap.book, tap.name, trade)
+
     def keepalive(self) -> None:
-        if self.streams and self.model.time >= self._heartbeat_due:
+        if (self.streams or self.taps) and self.model.time >= self._heartbeat_due:
             self._heartbeat_due = self.model.time + HEARTBEAT_S
             self.reply('{"channel":"heartbeat"}')
 

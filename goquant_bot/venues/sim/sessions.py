@@ -19,6 +19,7 @@ import orjson
 from goquant_bot.domain.instruments import Symbol, Venue
 from goquant_bot.venues.sim.book import SimBook
 from goquant_bot.venues.sim.model import MarketModel
+from goquant_bot.venues.sim.trades import SimTrade, TradeTap, trades_between
 
 DIFF = "diff"  # a snapshot (where the venue sends one) then deltas
 TOP = "top"  # the whole top of the book again whenever it changes
@@ -65,6 +66,7 @@ class VenueSession(ABC):
         self.outbox: list[str] = []
         self.closed: str | None = None
         self.streams: dict[str, Stream] = {}
+        self.taps: dict[str, TradeTap] = {}  # trade subscriptions
         self.frames_in = 0
         self._replies: list[str] = []
 
@@ -99,6 +101,20 @@ class VenueSession(ABC):
                     self._advance(stream)
                 else:
                     self._refresh(stream)
+        for tap in list(self.taps.values()):
+            if tap.tick < model.tick:
+                for trade in trades_between(model, self.venue, tap.book, tap.tick):
+                    frame = self.trade_frame(tap, trade)
+                    if frame is not None:
+                        self.outbox.append(frame)
+                tap.tick = model.tick
+
+    def tap(self, name: str, book: SimBook | None) -> None:
+        """Report the trades of ``book`` under the subscription ``name`` (None: stop)."""
+        if book is None:
+            self.taps.pop(name, None)
+        elif name not in self.taps:
+            self.taps[name] = TradeTap(name, book, self.model.tick)
 
     def reply(self, frame: Any) -> None:
         self._replies.append(frame if isinstance(frame, str) else orjson.dumps(frame).decode())
@@ -119,6 +135,10 @@ class VenueSession(ABC):
     @abstractmethod
     def delta_frame(self, stream: Stream, delta: Delta, prev: int, seq: int) -> str | None:
         """A delta numbered ``seq`` after ``prev``; None when the venue sends nothing."""
+
+    def trade_frame(self, tap: TradeTap, trade: SimTrade) -> str | None:
+        """One trade in the venue's format (None where the session sends no trades)."""
+        return None
 
     def top_frame(self, stream: Stream) -> str:
         msg = f"{self.venue.value} has no top-of-book streams"

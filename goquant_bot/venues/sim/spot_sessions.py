@@ -13,15 +13,18 @@ import orjson
 
 from goquant_bot.domain.instruments import Symbol, Venue
 from goquant_bot.venues.sim import encoders as enc
+from goquant_bot.venues.sim import trade_frames as tf
 from goquant_bot.venues.sim.book import SimBook
 from goquant_bot.venues.sim.model import MarketModel
 from goquant_bot.venues.sim.sessions import DIFF, Delta, Stream, VenueSession
+from goquant_bot.venues.sim.trades import SimTrade, TradeTap
 
 BITFINEX_LENGTHS = frozenset({1, 25, 100, 250})
 BITFINEX_SEQ_ALL, BITFINEX_CHECKSUM = 65536, 131072
 BITFINEX_HEARTBEAT_S = 15.0
 BITFINEX_ALIASES = {"USDT": "UST", "USDC": "UDC"}
 BITSTAMP_DIFF = "diff_order_book_"
+BITSTAMP_TRADES = "live_trades_"
 
 
 def _loads(text: str) -> Any:
@@ -102,7 +105,8 @@ class BitfinexSession(VenueSession):
             self._subscribe(msg)
         elif event == "unsubscribe":
             chan = msg.get("chanId")
-            if self.streams.pop(str(chan), None) is None:
+            trades = self.taps.pop(str(chan), None)
+            if self.streams.pop(str(chan), None) is None and trades is None:
                 self._error(10401, "unsubscribe: invalid", chanId=chan)
             else:
                 self.reply({"event": "unsubscribed", "status": "OK", "chanId": chan})
@@ -113,6 +117,9 @@ class BitfinexSession(VenueSession):
         symbol = msg.get("symbol")
         length = int(msg.get("len", 25)) if str(msg.get("len", 25)).isdigit() else 0
         book = self.find_book(symbol) if type(symbol) is str else None
+        if msg.get("channel") == "trades" and book is not None:
+            self._subscribe_trades(book, str(symbol))
+            return
         if msg.get("channel") != "book" or book is None or length not in BITFINEX_LENGTHS:
             self._error(10300, "Subscription failed (generic)", symbol=symbol)
             return
@@ -135,6 +142,24 @@ class BitfinexSession(VenueSession):
                 "pair": symbol[1:],  # type: ignore[index]
             }
         )
+
+    def _subscribe_trades(self, book: SimBook, symbol: str) -> None:
+        if any(t.book is book for t in self.taps.values()):
+            self._error(10301, "subscribe: dup", symbol=symbol)
+            return
+        self._next_chan += 1
+        chan = self._next_chan
+        self.tap(str(chan), book)
+        subscribed = {"event": "subscribed", "channel": "trades", "chanId": chan}
+        self.reply({**subscribed, "symbol": symbol, "pair": symbol[1:]})
+
+    def trade_frame(self, tap: TradeTap, trade: SimTrade) -> str | None:
+        """``[CHAN,"te",[ID,MTS,AMOUNT,PRICE],SEQ]``: AMOUNT < 0 when the taker sold."""
+        book = tap.book
+        size = js_text(book.size_text(trade.size))
+        amount = size if trade.buy else f"-{size}"
+        price = js_text(book.price_text(trade.price))
+        return self._numbered(f'{tap.name},"te",[{trade.trade_id},{trade.ts_ms},{amount},{price}]')
 
     def _numbered(self, body: str) -> str:
         """``[chan,...]`` with the connection's next sequence number when asked for."""
@@ -214,6 +239,13 @@ class BitstampSession(VenueSession):
         book = None
         if type(channel) is str and channel.startswith(BITSTAMP_DIFF):
             book = self.find_book(channel[len(BITSTAMP_DIFF) :])
+        elif type(channel) is str and channel.startswith(BITSTAMP_TRADES):
+            trades = self.find_book(channel[len(BITSTAMP_TRADES) :])
+            if trades is not None and event in ("bts:subscribe", "bts:unsubscribe"):
+                self.tap(channel, trades if event == "bts:subscribe" else None)
+                done = "subscription" if event == "bts:subscribe" else "unsubscription"
+                self.reply({"event": f"bts:{done}_succeeded", "channel": channel, "data": {}})
+                return
         if event not in ("bts:subscribe", "bts:unsubscribe") or book is None:
             error = {"code": None, "message": "Bad subscription string."}
             self.reply({"event": "bts:error", "channel": "", "data": error})
@@ -228,6 +260,9 @@ class BitstampSession(VenueSession):
 
     def snapshot_frame(self, stream: Stream) -> str | None:
         return None  # from REST
+
+    def trade_frame(self, tap: TradeTap, trade: SimTrade) -> str | None:
+        return tf.bitstamp(tap.book, self.native(tap.book.symbol), trade)
 
     def delta_frame(self, stream: Stream, delta: Delta, prev: int, seq: int) -> str | None:
         if not delta.bids and not delta.asks:
@@ -288,8 +323,13 @@ class GeminiSession(VenueSession):
                         self.reply(gemini_candles(book))
                 elif name == "l2" and kind == "subscribe":
                     self.streams.setdefault(native, Stream(native, book, DIFF))
+                    self.tap(native, book)  # l2 carries the trades
                 elif name == "l2":
                     self.streams.pop(native, None)
+                    self.tap(native, None)
+
+    def trade_frame(self, tap: TradeTap, trade: SimTrade) -> str | None:
+        return tf.gemini(tap.book, tap.name, trade)
 
     def snapshot_frame(self, stream: Stream) -> str | None:
         book = stream.book

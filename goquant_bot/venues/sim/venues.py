@@ -12,11 +12,13 @@ import orjson
 from goquant_bot.domain.instruments import Symbol, Venue
 from goquant_bot.errors import VenueUnavailable
 from goquant_bot.venues.sim import encoders as enc
+from goquant_bot.venues.sim import trade_frames as tf
 from goquant_bot.venues.sim.coinbase import CoinbaseSession
 from goquant_bot.venues.sim.kraken import KrakenSession
 from goquant_bot.venues.sim.model import MarketModel
 from goquant_bot.venues.sim.sessions import DIFF, TOP, Delta, Stream, VenueSession, query_streams
 from goquant_bot.venues.sim.spot_sessions import BitfinexSession, BitstampSession, GeminiSession
+from goquant_bot.venues.sim.trades import SimTrade, TradeTap
 
 OKX_DEPTHS: Mapping[str, int] = MappingProxyType({"books": 400, "books5": 5, "bbo-tbt": 1})
 BYBIT_DEPTHS = frozenset({1, 50, 200, 1000})
@@ -66,6 +68,7 @@ class BinanceSession(VenueSession):
                     self._add(name)
                 else:
                     self.streams.pop(name, None)
+                    self.tap(name, None)
             self.reply({"result": None, "id": request_id})
         elif method == "LIST_SUBSCRIPTIONS":
             self.reply({"result": list(self.streams), "id": request_id})
@@ -80,15 +83,20 @@ class BinanceSession(VenueSession):
         if book is None or name in self.streams:
             return
         kind = kind.removesuffix("@100ms").removesuffix("@1000ms")
-        if kind == "depth":
+        if kind == "trade":
+            self.tap(name, book)
+        elif kind == "depth":
             self.streams[name] = Stream(name, book, DIFF)
         elif kind in ("depth5", "depth10", "depth20"):
             self.streams[name] = Stream(name, book, TOP, depth=int(kind[5:]))
         elif kind == "bookTicker":
             self.streams[name] = Stream(name, book, TOP, depth=1)
 
-    def _wrap(self, stream: Stream, data: dict[str, Any]) -> str:
+    def _wrap(self, stream: Stream | TradeTap, data: dict[str, Any]) -> str:
         return enc.dumps({"stream": stream.name, "data": data} if self.combined else data)
+
+    def trade_frame(self, tap: TradeTap, trade: SimTrade) -> str | None:
+        return self._wrap(tap, tf.binance(tap.book, self.native(tap.book.symbol), trade))
 
     def snapshot_frame(self, stream: Stream) -> str | None:
         return None  # the client takes its snapshot over REST
@@ -138,6 +146,9 @@ class OkxSession(VenueSession):
             inst = arg.get("instId") if type(arg) is dict else None
             book = self.find_book(inst) if type(inst) is str else None
             depth = OKX_DEPTHS.get(channel) if type(channel) is str else None
+            if channel == "trades" and book is not None:
+                self.tap(f"trades:{inst}", book if op == "subscribe" else None)
+                depth = 0
             if depth is None or book is None:
                 reason = f"Wrong URL or channel:{channel},instId:{inst} doesn't exist"
                 self._error("60018", reason, request_id)
@@ -145,7 +156,7 @@ class OkxSession(VenueSession):
             key = f"{channel}:{inst}"
             if op == "unsubscribe":
                 self.streams.pop(key, None)
-            elif key not in self.streams:
+            elif key not in self.streams and channel != "trades":
                 mode = DIFF if channel == "books" else TOP
                 self.streams[key] = Stream(key, book, mode, depth=depth)
             ack: dict[str, Any] = {"event": op, "arg": {"channel": channel, "instId": inst}}
@@ -157,6 +168,9 @@ class OkxSession(VenueSession):
         book = stream.book
         bids, asks = book.top(True, stream.depth), book.top(False, stream.depth)
         return enc.okx_books(book, "snapshot", -1, stream.seq, bids, asks)
+
+    def trade_frame(self, tap: TradeTap, trade: SimTrade) -> str | None:
+        return tf.okx(tap.book, self.native(tap.book.symbol), trade)
 
     def delta_frame(self, stream: Stream, delta: Delta, prev: int, seq: int) -> str | None:
         # An empty update (prevSeqId == seqId) is OKX's keep-alive for a quiet book.
@@ -198,6 +212,13 @@ class BybitSession(VenueSession):
             return
         bad = []
         for topic in args:
+            if type(topic) is str and topic.startswith("publicTrade."):
+                book = self.find_book(topic.removeprefix("publicTrade."))
+                if book is None:
+                    bad.append(topic)
+                else:
+                    self.tap(topic, book if op == "subscribe" else None)
+                continue
             stream = self._stream(topic) if type(topic) is str else None
             if stream is None:
                 bad.append(str(topic))
@@ -222,6 +243,9 @@ class BybitSession(VenueSession):
 
     def next_seq(self, stream: Stream, delta: Delta) -> int:
         return stream.seq + 1  # u counts messages
+
+    def trade_frame(self, tap: TradeTap, trade: SimTrade) -> str | None:
+        return tf.bybit(tap.book, self.native(tap.book.symbol), trade)
 
     def snapshot_frame(self, stream: Stream) -> str | None:
         book = stream.book
@@ -273,7 +297,7 @@ class DeribitSession(VenueSession):
             if method == "public/subscribe":
                 result = [name for name in names if self._add(name)]
             else:
-                result = [name for name in names if self.streams.pop(name, None) is not None]
+                result = [name for name in names if self._drop(name)]
         elif method == "public/set_heartbeat":
             interval = params.get("interval")
             if not isinstance(interval, int | float) or interval < DERIBIT_MIN_HEARTBEAT_S:
@@ -301,6 +325,10 @@ class DeribitSession(VenueSession):
 
     def _add(self, channel: str) -> bool:
         parts = channel.split(".")
+        if len(parts) == 3 and parts[0] == "trades" and parts[2] in DERIBIT_INTERVALS:
+            trades_of = self.find_book(parts[1])
+            self.tap(channel, trades_of)
+            return trades_of is not None
         book = self.find_book(parts[1]) if len(parts) > 2 and parts[0] == "book" else None
         if book is None or parts[-1] not in DERIBIT_INTERVALS:
             return False
@@ -313,6 +341,15 @@ class DeribitSession(VenueSession):
                 self.streams.setdefault(channel, Stream(channel, book, TOP, depth=depth))
                 return True
         return False
+
+    def _drop(self, channel: str) -> bool:
+        if channel in self.taps:
+            self.tap(channel, None)
+            return True
+        return self.streams.pop(channel, None) is not None
+
+    def trade_frame(self, tap: TradeTap, trade: SimTrade) -> str | None:
+        return tf.deribit(tap.book, self.native(tap.book.symbol), trade)
 
     def keepalive(self) -> None:
         """Every interval a test_request; one still unanswered at the next closes the session."""

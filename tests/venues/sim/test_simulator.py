@@ -82,9 +82,10 @@ class Link:
     def exchange(self) -> None:
         """Carry frames both ways (and due REST answers) until nobody has anything to say."""
         proto, session, now = self.proto, self.session, self.model.time
+        outgoing: list[str] = []
         for _ in range(10):
-            sent = proto.outbox[:]
-            proto.outbox.clear()
+            outgoing += self._take()
+            sent, outgoing = outgoing, []
             for text in sent:
                 session.on_text(text)
             session.pump()
@@ -93,15 +94,21 @@ class Link:
             for text in inbound:
                 proto.on_frame(text, now)
             self.received += inbound
-            due_tick = self.model.tick + self.rest_delay_ticks
-            self.pending += [(due_tick, request) for request in proto.rest_out]
-            proto.rest_out.clear()
+            outgoing += self._take()
             due = [r for t, r in self.pending if t <= self.model.tick]
             self.pending = [(t, r) for t, r in self.pending if t > self.model.tick]
             for request in due:
                 proto.on_rest(request, *self._get(self.model, request), now)
-            if not (sent or inbound or due or proto.outbox):
+            outgoing += self._take()
+            if not (sent or inbound or due or outgoing):
                 return
+
+    def _take(self) -> tuple[str, ...]:
+        """Drain the protocol: its REST requests wait their delay, its frames are returned."""
+        produced = self.proto.drain()
+        due_tick = self.model.tick + self.rest_delay_ticks
+        self.pending += [(due_tick, request) for request in produced.requests]
+        return produced.frames
 
     def assert_mirrors_model(self, levels: int) -> None:
         for symbol in self.symbols:
@@ -249,8 +256,7 @@ def test_a_binance_snapshot_taken_inside_a_merged_diff_still_lines_up() -> None:
     for text in link.session.outbox:
         proto.on_frame(text, model.time)
     link.session.outbox.clear()
-    (snapshot_request,) = [r for r in proto.rest_out if r.symbol == symbol]
-    proto.rest_out.clear()
+    (snapshot_request,) = [r for r in proto.drain().requests if r.symbol == symbol]
     proto.on_rest(snapshot_request, *snapshot, model.time)
     truth = model.book(Venue.BINANCE, symbol)
     assert truth is not None
@@ -426,13 +432,12 @@ async def test_a_connection_delivers_frames_until_the_book_is_live() -> None:
     book = proto.books[BTC_USDT]
     async with asyncio.timeout(5.0):
         while book.state is not BookState.LIVE:
-            for text in proto.outbox:
+            produced = proto.drain()
+            for text in produced.frames:
                 await conn.send(text)
-            proto.outbox.clear()
-            for rest in proto.rest_out:
+            for rest in produced.requests:
                 answer = await sim.http_get(rest.url, rest.params, 5.0)
                 proto.on_rest(rest, answer.status, answer.body, time.time())
-            proto.rest_out.clear()
             proto.on_frame(await conn.recv(), time.time())
     bid, ask = book.bids.best_price(), book.asks.best_price()
     assert bid is not None

@@ -1,0 +1,59 @@
+"""Venue names and our symbols: both directions, and a best-effort split of concatenated names."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from goquant_bot.domain.instruments import Instrument, Symbol
+
+# Quote assets, longest first, to split concatenated venue names such as BTCUSDT.
+KNOWN_QUOTES = (
+    "FDUSD", "USDT", "USDC", "TUSD", "BUSD", "USDE", "DAI", "USD", "EUR", "GBP", "TRY",
+    "BRL", "JPY", "BTC", "ETH", "BNB",
+)  # fmt: skip
+
+
+class SymbolMap:
+    """Both directions between a venue's native names and our symbols."""
+
+    def __init__(self, pairs: Iterable[tuple[str, Symbol]] = ()) -> None:
+        self._to_symbol: dict[str, Symbol] = {}
+        self._to_native: dict[Symbol, str] = {}
+        self._instruments: dict[Symbol, Instrument] = {}
+        for native, symbol in pairs:
+            self.add(native, symbol)
+
+    @classmethod
+    def from_instruments(cls, instruments: Iterable[Instrument]) -> SymbolMap:
+        symbols = cls()
+        for instrument in instruments:
+            symbols.add(instrument.native, instrument.symbol, instrument)
+        return symbols
+
+    def add(self, native: str, symbol: Symbol, instrument: Instrument | None = None) -> None:
+        self._to_symbol[native] = symbol
+        self._to_native[symbol] = native
+        if instrument is not None:
+            self._instruments[symbol] = instrument
+
+    def instrument(self, symbol: Symbol) -> Instrument | None:
+        """The listing's metadata (tick and lot sizes) when an instrument list gave it."""
+        return self._instruments.get(symbol)
+
+    def symbol(self, native: str) -> Symbol | None:
+        return self._to_symbol.get(native)
+
+    def native(self, symbol: Symbol) -> str | None:
+        return self._to_native.get(symbol)
+
+
+def split_concatenated(native: str) -> Symbol | None:
+    """Best-effort 'BTCUSDT' -> BTC-USDT when no instrument metadata is at hand."""
+    upper = native.upper()
+    for quote in KNOWN_QUOTES:
+        if upper.endswith(quote) and len(upper) > len(quote):
+            try:
+                return Symbol.parse(f"{upper[: -len(quote)]}-{quote}")
+            except ValueError:
+                return None
+    return None
