@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from goquant_bot.app.chat import state_notice
+from goquant_bot.bot.availability import state_notice
 
 
 def test_notice_for_a_backup_load_escapes_the_details() -> None:

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-from collections import Counter
-from itertools import permutations
 
 from goquant_bot.bot import lifecycle, ondemand
 from goquant_bot.bot.availability import left_out, require_listings
@@ -21,12 +19,11 @@ from goquant_bot.bot.parsing import (
     resolve_symbol,
 )
 from goquant_bot.bot.render import esc, fmt_money, fmt_pct, fmt_span, replies
-from goquant_bot.bot.render_tables import OneShot, open_line, opportunities_text, stats_text
+from goquant_bot.bot.render_tables import open_line, opportunities_text, stats_text
 from goquant_bot.bot.types import Button, Caller, Reply
-from goquant_bot.bot.users import MonitorKind, MonitorRecord
-from goquant_bot.domain.arbitrage import check_pair, quote_pair
 from goquant_bot.domain.instruments import Symbol, Venue
 from goquant_bot.domain.monitors import ArbMonitor, FiringPolicy
+from goquant_bot.monitors.records import MonitorKind, MonitorRecord
 from goquant_bot.storage.export import to_csv
 
 CONFIG_ARB_EXAMPLE = "/config_arb ab12cd threshold=0.4 size=5000"
@@ -188,64 +185,16 @@ def arbitrage(ctx: Deps, caller: Caller, args: list[str]) -> list[Reply]:
 
 def _opportunities(ctx: Deps, caller: Caller, symbols: list[Symbol]) -> list[Reply]:
     notional = notional_for(ctx, caller)
-    fees = dict(ctx.arbitrage.config.fees_pct)
     names = {v.value for v in Venue}
-    own = ctx.store.prefs(caller.chat_id).fees_pct
-    fees.update({Venue(v): f for v, f in own if v in names})
-    found: list[OneShot] = []
-    skipped: Counter[str] = Counter()
-    for symbol in symbols:
-        _quote_symbol(ctx, symbol, notional, fees, found, skipped)
-    found.sort(key=lambda q: q.edge_pct, reverse=True)
-    top = found[:TOP_OPPORTUNITIES]
-    text = opportunities_text(top, skipped, notional, len(symbols), ctx.price_decimals)
+    own = {Venue(v): f for v, f in ctx.store.prefs(caller.chat_id).fees_pct if v in names}
+    quotes = ctx.quotes.quotes(symbols, notional, own, ctx.config.venues)
+    top = quotes.found[:TOP_OPPORTUNITIES]
+    text = opportunities_text(top, quotes.skipped, notional, len(symbols), ctx.price_decimals)
     if not symbols:
         text += (
             "\nNothing is streamed yet: start a monitor or name a symbol, e.g. /arbitrage BTC-USDT"
         )
     return replies(text)
-
-
-def _quote_symbol(
-    ctx: Deps,
-    symbol: Symbol,
-    notional: float,
-    fees: dict[Venue, float],
-    found: list[OneShot],
-    skipped: Counter[str],
-) -> None:
-    books = {b.key.venue: b for b in ctx.arbitrage.books.books_for(symbol, ctx.config.venues)}
-    if len(books) < 2:
-        skipped["not streamed"] += 1
-        return
-    for buy_venue, sell_venue in permutations(sorted(books), 2):
-        buy, sell = books[buy_venue], books[sell_venue]
-        guard = check_pair(buy, sell, max_skew_s=ctx.config.max_skew_s, allow_polled=False)
-        if guard is not None:
-            skipped[guard.value.replace("_", " ")] += 1
-            continue
-        quote = quote_pair(buy, sell, notional)
-        if quote is None:
-            skipped["no liquidity"] += 1
-            continue
-        edge, profit = quote.net(fees.get(buy_venue, 0.0), fees.get(sell_venue, 0.0))
-        if edge > ctx.config.sanity_cap_pct:
-            skipped["suspect"] += 1
-            continue
-        found.append(
-            OneShot(
-                symbol,
-                buy_venue,
-                sell_venue,
-                quote.buy_vwap,
-                quote.sell_vwap,
-                quote.size,
-                quote.buy_notional,
-                edge,
-                profit,
-                quote.complete,
-            )
-        )
 
 
 def arb_stats(ctx: Deps, caller: Caller, args: list[str]) -> list[Reply]:

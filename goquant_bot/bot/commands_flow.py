@@ -18,8 +18,8 @@ from goquant_bot.bot.parsing import (
 )
 from goquant_bot.bot.render import error_text, esc, fmt_money, fmt_pct, replies
 from goquant_bot.bot.types import Button, CallbackAnswer, Caller, Reply
-from goquant_bot.bot.users import MonitorKind
 from goquant_bot.domain.instruments import Symbol, Venue
+from goquant_bot.monitors.records import MonitorKind
 
 _TITLES = {FlowKind.ARB: "New arbitrage monitor", FlowKind.VIEW: "New market view"}
 _COMMANDS = {FlowKind.ARB: "/monitor_arb", FlowKind.VIEW: "/view_market"}

@@ -10,7 +10,7 @@ from goquant_bot.bot.parsing import InputError, clip
 from goquant_bot.bot.render import esc, replies
 from goquant_bot.bot.render_tables import monitor_line
 from goquant_bot.bot.types import Button, Caller, Reply
-from goquant_bot.bot.users import MonitorKind, MonitorRecord
+from goquant_bot.monitors.records import MonitorKind, MonitorRecord
 
 MAX_BUTTON_ROWS = 10
 _NAMES = {
@@ -21,7 +21,7 @@ _NAMES = {
 
 def find(ctx: Deps, caller: Caller, token: str, kind: MonitorKind, example: str) -> MonitorRecord:
     """The caller's monitor with that id; refused when unknown, foreign or not theirs to change."""
-    record = ctx.store.monitors.get(token)
+    record = ctx.monitors.get(token)
     if record is None or record.kind is not kind or not ctx.can_see(record, caller):
         what = _NAMES[kind][0]
         status = "/status_arb" if kind is MonitorKind.ARB else "/status_market"
@@ -35,7 +35,7 @@ def find(ctx: Deps, caller: Caller, token: str, kind: MonitorKind, example: str)
 
 def line(ctx: Deps, record: MonitorRecord) -> str:
     muted = record.id in ctx.store.prefs(record.chat_id).muted_monitors
-    return monitor_line(record, record.id in ctx.registry.monitors, muted)
+    return monitor_line(record, ctx.monitors.running(record.id), muted)
 
 
 def listing(

@@ -44,7 +44,7 @@ def _alerts_action(ctx: Deps, caller: Caller, args: list[str]) -> str:
         if not rest:
             _check_may_configure(ctx, caller, chat)
             return mute_all(ctx, chat) if action == "mute" else unmute_all(ctx, chat)
-        record = ctx.store.monitors.get(rest[0])
+        record = ctx.monitors.get(rest[0])
         if record is None or not ctx.can_see(record, caller):
             raise InputError(NOT_YOURS + " See /status_arb for your ids.", "/alerts mute ab12cd")
         _check_may_configure(ctx, caller, record.chat_id)
@@ -168,7 +168,7 @@ def press_monitor(ctx: Deps, caller: Caller, parts: list[str]) -> PressResult:
     """``m:<id>:stop|mute|unmute`` from lists and from alerts."""
     if len(parts) != 2 or parts[1] not in ("stop", "mute", "unmute"):
         return refuse()
-    record = ctx.store.monitors.get(parts[0])
+    record = ctx.monitors.get(parts[0])
     if record is None or not ctx.can_see(record, caller):
         return refuse(NOT_YOURS)
     if parts[1] == "stop":
@@ -266,7 +266,7 @@ def _config_action(ctx: Deps, caller: Caller, key: str, values: list[str]) -> No
 
 def _config_view(ctx: Deps, caller: Caller, *, edit: bool = False) -> list[Reply]:
     prefs = ctx.store.prefs(caller.chat_id)
-    fees = {v: ctx.arbitrage.config.fees_pct.get(v, 0.0) for v in ctx.config.venues}
+    fees = {v: ctx.quotes.default_fees().get(v, 0.0) for v in ctx.config.venues}
     text = config_text(prefs, ctx.config.default_notional, fees)
     rows: list[tuple[Button, ...]] = [
         (

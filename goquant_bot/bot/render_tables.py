@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
 
 from goquant_bot.bot.context import VenueStatus
 from goquant_bot.bot.render import (
@@ -19,27 +18,12 @@ from goquant_bot.bot.render import (
     fmt_time,
     price_decimals,
 )
-from goquant_bot.bot.users import MonitorKind, MonitorRecord
 from goquant_bot.domain.cbbo import Cbbo
 from goquant_bot.domain.instruments import Symbol, Venue
 from goquant_bot.domain.users import ChatPrefs
 from goquant_bot.engine.arbitrage import OpenOpportunity
-
-
-@dataclass(frozen=True, slots=True)
-class OneShot:
-    """One venue pair's figures for /arbitrage (net of the chat's fees, at its size)."""
-
-    symbol: Symbol
-    buy: Venue
-    sell: Venue
-    buy_price: float
-    sell_price: float
-    size: float
-    notional: float
-    edge_pct: float
-    profit: float
-    complete: bool
+from goquant_bot.engine.quotes import PairFigures
+from goquant_bot.monitors.records import MonitorKind, MonitorRecord
 
 
 def ranking_text(
@@ -155,7 +139,7 @@ def _venues(venues: Sequence[Venue]) -> str:
 
 
 def opportunities_text(
-    found: Sequence[OneShot],
+    found: Sequence[PairFigures],
     skipped: Mapping[str, int],
     notional: float,
     symbols: int,
@@ -234,7 +218,7 @@ def monitor_line(record: MonitorRecord, running: bool, muted: bool) -> str:
             text += f" · crossed ≥ {s['crossed_min_bps']:.2f} bps"
             if s.get("crossed_min_s"):
                 text += f" for {fmt_span(float(s['crossed_min_s']))}"
-    if record.paused:
+    if not record.runs:
         text += " · ⏸ paused"
     elif not running:
         text += " · ⚠️ not running"

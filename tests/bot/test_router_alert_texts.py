@@ -120,6 +120,6 @@ def test_a_paused_monitor_stays_paused_when_changed(tmp_path: Path) -> None:
     bot.router.chat_blocked(ALICE.chat_id)
     assert text(bot.say("/threshold m00001 0.6")).startswith("✅ Threshold set to 0.60 %:")
     assert bot.registry.monitors == {}
-    assert bot.store.monitors["m00001"].paused
+    assert bot.monitors.records["m00001"].chat_blocked
     bot.say("/start")
     assert bot.registry.monitors["m00001"].min_edge_pct == 0.6  # type: ignore[union-attr]

@@ -39,7 +39,7 @@ def test_one_line_creates_a_monitor(tmp_path: Path) -> None:
         1000.0,
         FiringPolicy.EACH,
     )
-    record = bot.store.monitors["m00001"]
+    record = bot.monitors.records["m00001"]
     assert (record.user_id, record.chat_id, record.created) == (ALICE.user_id, ALICE.chat_id, T0)
 
 
@@ -101,7 +101,7 @@ def test_one_line_errors_say_what_is_wrong_and_show_an_example(
     assert out.startswith(reply), out
     assert "\nExample: <code>/monitor_arb " in out
     assert bot.registry.monitors == {}
-    assert bot.store.monitors == {}
+    assert bot.monitors.records == {}
 
 
 def test_unknown_symbol_example_uses_a_suggestion(tmp_path: Path) -> None:
@@ -159,7 +159,7 @@ def test_stop_arb_by_list_id_and_all(tmp_path: Path) -> None:
     )
     assert text(bot.say("/stop_arb all")) == "⏹ Stopped 1 arbitrage monitor(s)."
     assert bot.registry.monitors == {}
-    assert bot.store.monitors == {}
+    assert bot.monitors.records == {}
 
 
 def test_foreign_and_forged_monitor_ids_are_refused(tmp_path: Path) -> None:

@@ -71,7 +71,7 @@ def test_crossed_alert_is_opt_in_with_size_and_duration(tmp_path: Path) -> None:
         "⚠️ crossed= is the crossing in bps to alert on (0 to 1000), or off."
     )
     # It survives a restart (the record keeps it).
-    record = bot.store.monitors["m00001"]
+    record = bot.monitors.records["m00001"]
     restored = record.to_monitor()
     assert isinstance(restored, MarketViewMonitor)
     assert (restored.crossed_min_bps, restored.alert_cooldown_s) == (0.5, 300.0)
