@@ -88,7 +88,9 @@ def status_arb(ctx: Deps, caller: Caller, args: list[str]) -> list[Reply]:
     def opened(record: MonitorRecord) -> list[str]:
         return [open_line(o, now) for o in ctx.arbitrage.open_opportunities(record.id)]
 
-    return listing(ctx, caller, MonitorKind.ARB, "📋 <b>Arbitrage monitors</b>", opened)
+    return listing(
+        ctx, caller, MonitorKind.ARB, "📋 <b>Arbitrage monitors</b>", opened, pausing=True
+    )
 
 
 def config_arb(ctx: Deps, caller: Caller, args: list[str]) -> list[Reply]:

@@ -109,7 +109,7 @@ def stop_market(ctx: Deps, caller: Caller, args: list[str]) -> list[Reply]:
 
 def status_market(ctx: Deps, caller: Caller, args: list[str]) -> list[Reply]:
     no_arguments("status_market", args)
-    return listing(ctx, caller, MonitorKind.VIEW, "👁 <b>Market views</b>")
+    return listing(ctx, caller, MonitorKind.VIEW, "👁 <b>Market views</b>", pausing=True)
 
 
 def config_market(ctx: Deps, caller: Caller, args: list[str]) -> list[Reply]:

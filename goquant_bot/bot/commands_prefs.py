@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from goquant_bot.bot import lifecycle
+from goquant_bot.bot.commands_monitors import paused_text, resumed_text
 from goquant_bot.bot.context import GROUP_SETTINGS, NOT_YOURS, Deps, PressResult, refuse
 from goquant_bot.bot.numbers import FEE_STEP
 from goquant_bot.bot.parsing import (
@@ -165,8 +166,8 @@ def press_alerts(ctx: Deps, caller: Caller, parts: list[str]) -> PressResult:
 
 
 def press_monitor(ctx: Deps, caller: Caller, parts: list[str]) -> PressResult:
-    """``m:<id>:stop|mute|unmute`` from lists and from alerts."""
-    if len(parts) != 2 or parts[1] not in ("stop", "mute", "unmute"):
+    """``m:<id>:stop|pause|resume|mute|unmute`` from lists and from alerts."""
+    if len(parts) != 2 or parts[1] not in ("stop", "pause", "resume", "mute", "unmute"):
         return refuse()
     record = ctx.monitors.get(parts[0])
     if record is None or not ctx.can_see(record, caller):
@@ -177,6 +178,12 @@ def press_monitor(ctx: Deps, caller: Caller, parts: list[str]) -> PressResult:
         lifecycle.stop(ctx, record)
         text = f"⏹ Monitor <code>{esc(record.id)}</code> ({esc(record.subject)}) stopped."
         return CallbackAnswer("Stopped"), replies(text)
+    if parts[1] in ("pause", "resume"):
+        if not ctx.can_change(record, caller):
+            return refuse("Only the member who created this monitor (or an admin) can do that.")
+        if parts[1] == "pause":
+            return CallbackAnswer("Paused"), replies(paused_text(ctx, record))
+        return CallbackAnswer("Resumed"), replies(resumed_text(ctx, record))
     if not ctx.may_configure(caller, record.chat_id):
         return refuse(GROUP_SETTINGS)
     muted = ctx.store.prefs(record.chat_id).muted_monitors

@@ -34,6 +34,8 @@ COMMANDS: tuple[tuple[str, str, str], ...] = (
     ("stop_arb", "Stop an arbitrage monitor", "/stop_arb all"),
     ("config_arb", "Change an arbitrage monitor", "/config_arb ab12cd size=5000 min=10s"),
     ("status_arb", "Your arbitrage monitors and open edges", "/status_arb"),
+    ("pause", "Pause monitors (kept, no alerts)", "/pause ab12cd"),
+    ("resume", "Run paused monitors again", "/resume ab12cd"),
     ("threshold", "Change a monitor's threshold", "/threshold ab12cd 0.25"),
     ("arbitrage", "Best opportunities right now", "/arbitrage BTC-USDT"),
     ("arb_stats", "Statistics of past opportunities", "/arb_stats"),

@@ -13,6 +13,7 @@ from goquant_bot.bot import commands_arb as arb
 from goquant_bot.bot import commands_flow as flow_commands
 from goquant_bot.bot import commands_general as general
 from goquant_bot.bot import commands_market as market
+from goquant_bot.bot import commands_monitors as monitor_commands
 from goquant_bot.bot import commands_prefs as prefs
 from goquant_bot.bot.config import BotConfig
 from goquant_bot.bot.context import (
@@ -105,6 +106,8 @@ class CommandRouter:
             "stop_arb": arb.stop_arb,
             "config_arb": arb.config_arb,
             "status_arb": arb.status_arb,
+            "pause": monitor_commands.pause,
+            "resume": monitor_commands.resume,
             "threshold": arb.threshold,
             "arbitrage": arb.arbitrage,
             "arb_stats": arb.arb_stats,

@@ -250,7 +250,7 @@ def test_status_arb_shows_open_opportunities(tmp_path: Path) -> None:
         "<code>m00001</code> BTC-USDT · binance, okx · ≥ 0.30 % · size 1,000",
         "   🟢 binance → okx 0.80 % (peak 0.80 %) for 42 s",
     ]
-    assert data(out) == ["m:m00001:stop", "c:monitor_arb"]
+    assert data(out) == ["m:m00001:stop", "m:m00001:pause", "c:monitor_arb"]
     assert text(bot.say("/status_arb now")).startswith("⚠️ /status_arb takes no arguments.")
 
 
