@@ -360,6 +360,7 @@ def bot_config(settings: Settings) -> BotConfig:
         max_arb_per_user=bot.max_arb_per_user,
         max_views_per_user=bot.max_views_per_user,
         max_monitors_total=bot.max_monitors_total,
+        max_symbols_per_monitor=bot.max_symbols_per_monitor,
         default_threshold_pct=arb.default_min_edge_pct,
         default_notional=arb.default_notional,
         popular=bot.popular,

@@ -48,6 +48,7 @@ def monitor_arb(ctx: Deps, caller: Caller, args: list[str]) -> list[Reply]:
         max_threshold=cfg.max_threshold_pct,
         size_range=(cfg.min_notional, cfg.max_notional),
         sanity_cap_pct=cfg.sanity_cap_pct,
+        max_symbols=cfg.max_symbols_per_monitor,
     )
     out = create_arb(ctx, caller, req)
     if note := left_out(ctx.directory, args, ctx.clock()):
@@ -62,9 +63,9 @@ def create_arb(ctx: Deps, caller: Caller, req: ArbRequest, *, edit: bool = False
     tier = ctx.arbitrage.tier_for(req.notional)
     lines = [
         f"✅ Arbitrage monitor <code>{esc(record.id)}</code> created",
-        f"{esc(req.symbol)} on {', '.join(esc(v) for v in req.venues)}",
+        f"{', '.join(esc(s) for s in req.symbols)} on {', '.join(esc(v) for v in req.venues)}",
         f"Alert when the net edge after fees reaches <b>{fmt_pct(req.threshold_pct)}</b> "
-        f"at {fmt_money(req.notional)} {esc(req.symbol.quote)} "
+        f"at {fmt_money(req.notional)} {_quote_of(req)} "
         f"(computed at the {fmt_money(tier)} size tier)",
     ]
     if req.min_duration_s:
@@ -75,6 +76,11 @@ def create_arb(ctx: Deps, caller: Caller, req: ArbRequest, *, edit: bool = False
         lines.append("🟢 An opportunity is open right now: its alert follows.")
     buttons = ((Button("⏹ Stop", f"m:{record.id}:stop"), Button("📋 My monitors", "c:status_arb")),)
     return replies("\n".join(lines), buttons, edit=edit)
+
+
+def _quote_of(req: ArbRequest) -> str:
+    quotes = {s.quote for s in req.symbols}
+    return esc(req.symbol.quote) if len(quotes) == 1 else "(each pair's quote currency)"
 
 
 def stop_arb(ctx: Deps, caller: Caller, args: list[str]) -> list[Reply]:

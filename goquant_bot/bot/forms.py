@@ -23,7 +23,7 @@ from goquant_bot.bot.parsing import (
     parse_venues,
     resolve_symbol,
 )
-from goquant_bot.domain.instruments import Venue
+from goquant_bot.domain.instruments import Symbol, Venue
 
 
 def parse_arb(
@@ -36,12 +36,14 @@ def parse_arb(
     max_threshold: float,
     size_range: tuple[float, float],
     sanity_cap_pct: float | None = None,
+    max_symbols: int = 20,
 ) -> ArbRequest:
-    """``SYMBOL VENUE VENUE... [THRESHOLD] [size=N] [min=30s] [once] [polled]``."""
+    """``SYMBOL[,SYMBOL...] VENUE VENUE... [THRESHOLD] [size=N] [min=30s] [once] [polled]``."""
     if not args:
         msg = "Missing the symbol, the exchanges and the threshold."
         raise InputError(msg, ARB_EXAMPLE)
-    symbol = resolve_symbol(directory, args[0], lambda s: f"/monitor_arb {s} binance okx 0.3")
+    symbols = _symbols(directory, args[0], max_symbols)
+    symbol = symbols[0]
     venue_tokens: list[str] = []
     pairs: list[str] = []
     flags: set[str] = set()
@@ -71,8 +73,12 @@ def parse_arb(
     if not venue_tokens:
         msg = "Missing the exchanges: name at least two, or 'all'."
         raise InputError(msg, ARB_EXAMPLE)
-    listed = directory.venues_listing(symbol)
-    venues = parse_venues(venue_tokens, symbol, listed, supported, 2, ARB_EXAMPLE)
+    if len(symbols) == 1:
+        venues = parse_venues(
+            venue_tokens, symbol, directory.venues_listing(symbol), supported, 2, ARB_EXAMPLE
+        )
+    else:
+        venues = _venues_for_all(directory, symbols, venue_tokens, supported)
     opts = options(pairs, ("size", "min"), "/monitor_arb ETH-USDT all 0.2 size=5000")
     notional = default_notional
     if "size" in opts:
@@ -91,7 +97,56 @@ def parse_arb(
         min_duration_s=min_duration,
         once="once" in flags,
         allow_polled="polled" in flags,
+        more_symbols=symbols[1:],
     )
+
+
+MULTI_EXAMPLE = "/monitor_arb BTC-USDT,ETH-USDT,SOL-USDT binance okx 0.3"
+
+
+def _symbols(directory: SymbolLookup, token: str, max_symbols: int) -> tuple[Symbol, ...]:
+    """``BTC-USDT`` or ``BTC-USDT,ETH-USDT,...``: each resolved, none twice."""
+    parts = [p for p in token.split(",") if p.strip()]
+    if not parts:
+        msg = "Missing the symbol."
+        raise InputError(msg, ARB_EXAMPLE)
+    if len(parts) > max_symbols:
+        msg = f"At most {max_symbols} symbols in one monitor ({len(parts)} given)."
+        raise InputError(msg, MULTI_EXAMPLE)
+    symbols: list[Symbol] = []
+    for part in parts:
+        symbol = resolve_symbol(
+            directory, part.strip(), lambda s: f"/monitor_arb {s} binance okx 0.3"
+        )
+        if symbol in symbols:
+            msg = f"{symbol} is given twice."
+            raise InputError(msg, MULTI_EXAMPLE)
+        symbols.append(symbol)
+    return tuple(symbols)
+
+
+def _venues_for_all(
+    directory: SymbolLookup,
+    symbols: Sequence[Symbol],
+    tokens: Sequence[str],
+    supported: Sequence[Venue],
+) -> tuple[Venue, ...]:
+    """The exchanges of a monitor on several symbols: each symbol must be listed on two of
+    them (an exchange need not list every symbol)."""
+    listings = {s: set(directory.venues_listing(s)) for s in symbols}
+    union = [v for v in supported if any(v in listed for listed in listings.values())]
+    what = ", ".join(str(s) for s in symbols)
+    venues = parse_venues(tokens, what, union, supported, 2, MULTI_EXAMPLE)
+    for symbol, listed in listings.items():
+        on = [v.value for v in venues if v in listed]
+        if len(on) < 2:
+            where = ", ".join(on) or "none of them"
+            msg = (
+                f"{symbol} is listed on {where} of the chosen exchanges: each symbol needs two "
+                "(choose other exchanges, or leave it out)."
+            )
+            raise InputError(msg, MULTI_EXAMPLE)
+    return venues
 
 
 def parse_view(

@@ -33,7 +33,7 @@ def arb_monitor(ctx: Deps, caller: Caller, req: ArbRequest, monitor_id: str) -> 
     return ArbMonitor(
         id=monitor_id,
         owner=caller.chat_id,
-        symbols=(req.symbol,),
+        symbols=req.symbols,
         venues=req.venues,
         min_edge_pct=req.threshold_pct,
         notional=req.notional,

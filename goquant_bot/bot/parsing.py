@@ -57,6 +57,11 @@ class ArbRequest:
     min_duration_s: float = 0.0
     once: bool = False
     allow_polled: bool = False
+    more_symbols: tuple[Symbol, ...] = ()  # BTC-USDT,ETH-USDT: one monitor, several symbols
+
+    @property
+    def symbols(self) -> tuple[Symbol, ...]:
+        return (self.symbol, *self.more_symbols)
 
 
 @dataclass(frozen=True, slots=True)
@@ -203,7 +208,7 @@ def parse_venue(token: str, supported: Sequence[Venue], example: str) -> Venue:
 
 def parse_venues(
     tokens: Sequence[str],
-    symbol: Symbol,
+    symbol: Symbol | str,
     listed: Sequence[Venue],
     supported: Sequence[Venue],
     minimum: int,
