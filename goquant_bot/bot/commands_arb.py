@@ -14,6 +14,7 @@ from goquant_bot.bot.parsing import (
     InputError,
     options,
     parse_duration,
+    parse_profit,
     parse_size,
     parse_threshold,
     resolve_symbol,
@@ -64,7 +65,7 @@ def create_arb(ctx: Deps, caller: Caller, req: ArbRequest, *, edit: bool = False
     lines = [
         f"✅ Arbitrage monitor <code>{esc(record.id)}</code> created",
         f"{', '.join(esc(s) for s in req.symbols)} on {', '.join(esc(v) for v in req.venues)}",
-        f"Alert when the net edge after fees reaches <b>{fmt_pct(req.threshold_pct)}</b> "
+        f"Alert when {_condition(req.threshold_pct, req.min_profit, _quote_of(req))} "
         f"at {fmt_money(req.notional)} {_quote_of(req)} "
         f"(computed at the {fmt_money(tier)} size tier)",
     ]
@@ -76,6 +77,16 @@ def create_arb(ctx: Deps, caller: Caller, req: ArbRequest, *, edit: bool = False
         lines.append("🟢 An opportunity is open right now: its alert follows.")
     buttons = ((Button("⏹ Stop", f"m:{record.id}:stop"), Button("📋 My monitors", "c:status_arb")),)
     return replies("\n".join(lines), buttons, edit=edit)
+
+
+def _condition(threshold: float | None, min_profit: float | None, quote: str) -> str:
+    """What must hold for an alert: the net edge, the net profit, or both."""
+    parts = []
+    if threshold is not None:
+        parts.append(f"the net edge after fees reaches <b>{fmt_pct(threshold)}</b>")
+    if min_profit is not None:
+        parts.append(f"the net profit reaches <b>{fmt_money(min_profit)} {quote}</b>")
+    return " and ".join(parts)
 
 
 def _quote_of(req: ArbRequest) -> str:
@@ -104,7 +115,9 @@ def config_arb(ctx: Deps, caller: Caller, args: list[str]) -> list[Reply]:
         msg = "Give the monitor's id and what to change."
         raise InputError(msg, CONFIG_ARB_EXAMPLE)
     record = find(ctx, caller, args[0], MonitorKind.ARB, CONFIG_ARB_EXAMPLE)
-    opts = options(args[1:], ("threshold", "size", "min", "mode", "polled"), CONFIG_ARB_EXAMPLE)
+    opts = options(
+        args[1:], ("threshold", "size", "min", "min_profit", "mode", "polled"), CONFIG_ARB_EXAMPLE
+    )
     if not opts:
         msg = "Say what to change, e.g. threshold=0.4."
         raise InputError(msg, CONFIG_ARB_EXAMPLE)
@@ -126,6 +139,8 @@ def config_arb(ctx: Deps, caller: Caller, args: list[str]) -> list[Reply]:
         changes["min_duration_s"] = parse_duration(
             opts["min"], 0.0, 3600.0, "minimum duration", CONFIG_ARB_EXAMPLE
         )
+    if "min_profit" in opts:
+        changes["min_profit"] = parse_profit(opts["min_profit"], "/config_arb ab12cd min_profit=5")
     if "mode" in opts:
         mode = opts["mode"].lower()
         if mode not in ("once", "each"):
@@ -138,7 +153,12 @@ def config_arb(ctx: Deps, caller: Caller, args: list[str]) -> list[Reply]:
             msg = "polled= is 'on' or 'off'."
             raise InputError(msg, "/config_arb ab12cd polled=on")
         changes["allow_polled"] = polled == "on"
-    updated = lifecycle.replace(ctx, record, dataclasses.replace(monitor, **changes))  # type: ignore[arg-type]
+    try:
+        changed = dataclasses.replace(monitor, **changes)  # type: ignore[arg-type]
+    except ValueError:  # the domain's own check: nothing left to alert on
+        msg = "Keep a threshold or a minimum profit: a monitor needs one of them."
+        raise InputError(msg, "/config_arb ab12cd min_profit=5") from None
+    updated = lifecycle.replace(ctx, record, changed)
     return replies(f"✅ Changed:\n{line(ctx, updated)}")
 
 

@@ -12,6 +12,7 @@ from goquant_bot.bot.parsing import (
     ArbRequest,
     InputError,
     ViewRequest,
+    parse_profit,
     parse_threshold,
     parse_venues,
     resolve_symbol,
@@ -78,22 +79,52 @@ def prompt(
     else:
         lines.append(_summary(ctx, caller, flow))
         rows.append((Button("✅ Create", f"f:{flow.nonce}:c:!ok"),))
+        if flow.kind is FlowKind.ARB:
+            lines.append(
+                "Optional: a floor on the net profit at your size (both must hold): tap one "
+                "below or type e.g. <code>profit 5</code>."
+            )
+            rows.append(_profit_buttons(flow))
         rows.append((back, cancel))
     return replies("\n".join(lines), tuple(rows), edit=edit)
+
+
+PROFIT_CHOICES = (5.0, 10.0, 25.0)
+
+
+def _profit_buttons(flow: Flow) -> tuple[Button, ...]:
+    """An optional floor on the net profit, besides the edge (both must hold)."""
+    buttons = [
+        Button(f"💰 profit ≥ {p:g}", f"f:{flow.nonce}:c:p{p:g}")
+        for p in PROFIT_CHOICES
+        if p != flow.min_profit
+    ]
+    if flow.min_profit is not None:
+        buttons.append(Button("No profit floor", f"f:{flow.nonce}:c:p0"))
+    return tuple(buttons)
 
 
 def _summary(ctx: Deps, caller: Caller, flow: Flow) -> str:
     venues = esc(", ".join(flow.venues))
     if flow.kind is FlowKind.ARB:
+        quote = esc(Symbol.parse(flow.symbol or "").quote) if flow.symbol else ""
+        floor = (
+            f" and a net profit ≥ {fmt_money(flow.min_profit)} {quote}"
+            if flow.min_profit is not None
+            else ""
+        )
         return (
             f"Check and confirm: <b>{esc(flow.symbol)}</b> on {venues}, alert at "
-            f"≥ {fmt_pct(flow.threshold)} net, size {fmt_money(notional_for(ctx, caller))} "
-            "(change the size with /config size)."
+            f"≥ {fmt_pct(flow.threshold)} net{floor}, size "
+            f"{fmt_money(notional_for(ctx, caller))} (change the size with /config size)."
         )
     return (
         f"Check and confirm: live view of <b>{esc(flow.symbol)}</b> on {venues}. "
         + view_cadence(ctx, ctx.config.view_throttle_s)
     )
+
+
+_PROFIT_WORDS = ("profit", "min_profit")
 
 
 def text_input(ctx: Deps, caller: Caller, flow: Flow, text: str) -> list[Reply]:
@@ -115,6 +146,10 @@ def text_input(ctx: Deps, caller: Caller, flow: Flow, text: str) -> list[Reply]:
         elif flow.step is Step.THRESHOLD:
             flow.set_threshold(_threshold(ctx, text.strip(), "0.3"), now)
         else:
+            words = text.strip().lower().replace("=", " ").split()
+            if flow.kind is FlowKind.ARB and len(words) == 2 and words[0] in _PROFIT_WORDS:
+                flow.set_min_profit(parse_profit(words[1], "profit 5"), now)
+                return prompt(ctx, caller, flow)
             if text.strip().lower() not in ("yes", "ok", "create"):
                 return prompt(ctx, caller, flow, note="Tap ✅ Create to confirm, or /cancel.")
             return _finish(ctx, caller, flow, edit=False)
@@ -168,6 +203,11 @@ def press(ctx: Deps, caller: Caller, parts: list[str]) -> PressResult:
             flow.set_threshold(_threshold(ctx, value, "0.3"), now)
         elif value == "!ok":
             return CallbackAnswer("Created"), _finish(ctx, caller, flow, edit=True)
+        elif value.startswith("p") and flow.kind is FlowKind.ARB:
+            floor = float(value[1:])
+            if floor not in (0.0, *PROFIT_CHOICES):
+                raise FlowError(ENDED)
+            flow.set_min_profit(floor or None, now)
         else:
             raise FlowError(ENDED)
     except (FlowError, InputError, ValueError) as err:
@@ -182,7 +222,9 @@ def _finish(ctx: Deps, caller: Caller, flow: Flow, *, edit: bool) -> list[Reply]
     venues = tuple(Venue(v) for v in flow.venues)
     if flow.kind is FlowKind.ARB:
         threshold = flow.threshold or ctx.config.default_threshold_pct
-        req = ArbRequest(symbol, venues, threshold, notional_for(ctx, caller))
+        req = ArbRequest(
+            symbol, venues, threshold, notional_for(ctx, caller), min_profit=flow.min_profit
+        )
         out = create_arb(ctx, caller, req, edit=edit)
     else:
         everything = set(venues) == {Venue(v) for v in flow.listed}

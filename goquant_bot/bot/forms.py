@@ -18,6 +18,7 @@ from goquant_bot.bot.parsing import (
     clip,
     options,
     parse_duration,
+    parse_profit,
     parse_size,
     parse_threshold,
     parse_venues,
@@ -38,7 +39,8 @@ def parse_arb(
     sanity_cap_pct: float | None = None,
     max_symbols: int = 20,
 ) -> ArbRequest:
-    """``SYMBOL[,SYMBOL...] VENUE VENUE... [THRESHOLD] [size=N] [min=30s] [once] [polled]``."""
+    """``SYMBOL[,SYMBOL...] VENUE VENUE... [THRESHOLD] [size=N] [min=30s] [min_profit=5]
+    [once] [polled]``."""
     if not args:
         msg = "Missing the symbol, the exchanges and the threshold."
         raise InputError(msg, ARB_EXAMPLE)
@@ -79,11 +81,14 @@ def parse_arb(
         )
     else:
         venues = _venues_for_all(directory, symbols, venue_tokens, supported)
-    opts = options(pairs, ("size", "min"), "/monitor_arb ETH-USDT all 0.2 size=5000")
+    opts = options(pairs, ("size", "min", "min_profit"), "/monitor_arb ETH-USDT all 0.2 size=5000")
     notional = default_notional
     if "size" in opts:
         notional = parse_size(opts["size"], *size_range, "/monitor_arb ETH-USDT all 0.2 size=5000")
-    if threshold is None:
+    min_profit = None
+    if "min_profit" in opts:
+        min_profit = parse_profit(opts["min_profit"], PROFIT_EXAMPLE)
+    if threshold is None and min_profit is None:
         check_threshold(default_threshold, max_threshold, sanity_cap_pct, ARB_EXAMPLE)
     min_duration = 0.0
     if "min" in opts:
@@ -92,7 +97,9 @@ def parse_arb(
     return ArbRequest(
         symbol=symbol,
         venues=venues,
-        threshold_pct=default_threshold if threshold is None else threshold,
+        # A profit floor alone is a complete condition: no default threshold is added to it.
+        threshold_pct=default_threshold if threshold is None and min_profit is None else threshold,
+        min_profit=min_profit,
         notional=notional,
         min_duration_s=min_duration,
         once="once" in flags,
@@ -101,6 +108,7 @@ def parse_arb(
     )
 
 
+PROFIT_EXAMPLE = "/monitor_arb BTC-USDT binance okx 0.2 min_profit=5"
 MULTI_EXAMPLE = "/monitor_arb BTC-USDT,ETH-USDT,SOL-USDT binance okx 0.3"
 
 

@@ -36,6 +36,7 @@ def arb_monitor(ctx: Deps, caller: Caller, req: ArbRequest, monitor_id: str) -> 
         symbols=req.symbols,
         venues=req.venues,
         min_edge_pct=req.threshold_pct,
+        min_profit=req.min_profit,
         notional=req.notional,
         fees_pct=fees,
         min_duration_s=req.min_duration_s,

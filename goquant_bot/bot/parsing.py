@@ -52,11 +52,12 @@ class InputError(RejectedInput):
 class ArbRequest:
     symbol: Symbol
     venues: tuple[Venue, ...]
-    threshold_pct: float
+    threshold_pct: float | None  # None: the profit floor alone
     notional: float
     min_duration_s: float = 0.0
     once: bool = False
     allow_polled: bool = False
+    min_profit: float | None = None  # net, in the quote currency, at ``notional``
     more_symbols: tuple[Symbol, ...] = ()  # BTC-USDT,ETH-USDT: one monitor, several symbols
 
     @property
@@ -170,6 +171,17 @@ def parse_size(token: str, low: float, high: float, example: str) -> float:
     value *= factor
     if not low <= value <= high:
         msg = f"The size must be between {low:,.0f} and {high:,.0f} (got {value:,.2f})."
+        raise InputError(msg, example)
+    return value
+
+
+def parse_profit(token: str, example: str) -> float | None:
+    """``min_profit=5`` (quote currency, at the monitor's size); ``off`` for none."""
+    if token.strip().lower() == "off":
+        return None
+    value = read_number(token.strip(), "minimum profit", example, " (quote currency, e.g. 5)")
+    if not 0 < value <= 1_000_000:
+        msg = f"The minimum profit must be above 0 and at most 1,000,000 (got {value:,.2f})."
         raise InputError(msg, example)
     return value
 

@@ -192,9 +192,14 @@ def monitor_line(record: MonitorRecord, running: bool, muted: bool) -> str:
     where = ", ".join(esc(v) for v in venues) if venues else "all venues"
     if record.kind is MonitorKind.ARB:
         symbols = ", ".join(esc(x) for x in s.get("symbols", []))
+        floors = []
+        if s.get("min_edge_pct") is not None:
+            floors.append(f"≥ {fmt_pct(s['min_edge_pct'])}")
+        if s.get("min_profit") is not None:
+            floors.append(f"profit ≥ {fmt_money(float(s['min_profit']))}")
         text = (
-            f"<code>{esc(record.id)}</code> {symbols} · {where} · ≥ "
-            f"{fmt_pct(s.get('min_edge_pct'))} · size {fmt_money(float(s.get('notional', 0)))}"
+            f"<code>{esc(record.id)}</code> {symbols} · {where} · {' · '.join(floors)} · "
+            f"size {fmt_money(float(s.get('notional', 0)))}"
         )
         if s.get("min_duration_s"):
             text += f" · min {fmt_span(float(s['min_duration_s']))}"
