@@ -33,7 +33,7 @@ TOP_OPPORTUNITIES = 8
 
 
 def notional_for(ctx: Deps, caller: Caller) -> float:
-    return ctx.store.prefs(caller.chat_id).default_notional or ctx.config.default_notional
+    return lifecycle.chat_size(ctx, caller.chat_id)
 
 
 def monitor_arb(ctx: Deps, caller: Caller, args: list[str]) -> list[Reply]:
@@ -60,7 +60,7 @@ def monitor_arb(ctx: Deps, caller: Caller, args: list[str]) -> list[Reply]:
 def create_arb(ctx: Deps, caller: Caller, req: ArbRequest, *, edit: bool = False) -> list[Reply]:
     lifecycle.check_limits(ctx, caller.user_id, MonitorKind.ARB)
     monitor = lifecycle.arb_monitor(ctx, caller, req, ctx.new_monitor_id())
-    record = lifecycle.start(ctx, monitor, caller.user_id)
+    record = lifecycle.start(ctx, monitor, caller.user_id, lifecycle.arb_follows(req))
     tier = ctx.arbitrage.tier_for(req.notional)
     lines = [
         f"✅ Arbitrage monitor <code>{esc(record.id)}</code> created",
@@ -158,7 +158,8 @@ def config_arb(ctx: Deps, caller: Caller, args: list[str]) -> list[Reply]:
     except ValueError:  # the domain's own check: nothing left to alert on
         msg = "Keep a threshold or a minimum profit: a monitor needs one of them."
         raise InputError(msg, "/config_arb ab12cd min_profit=5") from None
-    updated = lifecycle.replace(ctx, record, changed)
+    own = ["size"] if "notional" in changes else []
+    updated = lifecycle.replace(ctx, record, changed, own=own)
     return replies(f"✅ Changed:\n{line(ctx, updated)}")
 
 

@@ -78,7 +78,7 @@ def press_restore(ctx: Deps, caller: Caller, parts: list[str]) -> PressResult:
             lifecycle.check_limits(ctx, caller.user_id, kind)
             monitor_id = ctx.new_monitor_id()
             again = dataclasses.replace(record.monitor, id=monitor_id, owner=caller.chat_id)
-            lifecycle.start(ctx, again, caller.user_id)
+            lifecycle.start(ctx, again, caller.user_id, record.follows)
         except (RejectedInput, ValueError, KeyError) as exc:
             problems.append(f"• {esc(record.id)}: {esc(clip(str(exc), 200))}")
             continue

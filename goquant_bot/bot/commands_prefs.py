@@ -196,10 +196,19 @@ def press_monitor(ctx: Deps, caller: Caller, parts: list[str]) -> PressResult:
 
 
 def config(ctx: Deps, caller: Caller, args: list[str]) -> list[Reply]:
+    changed = 0
     if args:
         _check_may_configure(ctx, caller, caller.chat_id)
         _config_action(ctx, caller, args[0].lower(), args[1:])
-    return _config_view(ctx, caller)
+        if args[0].lower() in ("size", "fee"):
+            changed = lifecycle.apply_defaults(ctx, caller.chat_id)
+    out = _config_view(ctx, caller)
+    if changed:
+        out += replies(
+            f"↻ Applied to {changed} arbitrage monitor(s) of this chat that use its defaults "
+            "(those with their own size keep it; see /status_arb)."
+        )
+    return out
 
 
 def _config_action(ctx: Deps, caller: Caller, key: str, values: list[str]) -> None:

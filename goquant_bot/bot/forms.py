@@ -100,6 +100,7 @@ def parse_arb(
         # A profit floor alone is a complete condition: no default threshold is added to it.
         threshold_pct=default_threshold if threshold is None and min_profit is None else threshold,
         min_profit=min_profit,
+        size_given="size" in opts,
         notional=notional,
         min_duration_s=min_duration,
         once="once" in flags,

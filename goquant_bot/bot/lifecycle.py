@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Sequence
+
 from goquant_bot.bot.context import Deps
 from goquant_bot.bot.parsing import ArbRequest, ViewRequest
 from goquant_bot.bot.types import Caller
 from goquant_bot.domain.instruments import Venue
 from goquant_bot.domain.monitors import ArbMonitor, FiringPolicy, MarketViewMonitor
+from goquant_bot.errors import RejectedInput
+from goquant_bot.logging import get_logger
 from goquant_bot.monitors.records import MonitorKind, MonitorRecord
 from goquant_bot.monitors.service import LimitReached
 
@@ -20,16 +25,54 @@ __all__ = [
     "view_monitor",
 ]
 Monitor = ArbMonitor | MarketViewMonitor
+log = get_logger(__name__)
 
 
 def check_limits(ctx: Deps, user_id: int, kind: MonitorKind, adding: int = 1) -> None:
     ctx.monitors.check_limits(user_id, kind, adding)
 
 
+def chat_fees(ctx: Deps, chat_id: int, venues: Sequence[Venue]) -> tuple[tuple[Venue, float], ...]:
+    """The chat's own taker fees (/config fee) on these venues."""
+    names = {v.value for v in venues}
+    return tuple((Venue(v), fee) for v, fee in ctx.store.prefs(chat_id).fees_pct if v in names)
+
+
+def chat_size(ctx: Deps, chat_id: int) -> float:
+    """The chat's default trade size (/config size), or the bot's."""
+    return ctx.store.prefs(chat_id).default_notional or ctx.config.default_notional
+
+
+def arb_follows(req: ArbRequest) -> frozenset[str]:
+    """What a new monitor takes from its chat's defaults: the fees, and the size unless given."""
+    return frozenset({"fees"} if req.size_given else {"fees", "size"})
+
+
+def apply_defaults(ctx: Deps, chat_id: int) -> int:
+    """The chat's defaults changed: monitors that follow them change too; how many did."""
+    changed = 0
+    for record in ctx.monitors.of(chat_id=chat_id, kind=MonitorKind.ARB):
+        monitor = record.monitor
+        if not record.follows or not isinstance(monitor, ArbMonitor):
+            continue
+        updated = monitor
+        if "size" in record.follows:
+            updated = dataclasses.replace(updated, notional=chat_size(ctx, chat_id))
+        if "fees" in record.follows:
+            updated = dataclasses.replace(updated, fees_pct=chat_fees(ctx, chat_id, monitor.venues))
+        if updated == monitor:
+            continue
+        try:
+            ctx.monitors.change(record, updated)
+        except RejectedInput as exc:  # e.g. a venue's listing is gone: it keeps its values
+            log.warning("monitor_defaults_not_applied", monitor=record.id, error=str(exc))
+            continue
+        changed += 1
+    return changed
+
+
 def arb_monitor(ctx: Deps, caller: Caller, req: ArbRequest, monitor_id: str) -> ArbMonitor:
-    prefs = ctx.store.prefs(caller.chat_id)
-    names = {v.value for v in req.venues}
-    fees = tuple((Venue(v), fee) for v, fee in prefs.fees_pct if v in names)
+    fees = chat_fees(ctx, caller.chat_id, req.venues)
     return ArbMonitor(
         id=monitor_id,
         owner=caller.chat_id,
@@ -64,15 +107,21 @@ def view_monitor(
     )
 
 
-def start(ctx: Deps, monitor: Monitor, user_id: int) -> MonitorRecord:
+def start(
+    ctx: Deps, monitor: Monitor, user_id: int, follows: frozenset[str] = frozenset()
+) -> MonitorRecord:
     """Run and keep a new monitor (raises RejectedInput when it cannot work)."""
-    return ctx.monitors.add(monitor, user_id)
+    return ctx.monitors.add(monitor, user_id, follows=follows)
 
 
 def stop(ctx: Deps, record: MonitorRecord) -> None:
     ctx.monitors.remove(record.id)
 
 
-def replace(ctx: Deps, record: MonitorRecord, monitor: Monitor) -> MonitorRecord:
-    """Change a monitor in place (same id); the old one keeps running on failure."""
-    return ctx.monitors.change(record, monitor)
+def replace(
+    ctx: Deps, record: MonitorRecord, monitor: Monitor, *, own: Sequence[str] = ()
+) -> MonitorRecord:
+    """Change a monitor in place (same id); the old one keeps running on failure. ``own``:
+    settings given now, which stop following the chat's defaults."""
+    follows = record.follows - set(own) if own else None
+    return ctx.monitors.change(record, monitor, follows=follows)

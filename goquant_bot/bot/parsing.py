@@ -58,6 +58,7 @@ class ArbRequest:
     once: bool = False
     allow_polled: bool = False
     min_profit: float | None = None  # net, in the quote currency, at ``notional``
+    size_given: bool = False  # False: the chat's default size, which it then follows
     more_symbols: tuple[Symbol, ...] = ()  # BTC-USDT,ETH-USDT: one monitor, several symbols
 
     @property

@@ -197,10 +197,14 @@ def monitor_line(record: MonitorRecord, running: bool, muted: bool) -> str:
             floors.append(f"≥ {fmt_pct(s['min_edge_pct'])}")
         if s.get("min_profit") is not None:
             floors.append(f"profit ≥ {fmt_money(float(s['min_profit']))}")
+        own_size = "" if "size" in record.follows else " (own)"
         text = (
             f"<code>{esc(record.id)}</code> {symbols} · {where} · {' · '.join(floors)} · "
-            f"size {fmt_money(float(s.get('notional', 0)))}"
+            f"size {fmt_money(float(s.get('notional', 0)))}{own_size}"
         )
+        if s.get("fees_pct") and "fees" not in record.follows:
+            own = ", ".join(f"{esc(v)} {fmt_pct(f)}" for v, f in s["fees_pct"].items())
+            text += f" · own fees {own}"
         if s.get("min_duration_s"):
             text += f" · min {fmt_span(float(s['min_duration_s']))}"
         if s.get("policy") == "once":

@@ -28,11 +28,20 @@ class MonitorRecord:
     monitor: ArbMonitor | MarketViewMonitor
     paused: bool = False  # paused by its user (/pause): kept, not running
     chat_blocked: bool = False  # its chat blocked the bot: kept, not running until /start
+    # Settings taken from its chat's defaults (/config): "size", "fees". They change with
+    # the defaults; the others are its own.
+    follows: frozenset[str] = frozenset()
 
     @classmethod
-    def of(cls, monitor: ArbMonitor | MarketViewMonitor, user_id: int, now: float) -> MonitorRecord:
+    def of(
+        cls,
+        monitor: ArbMonitor | MarketViewMonitor,
+        user_id: int,
+        now: float,
+        follows: frozenset[str] = frozenset(),
+    ) -> MonitorRecord:
         kind = MonitorKind.ARB if isinstance(monitor, ArbMonitor) else MonitorKind.VIEW
-        return cls(monitor.id, kind, monitor.owner, user_id, now, monitor)
+        return cls(monitor.id, kind, monitor.owner, user_id, now, monitor, follows=follows)
 
     @property
     def runs(self) -> bool:

@@ -51,6 +51,7 @@ class _Spec(BaseModel):
     created: float = 0.0
     paused: bool = False  # paused by its user
     chat_blocked: bool = False  # its chat blocked the bot: kept, not running until /start
+    follows_defaults: list[Literal["size", "fees"]] = []  # taken from the chat's /config
 
 
 class ArbSpec(_Spec):
@@ -124,6 +125,7 @@ def record_to_dict(record: MonitorRecord) -> dict[str, Any]:
         "created": record.created,
         "paused": record.paused,
         "chat_blocked": record.chat_blocked,
+        "follows_defaults": sorted(record.follows),
     }
 
 
@@ -170,6 +172,7 @@ def record_from_dict(data: Any) -> MonitorRecord:
         monitor=monitor,
         paused=spec.paused,
         chat_blocked=spec.chat_blocked,
+        follows=frozenset(spec.follows_defaults),
     )
 
 

@@ -138,13 +138,16 @@ class MonitorService:
             )
             raise LimitReached(msg)
 
-    def add(self, monitor: Monitor, user_id: int) -> MonitorRecord:
-        """Run a new monitor (raise RejectedInput when it cannot work) and keep its record."""
+    def add(
+        self, monitor: Monitor, user_id: int, *, follows: frozenset[str] = frozenset()
+    ) -> MonitorRecord:
+        """Run a new monitor (raise RejectedInput when it cannot work) and keep its record;
+        ``follows``: the settings it takes from its chat's defaults."""
         if monitor.id in self._records:
             msg = f"a monitor with id {monitor.id!r} exists already"
             raise RejectedInput(msg)
         self._register(monitor)
-        record = MonitorRecord.of(monitor, user_id, self.clock())
+        record = MonitorRecord.of(monitor, user_id, self.clock(), follows)
         self._records[record.id] = record
         log.info(
             "monitor_created", monitor=monitor.id, kind=record.kind.value, chat_id=record.chat_id
@@ -152,13 +155,20 @@ class MonitorService:
         self._announce(MonitorAdded, record)
         return record
 
-    def change(self, record: MonitorRecord, monitor: Monitor) -> MonitorRecord:
+    def change(
+        self, record: MonitorRecord, monitor: Monitor, *, follows: frozenset[str] | None = None
+    ) -> MonitorRecord:
         """Change a monitor in place (same id); the old one keeps running on failure.
 
         Changed in the registry rather than removed and added again: an open opportunity
         stays open (its live alert keeps being edited), nothing is announced a second time.
         """
-        updated = dataclasses.replace(record, monitor=monitor, chat_id=monitor.owner)
+        updated = dataclasses.replace(
+            record,
+            monitor=monitor,
+            chat_id=monitor.owner,
+            follows=record.follows if follows is None else follows,
+        )
         if record.runs:
             if record.id in self.registry.monitors:
                 self._signals(self.registry.replace(monitor))

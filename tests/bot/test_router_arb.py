@@ -186,8 +186,8 @@ def test_config_arb_changes_the_monitor_in_place(tmp_path: Path) -> None:
     bot.say("/monitor_arb BTC-USDT binance okx 0.3")
     out = text(bot.say("/config_arb m00001 threshold=0.5 size=10k min=1m mode=once polled=on"))
     assert out == (
-        "✅ Changed:\n<code>m00001</code> BTC-USDT · binance, okx · ≥ 0.50 % · size 10,000 · "
-        "min 1 min · once · polled ok"
+        "✅ Changed:\n<code>m00001</code> BTC-USDT · binance, okx · ≥ 0.50 % · "
+        "size 10,000 (own) · min 1 min · once · polled ok"
     )
     monitor = arb(bot, "m00001")
     assert (monitor.min_edge_pct, monitor.notional, monitor.min_duration_s) == (0.5, 10_000.0, 60.0)

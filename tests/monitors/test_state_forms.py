@@ -128,6 +128,7 @@ def record_sets(draw: st.DrawFn) -> list[MonitorRecord]:
                 monitor=monitor,
                 paused=draw(st.booleans()),
                 chat_blocked=draw(st.booleans()),
+                follows=frozenset(draw(st.sets(st.sampled_from(["size", "fees"])))),
             )
         )
     return out
