@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from goquant_bot.bot import commands_templates as templates
 from goquant_bot.bot import lifecycle
 from goquant_bot.bot.availability import require_listings
 from goquant_bot.bot.commands_arb import create_arb, notional_for
@@ -50,6 +51,8 @@ def prompt(
     if flow.step is Step.SYMBOL:
         lines.append("Pick an asset, or type a symbol such as <code>BTC-USDT</code>.")
         rows += popular_buttons(ctx, f"f:{flow.nonce}:s")
+        kind = MonitorKind.ARB if flow.kind is FlowKind.ARB else MonitorKind.VIEW
+        rows += templates.template_buttons(ctx, caller, f"f:{flow.nonce}:s", kind)
         rows.append((cancel,))
     elif flow.step is Step.VENUES:
         need = "at least two exchanges" if flow.min_venues == 2 else "one or more exchanges"
@@ -189,6 +192,11 @@ def press(ctx: Deps, caller: Caller, parts: list[str]) -> PressResult:
             raise FlowError(msg)
         if value == "!back":
             flow.back(now)
+        elif flow.step is Step.SYMBOL and value.startswith("#"):
+            kind = MonitorKind.ARB if flow.kind is FlowKind.ARB else MonitorKind.VIEW
+            created = templates.from_template(ctx, caller, value[1:], kind, edit=True)
+            del ctx.store.flows[key]
+            return CallbackAnswer("Created"), created
         elif flow.step is Step.SYMBOL:
             symbol = ctx.directory.resolve(value)
             flow.choose_symbol(str(symbol), _listed(ctx, symbol), now)

@@ -6,6 +6,7 @@ import dataclasses
 import math
 from collections import Counter
 
+from goquant_bot.bot import commands_templates as templates
 from goquant_bot.bot import lifecycle
 from goquant_bot.bot.availability import unreachable_lines, unreachable_text
 from goquant_bot.bot.commands_arb import no_arguments
@@ -60,12 +61,17 @@ def start(ctx: Deps, caller: Caller, args: list[str]) -> list[Reply]:
         lines.append("Set them up again in this chat?")
         buttons = ((Button("♻️ Restore them", "r:yes"), Button("No thanks", "r:no")),)
         out += replies("\n".join(lines), buttons)
-    return out
+    return out + templates.last_offer(ctx, caller)
 
 
 def press_restore(ctx: Deps, caller: Caller, parts: list[str]) -> PressResult:
     if parts == ["no"]:
         return CallbackAnswer("OK"), replies("Fine: start fresh with /menu.", edit=True)
+    if len(parts) == 2 and parts[0] == "t":
+        saved = ctx.store.templates.get(caller.user_id, {}).get(parts[1])
+        if saved is None:
+            return refuse()
+        return CallbackAnswer("Created"), templates.from_template(ctx, caller, parts[1], saved.kind)
     if parts != ["yes"]:
         return refuse()
     previous = ctx.store.previous.get(caller.user_id, [])

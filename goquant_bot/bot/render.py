@@ -35,6 +35,7 @@ COMMANDS: tuple[tuple[str, str, str], ...] = (
     ("config_arb", "Change an arbitrage monitor", "/config_arb ab12cd size=5000 min=10s"),
     ("status_arb", "Your arbitrage monitors and open edges", "/status_arb"),
     ("pause", "Pause monitors (kept, no alerts)", "/pause ab12cd"),
+    ("template", "Save a monitor's settings to reuse them", "/template save scalp ab12cd"),
     ("resume", "Run paused monitors again", "/resume ab12cd"),
     ("threshold", "Change a monitor's threshold", "/threshold ab12cd 0.25"),
     ("arbitrage", "Best opportunities right now", "/arbitrage BTC-USDT"),

@@ -15,6 +15,7 @@ from goquant_bot.bot import commands_general as general
 from goquant_bot.bot import commands_market as market
 from goquant_bot.bot import commands_monitors as monitor_commands
 from goquant_bot.bot import commands_prefs as prefs
+from goquant_bot.bot import commands_templates as templates
 from goquant_bot.bot.config import BotConfig
 from goquant_bot.bot.context import (
     STALE_BUTTON,
@@ -49,6 +50,7 @@ from goquant_bot.monitors.events import (
     MonitorFinished,
     MonitorRemoved,
 )
+from goquant_bot.monitors.records import MonitorKind
 from goquant_bot.monitors.schema import record_from_dict
 from goquant_bot.monitors.service import LimitReached, MonitorService
 
@@ -106,6 +108,7 @@ class CommandRouter:
             "stop_arb": arb.stop_arb,
             "config_arb": arb.config_arb,
             "status_arb": arb.status_arb,
+            "template": templates.template,
             "pause": monitor_commands.pause,
             "resume": monitor_commands.resume,
             "threshold": arb.threshold,
@@ -237,11 +240,15 @@ class CommandRouter:
         self.ctx.store.remember(record_from_dict(event.definition))
 
     def _monitor_arb(self, ctx: Deps, caller: Caller, args: list[str]) -> list[Reply]:
+        if name := _template_name(args):
+            return templates.from_template(ctx, caller, name, MonitorKind.ARB)
         if args:
             return arb.monitor_arb(ctx, caller, args)
         return flow_commands.begin(ctx, caller, FlowKind.ARB)
 
     def _view_market(self, ctx: Deps, caller: Caller, args: list[str]) -> list[Reply]:
+        if name := _template_name(args):
+            return templates.from_template(ctx, caller, name, MonitorKind.VIEW)
         if args:
             return market.view_market(ctx, caller, args)
         return flow_commands.begin(ctx, caller, FlowKind.VIEW)
@@ -276,6 +283,13 @@ class CommandRouter:
         if len(parts) != 1 or parts[0] not in self._commands or parts[0] == "start":
             return CallbackAnswer(STALE_BUTTON, alert=True), []
         return CallbackAnswer(), self._commands[parts[0]](ctx, caller, [])
+
+
+def _template_name(args: list[str]) -> str | None:
+    """``template=NAME`` as the only argument."""
+    if len(args) == 1 and args[0].lower().startswith("template="):
+        return args[0].split("=", 1)[1]
+    return None
 
 
 def _private(caller: Caller) -> str:

@@ -47,6 +47,8 @@ class UserStore:
         self.chats: dict[int, ChatPrefs] = {}
         self.previous: dict[int, list[MonitorRecord]] = {}
         self.flows: dict[tuple[int, int], Flow] = {}  # (chat id, user id) -> flow
+        # A user's named monitor settings (/template save NAME ID), in creation order.
+        self.templates: dict[int, dict[str, MonitorRecord]] = {}
 
     # -- users and chats ------------------------------------------------------------------
 
@@ -103,6 +105,11 @@ class UserStore:
         chats = list(self.chats.values())
         previous = [(uid, list(records)) for uid, records in self.previous.items()]
         flows = [(chat, user, flow.to_dict()) for (chat, user), flow in self.flows.items()]
+        templates = [
+            (uid, name, record)
+            for uid, named in self.templates.items()
+            for name, record in named.items()
+        ]
 
         def build() -> dict[str, Any]:
             return {
@@ -115,6 +122,10 @@ class UserStore:
                 ],
                 "flows": [
                     {"chat_id": chat, "user_id": user, "flow": flow} for chat, user, flow in flows
+                ],
+                "templates": [
+                    {"user_id": uid, "name": name, "monitor": record_to_dict(record)}
+                    for uid, name, record in templates
                 ],
             }
 
@@ -139,6 +150,12 @@ class UserStore:
                 item,
                 "flow",
             )
+        for item in _entries(data, "templates"):
+            try:
+                uid, name = int(item["user_id"]), str(item["name"])
+                store.templates.setdefault(uid, {})[name] = record_from_dict(item["monitor"])
+            except (KeyError, TypeError, ValueError, RejectedInput) as exc:
+                log.warning("user_state_entry_skipped", entry="template", error=repr(exc)[:200])
         return store
 
 
