@@ -15,7 +15,7 @@ from goquant_bot.alerts.pacing import PacingConfig
 from goquant_bot.alerts.transport import AlertTransport
 from goquant_bot.app.signals import HISTORY_FILE, SignalPath
 from goquant_bot.bot.alert_text import AlertRenderer, stable_text
-from goquant_bot.bot.availability import state_notice
+from goquant_bot.bot.availability import dropped_notice, state_notice
 from goquant_bot.bot.config import BotConfig
 from goquant_bot.bot.console import ConsoleAdapter
 from goquant_bot.bot.ondemand import run_followups
@@ -123,7 +123,8 @@ class Saved:
     state: PersistedState
     records: list[MonitorRecord]
     source: str  # "main", "backup" or "none" (see storage.atomic)
-    problems: list[str]
+    problems: list[str]  # the file's
+    dropped: list[str]  # monitor entries that are not valid monitors
 
 
 def load_saved(settings: Settings) -> Saved:
@@ -132,8 +133,8 @@ def load_saved(settings: Settings) -> Saved:
     state = loaded.value or PersistedState()
     records, dropped = records_from_entries(state.monitors)
     for problem in dropped:
-        log.error("monitor_not_restored", problem=problem)
-    return Saved(state, records, loaded.source, list(loaded.problems) + dropped)
+        log.error("monitor_dropped", problem=problem)
+    return Saved(state, records, loaded.source, list(loaded.problems), dropped)
 
 
 class DeliveryFeed:
@@ -336,6 +337,8 @@ def build_chat(
     specs.append(TaskSpec("restore", restore, stage=Stage.ENGINE, restart=False))
     if saved.problems:
         notices.put_nowait(state_notice(saved.source, saved.problems))
+    if saved.dropped:
+        notices.put_nowait(dropped_notice(saved.dropped))
     if settings.telegram.admin_ids:
 
         async def tell_admins() -> None:

@@ -122,3 +122,13 @@ def state_notice(source: str, problems: Sequence[str]) -> str:
     }.get(source, "The state file had problems.")
     details = "\n".join(f"• {esc(p[:300])}" for p in problems[:5])
     return f"⚠️ <b>{what}</b>\nThe damaged files were kept aside for inspection.\n{details}"
+
+
+def dropped_notice(problems: Sequence[str]) -> str:
+    """What admins are told when saved monitors could not be read back (dropped)."""
+    details = "\n".join(f"• {esc(p[:300])}" for p in problems[:5])
+    more = f"\n… and {len(problems) - 5} more (see the log)" if len(problems) > 5 else ""
+    return (
+        f"⚠️ <b>{len(problems)} saved monitor(s) were damaged and dropped</b> at start-up; "
+        f"their owners are not told.\n{details}{more}"
+    )
