@@ -12,7 +12,7 @@ from goquant_bot.bot.parsing import InputError, clip
 from goquant_bot.bot.render import esc, replies
 from goquant_bot.bot.render_tables import monitor_line
 from goquant_bot.bot.types import Button, Caller, Reply
-from goquant_bot.domain.monitors import ArbMonitor
+from goquant_bot.domain.monitors import ArbMonitor, MarketViewMonitor
 from goquant_bot.monitors.records import MonitorKind, MonitorRecord
 
 TEMPLATE_EXAMPLE = "/template save scalp ab12cd"
@@ -65,6 +65,8 @@ def from_template(
         msg = f"No template named {clip(name)!r} for this kind of monitor: /template lists yours."
         raise InputError(msg, "/template")
     lifecycle.check_limits(ctx, caller.user_id, kind)
+    if isinstance(saved.monitor, MarketViewMonitor):
+        _one_view_per_market(ctx, caller.chat_id, saved.monitor)
     monitor = dataclasses.replace(saved.monitor, id=ctx.new_monitor_id(), owner=caller.chat_id)
     if isinstance(monitor, ArbMonitor):  # what it follows comes from this chat's defaults
         if "fees" in saved.follows:
@@ -78,7 +80,8 @@ def from_template(
     mine = ctx.store.templates[caller.user_id]
     mine[name.lower()] = mine.pop(name.lower())  # the last one used comes last
     text = f"✅ Monitor <code>{esc(record.id)}</code> created from template <b>{esc(name)}</b>:\n"
-    buttons = ((Button("⏹ Stop", f"m:{record.id}:stop"), Button("📋 My monitors", "c:status_arb")),)
+    status = "c:status_arb" if kind is MonitorKind.ARB else "c:status_market"
+    buttons = ((Button("⏹ Stop", f"m:{record.id}:stop"), Button("📋 My monitors", status)),)
     return replies(text + line(ctx, record), buttons, edit=edit)
 
 
@@ -101,6 +104,22 @@ def last_offer(ctx: Deps, caller: Caller) -> list[Reply]:
         f"♻️ Reuse your last configuration <b>{esc(name)}</b>?\n{monitor_line(record, True, False)}"
     )
     return replies(text, ((Button(f"♻️ Reuse {name}", f"r:t:{name}"),),))
+
+
+def _one_view_per_market(ctx: Deps, chat_id: int, view: MarketViewMonitor) -> None:
+    """A chat has one live view of a symbol on a set of venues, as /view_market keeps it."""
+    for record in ctx.monitors.of(chat_id=chat_id, kind=MonitorKind.VIEW):
+        other = record.monitor
+        if (
+            isinstance(other, MarketViewMonitor)
+            and other.symbol == view.symbol
+            and set(other.venues) == set(view.venues)
+        ):
+            msg = (
+                f"This chat already has a view of {view.symbol} on these venues: "
+                f"{record.id}. Stop it first (/stop_market {record.id})."
+            )
+            raise InputError(msg, f"/stop_market {record.id}")
 
 
 def _name(token: str) -> str:

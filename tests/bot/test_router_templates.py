@@ -47,6 +47,10 @@ def test_templates_are_checked_and_belong_to_their_user(tmp_path: Path) -> None:
     )
     bot.say("/template save look m00002")
     assert text(bot.say("/monitor_arb template=look")).startswith("⚠️ No template named 'look'")
+    assert text(bot.say("/view_market template=look")).startswith(
+        "⚠️ This chat already has a view of ETH-USDT on these venues: m00002."
+    )
+    bot.say("/stop_market m00002")
     out = text(bot.say("/view_market template=look"))
     assert out.startswith("✅ Monitor <code>m00003</code> created from template <b>look</b>")
     assert isinstance(bot.registry.monitors["m00003"], MarketViewMonitor)
