@@ -25,11 +25,11 @@ from goquant_bot.app import (
     record_market_data,
 )
 from goquant_bot.app.preflight import check_startup
+from goquant_bot.app.replay import replay_with_signals
 from goquant_bot.domain.instruments import Symbol, Venue
-from goquant_bot.engine.monitor_file import load_monitors
-from goquant_bot.engine.replay import replay_with_signals
 from goquant_bot.errors import ConfigError, RejectedInput
 from goquant_bot.logging import configure_logging, get_logger
+from goquant_bot.monitors.schema import load_monitors
 from goquant_bot.settings import Settings, load_settings, secret_values
 from goquant_bot.storage.export import Skipped, history_files, read_closed, to_csv
 from goquant_bot.storage.instance_lock import AlreadyRunning, InstanceLock
@@ -232,11 +232,9 @@ def run_replay(settings: Settings, files: Sequence[Path], monitors: Path | None)
         if monitors is None:
             report = replay_files(files, depth=settings.marketdata.book_depth).report()
         else:
-            arbs, views = load_monitors(monitors)
             report = replay_with_signals(
                 files,
-                arbs,
-                views,
+                load_monitors(monitors),
                 arb_config(settings),
                 book_max_age_s=settings.marketdata.book_max_age_s,
                 depth=settings.marketdata.book_depth,

@@ -249,6 +249,8 @@ class BotSettings(_Section):
     max_arb_per_user: int = Field(default=10, ge=1, le=10_000)
     max_views_per_user: int = Field(default=20, ge=1, le=10_000)
     max_monitors_total: int = Field(default=100, ge=1, le=1_000_000)
+    # Symbols one arbitrage monitor may watch (it counts once against the limits).
+    max_symbols_per_monitor: int = Field(default=20, ge=1, le=200)
     # Guided set-up flows expire after this much inactivity.
     flow_timeout_s: float = Field(default=600.0, gt=0, le=86_400)
     # A live market view is edited at most this often.

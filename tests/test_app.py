@@ -197,7 +197,7 @@ def _saved_monitor_ids(path: Path) -> set[str]:
         state = json.loads(path.read_bytes())
     except (FileNotFoundError, ValueError):
         return set()
-    return {monitor["id"] for monitor in state["users"]["monitors"]}
+    return {monitor["id"] for monitor in state["monitors"]}
 
 
 async def test_a_confirmed_monitor_survives_a_sigkill_right_after_the_reply(
@@ -234,4 +234,4 @@ async def test_a_confirmed_monitor_survives_a_sigkill_right_after_the_reply(
     loaded = load_state(state_file)
     assert loaded.source == "main"
     assert loaded.value is not None
-    assert monitor_id in {monitor["id"] for monitor in loaded.value.users["monitors"]}
+    assert monitor_id in {monitor["id"] for monitor in loaded.value.monitors}

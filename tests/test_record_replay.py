@@ -11,7 +11,9 @@ import pytest
 
 from goquant_bot.app import open_captures, record_market_data
 from goquant_bot.domain.instruments import Symbol, Venue
+from goquant_bot.monitors.schema import load_monitors, record_to_dict
 from goquant_bot.settings import Settings
+from goquant_bot.storage.state import PersistedState
 from goquant_bot.venues.capture import read_capture
 from goquant_bot.venues.replay import replay_files
 from tests.fakes import bybit_frames as bb
@@ -175,3 +177,26 @@ def test_replay_never_applies_non_finite_numbers(tmp_path: Path, bad: str) -> No
     assert (book["state"], book["resyncs"], book["bid"]) == ("syncing", 1, None)
     assert report["errors"] == {"bad_level": 1}
     assert report["skipped"] == {"delta_before_snapshot": 1}
+
+
+def test_replay_takes_the_monitors_of_a_state_file_as_they_are(tmp_path: Path) -> None:
+    """The state file's monitors are in the replay schema: ``--monitors data/state.json``."""
+    scenario = REPO_ROOT / "tests" / "scenarios" / "data" / "true_opportunity"
+    records = load_monitors(scenario / "monitors.json")
+    state = PersistedState(users={}, monitors=[record_to_dict(r) for r in records])
+    state_file = tmp_path / "state.json"
+    state_file.write_text(state.model_dump_json())
+    captures = sorted(scenario.glob("*.jsonl"))
+    result = subprocess.run(
+        [sys.executable, str(REPO_ROOT / "main.py"), "replay", *map(str, captures),
+         "--monitors", str(state_file), "--report", "json"],
+        capture_output=True, text=True, timeout=60, check=False, cwd=tmp_path,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    alerts = json.loads(result.stdout)["alerts"]
+    opened = [(a["monitor"], a["kind"]) for a in alerts if a["kind"] == "arbitrage_open"]
+    assert opened == [
+        ("m1", "arbitrage_open"),
+        ("m_vip", "arbitrage_open"),
+        ("m_wait", "arbitrage_open"),
+    ]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from goquant_bot.app.chat import state_notice
+from goquant_bot.bot.availability import dropped_notice, state_notice
 
 
 def test_notice_for_a_backup_load_escapes_the_details() -> None:
@@ -16,3 +16,11 @@ def test_notice_for_a_backup_load_escapes_the_details() -> None:
 
 def test_notice_when_nothing_could_be_loaded_says_empty() -> None:
     assert "EMPTY" in state_notice("none", ["a", "b"])
+
+
+def test_notice_for_dropped_monitors_names_them_escaped() -> None:
+    text = dropped_notice([f"invalid monitor m{i}: <bad>" for i in range(7)])
+    assert text.startswith("⚠️ <b>7 saved monitor(s) were damaged and dropped</b>")
+    assert "• invalid monitor m0: &lt;bad&gt;" in text
+    assert "m5" not in text
+    assert text.endswith("… and 2 more (see the log)")

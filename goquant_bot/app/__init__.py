@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from goquant_bot import early_signals
-from goquant_bot.app.chat import ChatSide, build_chat
+from goquant_bot.app.chat import ChatSide, build_chat, load_saved
 from goquant_bot.app.market import build_market_data, closing, open_captures, record_market_data
 from goquant_bot.app.signals import HISTORY_FILE, arb_config, build_signals, demo_monitors
 from goquant_bot.bot.availability import crash_notice, venue_down_notice, venue_recovered_notice
@@ -20,6 +20,8 @@ from goquant_bot.engine.service import SignalService
 from goquant_bot.logging import get_logger
 from goquant_bot.marketdata.incidents import VenueIncident
 from goquant_bot.marketdata.service import MarketDataService
+from goquant_bot.monitors.dispatch import LocalDispatcher
+from goquant_bot.monitors.service import MonitorService
 from goquant_bot.observability.server import HealthServer
 from goquant_bot.observability.wiring import build_health
 from goquant_bot.settings import Settings
@@ -68,14 +70,18 @@ class App:
         market: MarketDataService | None = None,
         signals: SignalService | None = None,
         registry: MonitorRegistry | None = None,
+        monitors: MonitorService | None = None,
+        chat: ChatSide | None = None,
+        health: HealthServer | None = None,
     ):
         self.settings = settings
         self.supervisor = supervisor
         self.market = market
         self.signals = signals
         self.registry = registry
-        self.chat: ChatSide | None = None
-        self.health: HealthServer | None = None
+        self.monitors = monitors
+        self.chat = chat
+        self.health = health
         self.task_names = [spec.name for spec in specs]
         for spec in specs:
             supervisor.add(spec)
@@ -163,9 +169,13 @@ def build(
         settings, connector or websocket_connect, http, watch=watch, demo=settings.app.demo
     )
     specs += feed_specs
-    signals, registry = build_signals(settings, market)
+    events = LocalDispatcher()
+    saved = load_saved(settings)
+    path = build_signals(settings, market, events, saved.records)
+    signals, registry = path.loop, path.registry
     specs.append(TaskSpec("engine", signals.run, stage=Stage.ENGINE))
-    chat = build_chat(settings, market, signals, registry, stop=supervisor.request_stop)
+    notices: asyncio.Queue[str] = asyncio.Queue()  # for telegram.admin_ids, sent in order
+    chat = build_chat(settings, market, path, events, saved, notices, stop=supervisor.request_stop)
     specs += chat.specs
     label = SIMULATED_LABEL if settings.app.demo else ""
 
@@ -176,12 +186,12 @@ def build(
             )
         else:
             text = venue_recovered_notice(incident.venue, incident.since, incident.at, label)
-        chat.notify_admins(text)
+        notices.put_nowait(text)
 
-    market.on_incident = on_incident
+    market.on_incident = on_incident  # set, not passed: MarketDataService takes no handler
     if previous_run is not None and previous_run.crashed:
         log.warning("previous_run_crashed", pid=previous_run.pid, state=previous_run.state)
-        chat.notify_admins(crash_notice(previous_run.pid, previous_run.started, time.time()))
+        notices.put_nowait(crash_notice(previous_run.pid, previous_run.started, time.time()))
     if settings.observability.enabled:
         health = build_health(
             settings.observability,
@@ -204,7 +214,14 @@ def build(
         specs.append(
             TaskSpec("demo-monitors", demo_monitors(settings, market, registry), restart=False)
         )
-    app = App(settings, supervisor, specs, market=market, signals=signals, registry=registry)
-    app.chat = chat
-    app.health = health
-    return app
+    return App(
+        settings,
+        supervisor,
+        specs,
+        market=market,
+        signals=signals,
+        registry=registry,
+        monitors=path.monitors,
+        chat=chat,
+        health=health,
+    )

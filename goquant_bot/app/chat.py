@@ -5,35 +5,46 @@ from __future__ import annotations
 import asyncio
 import functools
 import gc
-import html
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from goquant_bot.alerts.delivery import Delivery, DeliveryConfig
+from goquant_bot.alerts.history import AlertHistory
 from goquant_bot.alerts.outbox import Payload, ViewUpdate
 from goquant_bot.alerts.pacing import PacingConfig
 from goquant_bot.alerts.transport import AlertTransport
-from goquant_bot.app.signals import HISTORY_FILE
+from goquant_bot.app.signals import HISTORY_FILE, SignalPath
 from goquant_bot.bot.alert_text import AlertRenderer, stable_text
+from goquant_bot.bot.availability import dropped_notice, state_notice
 from goquant_bot.bot.config import BotConfig
 from goquant_bot.bot.console import ConsoleAdapter
 from goquant_bot.bot.ondemand import run_followups
 from goquant_bot.bot.router import CommandRouter
 from goquant_bot.bot.telegram.adapter import AdapterConfig
 from goquant_bot.bot.telegram.build import build_telegram, build_transport
-from goquant_bot.bot.types import CallbackAnswer, Caller, Commands, Keyboard, Reply
+from goquant_bot.bot.types import CallbackAnswer, Caller, Keyboard, Reply
 from goquant_bot.bot.users import UserStore
-from goquant_bot.domain.events import Event, MarketViewSignal
-from goquant_bot.domain.instruments import Symbol, Venue
+from goquant_bot.domain.events import MarketViewSignal
+from goquant_bot.domain.instruments import Venue
 from goquant_bot.domain.monitors import MarketViewMonitor, is_internal
-from goquant_bot.engine.arbitrage import RestoredOpening
-from goquant_bot.engine.registry import Monitor, MonitorRegistry
-from goquant_bot.engine.service import SignalService
 from goquant_bot.logging import get_logger
 from goquant_bot.marketdata.service import MarketDataService
+from goquant_bot.monitors.dispatch import ALL, Dispatcher
+from goquant_bot.monitors.events import (
+    EngineSignals,
+    MonitorAdded,
+    MonitorChanged,
+    MonitorEvent,
+    MonitorPaused,
+    MonitorRemoved,
+    MonitorRestored,
+    MonitorResumed,
+)
+from goquant_bot.monitors.records import MonitorRecord
+from goquant_bot.monitors.schema import records_from_entries
 from goquant_bot.settings import Settings
 from goquant_bot.storage.export import Skipped, history_files, read_closed
-from goquant_bot.storage.state import PersistedState, StateSaver, load_state
+from goquant_bot.storage.state import PersistedState, SaveSignal, StateSaver, load_state
 from goquant_bot.supervisor import Stage, TaskSpec
 from goquant_bot.venues.sim import SIMULATED_LABEL
 
@@ -106,47 +117,44 @@ class PersistingCommands:
 
 
 @dataclass(slots=True)
-class ChatSide:
-    router: CommandRouter
-    delivery: Delivery
-    saver: StateSaver
-    specs: list[TaskSpec]
-    notify_admins: Callable[[str], None]  # a notice for telegram.admin_ids, sent in order
+class Saved:
+    """What the state file gave back at start-up."""
+
+    state: PersistedState
+    records: list[MonitorRecord]
+    source: str  # "main", "backup" or "none" (see storage.atomic)
+    problems: list[str]  # the file's
+    dropped: list[str]  # monitor entries that are not valid monitors
 
 
-def build_chat(
-    settings: Settings,
-    market: MarketDataService,
-    signals: SignalService,
-    registry: MonitorRegistry,
-    *,
-    stop: Callable[[], None],
-) -> ChatSide:
-    """Commands on Telegram (or the terminal), alerts through the paced outbox, and a state
-    file that makes a restart invisible."""
-    path = settings.app.data_dir / STATE_FILE
-    loaded = load_state(path)
+def load_saved(settings: Settings) -> Saved:
+    """The state file, migrated; damaged monitor entries are left out and reported."""
+    loaded = load_state(settings.app.data_dir / STATE_FILE)
     state = loaded.value or PersistedState()
-    gc.disable()  # rebuilding 100,000 monitors: no collection passes meanwhile
-    try:
-        store = UserStore.from_dict(state.users) if state.users else UserStore()
-    finally:
-        gc.enable()
-    saver_ref: list[StateSaver] = []
+    records, dropped = records_from_entries(state.monitors)
+    for problem in dropped:
+        log.error("monitor_dropped", problem=problem)
+    return Saved(state, records, loaded.source, list(loaded.problems), dropped)
 
-    def changed() -> None:
-        if saver_ref:
-            saver_ref[0].mark_dirty()
 
-    def confirmed() -> None:
-        """A command's or button's effect, which its reply confirms: saved at once."""
-        if saver_ref:
-            saver_ref[0].mark_confirmed()
+class DeliveryFeed:
+    """Events to alert delivery: engine signals become alerts, a market view's life its
+    live message. The bot's own monitors (owner 0) have no chat: they only log."""
 
-    def route(events: Sequence[Event]) -> None:
-        """Engine events to delivery: a market-view signal refreshes the live view."""
+    def __init__(self, delivery: Delivery, clock: Callable[[], float]) -> None:
+        self.delivery = delivery
+        self.clock = clock
+
+    def subscribe(self, events: Dispatcher) -> None:
+        events.subscribe(EngineSignals, self.signals)
+        for running in (MonitorAdded, MonitorChanged, MonitorResumed, MonitorRestored):
+            events.subscribe(running, self.running)
+        events.subscribe(MonitorPaused, self.stopped)
+        events.subscribe(MonitorRemoved, self.stopped)
+
+    def signals(self, batch: EngineSignals) -> None:
         payloads: list[Payload] = []
-        for event in events:
+        for event in batch.events:
             if is_internal(event.owner):
                 continue  # the bot's own monitors only log: no chat has their owner id
             if isinstance(event, MarketViewSignal):
@@ -154,23 +162,69 @@ def build_chat(
                 if event.kind in _VIEW_ONLY:
                     continue
             payloads.append(event)
-        delivery.publish(payloads)
-        changed()
+        self.delivery.publish(payloads)
 
+    def running(self, event: MonitorEvent) -> None:
+        if event.kind == "market_view" and not is_internal(event.chat_id):
+            self.delivery.publish([ViewUpdate(event.monitor_id, event.chat_id, self.clock())])
+
+    def stopped(self, event: MonitorEvent) -> None:
+        if is_internal(event.chat_id):
+            return
+        if event.kind == "market_view":  # the last edit says so; held signals are dropped
+            self.delivery.publish(
+                [ViewUpdate(event.monitor_id, event.chat_id, self.clock(), stopped=True)]
+            )
+            self.delivery.forget(event.chat_id, event.monitor_id, keep_view=True)
+        else:
+            self.delivery.forget(event.chat_id, event.monitor_id)
+
+
+@dataclass(slots=True)
+class ChatSide:
+    router: CommandRouter
+    delivery: Delivery
+    saver: StateSaver
+    specs: list[TaskSpec]
+
+
+def build_chat(
+    settings: Settings,
+    market: MarketDataService,
+    path: SignalPath,
+    events: Dispatcher,
+    saved: Saved,
+    notices: asyncio.Queue[str],
+    *,
+    stop: Callable[[], None],
+) -> ChatSide:
+    """Commands on Telegram (or the terminal), alerts through the paced outbox, and a state
+    file that makes a restart invisible."""
+    state = saved.state
+    monitors = path.monitors
+    label = SIMULATED_LABEL if settings.app.demo else ""
+    gc.disable()  # rebuilding many chats: no collection passes meanwhile
+    try:
+        store = UserStore.from_dict(state.users) if state.users else UserStore()
+    finally:
+        gc.enable()
+    save = SaveSignal()
+    events.subscribe(ALL, lambda event: save.mark_dirty())  # every change is worth a save
+    alert_history = AlertHistory()
+    alert_history.load(state.delivery.get("history", {}))
     router = CommandRouter(
-        registry=registry,
-        arbitrage=signals.arbitrage,
-        market_view=signals.market_view,
+        monitors=monitors,
+        arbitrage=path.arbitrage,
+        market_view=path.market_view,
+        quotes=path.quotes,
         directory=market.directory,
         hub=market.hub,
-        stats=signals.stats,
+        stats=path.loop.stats,
         config=bot_config(settings),
         store=store,
-        history=lambda chat_id: delivery.history.recent(chat_id),
-        publish=route,
+        history=alert_history.recent,
     )
-    persisting = PersistingCommands(router, confirmed, SIMULATED_LABEL if settings.app.demo else "")
-    commands: Commands = persisting
+    commands = PersistingCommands(router, save.mark_confirmed, label)
     specs: list[TaskSpec] = []
     transport: AlertTransport
     per_chat = settings.bot.chat_messages_per_min
@@ -192,37 +246,36 @@ def build_chat(
         specs.append(TaskSpec("console", console.run, stage=Stage.INTAKE, restart=False))
 
     def view_throttle(monitor_id: str) -> float:
-        monitor = registry.monitors.get(monitor_id)
+        monitor = monitors.running_monitor(monitor_id)
         return monitor.cooldown_s if isinstance(monitor, MarketViewMonitor) else 0.0
 
-    def blocked(chat_id: int) -> None:
-        router.chat_blocked(chat_id)
-        changed()
-
-    def migrated(old: int, new: int) -> None:
-        router.chat_migrated(old, new)
-        changed()
-
     renderer = AlertRenderer(
-        open_opportunities=signals.arbitrage.open_opportunities,
+        open_opportunities=path.arbitrage.open_opportunities,
         live_view=router.live_view_text,
         prefs=store.prefs,
-        label=SIMULATED_LABEL if settings.app.demo else "",
+        label=label,
         price_decimals=router.ctx.price_decimals,
     )
+
+    def blocked(chat_id: int) -> None:
+        monitors.block_chat(chat_id)  # its ChatBlocked event marks the chat inactive
+
     delivery = Delivery(
         transport,
         prefs=store.prefs,
         render=renderer.render,
         buttons=renderer.buttons,
         on_blocked=blocked,
-        on_migrated=migrated,
+        on_migrated=monitors.migrate_chat,
         config=DeliveryConfig(edit_interval_s=settings.bot.edit_interval_s),
         pacing=pacing,
-        on_change=changed,
+        on_change=save.mark_dirty,
         min_refresh_s=view_throttle,
         stable_text=stable_text,
+        history=alert_history,
     )
+    delivery.restore_message_ids(state.delivery.get("message_ids", []))
+    DeliveryFeed(delivery, path.loop.clock).subscribe(events)
     if settings.effective_mode == "telegram":
         # Replies share the alerts' pacer (delivery.direct): one budget for every message.
         adapter = build_telegram(
@@ -240,49 +293,24 @@ def build_chat(
             send = functools.partial(transport.send, chat_id, text, buttons=buttons, silent=silent)
             return await delivery.direct.request(chat_id, send)
 
-        followups = functools.partial(run_followups, persisting.due_answers, paced_send)
+        followups = functools.partial(run_followups, commands.due_answers, paced_send)
         specs.append(TaskSpec("followups", followups, stage=Stage.INTAKE))
-    delivery.restore_message_ids(state.delivery.get("message_ids", []))
-    delivery.history.load(state.delivery.get("history", {}))
-    signals.sink = route
-
-    def on_monitor(change: str, monitor: Monitor) -> None:
-        if change == "finished":
-            router.monitor_finished(monitor.id)  # its last alert is still to be delivered
-        elif is_internal(monitor.owner):
-            pass  # the bot's own monitors have no chat and no live message
-        elif isinstance(monitor, MarketViewMonitor):
-            stopped = change == "removed"
-            delivery.publish([ViewUpdate(monitor.id, monitor.owner, signals.clock(), stopped)])
-            if stopped:  # the last edit says so; its held signals are not sent any more
-                delivery.forget(monitor.owner, monitor.id, keep_view=True)
-        elif change == "removed":
-            delivery.forget(monitor.owner, monitor.id)
-        changed()
-
-    registry.on_change = on_monitor
 
     def snapshot() -> Callable[[], PersistedState]:
         """Copies on the loop; the document (30 MB at 100,000 monitors) is built off it."""
         users = store.frozen()
-        opportunities = signals.arbitrage.export_open()
+        records = monitors.frozen()
+        opportunities = monitors.open_snapshot()
         message_ids = delivery.message_ids()
-        history = delivery.history.to_dict()
+        history = alert_history.to_dict()
+        return lambda: PersistedState.model_construct(
+            users=users(),
+            monitors=records(),
+            opportunities=opportunities(),
+            delivery={"message_ids": message_ids, "history": history},
+        )
 
-        def build() -> PersistedState:
-            return PersistedState.model_construct(
-                users=users(),
-                opportunities={
-                    monitor_id: [_opening_to_dict(o) for o in openings]
-                    for monitor_id, openings in opportunities.items()
-                },
-                delivery={"message_ids": message_ids, "history": history},
-            )
-
-        return build
-
-    saver = StateSaver(path, snapshot, debounce_s=0.5)
-    saver_ref.append(saver)
+    saver = StateSaver(settings.app.data_dir / STATE_FILE, snapshot, debounce_s=0.5, signal=save)
 
     async def restore() -> None:
         """Once the venues' instruments are known: run the saved monitors again, with the
@@ -292,31 +320,29 @@ def build_chat(
         closed = await asyncio.to_thread(
             lambda: [e for _, e in read_closed(history_files(history), skipped=skipped)]
         )
-        loaded = signals.stats.load(closed, skipped=skipped.count)
+        loaded = path.loop.stats.load(closed, skipped=skipped.count)
         log.info("history_loaded", closed_opportunities=loaded, skipped_lines=skipped.count)
         await market.ready.wait()
-        for problem in router.restore_monitors():
+        for problem in monitors.restore():
             log.error("monitor_not_restored", problem=problem)
-        restored = 0
-        for monitor_id, items in state.opportunities.items():
-            openings = [o for o in (_opening_from_dict(d) for d in items) if o is not None]
-            restored += signals.arbitrage.restore_open(
-                monitor_id, openings, confirm_by=signals.clock() + RESTORE_GRACE_S
-            )
-        log.info("state_restored", monitors=len(registry.monitors), open_opportunities=restored)
+        restored = monitors.restore_open(
+            state.opportunities, confirm_by=path.loop.clock() + RESTORE_GRACE_S
+        )
+        log.info("state_restored", monitors=monitors.running_count(), open_opportunities=restored)
         async for venue in market.arrivals():  # a venue unreachable at start is back
-            problems = router.restore_monitors()
+            problems = monitors.restore()
             log.info(
                 "monitors_restarted",
                 venue=venue.value,
-                running=len(registry.monitors),
+                running=monitors.running_count(),
                 still_waiting=len(problems),
             )
 
     specs.append(TaskSpec("restore", restore, stage=Stage.ENGINE, restart=False))
-    notices: asyncio.Queue[str] = asyncio.Queue()
-    if loaded.problems:
-        notices.put_nowait(state_notice(loaded.source, loaded.problems))
+    if saved.problems:
+        notices.put_nowait(state_notice(saved.source, saved.problems))
+    if saved.dropped:
+        notices.put_nowait(dropped_notice(saved.dropped))
     if settings.telegram.admin_ids:
 
         async def tell_admins() -> None:
@@ -329,17 +355,7 @@ def build_chat(
         specs.append(TaskSpec("admin-notice", tell_admins, stage=Stage.DELIVERY))
     specs.append(TaskSpec("delivery", delivery.run, stage=Stage.DELIVERY))
     specs.append(TaskSpec("state", saver.run, stage=Stage.STATE))
-    return ChatSide(router, delivery, saver, specs, notices.put_nowait)
-
-
-def state_notice(source: str, problems: list[str]) -> str:
-    """What admins are told when the state file could not be read as it was."""
-    what = {
-        "backup": "The state file was damaged: the previous version (backup) was loaded.",
-        "none": "The state file and its backup were unreadable: the bot started EMPTY.",
-    }.get(source, "The state file had problems.")
-    details = "\n".join(f"• {html.escape(p[:300])}" for p in problems[:5])
-    return f"⚠️ <b>{what}</b>\nThe damaged files were kept aside for inspection.\n{details}"
+    return ChatSide(router, delivery, saver, specs)
 
 
 def bot_config(settings: Settings) -> BotConfig:
@@ -351,6 +367,7 @@ def bot_config(settings: Settings) -> BotConfig:
         max_arb_per_user=bot.max_arb_per_user,
         max_views_per_user=bot.max_views_per_user,
         max_monitors_total=bot.max_monitors_total,
+        max_symbols_per_monitor=bot.max_symbols_per_monitor,
         default_threshold_pct=arb.default_min_edge_pct,
         default_notional=arb.default_notional,
         popular=bot.popular,
@@ -362,27 +379,3 @@ def bot_config(settings: Settings) -> BotConfig:
         max_skew_s=arb.max_skew_s,
         sanity_cap_pct=arb.sanity_cap_pct,
     )
-
-
-def _opening_to_dict(opening: RestoredOpening) -> dict[str, object]:
-    return {
-        "symbol": str(opening.symbol),
-        "buy": opening.buy_venue.value,
-        "sell": opening.sell_venue.value,
-        "opened_at": opening.opened_at,
-        "peak_edge_pct": opening.peak_edge_pct,
-    }
-
-
-def _opening_from_dict(data: dict[str, object]) -> RestoredOpening | None:
-    try:
-        return RestoredOpening(
-            Symbol.parse(str(data["symbol"])),
-            Venue(str(data["buy"])),
-            Venue(str(data["sell"])),
-            float(data["opened_at"]),  # type: ignore[arg-type]
-            float(data["peak_edge_pct"]),  # type: ignore[arg-type]
-        )
-    except (KeyError, ValueError, TypeError):
-        log.warning("opening_not_restored", entry=str(data)[:200])
-        return None

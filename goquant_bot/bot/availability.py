@@ -112,3 +112,23 @@ def crash_notice(pid: int | None, started: float | None, now: float) -> str:
 
 def _label(label: str) -> str:
     return f"🧪 <b>{esc(label)}</b>\n" if label else ""
+
+
+def state_notice(source: str, problems: Sequence[str]) -> str:
+    """What admins are told when the state file could not be read as it was."""
+    what = {
+        "backup": "The state file was damaged: the previous version (backup) was loaded.",
+        "none": "The state file and its backup were unreadable: the bot started EMPTY.",
+    }.get(source, "The state file had problems.")
+    details = "\n".join(f"• {esc(p[:300])}" for p in problems[:5])
+    return f"⚠️ <b>{what}</b>\nThe damaged files were kept aside for inspection.\n{details}"
+
+
+def dropped_notice(problems: Sequence[str]) -> str:
+    """What admins are told when saved monitors could not be read back (dropped)."""
+    details = "\n".join(f"• {esc(p[:300])}" for p in problems[:5])
+    more = f"\n… and {len(problems) - 5} more (see the log)" if len(problems) > 5 else ""
+    return (
+        f"⚠️ <b>{len(problems)} saved monitor(s) were damaged and dropped</b> at start-up; "
+        f"their owners are not told.\n{details}{more}"
+    )

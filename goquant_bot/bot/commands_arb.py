@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-from collections import Counter
-from itertools import permutations
 
 from goquant_bot.bot import lifecycle, ondemand
 from goquant_bot.bot.availability import left_out, require_listings
@@ -16,17 +14,17 @@ from goquant_bot.bot.parsing import (
     InputError,
     options,
     parse_duration,
+    parse_profit,
     parse_size,
     parse_threshold,
     resolve_symbol,
 )
 from goquant_bot.bot.render import esc, fmt_money, fmt_pct, fmt_span, replies
-from goquant_bot.bot.render_tables import OneShot, open_line, opportunities_text, stats_text
+from goquant_bot.bot.render_tables import open_line, opportunities_text, stats_text
 from goquant_bot.bot.types import Button, Caller, Reply
-from goquant_bot.bot.users import MonitorKind, MonitorRecord
-from goquant_bot.domain.arbitrage import check_pair, quote_pair
 from goquant_bot.domain.instruments import Symbol, Venue
 from goquant_bot.domain.monitors import ArbMonitor, FiringPolicy
+from goquant_bot.monitors.records import MonitorKind, MonitorRecord
 from goquant_bot.storage.export import to_csv
 
 CONFIG_ARB_EXAMPLE = "/config_arb ab12cd threshold=0.4 size=5000"
@@ -35,7 +33,7 @@ TOP_OPPORTUNITIES = 8
 
 
 def notional_for(ctx: Deps, caller: Caller) -> float:
-    return ctx.store.prefs(caller.chat_id).default_notional or ctx.config.default_notional
+    return lifecycle.chat_size(ctx, caller.chat_id)
 
 
 def monitor_arb(ctx: Deps, caller: Caller, args: list[str]) -> list[Reply]:
@@ -51,6 +49,7 @@ def monitor_arb(ctx: Deps, caller: Caller, args: list[str]) -> list[Reply]:
         max_threshold=cfg.max_threshold_pct,
         size_range=(cfg.min_notional, cfg.max_notional),
         sanity_cap_pct=cfg.sanity_cap_pct,
+        max_symbols=cfg.max_symbols_per_monitor,
     )
     out = create_arb(ctx, caller, req)
     if note := left_out(ctx.directory, args, ctx.clock()):
@@ -61,13 +60,13 @@ def monitor_arb(ctx: Deps, caller: Caller, args: list[str]) -> list[Reply]:
 def create_arb(ctx: Deps, caller: Caller, req: ArbRequest, *, edit: bool = False) -> list[Reply]:
     lifecycle.check_limits(ctx, caller.user_id, MonitorKind.ARB)
     monitor = lifecycle.arb_monitor(ctx, caller, req, ctx.new_monitor_id())
-    record = lifecycle.start(ctx, monitor, caller.user_id)
+    record = lifecycle.start(ctx, monitor, caller.user_id, lifecycle.arb_follows(req))
     tier = ctx.arbitrage.tier_for(req.notional)
     lines = [
         f"✅ Arbitrage monitor <code>{esc(record.id)}</code> created",
-        f"{esc(req.symbol)} on {', '.join(esc(v) for v in req.venues)}",
-        f"Alert when the net edge after fees reaches <b>{fmt_pct(req.threshold_pct)}</b> "
-        f"at {fmt_money(req.notional)} {esc(req.symbol.quote)} "
+        f"{', '.join(esc(s) for s in req.symbols)} on {', '.join(esc(v) for v in req.venues)}",
+        f"Alert when {_condition(req.threshold_pct, req.min_profit, _quote_of(req))} "
+        f"at {fmt_money(req.notional)} {_quote_of(req)} "
         f"(computed at the {fmt_money(tier)} size tier)",
     ]
     if req.min_duration_s:
@@ -78,6 +77,21 @@ def create_arb(ctx: Deps, caller: Caller, req: ArbRequest, *, edit: bool = False
         lines.append("🟢 An opportunity is open right now: its alert follows.")
     buttons = ((Button("⏹ Stop", f"m:{record.id}:stop"), Button("📋 My monitors", "c:status_arb")),)
     return replies("\n".join(lines), buttons, edit=edit)
+
+
+def _condition(threshold: float | None, min_profit: float | None, quote: str) -> str:
+    """What must hold for an alert: the net edge, the net profit, or both."""
+    parts = []
+    if threshold is not None:
+        parts.append(f"the net edge after fees reaches <b>{fmt_pct(threshold)}</b>")
+    if min_profit is not None:
+        parts.append(f"the net profit reaches <b>{fmt_money(min_profit)} {quote}</b>")
+    return " and ".join(parts)
+
+
+def _quote_of(req: ArbRequest) -> str:
+    quotes = {s.quote for s in req.symbols}
+    return esc(req.symbol.quote) if len(quotes) == 1 else "(each pair's quote currency)"
 
 
 def stop_arb(ctx: Deps, caller: Caller, args: list[str]) -> list[Reply]:
@@ -91,7 +105,9 @@ def status_arb(ctx: Deps, caller: Caller, args: list[str]) -> list[Reply]:
     def opened(record: MonitorRecord) -> list[str]:
         return [open_line(o, now) for o in ctx.arbitrage.open_opportunities(record.id)]
 
-    return listing(ctx, caller, MonitorKind.ARB, "📋 <b>Arbitrage monitors</b>", opened)
+    return listing(
+        ctx, caller, MonitorKind.ARB, "📋 <b>Arbitrage monitors</b>", opened, pausing=True
+    )
 
 
 def config_arb(ctx: Deps, caller: Caller, args: list[str]) -> list[Reply]:
@@ -99,7 +115,9 @@ def config_arb(ctx: Deps, caller: Caller, args: list[str]) -> list[Reply]:
         msg = "Give the monitor's id and what to change."
         raise InputError(msg, CONFIG_ARB_EXAMPLE)
     record = find(ctx, caller, args[0], MonitorKind.ARB, CONFIG_ARB_EXAMPLE)
-    opts = options(args[1:], ("threshold", "size", "min", "mode", "polled"), CONFIG_ARB_EXAMPLE)
+    opts = options(
+        args[1:], ("threshold", "size", "min", "min_profit", "mode", "polled"), CONFIG_ARB_EXAMPLE
+    )
     if not opts:
         msg = "Say what to change, e.g. threshold=0.4."
         raise InputError(msg, CONFIG_ARB_EXAMPLE)
@@ -121,6 +139,8 @@ def config_arb(ctx: Deps, caller: Caller, args: list[str]) -> list[Reply]:
         changes["min_duration_s"] = parse_duration(
             opts["min"], 0.0, 3600.0, "minimum duration", CONFIG_ARB_EXAMPLE
         )
+    if "min_profit" in opts:
+        changes["min_profit"] = parse_profit(opts["min_profit"], "/config_arb ab12cd min_profit=5")
     if "mode" in opts:
         mode = opts["mode"].lower()
         if mode not in ("once", "each"):
@@ -133,7 +153,13 @@ def config_arb(ctx: Deps, caller: Caller, args: list[str]) -> list[Reply]:
             msg = "polled= is 'on' or 'off'."
             raise InputError(msg, "/config_arb ab12cd polled=on")
         changes["allow_polled"] = polled == "on"
-    updated = lifecycle.replace(ctx, record, dataclasses.replace(monitor, **changes))  # type: ignore[arg-type]
+    try:
+        changed = dataclasses.replace(monitor, **changes)  # type: ignore[arg-type]
+    except ValueError:  # the domain's own check: nothing left to alert on
+        msg = "Keep a threshold or a minimum profit: a monitor needs one of them."
+        raise InputError(msg, "/config_arb ab12cd min_profit=5") from None
+    own = ["size"] if "notional" in changes else []
+    updated = lifecycle.replace(ctx, record, changed, own=own)
     return replies(f"✅ Changed:\n{line(ctx, updated)}")
 
 
@@ -188,64 +214,16 @@ def arbitrage(ctx: Deps, caller: Caller, args: list[str]) -> list[Reply]:
 
 def _opportunities(ctx: Deps, caller: Caller, symbols: list[Symbol]) -> list[Reply]:
     notional = notional_for(ctx, caller)
-    fees = dict(ctx.arbitrage.config.fees_pct)
     names = {v.value for v in Venue}
-    own = ctx.store.prefs(caller.chat_id).fees_pct
-    fees.update({Venue(v): f for v, f in own if v in names})
-    found: list[OneShot] = []
-    skipped: Counter[str] = Counter()
-    for symbol in symbols:
-        _quote_symbol(ctx, symbol, notional, fees, found, skipped)
-    found.sort(key=lambda q: q.edge_pct, reverse=True)
-    top = found[:TOP_OPPORTUNITIES]
-    text = opportunities_text(top, skipped, notional, len(symbols), ctx.price_decimals)
+    own = {Venue(v): f for v, f in ctx.store.prefs(caller.chat_id).fees_pct if v in names}
+    quotes = ctx.quotes.quotes(symbols, notional, own, ctx.config.venues)
+    top = quotes.found[:TOP_OPPORTUNITIES]
+    text = opportunities_text(top, quotes.skipped, notional, len(symbols), ctx.price_decimals)
     if not symbols:
         text += (
             "\nNothing is streamed yet: start a monitor or name a symbol, e.g. /arbitrage BTC-USDT"
         )
     return replies(text)
-
-
-def _quote_symbol(
-    ctx: Deps,
-    symbol: Symbol,
-    notional: float,
-    fees: dict[Venue, float],
-    found: list[OneShot],
-    skipped: Counter[str],
-) -> None:
-    books = {b.key.venue: b for b in ctx.arbitrage.books.books_for(symbol, ctx.config.venues)}
-    if len(books) < 2:
-        skipped["not streamed"] += 1
-        return
-    for buy_venue, sell_venue in permutations(sorted(books), 2):
-        buy, sell = books[buy_venue], books[sell_venue]
-        guard = check_pair(buy, sell, max_skew_s=ctx.config.max_skew_s, allow_polled=False)
-        if guard is not None:
-            skipped[guard.value.replace("_", " ")] += 1
-            continue
-        quote = quote_pair(buy, sell, notional)
-        if quote is None:
-            skipped["no liquidity"] += 1
-            continue
-        edge, profit = quote.net(fees.get(buy_venue, 0.0), fees.get(sell_venue, 0.0))
-        if edge > ctx.config.sanity_cap_pct:
-            skipped["suspect"] += 1
-            continue
-        found.append(
-            OneShot(
-                symbol,
-                buy_venue,
-                sell_venue,
-                quote.buy_vwap,
-                quote.sell_vwap,
-                quote.size,
-                quote.buy_notional,
-                edge,
-                profit,
-                quote.complete,
-            )
-        )
 
 
 def arb_stats(ctx: Deps, caller: Caller, args: list[str]) -> list[Reply]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from goquant_bot.bot import commands_templates as templates
 from goquant_bot.bot import lifecycle
 from goquant_bot.bot.availability import require_listings
 from goquant_bot.bot.commands_arb import create_arb, notional_for
@@ -12,14 +13,15 @@ from goquant_bot.bot.parsing import (
     ArbRequest,
     InputError,
     ViewRequest,
+    parse_profit,
     parse_threshold,
     parse_venues,
     resolve_symbol,
 )
 from goquant_bot.bot.render import error_text, esc, fmt_money, fmt_pct, replies
 from goquant_bot.bot.types import Button, CallbackAnswer, Caller, Reply
-from goquant_bot.bot.users import MonitorKind
 from goquant_bot.domain.instruments import Symbol, Venue
+from goquant_bot.monitors.records import MonitorKind
 
 _TITLES = {FlowKind.ARB: "New arbitrage monitor", FlowKind.VIEW: "New market view"}
 _COMMANDS = {FlowKind.ARB: "/monitor_arb", FlowKind.VIEW: "/view_market"}
@@ -49,6 +51,8 @@ def prompt(
     if flow.step is Step.SYMBOL:
         lines.append("Pick an asset, or type a symbol such as <code>BTC-USDT</code>.")
         rows += popular_buttons(ctx, f"f:{flow.nonce}:s")
+        kind = MonitorKind.ARB if flow.kind is FlowKind.ARB else MonitorKind.VIEW
+        rows += templates.template_buttons(ctx, caller, f"f:{flow.nonce}:s", kind)
         rows.append((cancel,))
     elif flow.step is Step.VENUES:
         need = "at least two exchanges" if flow.min_venues == 2 else "one or more exchanges"
@@ -78,22 +82,52 @@ def prompt(
     else:
         lines.append(_summary(ctx, caller, flow))
         rows.append((Button("✅ Create", f"f:{flow.nonce}:c:!ok"),))
+        if flow.kind is FlowKind.ARB:
+            lines.append(
+                "Optional: a floor on the net profit at your size (both must hold): tap one "
+                "below or type e.g. <code>profit 5</code>."
+            )
+            rows.append(_profit_buttons(flow))
         rows.append((back, cancel))
     return replies("\n".join(lines), tuple(rows), edit=edit)
+
+
+PROFIT_CHOICES = (5.0, 10.0, 25.0)
+
+
+def _profit_buttons(flow: Flow) -> tuple[Button, ...]:
+    """An optional floor on the net profit, besides the edge (both must hold)."""
+    buttons = [
+        Button(f"💰 profit ≥ {p:g}", f"f:{flow.nonce}:c:p{p:g}")
+        for p in PROFIT_CHOICES
+        if p != flow.min_profit
+    ]
+    if flow.min_profit is not None:
+        buttons.append(Button("No profit floor", f"f:{flow.nonce}:c:p0"))
+    return tuple(buttons)
 
 
 def _summary(ctx: Deps, caller: Caller, flow: Flow) -> str:
     venues = esc(", ".join(flow.venues))
     if flow.kind is FlowKind.ARB:
+        quote = esc(Symbol.parse(flow.symbol or "").quote) if flow.symbol else ""
+        floor = (
+            f" and a net profit ≥ {fmt_money(flow.min_profit)} {quote}"
+            if flow.min_profit is not None
+            else ""
+        )
         return (
             f"Check and confirm: <b>{esc(flow.symbol)}</b> on {venues}, alert at "
-            f"≥ {fmt_pct(flow.threshold)} net, size {fmt_money(notional_for(ctx, caller))} "
-            "(change the size with /config size)."
+            f"≥ {fmt_pct(flow.threshold)} net{floor}, size "
+            f"{fmt_money(notional_for(ctx, caller))} (change the size with /config size)."
         )
     return (
         f"Check and confirm: live view of <b>{esc(flow.symbol)}</b> on {venues}. "
         + view_cadence(ctx, ctx.config.view_throttle_s)
     )
+
+
+_PROFIT_WORDS = ("profit", "min_profit")
 
 
 def text_input(ctx: Deps, caller: Caller, flow: Flow, text: str) -> list[Reply]:
@@ -115,6 +149,10 @@ def text_input(ctx: Deps, caller: Caller, flow: Flow, text: str) -> list[Reply]:
         elif flow.step is Step.THRESHOLD:
             flow.set_threshold(_threshold(ctx, text.strip(), "0.3"), now)
         else:
+            words = text.strip().lower().replace("=", " ").split()
+            if flow.kind is FlowKind.ARB and len(words) == 2 and words[0] in _PROFIT_WORDS:
+                flow.set_min_profit(parse_profit(words[1], "profit 5"), now)
+                return prompt(ctx, caller, flow)
             if text.strip().lower() not in ("yes", "ok", "create"):
                 return prompt(ctx, caller, flow, note="Tap ✅ Create to confirm, or /cancel.")
             return _finish(ctx, caller, flow, edit=False)
@@ -154,6 +192,11 @@ def press(ctx: Deps, caller: Caller, parts: list[str]) -> PressResult:
             raise FlowError(msg)
         if value == "!back":
             flow.back(now)
+        elif flow.step is Step.SYMBOL and value.startswith("#"):
+            kind = MonitorKind.ARB if flow.kind is FlowKind.ARB else MonitorKind.VIEW
+            created = templates.from_template(ctx, caller, value[1:], kind, edit=True)
+            del ctx.store.flows[key]
+            return CallbackAnswer("Created"), created
         elif flow.step is Step.SYMBOL:
             symbol = ctx.directory.resolve(value)
             flow.choose_symbol(str(symbol), _listed(ctx, symbol), now)
@@ -168,6 +211,11 @@ def press(ctx: Deps, caller: Caller, parts: list[str]) -> PressResult:
             flow.set_threshold(_threshold(ctx, value, "0.3"), now)
         elif value == "!ok":
             return CallbackAnswer("Created"), _finish(ctx, caller, flow, edit=True)
+        elif value.startswith("p") and flow.kind is FlowKind.ARB:
+            floor = float(value[1:])
+            if floor not in (0.0, *PROFIT_CHOICES):
+                raise FlowError(ENDED)
+            flow.set_min_profit(floor or None, now)
         else:
             raise FlowError(ENDED)
     except (FlowError, InputError, ValueError) as err:
@@ -182,7 +230,9 @@ def _finish(ctx: Deps, caller: Caller, flow: Flow, *, edit: bool) -> list[Reply]
     venues = tuple(Venue(v) for v in flow.venues)
     if flow.kind is FlowKind.ARB:
         threshold = flow.threshold or ctx.config.default_threshold_pct
-        req = ArbRequest(symbol, venues, threshold, notional_for(ctx, caller))
+        req = ArbRequest(
+            symbol, venues, threshold, notional_for(ctx, caller), min_profit=flow.min_profit
+        )
         out = create_arb(ctx, caller, req, edit=edit)
     else:
         everything = set(venues) == {Venue(v) for v in flow.listed}

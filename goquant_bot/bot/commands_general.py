@@ -6,6 +6,7 @@ import dataclasses
 import math
 from collections import Counter
 
+from goquant_bot.bot import commands_templates as templates
 from goquant_bot.bot import lifecycle
 from goquant_bot.bot.availability import unreachable_lines, unreachable_text
 from goquant_bot.bot.commands_arb import no_arguments
@@ -22,9 +23,9 @@ from goquant_bot.bot.render import (
 )
 from goquant_bot.bot.render_tables import monitor_line, symbols_page_text, venue_health_lines
 from goquant_bot.bot.types import Button, CallbackAnswer, Caller, Reply
-from goquant_bot.bot.users import MonitorKind
 from goquant_bot.domain.instruments import Venue
 from goquant_bot.errors import RejectedInput
+from goquant_bot.monitors.records import MonitorKind
 
 LIST_EXAMPLE = "/list_symbols okx BTC"
 _ADMIN_USERS_SHOWN = 30
@@ -39,7 +40,8 @@ def start(ctx: Deps, caller: Caller, args: list[str]) -> list[Reply]:
     prefs = ctx.store.prefs(caller.chat_id)
     name = esc(clip(caller.first_name.strip() or "there", 64))
     if not prefs.active:
-        resumed, problems = lifecycle.resume_chat(ctx, caller.chat_id)
+        ctx.store.update_prefs(caller.chat_id, active=True)
+        resumed, problems = ctx.monitors.unblock_chat(caller.chat_id)
         greeting = f"👋 Welcome back, {name}! Alerts to this chat are on again"
         greeting += f"; {resumed} monitor(s) resumed." if resumed else "."
         if problems:
@@ -53,18 +55,23 @@ def start(ctx: Deps, caller: Caller, args: list[str]) -> list[Reply]:
         greeting = f"👋 Hello again, {name}!"
     out = replies(greeting + "\n\nPick an action below, or send /help.", menu_keyboard())
     previous = ctx.store.previous.get(caller.user_id, [])
-    if previous and not ctx.store.monitors_of(user_id=caller.user_id):
+    if previous and not ctx.monitors.of(user_id=caller.user_id):
         lines = [f"You had {len(previous)} monitor(s) before:"]
         lines += [monitor_line(r, True, False) for r in previous[-10:]]
         lines.append("Set them up again in this chat?")
         buttons = ((Button("♻️ Restore them", "r:yes"), Button("No thanks", "r:no")),)
         out += replies("\n".join(lines), buttons)
-    return out
+    return out + templates.last_offer(ctx, caller)
 
 
 def press_restore(ctx: Deps, caller: Caller, parts: list[str]) -> PressResult:
     if parts == ["no"]:
         return CallbackAnswer("OK"), replies("Fine: start fresh with /menu.", edit=True)
+    if len(parts) == 2 and parts[0] == "t":
+        saved = ctx.store.templates.get(caller.user_id, {}).get(parts[1])
+        if saved is None:
+            return refuse()
+        return CallbackAnswer("Created"), templates.from_template(ctx, caller, parts[1], saved.kind)
     if parts != ["yes"]:
         return refuse()
     previous = ctx.store.previous.get(caller.user_id, [])
@@ -76,8 +83,8 @@ def press_restore(ctx: Deps, caller: Caller, parts: list[str]) -> PressResult:
         try:
             lifecycle.check_limits(ctx, caller.user_id, kind)
             monitor_id = ctx.new_monitor_id()
-            again = dataclasses.replace(record, id=monitor_id, chat_id=caller.chat_id)
-            lifecycle.start(ctx, again.to_monitor(), caller.user_id)
+            again = dataclasses.replace(record.monitor, id=monitor_id, owner=caller.chat_id)
+            lifecycle.start(ctx, again, caller.user_id, record.follows)
         except (RejectedInput, ValueError, KeyError) as exc:
             problems.append(f"• {esc(record.id)}: {esc(clip(str(exc), 200))}")
             continue
@@ -199,15 +206,15 @@ def admin(ctx: Deps, caller: Caller, args: list[str]) -> list[Reply]:
     store = ctx.store
     chats = list(store.chats.values())
     inactive = sum(1 for p in chats if not p.active)
-    records = store.monitors_of()
+    records = ctx.monitors.of()
     kinds = Counter(r.kind for r in records)
-    paused = sum(1 for r in records if r.paused)
+    paused = sum(1 for r in records if not r.runs)
     lines = [
         "🛠 <b>Admin</b>",
         f"Users: {len(store.users)} · chats: {len(chats)} ({inactive} inactive) · "
         f"set-ups in progress: {len(store.flows)}",
         f"Monitors: {kinds[MonitorKind.ARB]} arbitrage, {kinds[MonitorKind.VIEW]} market views "
-        f"({paused} paused) · running in the engine: {len(ctx.registry.monitors)} of at most "
+        f"({paused} paused) · running in the engine: {ctx.monitors.running_count()} of at most "
         f"{ctx.config.max_monitors_total}",
         "<b>Venues</b>",
         *venue_health_lines(list(ctx.hub.health())),

@@ -22,10 +22,10 @@ from goquant_bot.bot.parsing import (
 from goquant_bot.bot.render import esc, fmt_span, replies
 from goquant_bot.bot.render_tables import PriceDecimals, cbbo_text, ranking_text
 from goquant_bot.bot.types import Button, CallbackAnswer, Caller, Keyboard, Reply
-from goquant_bot.bot.users import MonitorKind, MonitorRecord
 from goquant_bot.domain.instruments import Symbol, Venue
 from goquant_bot.domain.monitors import MarketViewMonitor
 from goquant_bot.errors import RejectedInput
+from goquant_bot.monitors.records import MonitorKind, MonitorRecord
 
 CONFIG_VIEW_EXAMPLE = "/config_market ef34gh every=10s move=0.1 crossed=2 crossed_for=5s"
 
@@ -65,7 +65,7 @@ def create_view(ctx: Deps, caller: Caller, req: ViewRequest, *, edit: bool = Fal
 def _same_view(ctx: Deps, chat_id: int, req: ViewRequest) -> MonitorRecord | None:
     """The chat's view of the same symbol on the same venues (all venues is its own set)."""
     wanted = (str(req.symbol), frozenset(v.value for v in req.venues))
-    for record in ctx.store.monitors_of(chat_id=chat_id, kind=MonitorKind.VIEW):
+    for record in ctx.monitors.of(chat_id=chat_id, kind=MonitorKind.VIEW):
         spec = record.spec
         if (spec.get("symbol"), frozenset(spec.get("venues", ()))) == wanted:
             return record
@@ -109,7 +109,7 @@ def stop_market(ctx: Deps, caller: Caller, args: list[str]) -> list[Reply]:
 
 def status_market(ctx: Deps, caller: Caller, args: list[str]) -> list[Reply]:
     no_arguments("status_market", args)
-    return listing(ctx, caller, MonitorKind.VIEW, "👁 <b>Market views</b>")
+    return listing(ctx, caller, MonitorKind.VIEW, "👁 <b>Market views</b>", pausing=True)
 
 
 def config_market(ctx: Deps, caller: Caller, args: list[str]) -> list[Reply]:

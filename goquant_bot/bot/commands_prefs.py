@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from goquant_bot.bot import lifecycle
+from goquant_bot.bot.commands_monitors import paused_text, resumed_text
 from goquant_bot.bot.context import GROUP_SETTINGS, NOT_YOURS, Deps, PressResult, refuse
 from goquant_bot.bot.numbers import FEE_STEP
 from goquant_bot.bot.parsing import (
@@ -44,7 +45,7 @@ def _alerts_action(ctx: Deps, caller: Caller, args: list[str]) -> str:
         if not rest:
             _check_may_configure(ctx, caller, chat)
             return mute_all(ctx, chat) if action == "mute" else unmute_all(ctx, chat)
-        record = ctx.store.monitors.get(rest[0])
+        record = ctx.monitors.get(rest[0])
         if record is None or not ctx.can_see(record, caller):
             raise InputError(NOT_YOURS + " See /status_arb for your ids.", "/alerts mute ab12cd")
         _check_may_configure(ctx, caller, record.chat_id)
@@ -165,10 +166,10 @@ def press_alerts(ctx: Deps, caller: Caller, parts: list[str]) -> PressResult:
 
 
 def press_monitor(ctx: Deps, caller: Caller, parts: list[str]) -> PressResult:
-    """``m:<id>:stop|mute|unmute`` from lists and from alerts."""
-    if len(parts) != 2 or parts[1] not in ("stop", "mute", "unmute"):
+    """``m:<id>:stop|pause|resume|mute|unmute`` from lists and from alerts."""
+    if len(parts) != 2 or parts[1] not in ("stop", "pause", "resume", "mute", "unmute"):
         return refuse()
-    record = ctx.store.monitors.get(parts[0])
+    record = ctx.monitors.get(parts[0])
     if record is None or not ctx.can_see(record, caller):
         return refuse(NOT_YOURS)
     if parts[1] == "stop":
@@ -177,6 +178,12 @@ def press_monitor(ctx: Deps, caller: Caller, parts: list[str]) -> PressResult:
         lifecycle.stop(ctx, record)
         text = f"⏹ Monitor <code>{esc(record.id)}</code> ({esc(record.subject)}) stopped."
         return CallbackAnswer("Stopped"), replies(text)
+    if parts[1] in ("pause", "resume"):
+        if not ctx.can_change(record, caller):
+            return refuse("Only the member who created this monitor (or an admin) can do that.")
+        if parts[1] == "pause":
+            return CallbackAnswer("Paused"), replies(paused_text(ctx, record))
+        return CallbackAnswer("Resumed"), replies(resumed_text(ctx, record))
     if not ctx.may_configure(caller, record.chat_id):
         return refuse(GROUP_SETTINGS)
     muted = ctx.store.prefs(record.chat_id).muted_monitors
@@ -189,10 +196,19 @@ def press_monitor(ctx: Deps, caller: Caller, parts: list[str]) -> PressResult:
 
 
 def config(ctx: Deps, caller: Caller, args: list[str]) -> list[Reply]:
+    changed = 0
     if args:
         _check_may_configure(ctx, caller, caller.chat_id)
         _config_action(ctx, caller, args[0].lower(), args[1:])
-    return _config_view(ctx, caller)
+        if args[0].lower() in ("size", "fee"):
+            changed = lifecycle.apply_defaults(ctx, caller.chat_id)
+    out = _config_view(ctx, caller)
+    if changed:
+        out += replies(
+            f"↻ Applied to {changed} arbitrage monitor(s) of this chat that use its defaults "
+            "(those with their own size keep it; see /status_arb)."
+        )
+    return out
 
 
 def _config_action(ctx: Deps, caller: Caller, key: str, values: list[str]) -> None:
@@ -266,7 +282,7 @@ def _config_action(ctx: Deps, caller: Caller, key: str, values: list[str]) -> No
 
 def _config_view(ctx: Deps, caller: Caller, *, edit: bool = False) -> list[Reply]:
     prefs = ctx.store.prefs(caller.chat_id)
-    fees = {v: ctx.arbitrage.config.fees_pct.get(v, 0.0) for v in ctx.config.venues}
+    fees = {v: ctx.quotes.default_fees().get(v, 0.0) for v in ctx.config.venues}
     text = config_text(prefs, ctx.config.default_notional, fees)
     rows: list[tuple[Button, ...]] = [
         (

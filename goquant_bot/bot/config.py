@@ -17,6 +17,7 @@ class BotConfig:
     max_arb_per_user: int = 10
     max_views_per_user: int = 20
     max_monitors_total: int = 100
+    max_symbols_per_monitor: int = 20  # /monitor_arb BTC-USDT,ETH-USDT,...
     default_threshold_pct: float = 0.3
     default_notional: float = 1000.0
     min_notional: float = 10.0

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -11,14 +11,15 @@ from goquant_bot.bot.config import BotConfig
 from goquant_bot.bot.ondemand import OnDemand, Subscriptions
 from goquant_bot.bot.render import tick_decimals
 from goquant_bot.bot.types import CallbackAnswer, Caller, Reply
-from goquant_bot.bot.users import MonitorKind, MonitorRecord, UserStore
+from goquant_bot.bot.users import UserStore
 from goquant_bot.domain.book import Integrity
-from goquant_bot.domain.events import Event
+from goquant_bot.domain.cbbo import Cbbo
 from goquant_bot.domain.instruments import Instrument, Symbol, Venue
-from goquant_bot.engine.arbitrage import ArbitrageEngine
+from goquant_bot.engine.arbitrage import OpenOpportunity
 from goquant_bot.engine.history import OpportunityStats
-from goquant_bot.engine.market_view import MarketViewEngine
-from goquant_bot.engine.registry import MonitorRegistry
+from goquant_bot.engine.quotes import ArbQuotes
+from goquant_bot.monitors.records import MonitorKind, MonitorRecord
+from goquant_bot.monitors.service import MonitorService
 
 _ID_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"  # no look-alikes (l/1, o/0, i)
 
@@ -74,7 +75,27 @@ class AlertRecord(Protocol):
 
 
 AlertHistory = Callable[[int], Sequence[AlertRecord]]  # newest first
-EventSink = Callable[[Sequence[Event]], None]
+
+
+class ArbQueries(Protocol):
+    """What the commands read from the arbitrage engine."""
+
+    def tier_for(self, notional: float) -> float: ...
+    def open_opportunities(self, monitor_id: str) -> list[OpenOpportunity]: ...
+    def symbols(self) -> list[Symbol]: ...
+
+
+class ViewQueries(Protocol):
+    """What the commands read from the market-view engine."""
+
+    @property
+    def ranking_window_s(self) -> float: ...
+    def cbbo(
+        self, symbol: Symbol, venues: Iterable[Venue] | None = None, *, now: float
+    ) -> Cbbo: ...
+    def ranking(self, symbol: Symbol, now: float) -> Mapping[Venue, tuple[float, float]]: ...
+    def ranking_since(self, symbol: Symbol) -> float | None: ...
+    def symbols(self) -> list[Symbol]: ...
 
 
 def random_id(length: int) -> str:
@@ -83,9 +104,10 @@ def random_id(length: int) -> str:
 
 @dataclass(slots=True)
 class Deps:
-    registry: MonitorRegistry
-    arbitrage: ArbitrageEngine
-    market_view: MarketViewEngine
+    monitors: MonitorService
+    arbitrage: ArbQueries
+    market_view: ViewQueries
+    quotes: ArbQuotes
     directory: Directory
     hub: MarketHub
     stats: OpportunityStats
@@ -93,7 +115,6 @@ class Deps:
     clock: Callable[[], float]
     store: UserStore
     history: AlertHistory
-    publish: EventSink
     new_id: Callable[[int], str]
     started: float
     ondemand: OnDemand
@@ -115,14 +136,14 @@ class Deps:
             return True
         return any(
             r.chat_id == chat_id and r.user_id == caller.user_id
-            for r in self.store.monitors.values()
+            for r in self.monitors.records.values()
         )
 
     def records(self, caller: Caller, kind: MonitorKind | None = None) -> list[MonitorRecord]:
         """The monitors a chat shows: a group's own, or everything a user created in private."""
         if caller.is_group:
-            return self.store.monitors_of(chat_id=caller.chat_id, kind=kind)
-        return self.store.monitors_of(user_id=caller.user_id, kind=kind)
+            return self.monitors.of(chat_id=caller.chat_id, kind=kind)
+        return self.monitors.of(user_id=caller.user_id, kind=kind)
 
     def price_decimals(self, venue: Venue, symbol: Symbol) -> int | None:
         """Decimals of the venue's tick size for the symbol (None when unknown)."""
@@ -132,7 +153,7 @@ class Deps:
     def new_monitor_id(self) -> str:
         while True:
             candidate = self.new_id(6)
-            if candidate not in self.store.monitors and candidate not in self.registry.monitors:
+            if not self.monitors.is_taken(candidate):
                 return candidate
 
 

@@ -48,6 +48,7 @@ class Flow:
     venues: list[str] = field(default_factory=list)
     listed: list[str] = field(default_factory=list)  # the venues offered for the symbol
     threshold: float | None = None
+    min_profit: float | None = None  # offered at the confirm step (arbitrage)
 
     @property
     def min_venues(self) -> int:
@@ -114,6 +115,14 @@ class Flow:
         self.threshold = value
         self._go(Step.CONFIRM, now)
 
+    def set_min_profit(self, value: float | None, now: float) -> None:
+        self.expect(Step.CONFIRM)
+        if self.kind is not FlowKind.ARB:
+            msg = "A market view has no profit floor."
+            raise FlowError(msg)
+        self.min_profit = value
+        self.updated = now
+
     def back(self, now: float) -> None:
         order = _ORDER[self.kind]
         index = order.index(self.step)
@@ -139,6 +148,7 @@ class Flow:
             "venues": list(self.venues),
             "listed": list(self.listed),
             "threshold": self.threshold,
+            "min_profit": self.min_profit,
         }
 
     @classmethod
@@ -157,6 +167,7 @@ class Flow:
                 venues=[str(v) for v in data.get("venues", [])],
                 listed=[str(v) for v in data.get("listed", [])],
                 threshold=None if data.get("threshold") is None else float(data["threshold"]),
+                min_profit=None if data.get("min_profit") is None else float(data["min_profit"]),
             )
             if flow.symbol is not None:
                 Symbol.parse(flow.symbol)

@@ -18,12 +18,13 @@ from goquant_bot.bot.parsing import (
     clip,
     options,
     parse_duration,
+    parse_profit,
     parse_size,
     parse_threshold,
     parse_venues,
     resolve_symbol,
 )
-from goquant_bot.domain.instruments import Venue
+from goquant_bot.domain.instruments import Symbol, Venue
 
 
 def parse_arb(
@@ -36,12 +37,15 @@ def parse_arb(
     max_threshold: float,
     size_range: tuple[float, float],
     sanity_cap_pct: float | None = None,
+    max_symbols: int = 20,
 ) -> ArbRequest:
-    """``SYMBOL VENUE VENUE... [THRESHOLD] [size=N] [min=30s] [once] [polled]``."""
+    """``SYMBOL[,SYMBOL...] VENUE VENUE... [THRESHOLD] [size=N] [min=30s] [min_profit=5]
+    [once] [polled]``."""
     if not args:
         msg = "Missing the symbol, the exchanges and the threshold."
         raise InputError(msg, ARB_EXAMPLE)
-    symbol = resolve_symbol(directory, args[0], lambda s: f"/monitor_arb {s} binance okx 0.3")
+    symbols = _symbols(directory, args[0], max_symbols)
+    symbol = symbols[0]
     venue_tokens: list[str] = []
     pairs: list[str] = []
     flags: set[str] = set()
@@ -71,13 +75,20 @@ def parse_arb(
     if not venue_tokens:
         msg = "Missing the exchanges: name at least two, or 'all'."
         raise InputError(msg, ARB_EXAMPLE)
-    listed = directory.venues_listing(symbol)
-    venues = parse_venues(venue_tokens, symbol, listed, supported, 2, ARB_EXAMPLE)
-    opts = options(pairs, ("size", "min"), "/monitor_arb ETH-USDT all 0.2 size=5000")
+    if len(symbols) == 1:
+        venues = parse_venues(
+            venue_tokens, symbol, directory.venues_listing(symbol), supported, 2, ARB_EXAMPLE
+        )
+    else:
+        venues = _venues_for_all(directory, symbols, venue_tokens, supported)
+    opts = options(pairs, ("size", "min", "min_profit"), "/monitor_arb ETH-USDT all 0.2 size=5000")
     notional = default_notional
     if "size" in opts:
         notional = parse_size(opts["size"], *size_range, "/monitor_arb ETH-USDT all 0.2 size=5000")
-    if threshold is None:
+    min_profit = None
+    if "min_profit" in opts:
+        min_profit = parse_profit(opts["min_profit"], PROFIT_EXAMPLE)
+    if threshold is None and min_profit is None:
         check_threshold(default_threshold, max_threshold, sanity_cap_pct, ARB_EXAMPLE)
     min_duration = 0.0
     if "min" in opts:
@@ -86,12 +97,65 @@ def parse_arb(
     return ArbRequest(
         symbol=symbol,
         venues=venues,
-        threshold_pct=default_threshold if threshold is None else threshold,
+        # A profit floor alone is a complete condition: no default threshold is added to it.
+        threshold_pct=default_threshold if threshold is None and min_profit is None else threshold,
+        min_profit=min_profit,
+        size_given="size" in opts,
         notional=notional,
         min_duration_s=min_duration,
         once="once" in flags,
         allow_polled="polled" in flags,
+        more_symbols=symbols[1:],
     )
+
+
+PROFIT_EXAMPLE = "/monitor_arb BTC-USDT binance okx 0.2 min_profit=5"
+MULTI_EXAMPLE = "/monitor_arb BTC-USDT,ETH-USDT,SOL-USDT binance okx 0.3"
+
+
+def _symbols(directory: SymbolLookup, token: str, max_symbols: int) -> tuple[Symbol, ...]:
+    """``BTC-USDT`` or ``BTC-USDT,ETH-USDT,...``: each resolved, none twice."""
+    parts = [p for p in token.split(",") if p.strip()]
+    if not parts:
+        msg = "Missing the symbol."
+        raise InputError(msg, ARB_EXAMPLE)
+    if len(parts) > max_symbols:
+        msg = f"At most {max_symbols} symbols in one monitor ({len(parts)} given)."
+        raise InputError(msg, MULTI_EXAMPLE)
+    symbols: list[Symbol] = []
+    for part in parts:
+        symbol = resolve_symbol(
+            directory, part.strip(), lambda s: f"/monitor_arb {s} binance okx 0.3"
+        )
+        if symbol in symbols:
+            msg = f"{symbol} is given twice."
+            raise InputError(msg, MULTI_EXAMPLE)
+        symbols.append(symbol)
+    return tuple(symbols)
+
+
+def _venues_for_all(
+    directory: SymbolLookup,
+    symbols: Sequence[Symbol],
+    tokens: Sequence[str],
+    supported: Sequence[Venue],
+) -> tuple[Venue, ...]:
+    """The exchanges of a monitor on several symbols: each symbol must be listed on two of
+    them (an exchange need not list every symbol)."""
+    listings = {s: set(directory.venues_listing(s)) for s in symbols}
+    union = [v for v in supported if any(v in listed for listed in listings.values())]
+    what = ", ".join(str(s) for s in symbols)
+    venues = parse_venues(tokens, what, union, supported, 2, MULTI_EXAMPLE)
+    for symbol, listed in listings.items():
+        on = [v.value for v in venues if v in listed]
+        if len(on) < 2:
+            where = ", ".join(on) or "none of them"
+            msg = (
+                f"{symbol} is listed on {where} of the chosen exchanges: each symbol needs two "
+                "(choose other exchanges, or leave it out)."
+            )
+            raise InputError(msg, MULTI_EXAMPLE)
+    return venues
 
 
 def parse_view(

@@ -52,11 +52,18 @@ class InputError(RejectedInput):
 class ArbRequest:
     symbol: Symbol
     venues: tuple[Venue, ...]
-    threshold_pct: float
+    threshold_pct: float | None  # None: the profit floor alone
     notional: float
     min_duration_s: float = 0.0
     once: bool = False
     allow_polled: bool = False
+    min_profit: float | None = None  # net, in the quote currency, at ``notional``
+    size_given: bool = False  # False: the chat's default size, which it then follows
+    more_symbols: tuple[Symbol, ...] = ()  # BTC-USDT,ETH-USDT: one monitor, several symbols
+
+    @property
+    def symbols(self) -> tuple[Symbol, ...]:
+        return (self.symbol, *self.more_symbols)
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,6 +176,17 @@ def parse_size(token: str, low: float, high: float, example: str) -> float:
     return value
 
 
+def parse_profit(token: str, example: str) -> float | None:
+    """``min_profit=5`` (quote currency, at the monitor's size); ``off`` for none."""
+    if token.strip().lower() == "off":
+        return None
+    value = read_number(token.strip(), "minimum profit", example, " (quote currency, e.g. 5)")
+    if not 0 < value <= 1_000_000:
+        msg = f"The minimum profit must be above 0 and at most 1,000,000 (got {value:,.2f})."
+        raise InputError(msg, example)
+    return value
+
+
 def parse_duration(token: str, low: float, high: float, what: str, example: str) -> float:
     """``30``, ``30s``, ``5m``, ``2h``, ``1d`` -> seconds within [low, high]."""
     match = _DURATION.match(token.strip())
@@ -203,7 +221,7 @@ def parse_venue(token: str, supported: Sequence[Venue], example: str) -> Venue:
 
 def parse_venues(
     tokens: Sequence[str],
-    symbol: Symbol,
+    symbol: Symbol | str,
     listed: Sequence[Venue],
     supported: Sequence[Venue],
     minimum: int,

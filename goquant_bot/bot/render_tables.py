@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
 
 from goquant_bot.bot.context import VenueStatus
 from goquant_bot.bot.render import (
@@ -19,29 +18,14 @@ from goquant_bot.bot.render import (
     fmt_time,
     price_decimals,
 )
-from goquant_bot.bot.users import MonitorKind, MonitorRecord
 from goquant_bot.domain.book import INTEGRITY_MARKS, Integrity
 from goquant_bot.domain.cbbo import Cbbo, VenueQuote
 from goquant_bot.domain.instruments import Symbol, Venue
 from goquant_bot.domain.trades import Trade
 from goquant_bot.domain.users import ChatPrefs
 from goquant_bot.engine.arbitrage import OpenOpportunity
-
-
-@dataclass(frozen=True, slots=True)
-class OneShot:
-    """One venue pair's figures for /arbitrage (net of the chat's fees, at its size)."""
-
-    symbol: Symbol
-    buy: Venue
-    sell: Venue
-    buy_price: float
-    sell_price: float
-    size: float
-    notional: float
-    edge_pct: float
-    profit: float
-    complete: bool
+from goquant_bot.engine.quotes import PairFigures
+from goquant_bot.monitors.records import MonitorKind, MonitorRecord
 
 
 def ranking_text(
@@ -196,7 +180,7 @@ def _venues(venues: Sequence[Venue]) -> str:
 
 
 def opportunities_text(
-    found: Sequence[OneShot],
+    found: Sequence[PairFigures],
     skipped: Mapping[str, int],
     notional: float,
     symbols: int,
@@ -249,10 +233,19 @@ def monitor_line(record: MonitorRecord, running: bool, muted: bool) -> str:
     where = ", ".join(esc(v) for v in venues) if venues else "all venues"
     if record.kind is MonitorKind.ARB:
         symbols = ", ".join(esc(x) for x in s.get("symbols", []))
+        floors = []
+        if s.get("min_edge_pct") is not None:
+            floors.append(f"≥ {fmt_pct(s['min_edge_pct'])}")
+        if s.get("min_profit") is not None:
+            floors.append(f"profit ≥ {fmt_money(float(s['min_profit']))}")
+        own_size = "" if "size" in record.follows else " (own)"
         text = (
-            f"<code>{esc(record.id)}</code> {symbols} · {where} · ≥ "
-            f"{fmt_pct(s.get('min_edge_pct'))} · size {fmt_money(float(s.get('notional', 0)))}"
+            f"<code>{esc(record.id)}</code> {symbols} · {where} · {' · '.join(floors)} · "
+            f"size {fmt_money(float(s.get('notional', 0)))}{own_size}"
         )
+        if s.get("fees_pct") and "fees" not in record.follows:
+            own = ", ".join(f"{esc(v)} {fmt_pct(f)}" for v, f in s["fees_pct"].items())
+            text += f" · own fees {own}"
         if s.get("min_duration_s"):
             text += f" · min {fmt_span(float(s['min_duration_s']))}"
         if s.get("policy") == "once":
@@ -275,7 +268,7 @@ def monitor_line(record: MonitorRecord, running: bool, muted: bool) -> str:
             text += f" · crossed ≥ {s['crossed_min_bps']:.2f} bps"
             if s.get("crossed_min_s"):
                 text += f" for {fmt_span(float(s['crossed_min_s']))}"
-    if record.paused:
+    if not record.runs:
         text += " · ⏸ paused"
     elif not running:
         text += " · ⚠️ not running"

@@ -13,37 +13,46 @@ from goquant_bot.bot import commands_arb as arb
 from goquant_bot.bot import commands_flow as flow_commands
 from goquant_bot.bot import commands_general as general
 from goquant_bot.bot import commands_market as market
+from goquant_bot.bot import commands_monitors as monitor_commands
 from goquant_bot.bot import commands_prefs as prefs
-from goquant_bot.bot import lifecycle
+from goquant_bot.bot import commands_templates as templates
 from goquant_bot.bot.config import BotConfig
 from goquant_bot.bot.context import (
     STALE_BUTTON,
     AlertHistory,
     AlertRecord,
+    ArbQueries,
     Deps,
     Directory,
-    EventSink,
     Handler,
     MarketHub,
     PressHandler,
     PressResult,
+    ViewQueries,
     random_id,
     refuse,
 )
 from goquant_bot.bot.flows import FlowKind
-from goquant_bot.bot.lifecycle import LimitReached
 from goquant_bot.bot.ondemand import FollowUp, OnDemand
 from goquant_bot.bot.parsing import InputError, clip, split_command
 from goquant_bot.bot.render import COMMANDS, error_text, esc, replies
 from goquant_bot.bot.types import CallbackAnswer, Caller, Reply
 from goquant_bot.bot.users import UserStore
 from goquant_bot.domain.monitors import MarketViewMonitor
-from goquant_bot.engine.arbitrage import ArbitrageEngine
 from goquant_bot.engine.history import OpportunityStats
-from goquant_bot.engine.market_view import MarketViewEngine
-from goquant_bot.engine.registry import MonitorRegistry
+from goquant_bot.engine.quotes import ArbQuotes
 from goquant_bot.errors import RejectedInput
 from goquant_bot.logging import get_logger
+from goquant_bot.monitors.events import (
+    ChatBlocked,
+    ChatMigrated,
+    MonitorEvent,
+    MonitorFinished,
+    MonitorRemoved,
+)
+from goquant_bot.monitors.records import MonitorKind
+from goquant_bot.monitors.schema import record_from_dict
+from goquant_bot.monitors.service import LimitReached, MonitorService
 
 __all__ = ["AlertRecord", "CommandRouter"]
 log = get_logger(__name__)
@@ -58,23 +67,24 @@ class CommandRouter:
     def __init__(
         self,
         *,
-        registry: MonitorRegistry,
-        arbitrage: ArbitrageEngine,
-        market_view: MarketViewEngine,
+        monitors: MonitorService,
+        arbitrage: ArbQueries,
+        market_view: ViewQueries,
+        quotes: ArbQuotes,
         directory: Directory,
         hub: MarketHub,
         stats: OpportunityStats,
         config: BotConfig,
         store: UserStore | None = None,
         history: AlertHistory = lambda chat_id: (),
-        publish: EventSink = lambda events: None,
         clock: Callable[[], float] = time.time,
         new_id: Callable[[int], str] = random_id,
     ) -> None:
         self.ctx = Deps(
-            registry=registry,
+            monitors=monitors,
             arbitrage=arbitrage,
             market_view=market_view,
+            quotes=quotes,
             directory=directory,
             hub=hub,
             stats=stats,
@@ -82,7 +92,6 @@ class CommandRouter:
             clock=clock,
             store=store if store is not None else UserStore(),
             history=history,
-            publish=publish,
             new_id=new_id,
             started=clock(),
             ondemand=OnDemand(hub),
@@ -99,6 +108,9 @@ class CommandRouter:
             "stop_arb": arb.stop_arb,
             "config_arb": arb.config_arb,
             "status_arb": arb.status_arb,
+            "template": templates.template,
+            "pause": monitor_commands.pause,
+            "resume": monitor_commands.resume,
             "threshold": arb.threshold,
             "arbitrage": arb.arbitrage,
             "arb_stats": arb.arb_stats,
@@ -121,6 +133,16 @@ class CommandRouter:
             "q": market.press_cbbo,
             "r": general.press_restore,
         }
+        # The user side's own records follow the monitors' lives.
+        store = self.ctx.store
+        monitors.events.subscribe(MonitorRemoved, self._forget)
+        monitors.events.subscribe(MonitorFinished, self._forget)
+        monitors.events.subscribe(
+            ChatBlocked, lambda e: store.update_prefs(e.chat_id, active=False)
+        )
+        monitors.events.subscribe(
+            ChatMigrated, lambda e: store.migrate_chat(e.old_chat_id, e.new_chat_id)
+        )
 
     @property
     def store(self) -> UserStore:
@@ -186,20 +208,15 @@ class CommandRouter:
 
     def restore_monitors(self) -> list[str]:
         """After a restart (instruments loaded): run the stored monitors; return problems."""
-        return lifecycle.restore_all(self.ctx)
+        return self.ctx.monitors.restore()
 
     def chat_blocked(self, chat_id: int) -> int:
         """Delivery got 403: mark the chat inactive, pause its monitors; /start resumes."""
-        return lifecycle.pause_chat(self.ctx, chat_id)
+        return self.ctx.monitors.block_chat(chat_id)
 
     def chat_migrated(self, old_chat_id: int, new_chat_id: int) -> None:
         """Delivery got ChatMigrated: the group's settings and monitors move to the new id."""
-        lifecycle.migrate_chat(self.ctx, old_chat_id, new_chat_id)
-
-    def monitor_finished(self, monitor_id: str) -> None:
-        """A one-shot monitor fired (the registry's "finished" change): forget its record."""
-        if self.ctx.store.remove_monitor(monitor_id) is not None:
-            log.info("monitor_finished", monitor=monitor_id)
+        self.ctx.monitors.migrate_chat(old_chat_id, new_chat_id)
 
     def due_answers(self) -> list[FollowUp]:
         """Answers of /get_cbbo and /arbitrage that waited for their books: send them now."""
@@ -211,19 +228,27 @@ class CommandRouter:
 
     def live_view_text(self, monitor_id: str) -> str | None:
         """The current text of a market view's live message (None when it is gone)."""
-        monitor = self.ctx.registry.monitors.get(monitor_id)
+        monitor = self.ctx.monitors.running_monitor(monitor_id)
         if not isinstance(monitor, MarketViewMonitor):
             return None
         return market.live_view_text(self.ctx, monitor)
 
     # -- internals ------------------------------------------------------------------------
 
+    def _forget(self, event: MonitorEvent) -> None:
+        """A monitor stopped or finished: remembered for "reuse my configuration"."""
+        self.ctx.store.remember(record_from_dict(event.definition))
+
     def _monitor_arb(self, ctx: Deps, caller: Caller, args: list[str]) -> list[Reply]:
+        if name := _template_name(args):
+            return templates.from_template(ctx, caller, name, MonitorKind.ARB)
         if args:
             return arb.monitor_arb(ctx, caller, args)
         return flow_commands.begin(ctx, caller, FlowKind.ARB)
 
     def _view_market(self, ctx: Deps, caller: Caller, args: list[str]) -> list[Reply]:
+        if name := _template_name(args):
+            return templates.from_template(ctx, caller, name, MonitorKind.VIEW)
         if args:
             return market.view_market(ctx, caller, args)
         return flow_commands.begin(ctx, caller, FlowKind.VIEW)
@@ -258,6 +283,13 @@ class CommandRouter:
         if len(parts) != 1 or parts[0] not in self._commands or parts[0] == "start":
             return CallbackAnswer(STALE_BUTTON, alert=True), []
         return CallbackAnswer(), self._commands[parts[0]](ctx, caller, [])
+
+
+def _template_name(args: list[str]) -> str | None:
+    """``template=NAME`` as the only argument."""
+    if len(args) == 1 and args[0].lower().startswith("template="):
+        return args[0].split("=", 1)[1]
+    return None
 
 
 def _private(caller: Caller) -> str:

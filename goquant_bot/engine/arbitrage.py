@@ -100,10 +100,13 @@ class ArbitrageEngine:
         return tiers[min(bisect_left(tiers, notional * (1 - 1e-9)), len(tiers) - 1)]
 
     def threshold_for(self, monitor: ArbMonitor) -> float:
-        """The edge that satisfies both of the monitor's minimums at its size tier."""
+        """The edge that satisfies both of the monitor's minimums.
+
+        The profit floor is at the monitor's own size, not its tier's: the tier is larger,
+        and the floor must hold for what the user would trade."""
         edge = monitor.min_edge_pct or 0.0
         if monitor.min_profit is not None:
-            edge = max(edge, monitor.min_profit / self.tier_for(monitor.notional) * 100.0)
+            edge = max(edge, monitor.min_profit / monitor.notional * 100.0)
         return edge
 
     def _keys(self, monitor: ArbMonitor) -> Iterable[GroupKey]:

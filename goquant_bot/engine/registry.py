@@ -1,7 +1,9 @@
-"""The monitor registry: the one place monitors are added and removed.
+"""The monitor registry: which monitors run in the engines.
 
 It subscribes the books a monitor needs through the hub (reference-counted, so a thousand
-monitors on BTC-USDT cost one stream per venue) and indexes the monitor in its engine.
+monitors on BTC-USDT cost one stream per venue) and indexes the monitor in its engine. The
+records (paused monitors included) and the announcements of changes belong to the monitor
+service (``goquant_bot.monitors``), which drives this.
 """
 
 from __future__ import annotations
@@ -35,11 +37,7 @@ class MonitorRegistry:
         market_view: MarketViewEngine,
         *,
         clock: Callable[[], float] = time.time,
-        on_change: Callable[[str, Monitor], None] = lambda change, monitor: None,
     ) -> None:
-        """``on_change(change, monitor)`` after every change, ``change`` being "added",
-        "updated", "removed" (stopped by its owner) or "finished" (a one-shot that fired)."""
-        self.on_change = on_change
         self.subscriptions = subscriptions
         self.listing = listing
         self.arbitrage = arbitrage
@@ -72,17 +70,14 @@ class MonitorRegistry:
         """Subscribe its books and index it; raise RejectedInput when it cannot work."""
         keys = self._resolve(monitor.id, monitor.symbols, monitor.venues, 2)
         self._subscribe(monitor, keys)
-        events = self.arbitrage.add_monitor(monitor, self.clock())
-        self.on_change("added", monitor)
-        return events
+        return self.arbitrage.add_monitor(monitor, self.clock())
 
     def add_market_view(self, monitor: MarketViewMonitor) -> None:
         keys = self._resolve(monitor.id, (monitor.symbol,), monitor.venues, 1)
         self._subscribe(monitor, keys)
         self.market_view.add_monitor(monitor, self.clock())
-        self.on_change("added", monitor)
 
-    def remove(self, monitor_id: str, *, change: str = "removed") -> Monitor | None:
+    def remove(self, monitor_id: str) -> Monitor | None:
         monitor = self.monitors.pop(monitor_id, None)
         if monitor is None:
             return None
@@ -92,17 +87,12 @@ class MonitorRegistry:
             self.market_view.remove_monitor(monitor_id)
         for key in self._keys.pop(monitor_id, []):
             self.subscriptions.release(key)
-        self.on_change(change, monitor)
         return monitor
 
     def finished(self, monitor_ids: list[str]) -> None:
-        """One-shot monitors that fired: drop them and their subscriptions.
-
-        Reported as "finished", not "removed": the alert they just produced must still be
-        delivered.
-        """
+        """One-shot monitors that fired: drop them and their subscriptions."""
         for monitor_id in monitor_ids:
-            self.remove(monitor_id, change="finished")
+            self.remove(monitor_id)
 
     def replace(self, monitor: ArbMonitor | MarketViewMonitor) -> list[Event]:
         """Change a monitor in place (same id): its open opportunities stay open, nothing is
@@ -130,15 +120,11 @@ class MonitorRegistry:
             self.subscriptions.release(key)
         self.monitors[monitor.id] = monitor
         self._keys[monitor.id] = keys
-        self.on_change("updated", monitor)
         return events
 
     def venues_of(self, monitor_id: str) -> set[Venue]:
         """The venues whose books a running monitor is subscribed to."""
         return {key.venue for key in self._keys.get(monitor_id, [])}
-
-    def owned_by(self, owner: int) -> list[Monitor]:
-        return [m for m in self.monitors.values() if m.owner == owner]
 
     def _subscribe(self, monitor: Monitor, keys: list[InstrumentKey]) -> None:
         for key in keys:

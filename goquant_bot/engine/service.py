@@ -72,7 +72,7 @@ class SignalService:
         """One round: evaluate the dirty symbols, promote pending openings, publish."""
         started = time.perf_counter()
         events: list[Event] = []
-        for symbol in symbols:
+        for symbol in sorted(symbols):  # a firing order that does not depend on hashing
             events += self.arbitrage.evaluate(symbol, now)
             events += self.market_view.evaluate(symbol, now)
         events += self.arbitrage.tick(now)

@@ -17,9 +17,24 @@ from goquant_bot.logging import get_logger
 from goquant_bot.storage.atomic import Loaded, load_validated, sweep_temporary, write_atomic
 
 log = get_logger(__name__)
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+
+
+def _monitors_out_of_users(data: dict[str, Any]) -> dict[str, Any]:
+    """Version 2: the monitors have a part of their own (the monitor service's), no longer
+    inside the command layer's. Entries keep their form: the monitor schema migrates them."""
+    users = data.get("users")
+    if isinstance(users, dict) and "monitors" in users:
+        users = dict(users)
+        moved = users.pop("monitors")
+        data = {**data, "users": users}
+        if not data.get("monitors"):
+            data["monitors"] = moved
+    return data
+
+
 # Migrations from version N to N + 1, applied in order to older files.
-MIGRATIONS: Mapping[int, Callable[[dict[str, Any]], dict[str, Any]]] = {}
+MIGRATIONS: Mapping[int, Callable[[dict[str, Any]], dict[str, Any]]] = {1: _monitors_out_of_users}
 
 
 class PersistedState(BaseModel):
@@ -30,7 +45,7 @@ class PersistedState(BaseModel):
     schema_version: int = SCHEMA_VERSION
     saved_at: float = 0.0
     users: dict[str, Any] = {}  # the command layer: chats, preferences, pending guided flows
-    monitors: list[dict[str, Any]] = []  # every monitor, as in the monitors file format
+    monitors: list[Any] = []  # every monitor, in the monitor schema (goquant_bot.monitors)
     opportunities: dict[str, list[dict[str, Any]]] = {}  # open opportunities per monitor
     delivery: dict[str, Any] = {}  # live message ids and what is still to send
 
@@ -96,6 +111,22 @@ def load_state(path: Path) -> Loaded[PersistedState]:
     return loaded
 
 
+class SaveSignal:
+    """What components call when the state changed; made first, read by the saver."""
+
+    def __init__(self) -> None:
+        self.dirty = asyncio.Event()
+        self.urgent = asyncio.Event()
+
+    def mark_dirty(self) -> None:
+        self.dirty.set()
+
+    def mark_confirmed(self) -> None:
+        """A change the user is (about to be) told about: save it without the debounce."""
+        self.dirty.set()
+        self.urgent.set()
+
+
 class StateSaver:
     """Writes the state at most every ``debounce_s`` after a change, off the event loop.
 
@@ -111,23 +142,24 @@ class StateSaver:
         *,
         debounce_s: float = 0.5,
         clock: Callable[[], float] = time.time,
+        signal: SaveSignal | None = None,
     ) -> None:
         self.path = path
         self.snapshot = snapshot
         self.debounce_s = debounce_s
         self.clock = clock
-        self._dirty = asyncio.Event()
-        self._urgent = asyncio.Event()
+        self.signal = signal or SaveSignal()
+        self._dirty = self.signal.dirty
+        self._urgent = self.signal.urgent
         self.writes = 0
         self.last_save_s = 0.0
 
     def mark_dirty(self) -> None:
-        self._dirty.set()
+        self.signal.mark_dirty()
 
     def mark_confirmed(self) -> None:
         """A change the user is (about to be) told about: save it without the debounce."""
-        self._dirty.set()
-        self._urgent.set()
+        self.signal.mark_confirmed()
 
     def save_now(self) -> None:
         """Synchronous save (shutdown, tests)."""

@@ -1,8 +1,10 @@
-"""A command router wired to the real hub (feeds not connected), directory, engines and registry."""
+"""A command router wired to the real hub (feeds not connected), directory, engines, registry
+and monitor service."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import json
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,9 +18,15 @@ from goquant_bot.domain.instruments import Instrument, InstrumentKey, Symbol, Ve
 from goquant_bot.engine.arbitrage import ArbConfig, ArbitrageEngine
 from goquant_bot.engine.history import OpportunityStats
 from goquant_bot.engine.market_view import MarketViewEngine
+from goquant_bot.engine.quotes import ArbQuotes
 from goquant_bot.engine.registry import MonitorRegistry
 from goquant_bot.marketdata.directory import SymbolDirectory
 from goquant_bot.marketdata.hub import HubConfig, MarketDataHub
+from goquant_bot.monitors.dispatch import LocalDispatcher
+from goquant_bot.monitors.events import EngineSignals
+from goquant_bot.monitors.records import MonitorRecord
+from goquant_bot.monitors.schema import record_to_dict, records_from_entries
+from goquant_bot.monitors.service import MonitorLimits, MonitorService
 from goquant_bot.venues.feed import FeedConfig, VenueFeed
 from goquant_bot.venues.registry import VENUES
 from goquant_bot.venues.transport import HttpResponse, WsConnection
@@ -75,6 +83,7 @@ class Bot:
         *,
         config: BotConfig | None = None,
         store: UserStore | None = None,
+        records: Iterable[MonitorRecord] = (),
         now: float = T0,
         seq: int = 0,
     ) -> None:
@@ -97,29 +106,52 @@ class Bot:
                     clock=lambda: self.now,
                 )
             )
-        self.arb = ArbitrageEngine(self.hub, ArbConfig(fees_pct=dict.fromkeys(Venue, 0.1)))
+        config = config or BotConfig(admin_ids=frozenset({99}))
+        arb_config = ArbConfig(fees_pct=dict.fromkeys(Venue, 0.1))
+        self.arb = ArbitrageEngine(self.hub, arb_config)
         self.views = MarketViewEngine(self.hub)
         self.registry = MonitorRegistry(
             self.hub, self.directory.venues_listing, self.arb, self.views, clock=lambda: self.now
         )
+        self.events = LocalDispatcher()
+        self.monitors = MonitorService(
+            self.registry,
+            self.events,
+            MonitorLimits(
+                config.max_arb_per_user, config.max_views_per_user, config.max_monitors_total
+            ),
+            records=records,
+            clock=lambda: self.now,
+        )
         self.stats = OpportunityStats()
         self.published: list[Event] = []
+        self.events.subscribe(EngineSignals, lambda batch: self.published.extend(batch.events))
         self.history: dict[int, list[Entry]] = {}
         self.router = CommandRouter(
-            registry=self.registry,
+            monitors=self.monitors,
             arbitrage=self.arb,
             market_view=self.views,
+            quotes=ArbQuotes(self.hub, arb_config),
             directory=self.directory,
             hub=self.hub,
             stats=self.stats,
-            config=config or BotConfig(admin_ids=frozenset({99})),
+            config=config,
             store=store,
             history=lambda chat_id: self.history.get(chat_id, []),
-            publish=self.published.extend,
             clock=lambda: self.now,
             new_id=self.new_id,
         )
         self.store = self.router.store
+
+    def saved(self) -> tuple[UserStore, list[MonitorRecord]]:
+        """The user store and the monitors as a restart reads them back from the state file."""
+        users = json.loads(json.dumps(self.store.to_dict()))
+        entries = json.loads(
+            json.dumps([record_to_dict(r) for r in self.monitors.records.values()])
+        )
+        records, problems = records_from_entries(entries)
+        assert problems == []
+        return UserStore.from_dict(users), records
 
     def new_id(self, length: int) -> str:
         self.seq += 1

@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 
 from goquant_bot.bot.flows import Flow, FlowError, FlowKind, Step, start
-from goquant_bot.bot.users import UserStore
 from goquant_bot.domain.monitors import ArbMonitor, MarketViewMonitor
 from tests.bot.harness import ALICE, BN, BOB, BTC, BY, OK, SOL, T0, Bot, button, data, text
 
@@ -243,9 +242,8 @@ def test_a_flow_survives_a_restart(tmp_path: Path) -> None:
     bot.tap("f:f001:s:BTC-USDT")
     bot.tap("f:f001:v:binance")
     bot.tap("f:f001:v:okx")
-    saved = json.loads(json.dumps(bot.store.to_dict()))
-
-    restarted = Bot(tmp_path, store=UserStore.from_dict(saved), now=T0 + 30, seq=1)
+    store, records = bot.saved()
+    restarted = Bot(tmp_path, store=store, records=records, now=T0 + 30, seq=1)
     assert restarted.router.restore_monitors() == []
     _, out = restarted.tap("f:f001:v:!done")
     assert "step 3 of 4" in out[0].text

@@ -110,7 +110,8 @@ def test_long_listings_are_split_with_buttons_on_the_last_message(tmp_path: Path
     assert len(out) == 2
     assert all(len(r.text) < 4096 for r in out)
     assert out[0].buttons == ()
-    assert len(data(out)) == 11  # 10 stop buttons at most (the member's own), then "new"
+    # 10 rows at most (the member's own: stop, pause), then "new"
+    assert len(data(out)) == 21
     assert text(out).count("<code>m") == 80
 
 
@@ -120,6 +121,6 @@ def test_a_paused_monitor_stays_paused_when_changed(tmp_path: Path) -> None:
     bot.router.chat_blocked(ALICE.chat_id)
     assert text(bot.say("/threshold m00001 0.6")).startswith("✅ Threshold set to 0.60 %:")
     assert bot.registry.monitors == {}
-    assert bot.store.monitors["m00001"].paused
+    assert bot.monitors.records["m00001"].chat_blocked
     bot.say("/start")
     assert bot.registry.monitors["m00001"].min_edge_pct == 0.6  # type: ignore[union-attr]

@@ -39,7 +39,7 @@ def test_one_line_creates_a_monitor(tmp_path: Path) -> None:
         1000.0,
         FiringPolicy.EACH,
     )
-    record = bot.store.monitors["m00001"]
+    record = bot.monitors.records["m00001"]
     assert (record.user_id, record.chat_id, record.created) == (ALICE.user_id, ALICE.chat_id, T0)
 
 
@@ -88,7 +88,7 @@ def test_the_chats_default_size_and_the_default_threshold(tmp_path: Path) -> Non
         ("/monitor_arb BTC-USDT binance okx 0.3 0.5", "⚠️ Unexpected '0.5': give one threshold."),
         ("/monitor_arb BTC-USDT binance okx 0.3 size=5", "⚠️ The size must be between 10 and 1,000,000 (got 5.00)."),
         ("/monitor_arb BTC-USDT binance okx 0.3 size=big", "⚠️ The size 'big' is not a number (quote currency, e.g. 5000 or 5k)."),
-        ("/monitor_arb BTC-USDT binance okx 0.3 fee=1", "⚠️ Unknown option 'fee'. Options: size=, min=."),
+        ("/monitor_arb BTC-USDT binance okx 0.3 fee=1", "⚠️ Unknown option 'fee'. Options: size=, min=, min_profit=."),
         ("/monitor_arb BTC-USDT", "⚠️ Missing the exchanges: name at least two, or 'all'."),
         ("/monitor_arb <b>x</b> binance okx", "⚠️ Unknown symbol '&lt;b&gt;x&lt;/b&gt;'."),
     ],
@@ -101,7 +101,7 @@ def test_one_line_errors_say_what_is_wrong_and_show_an_example(
     assert out.startswith(reply), out
     assert "\nExample: <code>/monitor_arb " in out
     assert bot.registry.monitors == {}
-    assert bot.store.monitors == {}
+    assert bot.monitors.records == {}
 
 
 def test_unknown_symbol_example_uses_a_suggestion(tmp_path: Path) -> None:
@@ -159,7 +159,7 @@ def test_stop_arb_by_list_id_and_all(tmp_path: Path) -> None:
     )
     assert text(bot.say("/stop_arb all")) == "⏹ Stopped 1 arbitrage monitor(s)."
     assert bot.registry.monitors == {}
-    assert bot.store.monitors == {}
+    assert bot.monitors.records == {}
 
 
 def test_foreign_and_forged_monitor_ids_are_refused(tmp_path: Path) -> None:
@@ -186,8 +186,8 @@ def test_config_arb_changes_the_monitor_in_place(tmp_path: Path) -> None:
     bot.say("/monitor_arb BTC-USDT binance okx 0.3")
     out = text(bot.say("/config_arb m00001 threshold=0.5 size=10k min=1m mode=once polled=on"))
     assert out == (
-        "✅ Changed:\n<code>m00001</code> BTC-USDT · binance, okx · ≥ 0.50 % · size 10,000 · "
-        "min 1 min · once · polled ok"
+        "✅ Changed:\n<code>m00001</code> BTC-USDT · binance, okx · ≥ 0.50 % · "
+        "size 10,000 (own) · min 1 min · once · polled ok"
     )
     monitor = arb(bot, "m00001")
     assert (monitor.min_edge_pct, monitor.notional, monitor.min_duration_s) == (0.5, 10_000.0, 60.0)
@@ -203,7 +203,7 @@ def test_config_arb_changes_the_monitor_in_place(tmp_path: Path) -> None:
         ("/config_arb m00001", "⚠️ Say what to change, e.g. threshold=0.4."),
         ("/config_arb m00001 threshold=90", "⚠️ A threshold of 90.00 % is above the sanity cap of 5.00 %"),
         ("/config_arb m00001 threshold=NaN", "⚠️ The threshold 'NaN' is not a finite number."),
-        ("/config_arb m00001 colour=red", "⚠️ Unknown option 'colour'. Options: threshold=, size=, min=, mode=, polled=."),
+        ("/config_arb m00001 colour=red", "⚠️ Unknown option 'colour'. Options: threshold=, size=, min=, min_profit=, mode=, polled=."),
         ("/config_arb m00001 mode=twice", "⚠️ mode= is 'once' or 'each'."),
         ("/config_arb m00001 polled=maybe", "⚠️ polled= is 'on' or 'off'."),
         ("/config_arb zzz threshold=1", "⚠️ No arbitrage monitor of yours has the id 'zzz'"),
@@ -250,7 +250,7 @@ def test_status_arb_shows_open_opportunities(tmp_path: Path) -> None:
         "<code>m00001</code> BTC-USDT · binance, okx · ≥ 0.30 % · size 1,000",
         "   🟢 binance → okx 0.80 % (peak 0.80 %) for 42 s",
     ]
-    assert data(out) == ["m:m00001:stop", "c:monitor_arb"]
+    assert data(out) == ["m:m00001:stop", "m:m00001:pause", "c:monitor_arb"]
     assert text(bot.say("/status_arb now")).startswith("⚠️ /status_arb takes no arguments.")
 
 

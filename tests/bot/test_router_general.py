@@ -250,10 +250,8 @@ def test_monitor_records_survive_a_restart(tmp_path: Path) -> None:
     bot.say("/monitor_arb BTC-USDT binance okx 0.3")
     bot.say("/view_market ETH-USDT okx")
     bot.say("/config fee okx 0.05")
-    saved = bot.store.to_dict()
-    from goquant_bot.bot.users import UserStore
-
-    again = Bot(tmp_path, store=UserStore.from_dict(saved))
+    store, records = bot.saved()
+    again = Bot(tmp_path, store=store, records=records)
     assert again.registry.monitors == {}
     assert again.router.restore_monitors() == []
     assert sorted(again.registry.monitors) == ["m00001", "m00002"]

@@ -31,7 +31,7 @@ def test_a_group_monitor_alerts_the_group(tmp_path: Path) -> None:
     monitor = bot.registry.monitors["m00001"]
     assert isinstance(monitor, ArbMonitor)
     assert monitor.owner == GROUP
-    record = bot.store.monitors["m00001"]
+    record = bot.monitors.records["m00001"]
     assert (record.chat_id, record.user_id) == (GROUP, ALICE.user_id)
     assert GROUP in bot.store.chats
 
@@ -102,7 +102,7 @@ def test_a_blocked_group_pauses_and_a_migrated_group_moves(tmp_path: Path) -> No
     bot.router.chat_migrated(GROUP, new_group)
     monitor = bot.registry.monitors["m00001"]
     assert monitor.owner == new_group
-    assert bot.store.monitors["m00001"].chat_id == new_group
+    assert bot.monitors.records["m00001"].chat_id == new_group
     assert bot.store.prefs(new_group).silent
     assert GROUP not in bot.store.chats
     assert bot.router.chat_blocked(new_group) == 1

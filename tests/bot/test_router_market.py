@@ -71,7 +71,7 @@ def test_crossed_alert_is_opt_in_with_size_and_duration(tmp_path: Path) -> None:
         "⚠️ crossed= is the crossing in bps to alert on (0 to 1000), or off."
     )
     # It survives a restart (the record keeps it).
-    record = bot.store.monitors["m00001"]
+    record = bot.monitors.records["m00001"]
     restored = record.to_monitor()
     assert isinstance(restored, MarketViewMonitor)
     assert (restored.crossed_min_bps, restored.alert_cooldown_s) == (0.5, 300.0)
@@ -189,7 +189,13 @@ def test_stop_config_and_status_market(tmp_path: Path) -> None:
         "<code>m00001</code> BTC-USDT · binance, okx · every 10 s · move 0.10 %",
         "<code>m00002</code> ETH-USDT · all venues · every 5 s",
     ]
-    assert data(status) == ["m:m00001:stop", "m:m00002:stop", "c:view_market"]
+    assert data(status) == [
+        "m:m00001:stop",
+        "m:m00001:pause",
+        "m:m00002:stop",
+        "m:m00002:pause",
+        "c:view_market",
+    ]
     assert text(bot.say("/stop_market m00002 m00002")) == "⏹ Stopped <code>m00002</code>."
     assert text(bot.say("/stop_market m00001", BOB)).startswith("⚠️ No market view of yours")
     assert text(bot.say("/stop_arb m00001")).startswith("⚠️ No arbitrage monitor of yours")

@@ -194,6 +194,15 @@ def test_fee_overrides_and_profit_thresholds() -> None:
     assert sorted(e.monitor_id for e in arb.evaluate(BTC, 101.0)) == ["profit", "vip"]
 
 
+def test_a_profit_floor_holds_at_the_monitors_own_size_not_its_tiers() -> None:
+    """700 at the 1,000 tier: 5 of profit needs 5 / 700 = 0.71 %, not 5 / 1,000 = 0.5 %."""
+    arb = engine(Books())
+    floor = monitor("p", None, min_profit=5.0, notional=700.0)
+    assert arb.threshold_for(floor) == pytest.approx(5.0 / 700.0 * 100.0)
+    both = monitor("b", 0.9, min_profit=5.0, notional=700.0)
+    assert arb.threshold_for(both) == 0.9  # both must hold: the higher of the two
+
+
 def test_sizes_map_to_the_smallest_covering_tier() -> None:
     arb = engine(Books())
     assert arb.tier_for(1000) == 1000

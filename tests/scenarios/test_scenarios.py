@@ -17,9 +17,9 @@ from typing import Any
 import pytest
 
 from goquant_bot.app import arb_config
+from goquant_bot.app.replay import replay_with_signals
 from goquant_bot.engine.arbitrage import ArbConfig
-from goquant_bot.engine.monitor_file import load_monitors
-from goquant_bot.engine.replay import replay_with_signals
+from goquant_bot.monitors.schema import load_monitors
 from goquant_bot.settings import load_settings
 from tests.helpers import REPO_ROOT
 from tests.scenarios.build import DATA_DIR, build_all, gap_phantom
@@ -36,9 +36,9 @@ def defaults() -> tuple[ArbConfig, float]:
 def replay(
     directory: Path, config: ArbConfig, max_age_s: float
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    arbs, views = load_monitors(directory / "monitors.json")
+    records = load_monitors(directory / "monitors.json")
     paths = sorted(directory.glob("*.jsonl"))
-    report = replay_with_signals(paths, arbs, views, config, book_max_age_s=max_age_s)
+    report = replay_with_signals(paths, records, config, book_max_age_s=max_age_s)
     return report, report["alerts"]
 
 

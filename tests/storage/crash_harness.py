@@ -21,7 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from goquant_bot.bot.users import UserStore
+from goquant_bot.bot.users import MonitorRecord, UserStore
+from goquant_bot.monitors.schema import record_to_dict, records_from_entries
 from goquant_bot.storage.atomic import backup_path
 from goquant_bot.storage.state import load_state
 from tests.storage.crash_writer import apply_change, changes_in
@@ -41,14 +42,15 @@ class Model:
 
     def __init__(self) -> None:
         self.store = UserStore()
+        self.monitors: dict[str, MonitorRecord] = {}
         self.n = 0
 
     def at(self, n: int) -> dict[str, Any]:
         assert n >= self.n  # the saved state never goes back: checked before, kept here
         while self.n < n:
             self.n += 1
-            apply_change(self.store, self.n)
-        return self.store.to_dict()
+            apply_change(self.store, self.monitors, self.n)
+        return state_of(self.store, self.monitors)
 
 
 @dataclass(slots=True)
@@ -151,10 +153,13 @@ def _check(path: Path, life: Life, floor: int, model: Model) -> int:
         assert required == floor == 0, "acknowledged changes and no state at all"
         return 0
     store = UserStore.from_dict(loaded.value.users)
-    n = changes_in(store)
+    records, problems = records_from_entries(loaded.value.monitors)
+    assert problems == []
+    monitors = {r.id: r for r in records}
+    n = changes_in(monitors)
     assert n >= required, f"change {required} acknowledged, state holds only 1..{n}"
     assert floor <= n <= made, f"state holds {n} changes, made {floor}..{made}"
-    assert store.to_dict() == model.at(n), f"the state is not exactly changes 1..{n}"
+    assert state_of(store, monitors) == model.at(n), f"the state is not exactly changes 1..{n}"
     return n
 
 
@@ -208,3 +213,7 @@ async def run_kills(directory: Path, *, lanes: int, kills_per_lane: int, seed: i
         for i in range(lanes):
             group.create_task(_lane(seed + i, directory / f"lane{i}", tally, kills_per_lane))
     return tally
+
+
+def state_of(store: UserStore, monitors: dict[str, MonitorRecord]) -> dict[str, Any]:
+    return {"users": store.to_dict(), "monitors": [record_to_dict(r) for r in monitors.values()]}

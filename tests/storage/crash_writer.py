@@ -23,6 +23,7 @@ from goquant_bot.bot.types import Caller
 from goquant_bot.bot.users import MonitorRecord, UserStore
 from goquant_bot.domain.instruments import Symbol, Venue
 from goquant_bot.domain.monitors import ArbMonitor
+from goquant_bot.monitors.schema import record_to_dict, records_from_entries
 from goquant_bot.storage.state import PersistedState, StateSaver, load_state
 
 USERS = 40  # change n touches user n % USERS
@@ -32,7 +33,7 @@ CHANGE_INTERVAL_S = 0.003  # users are not a busy loop; the saver must get the l
 SYMBOL = Symbol("BTC", "USDT")
 
 
-def apply_change(store: UserStore, n: int) -> None:
+def apply_change(store: UserStore, monitors: dict[str, MonitorRecord], n: int) -> None:
     """Change ``n`` as a user would make it: a command (register), a setting, a monitor."""
     uid = BASE_ID + n % USERS
     store.register(Caller(uid, uid, first_name=f"u{n}"), float(n))
@@ -44,14 +45,14 @@ def apply_change(store: UserStore, n: int) -> None:
         venues=(Venue.BINANCE, Venue.OKX),
         min_edge_pct=0.1 + (n % 3) / 10,  # a few specs per user: "previous" stays small
     )
-    store.add_monitor(MonitorRecord.of(monitor, uid, float(n)))
+    monitors[monitor.id] = MonitorRecord.of(monitor, uid, float(n))
     if n > LIVE_MONITORS:
-        store.remove_monitor(f"m{n - LIVE_MONITORS}")
+        store.remember(monitors.pop(f"m{n - LIVE_MONITORS}"))
 
 
-def changes_in(store: UserStore) -> int:
-    """How many changes ``store`` holds (the test checks that it holds exactly changes 1..N)."""
-    return max((int(mid[1:]) for mid in store.monitors), default=0)
+def changes_in(monitors: dict[str, MonitorRecord]) -> int:
+    """How many changes the state holds (the test checks that it holds exactly changes 1..N)."""
+    return max((int(mid[1:]) for mid in monitors), default=0)
 
 
 def _say(line: str) -> None:
@@ -62,11 +63,15 @@ async def _life(path: Path, debounce_s: float) -> None:
     loaded = load_state(path)
     state = loaded.value
     store = UserStore.from_dict(state.users) if state is not None else UserStore()
-    n = changes_in(store)
+    records, _ = records_from_entries(state.monitors if state is not None else [])
+    monitors = {r.id: r for r in records}
+    n = changes_in(monitors)
 
     def snapshot() -> PersistedState:
         _say("snap")
-        return PersistedState(users=store.to_dict())
+        return PersistedState(
+            users=store.to_dict(), monitors=[record_to_dict(r) for r in monitors.values()]
+        )
 
     saver = StateSaver(path, snapshot, debounce_s=debounce_s)
     _say(f"start {n} {os.getpid()}")
@@ -74,7 +79,7 @@ async def _life(path: Path, debounce_s: float) -> None:
         group.create_task(saver.run())
         while True:
             n += 1
-            apply_change(store, n)
+            apply_change(store, monitors, n)
             saver.mark_dirty()
             _say(f"ack {n}")
             await asyncio.sleep(CHANGE_INTERVAL_S)

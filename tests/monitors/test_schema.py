@@ -7,8 +7,8 @@ import pytest
 
 from goquant_bot.domain.instruments import Symbol, Venue
 from goquant_bot.domain.monitors import ArbMonitor, FiringPolicy, MarketViewMonitor
-from goquant_bot.engine.monitor_file import load_monitors, monitor_from_dict, monitor_to_dict
 from goquant_bot.errors import RejectedInput
+from goquant_bot.monitors.schema import load_monitors, monitor_from_dict, monitor_to_dict
 
 ARB = ArbMonitor(
     id="m1", owner=42, symbols=(Symbol("BTC", "USDT"), Symbol("ETH", "USDT")),
@@ -35,7 +35,9 @@ def test_load_monitors_file(tmp_path: Path) -> None:
         {"id": "v1", "kind": "market_view", "symbol": "BTC-USDT", "best_venue_change": True},
         {"id": "all", "kind": "arbitrage", "symbols": ["ETH-USDT"], "min_edge_pct": 0.2},
     ]))  # fmt: skip
-    arbs, views = load_monitors(path)
+    records = load_monitors(path)
+    arbs = [r.monitor for r in records if isinstance(r.monitor, ArbMonitor)]
+    views = [r.monitor for r in records if isinstance(r.monitor, MarketViewMonitor)]
     assert [m.id for m in arbs] == ["m1", "all"]
     assert arbs[1].venues == tuple(Venue)
     assert arbs[0].fee_overrides() == {Venue.BINANCE: 0.1, Venue.OKX: 0.1}
@@ -62,7 +64,7 @@ def test_load_monitors_file(tmp_path: Path) -> None:
             '[{"id": "m", "kind": "market_view", "symbol": "BTC-USDT"}, {"id": "m", "kind": "market_view", "symbol": "BTC-USDT", "best_venue_change": true}]',
             "at least one signal",
         ),
-        ("{", "Invalid JSON"),
+        ("{", "not JSON"),
     ],
 )
 def test_bad_files_say_what_is_wrong(tmp_path: Path, content: str, message: str) -> None:

@@ -1,0 +1,1 @@
+"""The monitor service: monitor records, their one schema, their lifecycle and its events."""
