@@ -165,18 +165,7 @@ def build(
         session = AiohttpGet()
         http = session
         specs.append(TaskSpec("http", closing(session), stage=Stage.TRANSPORT, restart=False))
-    market, feed_specs = build_market_data(
-        settings, connector or websocket_connect, http, watch=watch, demo=settings.app.demo
-    )
-    specs += feed_specs
-    events = LocalDispatcher()
-    saved = load_saved(settings)
-    path = build_signals(settings, market, events, saved.records)
-    signals, registry = path.loop, path.registry
-    specs.append(TaskSpec("engine", signals.run, stage=Stage.ENGINE))
     notices: asyncio.Queue[str] = asyncio.Queue()  # for telegram.admin_ids, sent in order
-    chat = build_chat(settings, market, path, events, saved, notices, stop=supervisor.request_stop)
-    specs += chat.specs
     label = SIMULATED_LABEL if settings.app.demo else ""
 
     def on_incident(incident: VenueIncident) -> None:
@@ -188,7 +177,22 @@ def build(
             text = venue_recovered_notice(incident.venue, incident.since, incident.at, label)
         notices.put_nowait(text)
 
-    market.on_incident = on_incident  # set, not passed: MarketDataService takes no handler
+    market, feed_specs = build_market_data(
+        settings,
+        connector or websocket_connect,
+        http,
+        watch=watch,
+        demo=settings.app.demo,
+        on_incident=on_incident,
+    )
+    specs += feed_specs
+    events = LocalDispatcher()
+    saved = load_saved(settings)
+    path = build_signals(settings, market, events, saved.records)
+    signals, registry = path.loop, path.registry
+    specs.append(TaskSpec("engine", signals.run, stage=Stage.ENGINE))
+    chat = build_chat(settings, market, path, events, saved, notices, stop=supervisor.request_stop)
+    specs += chat.specs
     if previous_run is not None and previous_run.crashed:
         log.warning("previous_run_crashed", pid=previous_run.pid, state=previous_run.state)
         notices.put_nowait(crash_notice(previous_run.pid, previous_run.started, time.time()))

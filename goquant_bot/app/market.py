@@ -12,6 +12,7 @@ from goquant_bot.domain.instruments import Symbol, Venue
 from goquant_bot.logging import get_logger
 from goquant_bot.marketdata.directory import SymbolDirectory
 from goquant_bot.marketdata.hub import HubConfig, MarketDataHub
+from goquant_bot.marketdata.incidents import VenueIncident
 from goquant_bot.marketdata.service import MarketDataService
 from goquant_bot.settings import MarketDataSettings, Settings, VenueSettings
 from goquant_bot.supervisor import Backoff, Stage, TaskSpec
@@ -35,6 +36,7 @@ def build_market_data(
     watch: Sequence[Symbol] | None = None,
     recorders: Mapping[Venue, Recorder] | None = None,
     demo: bool = False,
+    on_incident: Callable[[VenueIncident], None] = lambda incident: None,
 ) -> tuple[MarketDataService, list[TaskSpec]]:
     """Feeds for the enabled venues (or ``venues``), the hub, the directory and the service.
 
@@ -80,6 +82,7 @@ def build_market_data(
         retry=Backoff(initial_s=md.reconnect_initial_s, max_s=md.reconnect_max_s, jitter=0.3),
         down_notice_s=md.venue_down_notice_s,
         timeout_s=md.rest_timeout_s,
+        on_incident=on_incident,
     )
     specs.append(TaskSpec("marketdata", service.run, stage=Stage.FEEDS))
     return service, specs

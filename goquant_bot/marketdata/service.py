@@ -42,8 +42,10 @@ class MarketDataService:
         retry: Backoff = RETRY,
         down_notice_s: float = 300.0,
         timeout_s: float = 10.0,
+        on_incident: Callable[[VenueIncident], None] = lambda incident: None,
         clock: Callable[[], float] = time.time,
     ) -> None:
+        """``on_incident``: a venue down longer than ``down_notice_s``, or back after it."""
         self.hub = hub
         self.directory = directory
         self.specs = specs
@@ -63,8 +65,7 @@ class MarketDataService:
             clock=clock,
             on_listed=self._listed,
         )
-        self.incidents = IncidentWatch(down_notice_s, self._incident)
-        self.on_incident: Callable[[VenueIncident], None] = lambda incident: None
+        self.incidents = IncidentWatch(down_notice_s, on_incident)
         self._arrivals: asyncio.Queue[Venue] = asyncio.Queue()
 
     def acquire_watched(self, venues: Sequence[Venue] | None = None) -> list[InstrumentKey]:
@@ -132,9 +133,6 @@ class MarketDataService:
             return  # start-up handles it
         self.acquire_watched([venue])
         self._arrivals.put_nowait(venue)
-
-    def _incident(self, incident: VenueIncident) -> None:
-        self.on_incident(incident)
 
     def _log_status(self) -> None:
         for health in self.hub.health():
