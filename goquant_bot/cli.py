@@ -24,7 +24,7 @@ from goquant_bot.app import (
     open_captures,
     record_market_data,
 )
-from goquant_bot.app.preflight import check_startup
+from goquant_bot.app.preflight import check_health_port, check_startup
 from goquant_bot.app.replay import replay_with_signals
 from goquant_bot.domain.instruments import Symbol, Venue
 from goquant_bot.errors import ConfigError, RejectedInput
@@ -319,6 +319,12 @@ def run_app(settings: Settings) -> int:
         return EXIT_USAGE
     except OSError as exc:
         print(f"goquant-bot: cannot lock {lock.path}: {exc.strerror}", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        check_health_port(settings)
+    except ConfigError as exc:
+        lock.release(clean=True)
+        print(f"goquant-bot: {exc}", file=sys.stderr)
         return EXIT_USAGE
     runner = asyncio.Runner()
     try:

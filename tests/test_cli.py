@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from goquant_bot.app.preflight import check_startup
+from goquant_bot.app.preflight import check_health_port, check_startup
 from goquant_bot.cli import apply_cli_overrides, build_parser, main
 from goquant_bot.settings import Settings
 from tests.helpers import REPO_ROOT
@@ -107,13 +107,14 @@ def test_a_data_directory_that_cannot_be_written_stops_start_up(
 
 @pytest.mark.usefixtures("restore_logging")
 def test_a_busy_health_port_stops_start_up_naming_the_port(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     with socket.socket() as busy:
         busy.bind(("127.0.0.1", 0))
         busy.listen()
         port = busy.getsockname()[1]
         monkeypatch.setenv("GOQUANT_LOGGING__FILE", "")
+        monkeypatch.setenv("GOQUANT_APP__DATA_DIR", str(tmp_path / "data"))
         monkeypatch.setenv("GOQUANT_OBSERVABILITY__PORT", str(port))
         code, err = _run_main(["--console"], capsys)
     assert code == 2
@@ -128,6 +129,7 @@ def test_port_0_is_never_busy(tmp_path: Path) -> None:
         observability={"port": 0},  # type: ignore[arg-type]
     )
     check_startup(settings)
+    check_health_port(settings)
     assert (tmp_path / "data").is_dir()
 
 

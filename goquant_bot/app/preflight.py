@@ -13,9 +13,13 @@ from goquant_bot.settings import ENV_NESTED, ENV_PREFIX, Settings
 
 
 def check_startup(settings: Settings) -> None:
-    """Raise ConfigError naming the setting when the data directory cannot be written or the
-    health port is taken."""
+    """Raise ConfigError naming the setting when the data directory cannot be written."""
     check_data_dir(settings.app.data_dir)
+
+
+def check_health_port(settings: Settings) -> None:
+    """Raise ConfigError naming the setting when the health port is taken (checked once this
+    process holds the data directory, so a second bot on it is named as such first)."""
     obs = settings.observability
     if obs.enabled and obs.port != 0:
         check_port_free(obs.host, obs.port)

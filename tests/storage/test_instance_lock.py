@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -72,6 +73,12 @@ def test_a_half_written_lock_file_counts_as_an_unclean_end(tmp_path: Path) -> No
 def test_the_bot_exits_with_code_2_naming_the_running_one(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    """Named even though the running bot also holds the health port: the lock is checked
+    before the port."""
+    busy = socket.socket()
+    busy.bind(("127.0.0.1", 0))
+    busy.listen()
+    monkeypatch.setenv("GOQUANT_OBSERVABILITY__PORT", str(busy.getsockname()[1]))
     data_dir = tmp_path / "data"
     monkeypatch.setenv("GOQUANT_APP__DATA_DIR", str(data_dir))
     monkeypatch.setenv("GOQUANT_APP__MODE", "headless")
@@ -83,5 +90,6 @@ def test_the_bot_exits_with_code_2_naming_the_running_one(
         assert cli.main(["run"]) == cli.EXIT_USAGE
     finally:
         holder.release(clean=True)
+        busy.close()
     err = capsys.readouterr().err
     assert f"another bot (pid {os.getpid()}) is running on the data directory {data_dir}" in err
