@@ -43,7 +43,10 @@ class ArbMonitor:
         problems = []
         if not self.symbols:
             problems.append("at least one symbol")
-        if len(set(self.venues)) < 2:
+        # Identity, not a set: enum members are unique, and hashing one is slow (100,000
+        # monitors are checked at every start).
+        first = self.venues[0] if self.venues else None
+        if not any(venue is not first for venue in self.venues):
             problems.append("at least two different venues")
         if self.min_edge_pct is None and self.min_profit is None:
             problems.append("a minimum edge or a minimum profit")

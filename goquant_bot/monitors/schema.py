@@ -45,13 +45,14 @@ class _Spec(BaseModel):
 
     id: str = Field(min_length=1, max_length=64)
     owner: int = 0  # the chat that receives the alerts
-    venues: list[Venue] = []  # empty: every venue
+    # Defaults by factory: pydantic deep-copies a literal mutable default for every entry.
+    venues: list[Venue] = Field(default_factory=list)  # empty: every venue
     # Bookkeeping of the state file; a replay file may leave them out.
     user_id: int | None = None  # who created it (None: the owner)
     created: float = 0.0
     paused: bool = False  # paused by its user
     chat_blocked: bool = False  # its chat blocked the bot: kept, not running until /start
-    follows_defaults: list[Literal["size", "fees"]] = []  # taken from the chat's /config
+    follows_defaults: list[Literal["size", "fees"]] = Field(default_factory=list)  # from /config
 
 
 class ArbSpec(_Spec):
@@ -60,7 +61,7 @@ class ArbSpec(_Spec):
     min_edge_pct: float | None = None
     min_profit: float | None = None
     notional: float = 1000.0
-    fees_pct: dict[Venue, float] = {}
+    fees_pct: dict[Venue, float] = Field(default_factory=dict)
     min_duration_s: float = 0.0
     allow_polled: bool = False
     policy: FiringPolicy = FiringPolicy.EACH
