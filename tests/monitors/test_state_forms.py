@@ -163,3 +163,16 @@ def test_a_state_file_of_the_previous_release_replays(tmp_path: Path) -> None:
     path = tmp_path / "monitors.json"
     path.write_text(json.dumps(raw["users"]["monitors"]))
     assert [r.id for r in load_monitors(path)] == ["m00001", "m00002", "m00003", "m00005", "m00006"]
+
+
+@settings(max_examples=40, deadline=None)
+@given(record_sets(), st.lists(st.sampled_from(["scalp", "wide", "btc-eth", "Ω"]), unique=True))
+def test_templates_survive_a_save_and_restore_as_they_were(
+    records: list[MonitorRecord], names: list[str]
+) -> None:
+    """Templates are monitor records under a user's names: the same schema, the same set."""
+    store = UserStore()
+    for name, record in zip(names, records, strict=False):
+        store.templates.setdefault(record.user_id, {})[name] = record
+    saved = json.loads(json.dumps(store.to_dict()))  # as the state file holds it
+    assert UserStore.from_dict(saved).templates == store.templates
