@@ -61,8 +61,8 @@ class ChatBox:
     groups: dict[tuple[str, str], AlertKey] = field(default_factory=dict)
     aliases: dict[AlertKey, AlertKey] = field(default_factory=dict)
     classes: dict[AlertKey, tuple[str, str]] = field(default_factory=dict)
-    # A restored combined alert's monitors still open (from the state file).
-    restored_open: dict[AlertKey, set[str]] = field(default_factory=dict)
+    # A restored combined alert's monitors, each still open or not (from the state file).
+    restored_open: dict[AlertKey, dict[str, bool]] = field(default_factory=dict)
 
     def alias(self, key: AlertKey, group: tuple[str, str] | None) -> AlertKey:
         """The alert a monitor's arbitrage event belongs to (``group``: an opening's class)."""
@@ -124,10 +124,10 @@ class Outbox:
     def _first(self, box: ChatBox, key: AlertKey, event: Payload) -> None:
         if isinstance(event, ViewUpdate) and event.stopped:
             return
-        still_open = box.restored_open.get(key)
-        if still_open is not None and isinstance(event, ArbClosed):
-            still_open.discard(event.monitor_id)
-            if still_open:
+        named = box.restored_open.get(key)
+        if named is not None and isinstance(event, ArbClosed) and event.monitor_id in named:
+            named[event.monitor_id] = False
+            if any(named.values()):
                 return  # another monitor of its restored alert still has it open
         if isinstance(event, ArbClosed) and key not in box.restored:
             box.ungroup(key)
@@ -145,8 +145,8 @@ class Outbox:
             self._record(item, Outcome.DROPPED, "too many pending alerts in this chat")
             box.ungroup(key)
             return
-        if isinstance(event, ArbOpened) and still_open:
-            item.adopt(still_open)
+        if named:
+            item.adopt(named)
         box.restored_open.pop(key, None)
         box.items[key] = item
         restored = box.restored.pop(key, None)
@@ -223,8 +223,8 @@ class Outbox:
                 self.drop(item, Outcome.DROPPED, "monitor removed")
             else:
                 self.remove(item)
-        for still_open in box.restored_open.values():
-            still_open.discard(monitor_id)
+        for named in box.restored_open.values():
+            named.pop(monitor_id, None)
         self.touched.add(chat_id)
 
     def migrate(self, old_chat: int, new_chat: int) -> None:
@@ -245,8 +245,8 @@ class Outbox:
             target.aliases[moved(member)] = moved(lead)
         for lead, group in box.classes.items():
             target.classes[moved(lead)] = group
-        for lead, still_open in box.restored_open.items():
-            target.restored_open[moved(lead)] = still_open
+        for lead, named in box.restored_open.items():
+            target.restored_open[moved(lead)] = named
         for message_id, message in box.messages.items():
             message.parts = [moved(p) if isinstance(p, AlertKey) else p for p in message.parts]
             message.texts = {moved(k): text for k, text in message.texts.items()}
@@ -306,11 +306,11 @@ class Outbox:
             box = self.chats.setdefault(chat_id, ChatBox())
             for key in message.texts:
                 box.restored[key] = message.message_id
-            for key, (size, members) in combined.items():
+            for key, (size, named) in combined.items():
                 box.groups[(key.subject, size)] = key
                 box.classes[key] = (key.subject, size)
-                box.restored_open[key] = set(members)
-                for monitor_id in members:
+                box.restored_open[key] = named
+                for monitor_id in named:
                     box.aliases[AlertKey(chat_id, monitor_id, key.subject)] = key
             box.messages[message.message_id] = message
 
@@ -322,13 +322,18 @@ def _saved_part(box: ChatBox, key: AlertKey, text: str) -> dict[str, Any]:
     if group is None:
         return part
     if item is not None and len(item.members) > 1:
-        part["size"], part["members"] = group[1], sorted(item.open_members)
-    elif item is None and (still_open := box.restored_open.get(key)):
-        part["size"], part["members"] = group[1], sorted(still_open)
+        named = {m: m in item.open_members for m in item.members}
+    elif item is None and key in box.restored_open:
+        named = box.restored_open[key]
+    else:
+        return part
+    part["size"] = group[1]
+    part["members"] = sorted(m for m, is_open in named.items() if is_open)
+    part["named"] = sorted(named)
     return part
 
 
-Combined = dict[AlertKey, tuple[str, list[str]]]
+Combined = dict[AlertKey, tuple[str, dict[str, bool]]]  # size class, monitors and if open
 
 
 def _saved_message(entry: dict[str, Any]) -> tuple[int, LiveMessage, Combined]:
@@ -340,5 +345,7 @@ def _saved_message(entry: dict[str, Any]) -> tuple[int, LiveMessage, Combined]:
         message.parts.append(key)
         message.texts[key] = str(part["text"])
         if "members" in part:
-            combined[key] = (str(part["size"]), [str(m) for m in part["members"]])
+            still_open = {str(m) for m in part["members"]}
+            named = sorted({*still_open, *(str(m) for m in part.get("named", ()))})
+            combined[key] = (str(part["size"]), {m: m in still_open for m in named})
     return chat_id, message, combined

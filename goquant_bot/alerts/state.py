@@ -285,10 +285,10 @@ class PendingAlert:
         if message_id is not None:
             self._message_id = message_id
 
-    def adopt(self, open_monitors: set[str]) -> None:
-        """Monitors saved with its message before a restart, still open for all we know."""
-        for monitor_id in open_monitors:
-            self._members.setdefault(monitor_id, True)
+    def adopt(self, named: dict[str, bool]) -> None:
+        """The monitors its message named before a restart (and which still had it open)."""
+        for monitor_id, is_open in named.items():
+            self._members.setdefault(monitor_id, is_open)
 
     def leave(self, monitor_id: str) -> bool:
         """The monitor is gone (removed or paused); True when another one keeps it open."""

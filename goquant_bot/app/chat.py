@@ -24,10 +24,10 @@ from goquant_bot.bot.telegram.adapter import AdapterConfig
 from goquant_bot.bot.telegram.build import build_telegram, build_transport
 from goquant_bot.bot.types import CallbackAnswer, Caller, Keyboard, Reply
 from goquant_bot.bot.users import UserStore
-from goquant_bot.engine.arbitrage import ArbitrageEngine
 from goquant_bot.domain.events import ArbOpened, MarketViewSignal
 from goquant_bot.domain.instruments import Venue
 from goquant_bot.domain.monitors import MarketViewMonitor, is_internal
+from goquant_bot.engine.arbitrage import ArbitrageEngine
 from goquant_bot.logging import get_logger
 from goquant_bot.marketdata.service import MarketDataService
 from goquant_bot.monitors.dispatch import ALL, Dispatcher

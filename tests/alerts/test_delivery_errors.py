@@ -82,7 +82,10 @@ async def test_a_blocked_chat_is_marked_inactive_and_others_lose_nothing() -> No
     rig.publish(opened(ALICE, 1_000.0), opened(BOB, 1_000.0))
     await rig.step()
     assert rig.blocked == [ALICE]
-    rig.publish(opened(ALICE, 1_001.0, monitor="m2", notional=200), opened(BOB, 1_001.0, monitor="m2", notional=200))
+    rig.publish(
+        opened(ALICE, 1_001.0, monitor="m2", notional=200),
+        opened(BOB, 1_001.0, monitor="m2", notional=200),
+    )
     await rig.run_until(1_010.0)
     assert len(rig.transport.sent(ALICE)) == 1
     assert len(rig.transport.sent(BOB)) == 2

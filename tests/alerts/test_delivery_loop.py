@@ -67,7 +67,9 @@ async def test_slow_answers_never_block_publish_nor_other_chats() -> None:
     # All ten requests are in flight together; publishing meanwhile returns at once.
     await wait_until(lambda: transport.waiting == 10)
     started = time.perf_counter()
-    delivery.publish([opened(chat, time.time(), monitor="m2", notional=200) for chat in range(1, 11)] * 100)
+    delivery.publish(
+        [opened(chat, time.time(), monitor="m2", notional=200) for chat in range(1, 11)] * 100
+    )
     assert time.perf_counter() - started < 0.5
     assert delivery.outbox.pending() == 20  # 10 in flight, 1,000 events folded into 10 keys
     transport.gate.set()
