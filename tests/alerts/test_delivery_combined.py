@@ -7,16 +7,19 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from goquant_bot.alerts.delivery import Delivery
 from goquant_bot.alerts.history import Outcome
 from goquant_bot.alerts.outbox import Payload
+from goquant_bot.app.chat import same_figures
 from goquant_bot.bot.alert_text import AlertRenderer
 from goquant_bot.bot.telegram import TelegramTransport, build_bot
-from goquant_bot.domain.instruments import Venue
+from goquant_bot.domain.instruments import Symbol, Venue
+from goquant_bot.domain.monitors import ArbMonitor
+from goquant_bot.engine.arbitrage import ArbConfig, ArbitrageEngine
 from goquant_bot.domain.users import ChatPrefs
 from tests.alerts.rig import LoopClock
 from tests.alerts.scripted import Prefs, closed, opened
@@ -238,3 +241,34 @@ async def test_a_reopening_after_a_restart_edits_the_same_message() -> None:
         assert len(bot.sends(ALICE)) == 1
         assert BOTH in bot.api.last(ALICE).text
         assert "0.60 %" in bot.api.last(ALICE).text
+
+
+class NoBooks:
+    """A book source with nothing live: monitors register, nothing is evaluated."""
+
+    def books_for(self, symbol: Symbol, venues: Iterable[Venue] | None = None) -> list[Any]:
+        return []
+
+
+def test_the_app_groups_monitors_by_size_tier_and_fees() -> None:
+    fees = {Venue.BINANCE: 0.1, Venue.OKX: 0.1, Venue.BYBIT: 0.1}
+    engine = ArbitrageEngine(NoBooks(), ArbConfig(fees_pct=fees, size_tiers=(1_000.0, 10_000.0)))
+    btc, venues = Symbol("BTC", "USDT"), (Venue.BINANCE, Venue.OKX)
+
+    for monitor_id, notional, own_fees in (
+        ("a", 800.0, ()),
+        ("b", 1_000.0, ()),
+        ("c", 5_000.0, ()),
+        ("d", 1_000.0, ((Venue.OKX, 0.05),)),
+    ):
+        monitor = ArbMonitor(
+            monitor_id, ALICE, (btc,), venues, 0.3, None, notional, fees_pct=own_fees
+        )
+        engine.add_monitor(monitor, 0.0)
+    figures = {m: same_figures(engine, opened(ALICE, 1.0, monitor=m)) for m in "abcd"}
+    # 800 and 1,000 USDT walk the books at the same 1,000 tier: the same figures.
+    assert figures["a"] == figures["b"]
+    assert figures["c"] != figures["b"]  # the 10,000 tier
+    assert figures["d"] != figures["b"]  # another fee on okx: another edge
+    # A monitor the engine no longer runs: the opening's own notional.
+    assert same_figures(engine, opened(ALICE, 1.0, monitor="gone")) == "100"
