@@ -65,7 +65,8 @@ class AlertRenderer:
 
     def render(self, item: AlertSnapshot, now: float) -> str:
         body = self._body(item, now)
-        if len(item.names) > 1:
+        if item.names != (item.event.monitor_id,):
+            # A combined alert (or one whose event came from a monitor since removed).
             body = _name_monitors(body, item.names)
         return self.label + body
 
@@ -144,7 +145,8 @@ def combined_buttons(monitors: Sequence[str]) -> Keyboard:
 def _name_monitors(text: str, monitors: Sequence[str]) -> str:
     """The "Monitor x" line of a single-monitor text, naming every monitor instead."""
     names = ", ".join(f"<code>{esc(m)}</code>" for m in monitors)
-    return _MONITOR_LINE.sub(lambda _: f"Monitors {names}", text, count=1)
+    head = "Monitors" if len(monitors) > 1 else "Monitor"
+    return _MONITOR_LINE.sub(lambda _: f"{head} {names}", text, count=1)
 
 
 _MONITOR_LINE = re.compile(r"^Monitor <code>[^<]*</code>", re.MULTILINE)

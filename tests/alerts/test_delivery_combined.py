@@ -206,7 +206,25 @@ async def test_stopping_one_monitor_leaves_the_alert_to_the_other() -> None:
         bot.publish(closed(ALICE, 1_005.0, 1_000.0, monitor="ef34gh"))
         await bot.until(1_010.0)
         assert len(bot.sends(ALICE)) == 1
-        assert "Arbitrage closed" in bot.api.last(ALICE).text
+        last = bot.api.last(ALICE)
+        assert "Arbitrage closed" in last.text
+        assert "\nMonitor <code>ef34gh</code> · " in last.text  # the one left
+        assert last.buttons() == [[("🔕 Mute", "m:ef34gh:mute"), ("⏹ Stop", "m:ef34gh:stop")]]
+
+
+async def test_the_alert_names_the_monitor_left_after_the_other_is_stopped() -> None:
+    async with serving() as bot:
+        bot.publish(
+            opened(ALICE, 1_000.0, monitor="ef34gh"), opened(ALICE, 1_000.0, monitor="ab12cd")
+        )
+        await bot.until(1_002.0)  # the latest opening is ab12cd's
+        assert BOTH in bot.api.last(ALICE).text
+        bot.delivery.forget(ALICE, "ab12cd")
+        await bot.until(1_100.0)  # the live message's next refresh
+        [sent] = bot.sends(ALICE)
+        text = bot.api.last(ALICE).text
+        assert "\nMonitor <code>ef34gh</code> · " in text
+        assert "ab12cd" not in text
 
 
 async def test_a_restart_keeps_the_combined_alert_without_a_duplicate() -> None:
