@@ -119,8 +119,10 @@ class ChatControls:
     def cap_frees_at(self) -> float:
         return self.sent[0] + HOUR_S if self.sent else 0.0
 
-    def delivered(self, monitor_ids: list[str], now: float) -> None:
-        """Alerts went out now: they start their monitors' cooldowns and count for the hour."""
-        for monitor_id in monitor_ids:
-            self.last_alert[monitor_id] = now
+    def delivered(self, alerts: list[tuple[str, ...]], now: float) -> None:
+        """Alerts went out now: each starts its monitors' cooldowns and counts once for the
+        hour (a combined alert names several monitors)."""
+        for monitor_ids in alerts:
+            for monitor_id in monitor_ids:
+                self.last_alert[monitor_id] = now
             self.sent.append(now)

@@ -28,7 +28,7 @@ from goquant_bot.alerts.jobs import (
     make_plain,
     no_buttons,
 )
-from goquant_bot.alerts.outbox import ClosedUnseen, LiveMessage, Outbox
+from goquant_bot.alerts.outbox import ClosedUnseen, LiveMessage, Outbox, SizeClass, notional_class
 from goquant_bot.alerts.pacing import Pacer, PacingConfig
 from goquant_bot.alerts.planner import Planner, PrefsLookup
 from goquant_bot.alerts.state import LIVE_PHASES, Payload, PendingAlert, Phase
@@ -86,6 +86,7 @@ class Delivery:
         rand: Callable[[], float] = random.random,
         direct: DirectConfig | None = None,
         wait: Wait = wait_for_event,  # how replies wait for their turn (tests: a fake clock)
+        size_class: SizeClass = notional_class,  # openings of one class share an alert
     ) -> None:
         self.config = config = config or DeliveryConfig()
         self.transport = transport
@@ -99,6 +100,7 @@ class Delivery:
             self.history,
             closed_unseen=config.closed_unseen,
             max_keys_per_chat=config.max_keys_per_chat,
+            size_class=size_class,
         )
         self.pacer = Pacer(pacing)
         self.planner = Planner(

@@ -58,7 +58,7 @@ class Job:
     message: LiveMessage | None = None
     silent: bool = False
     plain: bool = False
-    alerts: list[str] = field(default_factory=list)  # monitors of the new alerts in it
+    alerts: list[tuple[str, ...]] = field(default_factory=list)  # monitors of each new alert
     summarised: int = 0  # capped alerts this message reports
     cap_notice_until: float = 0.0
     buttons: Keyboard = ()
@@ -166,7 +166,7 @@ class Composer:
             [job_item(item, text) for item, text in taken],
             silent=silent,
             plain=plain,
-            alerts=[item.key.monitor_id for item, _ in taken if not item.shown],
+            alerts=[item.members for item, _ in taken if not item.shown],
             summarised=summarised,
             cap_notice_until=notice_until,
             buttons=self._buttons([item for item, _ in taken]) if taken else (),

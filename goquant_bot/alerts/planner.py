@@ -258,12 +258,14 @@ class Planner:
             else:
                 survey.views.append(item)  # the user asked for it: no rule holds it back
             return
-        if is_muted(survey.prefs, item.key.monitor_id):
+        # A combined alert goes out when any of its monitors may send it.
+        senders = [m for m in item.members if not is_muted(survey.prefs, m)]
+        if not senders:
             self.outbox.drop(item, Outcome.MUTED)
             return
         hold, until = survey.verdict.outcome, survey.verdict.until
         if survey.verdict.action is Action.SEND and not item.shown and controls is not None:
-            cooldown = controls.cooldown_until(survey.prefs, item.key.monitor_id)
+            cooldown = min(controls.cooldown_until(survey.prefs, m) for m in senders)
             if cooldown > now:
                 hold, until = Outcome.COOLDOWN, cooldown
             else:

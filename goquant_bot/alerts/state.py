@@ -11,6 +11,9 @@ planner and the delivery only read its attributes and call these transitions.
   ``resend`` unbinds it from a message that is gone, so it goes out in a new one.
 - ``dirty``: the latest version is not delivered yet; ``shown``: this episode was (maybe)
   delivered, so later states are follow-ups; ``message_id``: the live message showing it.
+- An arbitrage alert may stand for several monitors of its chat that match the same
+  opportunity (``members``, each open or not): it is open while any of them is, and only the
+  close of the last one closes it.
 """
 
 from __future__ import annotations
@@ -71,10 +74,17 @@ class AlertSnapshot:
     kind: AlertKind
     phase: Phase
     event: Payload
+    monitors: tuple[str, ...] = ()  # every monitor the alert names (several when combined)
+    open_monitors: tuple[str, ...] = ()  # those that still have the opportunity open
 
     @property
     def edge_pct(self) -> float:
         return edge_of(self.event)
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """The monitors the alert speaks for (its key's alone when not combined)."""
+        return self.monitors or (self.key.monitor_id,)
 
 
 def edge_of(event: Payload) -> float:
@@ -116,6 +126,7 @@ class PendingAlert:
         "_in_flight",
         "_key",
         "_kind",
+        "_members",
         "_merged",
         "_message_id",
         "_phase",
@@ -137,6 +148,8 @@ class PendingAlert:
         self._plain = False  # Telegram refused its HTML once: rendered as plain text
         self._held: Outcome | None = None  # the hold last recorded in the history
         self._merged = 0  # events folded into the state since it was last delivered
+        # monitor -> whether it has the opportunity open (arbitrage; the key's monitor else)
+        self._members = {event.monitor_id: isinstance(event, ArbOpened)}
 
     # -- reading -----------------------------------------------------------------------
 
@@ -189,6 +202,14 @@ class PendingAlert:
         return self._merged
 
     @property
+    def members(self) -> tuple[str, ...]:
+        return tuple(self._members)
+
+    @property
+    def open_members(self) -> tuple[str, ...]:
+        return tuple(m for m, is_open in self._members.items() if is_open)
+
+    @property
     def live(self) -> bool:
         return self._phase in LIVE_PHASES
 
@@ -202,17 +223,32 @@ class PendingAlert:
         return edge_of(self._event)
 
     def snapshot(self) -> AlertSnapshot:
-        return AlertSnapshot(self._key, self._kind, self._phase, self._event)
+        # Named in a stable order, whichever monitor came first (or after a restart).
+        return AlertSnapshot(
+            self._key,
+            self._kind,
+            self._phase,
+            self._event,
+            tuple(sorted(self._members)),
+            tuple(sorted(self.open_members)),
+        )
 
     # -- events fold in ----------------------------------------------------------------
 
     def fold(self, event: Payload, *, drop_unseen: bool = False) -> bool:
         """A newer state of this key; True when it merged a state not delivered yet.
 
-        ``drop_unseen``: a close of an opening never sent is not news (the policy drops it)."""
+        ``drop_unseen``: a close of an opening never sent is not news (the policy drops it).
+        A monitor joining or leaving a combined alert changes only what it names."""
+        joined = False
+        if isinstance(event, ArbOpened | ArbClosed):
+            joined = event.monitor_id not in self._members
+            self._members[event.monitor_id] = isinstance(event, ArbOpened)
         if isinstance(event, ArbClosed):
+            if any(self._members.values()):
+                return False  # another monitor still has it open: the alert stays open
             return self._close(event, drop_unseen=drop_unseen)
-        merged = self._supersede(event)
+        merged = self._supersede(event, count=not joined)
         if isinstance(event, ArbOpened):
             if self.unbound:
                 self._shown = False  # nothing to edit: a new episode is a new alert
@@ -234,8 +270,8 @@ class PendingAlert:
         self._phase = Phase.CLOSED if seen else Phase.CLOSED_UNSEEN
         return merged
 
-    def _supersede(self, event: Payload) -> bool:
-        merged = self._dirty and not self._in_flight and self._kind is not AlertKind.VIEW
+    def _supersede(self, event: Payload, *, count: bool = True) -> bool:
+        merged = count and self._dirty and not self._in_flight and self._kind is not AlertKind.VIEW
         if merged:
             self._merged += 1
         self._event = event
@@ -248,6 +284,16 @@ class PendingAlert:
         self._shown = True
         if message_id is not None:
             self._message_id = message_id
+
+    def adopt(self, named: dict[str, bool]) -> None:
+        """The monitors its message named before a restart (and which still had it open)."""
+        for monitor_id, is_open in named.items():
+            self._members.setdefault(monitor_id, is_open)
+
+    def leave(self, monitor_id: str) -> bool:
+        """The monitor is gone (removed or paused); True when another one keeps it open."""
+        self._members.pop(monitor_id, None)
+        return any(self._members.values())
 
     def settle(self) -> bool:
         """Out of flight, a close whose opening never went out is 'closed unseen'; True then."""

@@ -10,7 +10,7 @@ from dataclasses import dataclass, replace
 
 from goquant_bot.alerts.delivery import Delivery, DeliveryConfig
 from goquant_bot.alerts.history import AlertHistory
-from goquant_bot.alerts.outbox import Payload, ViewUpdate
+from goquant_bot.alerts.outbox import Payload, ViewUpdate, notional_class
 from goquant_bot.alerts.pacing import PacingConfig
 from goquant_bot.alerts.transport import AlertTransport
 from goquant_bot.app.signals import HISTORY_FILE, SignalPath
@@ -24,9 +24,10 @@ from goquant_bot.bot.telegram.adapter import AdapterConfig
 from goquant_bot.bot.telegram.build import build_telegram, build_transport
 from goquant_bot.bot.types import CallbackAnswer, Caller, Keyboard, Reply
 from goquant_bot.bot.users import UserStore
-from goquant_bot.domain.events import MarketViewSignal
+from goquant_bot.domain.events import ArbOpened, MarketViewSignal
 from goquant_bot.domain.instruments import Venue
 from goquant_bot.domain.monitors import MarketViewMonitor, is_internal
+from goquant_bot.engine.arbitrage import ArbitrageEngine
 from goquant_bot.logging import get_logger
 from goquant_bot.marketdata.service import MarketDataService
 from goquant_bot.monitors.dispatch import ALL, Dispatcher
@@ -266,6 +267,7 @@ def build_chat(
 
     delivery = Delivery(
         transport,
+        size_class=functools.partial(same_figures, path.arbitrage),
         prefs=store.prefs,
         render=renderer.render,
         buttons=renderer.buttons,
@@ -360,6 +362,18 @@ def build_chat(
     specs.append(TaskSpec("delivery", delivery.run, stage=Stage.DELIVERY))
     specs.append(TaskSpec("state", saver.run, stage=Stage.STATE))
     return ChatSide(router, delivery, saver, specs)
+
+
+def same_figures(engine: ArbitrageEngine, event: ArbOpened) -> str:
+    """What two monitors' openings of one symbol and venue pair must share to be one alert:
+    the size tier their books are walked at and the fees on both venues (the same figures)."""
+    monitor = engine.monitors.get(event.monitor_id)
+    if monitor is None:
+        return notional_class(event)
+    fees = {**engine.config.fees_pct, **monitor.fee_overrides()}
+    buy, sell = fees.get(event.buy_venue, 0.0), fees.get(event.sell_venue, 0.0)
+    polled = " polled" if monitor.allow_polled else ""
+    return f"{engine.tier_for(monitor.notional):g} fees {buy:g}/{sell:g}{polled}"
 
 
 def bot_config(settings: Settings) -> BotConfig:

@@ -26,8 +26,10 @@ _VOLATILE = (
     re.compile(r" +\d+(?:\.\d+)?s(?=\n|</pre>)"),
     re.compile(r"· updated [^\n]*"),
     re.compile(r"^Open for [^\n]*$", re.MULTILINE),
-    re.compile(r"^Monitor <code>[^<]*</code> · [^\n]*$", re.MULTILINE),
+    re.compile(r"^Monitors? <code>[^\n]*</code> · [^\n]*$", re.MULTILINE),
 )
+# A combined alert lists its monitors' buttons up to this many; beyond, the status list.
+MAX_MONITOR_ROWS = 3
 
 
 def stable_text(text: str) -> str:
@@ -62,13 +64,17 @@ class AlertRenderer:
         self.label = f"🧪 <b>{esc(label)}</b>\n" if label else ""
 
     def render(self, item: AlertSnapshot, now: float) -> str:
-        return self.label + self._body(item, now)
+        body = self._body(item, now)
+        if item.names != (item.event.monitor_id,):
+            # A combined alert (or one whose event came from a monitor since removed).
+            body = _name_monitors(body, item.names)
+        return self.label + body
 
     def _body(self, item: AlertSnapshot, now: float) -> str:
         prefs = self.prefs(item.key.chat_id)
         event = item.event
         if item.phase is Phase.OPEN and isinstance(event, ArbOpened):
-            current = self._current(event)
+            current = self._current(event, item.open_monitors)
             return (
                 render_open_opportunity(current, now, prefs, self.price_decimals)
                 if current
@@ -88,20 +94,26 @@ class AlertRenderer:
             return text
         return render_event(event, prefs, self.price_decimals)
 
-    def _current(self, opened: ArbOpened) -> OpenOpportunity | None:
-        for opp in self.open_opportunities(opened.monitor_id):
-            if (opp.symbol, opp.buy_venue, opp.sell_venue) == (
-                opened.symbol,
-                opened.buy_venue,
-                opened.sell_venue,
-            ):
-                return opp
+    def _current(self, opened: ArbOpened, monitors: Sequence[str]) -> OpenOpportunity | None:
+        """The current figures of the first monitor that still has the opportunity open."""
+        for monitor_id in monitors or (opened.monitor_id,):
+            for opp in self.open_opportunities(monitor_id):
+                if (opp.symbol, opp.buy_venue, opp.sell_venue) == (
+                    opened.symbol,
+                    opened.buy_venue,
+                    opened.sell_venue,
+                ):
+                    return opp
         return None
 
     def buttons(self, items: Sequence[AlertSnapshot]) -> Keyboard:
-        """Mute/stop buttons for a message about a single monitor; a live market view (the
-        one message /view_market sends) gets its stop and list buttons."""
-        monitors = {item.key.monitor_id for item in items}
+        """Mute/stop buttons for a message about a single monitor; a combined alert (one
+        opportunity of several monitors) gets a row per monitor, or the status list when
+        there are more than ``MAX_MONITOR_ROWS``; a live market view (the one message
+        /view_market sends) gets its stop and list buttons."""
+        if len(items) == 1 and len(items[0].names) > 1:
+            return combined_buttons(items[0].names)
+        monitors = {name for item in items for name in item.names}
         if len(monitors) != 1:
             return ()
         monitor_id = next(iter(monitors))
@@ -115,3 +127,26 @@ class AlertRenderer:
                 ),
             )
         return alert_buttons(monitor_id)
+
+
+def combined_buttons(monitors: Sequence[str]) -> Keyboard:
+    """Mute/stop per monitor of a combined alert: muting one keeps the others' alerts."""
+    if len(monitors) > MAX_MONITOR_ROWS:
+        return ((Button("📋 My monitors", "c:status_arb"),),)
+    return tuple(
+        (
+            Button(f"🔕 Mute {monitor_id}", f"m:{monitor_id}:mute"),
+            Button(f"⏹ Stop {monitor_id}", f"m:{monitor_id}:stop"),
+        )
+        for monitor_id in monitors
+    )
+
+
+def _name_monitors(text: str, monitors: Sequence[str]) -> str:
+    """The "Monitor x" line of a single-monitor text, naming every monitor instead."""
+    names = ", ".join(f"<code>{esc(m)}</code>" for m in monitors)
+    head = "Monitors" if len(monitors) > 1 else "Monitor"
+    return _MONITOR_LINE.sub(lambda _: f"{head} {names}", text, count=1)
+
+
+_MONITOR_LINE = re.compile(r"^Monitor <code>[^<]*</code>", re.MULTILINE)

@@ -84,9 +84,11 @@ def opened(
     symbol: Symbol = BTC,
     buy: Venue = Venue.BINANCE,
     sell: Venue = Venue.OKX,
+    notional: float = 100.0,
 ) -> ArbOpened:
+    """An opening; monitors at the same ``notional`` share a chat's alert."""
     return ArbOpened(
-        monitor, owner, symbol, buy, sell, ts, 100.0, 100.0 * (1 + edge / 100), 1.0, 100.0,
+        monitor, owner, symbol, buy, sell, ts, 100.0, 100.0 * (1 + edge / 100), 1.0, notional,
         edge, edge, True,
     )  # fmt: skip
 

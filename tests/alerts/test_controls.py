@@ -106,11 +106,16 @@ def test_cooldown_per_monitor_and_the_hourly_cap() -> None:
     controls = ChatControls()
     assert controls.cooldown_until(prefs, "m1") == 0.0
     assert controls.room(prefs, 0.0) == 3
-    controls.delivered(["m1", "m2"], 100.0)
+    controls.delivered([("m1",), ("m2",)], 100.0)
     assert controls.cooldown_until(prefs, "m1") == 160.0
     assert controls.cooldown_until(prefs, "m3") == 0.0
-    controls.delivered(["m1"], 200.0)
+    controls.delivered([("m1",)], 200.0)
     assert controls.room(prefs, 250.0) == 0
+    # A combined alert counts once for the hour and starts each of its monitors' cooldowns.
+    combined = ChatControls()
+    combined.delivered([("m1", "m2")], 100.0)
+    assert combined.room(prefs, 150.0) == 2
+    assert combined.cooldown_until(prefs, "m2") == 160.0
     assert controls.cap_frees_at() == 3_700.0
     assert controls.room(prefs, 3_700.0) == 2
     assert controls.room(ChatPrefs(1), 0.0) is None

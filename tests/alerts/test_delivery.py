@@ -198,7 +198,7 @@ async def test_new_alerts_go_before_edits_in_a_chat() -> None:
     rig.publish(opened(ALICE, 1_000.0))
     await rig.step()
     rig.clock.now = 1_005.0
-    rig.publish(closed(ALICE, 1_005.0, 1_000.0), opened(ALICE, 1_005.0, monitor="m2"))
+    rig.publish(closed(ALICE, 1_005.0, 1_000.0), opened(ALICE, 1_005.0, monitor="m2", notional=200))
     await rig.run_until(1_010.0)
     assert [(c.method, c.at) for c in rig.transport.calls] == [
         ("send", 1_000.0),
@@ -296,7 +296,7 @@ async def test_requests_to_many_chats_overlap_and_a_chat_waits_for_its_answer() 
     rig.publish(*(opened(chat, 1_000.0) for chat in range(1, 11)))
     await rig.run_until(1_000.1)
     assert rig.transport.in_flight == 10  # all ten chats at once, none answered yet
-    rig.publish(opened(1, 1_000.1, monitor="m2"))
+    rig.publish(opened(1, 1_000.1, monitor="m2", notional=200))
     await rig.run_until(1_005.0)
 
     assert rig.transport.peak_in_flight == 10

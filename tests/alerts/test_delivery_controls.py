@@ -16,7 +16,11 @@ async def test_muted_chats_and_monitors_get_nothing() -> None:
     rig = Rig()
     rig.prefs.set(ChatPrefs(ALICE, muted_monitors=frozenset({"m1"})))
     rig.prefs.set(ChatPrefs(BOB, muted=True))
-    rig.publish(opened(ALICE, 1_000.0), opened(ALICE, 1_000.0, monitor="m2"), signal(BOB, 1_000.0))
+    rig.publish(
+        opened(ALICE, 1_000.0),
+        opened(ALICE, 1_000.0, monitor="m2", notional=200),
+        signal(BOB, 1_000.0),
+    )
     await rig.run_until(1_010.0)
     [sent] = rig.transport.sent()
     assert sent.chat_id == ALICE

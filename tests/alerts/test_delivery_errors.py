@@ -54,7 +54,7 @@ async def test_a_flood_wait_pauses_that_chat_only() -> None:
     rig.transport.errors[ALICE] = [FloodWait("429", 7.0)]
     rig.publish(opened(ALICE, 1_000.0), opened(BOB, 1_000.0))
     await rig.step()
-    rig.publish(opened(BOB, 1_001.0, monitor="m2"))
+    rig.publish(opened(BOB, 1_001.0, monitor="m2", notional=200))
     await rig.run_until(1_006.9)
     assert [c.at for c in rig.transport.sent(ALICE)] == [1_000.0]
     assert [c.at for c in rig.transport.sent(BOB)] == [1_000.0, 1_001.0]
@@ -82,7 +82,10 @@ async def test_a_blocked_chat_is_marked_inactive_and_others_lose_nothing() -> No
     rig.publish(opened(ALICE, 1_000.0), opened(BOB, 1_000.0))
     await rig.step()
     assert rig.blocked == [ALICE]
-    rig.publish(opened(ALICE, 1_001.0, monitor="m2"), opened(BOB, 1_001.0, monitor="m2"))
+    rig.publish(
+        opened(ALICE, 1_001.0, monitor="m2", notional=200),
+        opened(BOB, 1_001.0, monitor="m2", notional=200),
+    )
     await rig.run_until(1_010.0)
     assert len(rig.transport.sent(ALICE)) == 1
     assert len(rig.transport.sent(BOB)) == 2
@@ -90,10 +93,10 @@ async def test_a_blocked_chat_is_marked_inactive_and_others_lose_nothing() -> No
     assert outcomes == [Outcome.DROPPED, Outcome.FAILED]
     # The bot layer marks the chat inactive; a later /start reactivates it.
     rig.prefs.set(ChatPrefs(ALICE, active=False))
-    rig.publish(opened(ALICE, 1_011.0, monitor="m3"))
+    rig.publish(opened(ALICE, 1_011.0, monitor="m3", notional=300))
     await rig.run_until(1_012.0)
     rig.prefs.set(ChatPrefs(ALICE, active=True))
-    rig.publish(opened(ALICE, 1_013.0, monitor="m4"))
+    rig.publish(opened(ALICE, 1_013.0, monitor="m4", notional=400))
     await rig.run_until(1_014.0)
     assert [c.text.split("</b>")[0] for c in rig.transport.sent(ALICE)][-1] == (
         "<b>BTC-USDT binance->okx"
@@ -212,7 +215,7 @@ async def test_a_chat_whose_only_alert_was_blocked_gets_alerts_after_start() -> 
     assert not rig.prefs(ALICE).active
     rig.prefs.set(ChatPrefs(ALICE, active=True))  # /start
     rig.clock.now = 1_020.0
-    rig.publish(opened(ALICE, 1_020.0, monitor="m2"))
+    rig.publish(opened(ALICE, 1_020.0, monitor="m2", notional=200))
     await rig.run_until(1_030.0)
     [_, again] = rig.transport.sent(ALICE)
     assert (again.at, again.text) == (1_020.0, "<b>BTC-USDT binance->okx</b> open 0.40 % for 0 s")

@@ -52,7 +52,7 @@ async def test_run_sends_as_soon_as_alerts_are_published() -> None:
     task = asyncio.create_task(delivery.run())
     delivery.publish([opened(1, time.time())])
     await wait_until(lambda: len(transport.calls) == 1)
-    delivery.publish([opened(2, time.time()), opened(1, time.time(), monitor="m2")])
+    delivery.publish([opened(2, time.time()), opened(1, time.time(), monitor="m2", notional=200)])
     await wait_until(lambda: len(transport.calls) == 3)
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
@@ -67,7 +67,9 @@ async def test_slow_answers_never_block_publish_nor_other_chats() -> None:
     # All ten requests are in flight together; publishing meanwhile returns at once.
     await wait_until(lambda: transport.waiting == 10)
     started = time.perf_counter()
-    delivery.publish([opened(chat, time.time(), monitor="m2") for chat in range(1, 11)] * 100)
+    delivery.publish(
+        [opened(chat, time.time(), monitor="m2", notional=200) for chat in range(1, 11)] * 100
+    )
     assert time.perf_counter() - started < 0.5
     assert delivery.outbox.pending() == 20  # 10 in flight, 1,000 events folded into 10 keys
     transport.gate.set()
@@ -83,7 +85,7 @@ async def test_cancelling_the_loop_drains_what_is_pending_in_bounded_time() -> N
     task = asyncio.create_task(delivery.run())
     delivery.publish([opened(1, time.time())])
     await wait_until(lambda: transport.waiting == 1)
-    delivery.publish([opened(1, time.time(), monitor="m2"), opened(2, time.time())])
+    delivery.publish([opened(1, time.time(), monitor="m2", notional=200), opened(2, time.time())])
     task.cancel()
     transport.gate.set()
     with pytest.raises(asyncio.CancelledError):

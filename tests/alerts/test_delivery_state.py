@@ -7,7 +7,7 @@ from typing import Any
 from goquant_bot.alerts.history import AlertHistory, HistoryEntry, Outcome
 from goquant_bot.alerts.transport import FloodWait
 from tests.alerts.rig import Rig
-from tests.alerts.scripted import opened
+from tests.alerts.scripted import closed, opened
 
 SIMULATED_TIME = True  # the production delivery loop, on the rig's clock
 
@@ -79,3 +79,17 @@ async def test_sends_and_edits_report_a_change_of_the_saved_state() -> None:
     await rig.run_until(1_012.0)  # the refresh edit changed the saved text
     assert rig.changes == 2
     assert rig.delivery.message_ids()[0]["parts"][0]["text"].endswith("for 12 s")
+
+
+async def test_a_restored_message_without_news_is_saved_again_for_the_next_restart() -> None:
+    rig = Rig(edit_interval_s=3.0)
+    saved = [{"chat_id": ALICE, "message_id": 79, "parts": [part()]}]
+    rig.delivery.restore_message_ids(saved)
+    assert rig.delivery.message_ids() == saved  # no event since the restart: still live
+    again = Rig(edit_interval_s=3.0)
+    again.delivery.restore_message_ids(rig.delivery.message_ids())
+    again.publish(closed(ALICE, 1_000.0, 900.0))  # the close after a second restart
+    await again.step()
+    [edit] = again.transport.calls
+    assert (edit.method, edit.message_id) == ("edit", 79)
+    assert "closed after 100 s" in edit.text

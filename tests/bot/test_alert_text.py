@@ -9,6 +9,8 @@ from goquant_bot.alerts.state import (
     ViewUpdate,
 )
 from goquant_bot.bot.alert_text import AlertRenderer, stable_text
+from goquant_bot.domain.events import ArbClosed, ArbOpened
+from goquant_bot.domain.instruments import Symbol, Venue
 from goquant_bot.domain.users import ChatPrefs
 
 
@@ -42,3 +44,40 @@ def test_a_live_market_view_carries_its_stop_and_list_buttons() -> None:
         key, AlertKind.VIEW, Phase.VIEW_STOPPED, ViewUpdate("ab12cd", 7, 2.0, True)
     )
     assert renderer.buttons([stopped]) == ()
+
+
+def _combined(
+    monitors: tuple[str, ...], phase: Phase, event: ArbOpened | ArbClosed
+) -> AlertSnapshot:
+    key = AlertKey(7, monitors[0], "BTC-USDT binance->okx")
+    return AlertSnapshot(key, AlertKind.ARBITRAGE, phase, event, monitors, ())
+
+
+def test_a_combined_alert_names_every_monitor_and_offers_each_its_buttons() -> None:
+    renderer = AlertRenderer(
+        open_opportunities=lambda monitor_id: [],
+        live_view=lambda monitor_id: None,
+        prefs=ChatPrefs,
+    )
+    btc = Symbol("BTC", "USDT")
+    close = ArbClosed(
+        "ab12cd", 7, btc, Venue.BINANCE, Venue.OKX, 1_060.0, 1_000.0, 0.5, 0.1, "below_threshold"
+    )
+    snapshot = _combined(("ab12cd", "ef34gh"), Phase.CLOSED, close)
+    text = renderer.render(snapshot, 1_060.0)
+    assert "Arbitrage closed" in text
+    assert "\nMonitors <code>ab12cd</code>, <code>ef34gh</code> · " in text
+    assert stable_text(text) == stable_text(text.replace("00:17", "00:19"))
+    assert [[b.data for b in row] for row in renderer.buttons([snapshot])] == [
+        ["m:ab12cd:mute", "m:ab12cd:stop"],
+        ["m:ef34gh:mute", "m:ef34gh:stop"],
+    ]
+    many = _combined(("a1", "b2", "c3", "d4"), Phase.CLOSED, close)
+    assert [[b.data for b in row] for row in renderer.buttons([many])] == [["c:status_arb"]]
+    single = AlertSnapshot(
+        AlertKey(7, "ab12cd", "BTC-USDT binance->okx"), AlertKind.ARBITRAGE, Phase.CLOSED, close
+    )
+    assert "\nMonitor <code>ab12cd</code> · " in renderer.render(single, 1_060.0)
+    assert [[b.data for b in row] for row in renderer.buttons([single])] == [
+        ["m:ab12cd:mute", "m:ab12cd:stop"]
+    ]
