@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from goquant_bot.domain.arbitrage import PairQuote
+from goquant_bot.domain.arbitrage import Conversion, PairQuote
 from goquant_bot.domain.instruments import Symbol, Venue
 
 
@@ -26,8 +26,15 @@ class ArbOpened:
     edge_pct: float  # net of both taker fees
     profit: float  # net, in the quote currency
     complete: bool  # False: the books could not fill the monitor's whole size
+    # Set when the legs quote different currencies: the rate that made them comparable
+    # (buy_price and notional are then in its ``pay`` currency, profit in ``receive``).
+    conversion: Conversion | None = None
 
     def to_report(self) -> dict[str, Any]:
+        extra: dict[str, Any] = {}
+        if self.conversion is not None:
+            extra["conversion"] = self.conversion.describe()
+            extra["conversion_rate"] = self.conversion.rate
         return {
             "ts": self.ts,
             "monitor": self.monitor_id,
@@ -41,6 +48,7 @@ class ArbOpened:
             "edge_pct": round(self.edge_pct, 6),
             "profit": round(self.profit, 8),
             "complete": self.complete,
+            **extra,
         }
 
 

@@ -36,7 +36,8 @@ __all__ = [
     "record_to_dict",
     "records_from_entries",
 ]
-SCHEMA_VERSION = 2
+# 3: arbitrage monitors gained ``quotes`` (entries without it mean "none").
+SCHEMA_VERSION = 3
 Monitor = ArbMonitor | MarketViewMonitor
 
 
@@ -64,6 +65,9 @@ class ArbSpec(_Spec):
     min_duration_s: float = 0.0
     allow_polled: bool = False
     policy: FiringPolicy = FiringPolicy.EACH
+    # Quotes compared across with a live conversion, "USD~USDT"; entries written before
+    # the option existed (schema 2 and earlier) have none and load as "none".
+    quotes: str = Field("none", max_length=40)
 
     def to_monitor(self) -> ArbMonitor:
         return ArbMonitor(
@@ -78,7 +82,15 @@ class ArbSpec(_Spec):
             min_duration_s=self.min_duration_s,
             allow_polled=self.allow_polled,
             policy=self.policy,
+            quotes=parse_quotes(self.quotes),
         )
+
+
+def parse_quotes(text: str) -> tuple[str, ...]:
+    """``none`` or ``USD~USDT[~USDC]`` as a monitor keeps it; the monitor checks the names."""
+    if text.strip().lower() == "none":
+        return ()
+    return tuple(part.strip().upper() for part in text.split("~"))
 
 
 class MarketViewSpec(_Spec):
@@ -236,7 +248,7 @@ def _name(data: Any) -> str:
 
 def load_monitors(path: Path) -> list[MonitorRecord]:
     """A monitors file (``replay --monitors``): a JSON list of entries, or a document
-    ``{"schema_version": 2, "monitors": [...]}`` as ``export_monitors`` writes it. The file
+    ``{"schema_version": 3, "monitors": [...]}`` as ``export_monitors`` writes it. The file
     is refused as a whole (RejectedInput naming the entry) when any entry is invalid."""
     try:
         data = orjson.loads(path.read_bytes())
