@@ -38,6 +38,17 @@ def stable_text(text: str) -> str:
     return text
 
 
+def conversion_line(event: ArbOpened) -> str:
+    """The live conversion an opening across quotes used (empty for one quote)."""
+    conv = event.conversion
+    if conv is None:
+        return ""
+    return (
+        f"\n💱 Bought in {esc(conv.pay)}, sold in {esc(conv.receive)}: converted at "
+        f"{esc(conv.describe())} (its taker fee included); the profit is in {esc(conv.receive)}"
+    )
+
+
 class AlertRenderer:
     """``render(item, now)`` and ``buttons(items)`` as alert delivery calls them.
 
@@ -67,6 +78,9 @@ class AlertRenderer:
     def _body(self, item: AlertSnapshot, now: float) -> str:
         prefs = self.prefs(item.key.chat_id)
         event = item.event
+        if item.phase is Phase.OPEN and isinstance(event, ArbOpened) and event.conversion:
+            # Legs in different quotes: the figures it opened with, and the rate used.
+            return render_event(event, prefs, self.price_decimals) + conversion_line(event)
         if item.phase is Phase.OPEN and isinstance(event, ArbOpened):
             current = self._current(event)
             return (

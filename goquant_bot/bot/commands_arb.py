@@ -69,6 +69,11 @@ def create_arb(ctx: Deps, caller: Caller, req: ArbRequest, *, edit: bool = False
         f"at {fmt_money(req.notional)} {_quote_of(req)} "
         f"(computed at the {fmt_money(tier)} size tier)",
     ]
+    if req.quotes:
+        lines.append(
+            f"Also across {esc('~'.join(req.quotes))} quotes, converted at a live rate "
+            "(the conversion book's side you would trade, with its fee)."
+        )
     if req.min_duration_s:
         lines.append(f"Only after it lasts {fmt_span(req.min_duration_s)}.")
     if req.once:

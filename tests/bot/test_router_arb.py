@@ -88,7 +88,7 @@ def test_the_chats_default_size_and_the_default_threshold(tmp_path: Path) -> Non
         ("/monitor_arb BTC-USDT binance okx 0.3 0.5", "⚠️ Unexpected '0.5': give one threshold."),
         ("/monitor_arb BTC-USDT binance okx 0.3 size=5", "⚠️ The size must be between 10 and 1,000,000 (got 5.00)."),
         ("/monitor_arb BTC-USDT binance okx 0.3 size=big", "⚠️ The size 'big' is not a number (quote currency, e.g. 5000 or 5k)."),
-        ("/monitor_arb BTC-USDT binance okx 0.3 fee=1", "⚠️ Unknown option 'fee'. Options: size=, min=, min_profit=."),
+        ("/monitor_arb BTC-USDT binance okx 0.3 fee=1", "⚠️ Unknown option 'fee'. Options: size=, min=, min_profit=, quotes=."),
         ("/monitor_arb BTC-USDT", "⚠️ Missing the exchanges: name at least two, or 'all'."),
         ("/monitor_arb <b>x</b> binance okx", "⚠️ Unknown symbol '&lt;b&gt;x&lt;/b&gt;'."),
     ],
