@@ -16,6 +16,7 @@ from goquant_bot.bot.render import (
     render_open_opportunity,
 )
 from goquant_bot.bot.types import Button, Keyboard
+from goquant_bot.domain.arbitrage import Conversion
 from goquant_bot.domain.events import ArbClosed, ArbOpened
 from goquant_bot.domain.users import ChatPrefs
 from goquant_bot.engine.arbitrage import OpenOpportunity
@@ -38,9 +39,13 @@ def stable_text(text: str) -> str:
     return text
 
 
-def conversion_line(event: ArbOpened) -> str:
-    """The live conversion an opening across quotes used (empty for one quote)."""
-    conv = event.conversion
+def _quotes(conv: Conversion | None) -> tuple[str, str] | None:
+    """Which legs' quotes an opportunity converts between (None for one quote)."""
+    return None if conv is None else (conv.pay, conv.receive)
+
+
+def conversion_line(conv: Conversion | None) -> str:
+    """The live conversion an opportunity across quotes uses (empty for one quote)."""
     if conv is None:
         return ""
     return (
@@ -78,15 +83,14 @@ class AlertRenderer:
     def _body(self, item: AlertSnapshot, now: float) -> str:
         prefs = self.prefs(item.key.chat_id)
         event = item.event
-        if item.phase is Phase.OPEN and isinstance(event, ArbOpened) and event.conversion:
-            # Legs in different quotes: the figures it opened with, and the rate used.
-            return render_event(event, prefs, self.price_decimals) + conversion_line(event)
         if item.phase is Phase.OPEN and isinstance(event, ArbOpened):
             current = self._current(event)
             return (
                 render_open_opportunity(current, now, prefs, self.price_decimals)
+                + conversion_line(current.conversion)
                 if current
                 else render_event(event, prefs, self.price_decimals)
+                + conversion_line(event.conversion)
             )
         if item.phase is Phase.CLOSED_UNSEEN and isinstance(event, ArbClosed):
             return (
@@ -104,10 +108,11 @@ class AlertRenderer:
 
     def _current(self, opened: ArbOpened) -> OpenOpportunity | None:
         for opp in self.open_opportunities(opened.monitor_id):
-            if (opp.symbol, opp.buy_venue, opp.sell_venue) == (
+            if (opp.symbol, opp.buy_venue, opp.sell_venue, _quotes(opp.conversion)) == (
                 opened.symbol,
                 opened.buy_venue,
                 opened.sell_venue,
+                _quotes(opened.conversion),
             ):
                 return opp
         return None

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from goquant_bot.domain.arbitrage import Guard, PairQuote, check_pair, quote_pair
+from goquant_bot.domain.arbitrage import Conversion, Guard, PairQuote, check_pair, quote_pair
 from goquant_bot.domain.book import OrderBook
 from goquant_bot.domain.events import ArbClosed, ArbFigures, ArbOpened, Event
 from goquant_bot.domain.instruments import Symbol, Venue
@@ -27,7 +27,7 @@ from goquant_bot.engine.arb_index import (
     net_edge,
     top_of_book,
 )
-from goquant_bot.engine.cross_quote import Route, best_conversion, cross_routes
+from goquant_bot.engine.cross_quote import CrossRoutes, Route
 
 DEFAULT_TIERS = (100.0, 500.0, 1_000.0, 5_000.0, 10_000.0, 50_000.0, 100_000.0)
 
@@ -73,9 +73,10 @@ class OpenOpportunity:
     sell_price: float
     size: float
     complete: bool
+    conversion: Conversion | None = None  # legs in different quotes: the rate used
 
 
-class ArbitrageEngine:
+class ArbitrageEngine(CrossRoutes):
     """Monitors indexed by (symbol, venue pair, tier, fees); synchronous and clock-free."""
 
     def __init__(self, books: BookSource, config: ArbConfig) -> None:
@@ -129,26 +130,6 @@ class ArbitrageEngine:
                         monitor.allow_polled,
                     )
 
-    def _cross_keys(self, monitor: ArbMonitor) -> Iterable[tuple[Symbol, Route, GroupKey]]:
-        fees = {**self.config.fees_pct, **monitor.fee_overrides()}
-        tier = self.tier_for(monitor.notional)
-        conversions = tuple((v, fees.get(v, 0.0)) for v in monitor.venues)
-        for home, route in cross_routes(monitor):
-            yield (
-                home,
-                route,
-                GroupKey(
-                    route.buy,
-                    route.sell,
-                    tier,
-                    fees.get(route.buy, 0.0),
-                    fees.get(route.sell, 0.0),
-                    monitor.allow_polled,
-                    (route.buy_symbol, route.sell_symbol),
-                    conversions,
-                ),
-            )
-
     def add_monitor(self, monitor: ArbMonitor, now: float) -> list[Event]:
         """Index a monitor; an opportunity already past its threshold opens at once."""
         if monitor.id in self.monitors:
@@ -170,18 +151,7 @@ class ArbitrageEngine:
                 pair.refresh()
                 pair.track(key, group)
                 events += self._events(symbol, key, moves)
-        for home, route, key in self._cross_keys(monitor):
-            pair = self._cross.setdefault(home, {}).setdefault(route, PairGroups())
-            for watched in route.watched():
-                self._watch.setdefault(watched, set()).add((home, route))
-            group = pair.groups.get(key)
-            if group is None:
-                group = pair.groups[key] = ThresholdGroup(self.config.hysteresis)
-            events += self._events(
-                home, key, group.add(monitor.id, threshold, monitor.min_duration_s, now)
-            )
-            pair.refresh()
-            pair.track(key, group)
+        events += self._add_cross(monitor, threshold, now)
         return self._after_opens(events)
 
     def restore_open(
@@ -250,32 +220,6 @@ class ArbitrageEngine:
         for home, route, key in self._cross_keys(monitor):
             self._remove_cross(home, route, key, monitor_id, threshold)
         return monitor
-
-    def _remove_cross(
-        self, home: Symbol, route: Route, key: GroupKey, monitor_id: str, threshold: float
-    ) -> None:
-        routes = self._cross.get(home, {})
-        pair = routes.get(route)
-        group = pair.groups.get(key) if pair is not None else None
-        if pair is None or group is None:
-            return
-        group.remove(monitor_id, threshold)
-        pair.track(key, group)
-        if not len(group):
-            del pair.groups[key]
-            self._snapshots.pop((home, key), None)
-        pair.refresh()
-        if pair.groups:
-            return
-        del routes[route]
-        if not routes:
-            del self._cross[home]
-        for watched in route.watched():
-            found = self._watch.get(watched)
-            if found is not None:
-                found.discard((home, route))
-                if not found:
-                    del self._watch[watched]
 
     def symbols(self) -> list[Symbol]:
         return sorted(self._groups)
@@ -358,76 +302,6 @@ class ArbitrageEngine:
                 pair.track(key, group)
         return events
 
-    def _evaluate_route(self, home: Symbol, route: Route, now: float) -> list[Event]:
-        """One cross-quote route: its legs, then per group the cheapest live conversion."""
-        pair = self._cross.get(home, {}).get(route)
-        if pair is None:
-            return []
-        self.evaluations += 1
-        buy = _one(self.books.books_for(route.buy_symbol, (route.buy,)))
-        sell = _one(self.books.books_for(route.sell_symbol, (route.sell,)))
-        converters: dict[Symbol, dict[Venue, OrderBook]] | None = None
-        counted: set[Guard] = set()  # a guard counts once per route, not per group
-        quotes: dict[float, PairQuote | None] = {}
-        events: list[Event] = []
-        for key, group in pair.groups.items():
-            guard: Guard | None = Guard.NOT_LIVE
-            conversion = None
-            if buy is not None and sell is not None:
-                guard = check_pair(
-                    buy,
-                    sell,
-                    max_skew_s=self.config.max_skew_s,
-                    allow_polled=key.allow_polled,
-                    cross_quote=True,
-                )
-            if guard is None and buy is not None and sell is not None:
-                if converters is None:
-                    converters = {
-                        s: {b.key.venue: b for b in self.books.books_for(s)}
-                        for s in route.watched()[2:]
-                    }
-                conversion = best_conversion(
-                    route,
-                    key.conversions,
-                    converters,
-                    legs_ts=(buy.recv_ts or 0.0, sell.recv_ts or 0.0),
-                    max_skew_s=self.config.max_skew_s,
-                    allow_polled=key.allow_polled,
-                )
-                guard = Guard.NO_CONVERSION if conversion is None else None
-            quote = None
-            if guard is None and buy is not None and sell is not None and conversion is not None:
-                top = top_of_book(buy, sell)
-                if (
-                    top is not None
-                    and not group.active
-                    and net_edge((top[0] * conversion.rate, top[1]), key) < group.thresholds[0]
-                ):
-                    group.last_edge = None  # even the best prices miss: this idle group waits
-                    continue
-                if key.tier not in quotes:
-                    quotes[key.tier] = quote_pair(buy, sell, key.tier)
-                quote = quotes[key.tier]
-                guard = Guard.NO_LIQUIDITY if quote is None else None
-            edge = profit = 0.0
-            if guard is None and quote is not None and conversion is not None:
-                edge, profit = quote.net(key.buy_fee, key.sell_fee, conversion.rate)
-                guard = Guard.SUSPECT if edge > self.config.sanity_cap_pct else None
-            if guard is not None or quote is None:
-                guard = guard or Guard.NO_LIQUIDITY
-                if guard not in counted:
-                    counted.add(guard)
-                    self.guards[guard.value] += 1
-                events += self._fail(home, key, group, guard, now)
-                pair.track(key, group)
-                continue
-            snap = Snapshot(quote, edge, profit, now, conversion)
-            self._snapshots[(home, key)] = snap
-            events += self._events(home, key, group.update(edge, now, snap))
-            pair.track(key, group)
-        return events
-
     def tick(self, now: float) -> list[Event]:
         """Open the opportunities whose minimum duration has passed without an update."""
         events: list[Event] = []
@@ -446,33 +320,35 @@ class ArbitrageEngine:
         monitor = self.monitors.get(monitor_id)
         if monitor is None:
             return []
+        keys = [(s, self._groups.get(s, {}).get((k.buy, k.sell)), k)
+                for s in monitor.symbols for k in self._keys(monitor)]  # fmt: skip
+        keys += [(home, self._cross.get(home, {}).get(route), key)
+                 for home, route, key in self._cross_keys(monitor)]  # fmt: skip
         found = []
-        for symbol in monitor.symbols:
-            pairs = self._groups.get(symbol, {})
-            for key in self._keys(monitor):
-                pair = pairs.get((key.buy, key.sell))
-                group = pair.groups.get(key) if pair is not None else None
-                snap = self._snapshots.get((symbol, key))
-                if group is None or snap is None or not group.is_open(monitor_id):
-                    continue
-                opened_at = group.opened_at(monitor_id)
-                peak = group.peaks.max_since(opened_at)
-                found.append(
-                    OpenOpportunity(
-                        monitor_id=monitor_id,
-                        symbol=symbol,
-                        buy_venue=key.buy,
-                        sell_venue=key.sell,
-                        opened_at=opened_at,
-                        edge_pct=snap.edge_pct,
-                        peak_edge_pct=peak if peak is not None else snap.edge_pct,
-                        profit=snap.profit,
-                        buy_price=snap.quote.buy_vwap,
-                        sell_price=snap.quote.sell_vwap,
-                        size=snap.quote.size,
-                        complete=snap.quote.complete,
-                    )
+        for symbol, pair, key in keys:
+            group = pair.groups.get(key) if pair is not None else None
+            snap = self._snapshots.get((symbol, key))
+            if group is None or snap is None or not group.is_open(monitor_id):
+                continue
+            opened_at = group.opened_at(monitor_id)
+            peak = group.peaks.max_since(opened_at)
+            found.append(
+                OpenOpportunity(
+                    monitor_id=monitor_id,
+                    symbol=symbol,
+                    buy_venue=key.buy,
+                    sell_venue=key.sell,
+                    opened_at=opened_at,
+                    edge_pct=snap.edge_pct,
+                    peak_edge_pct=peak if peak is not None else snap.edge_pct,
+                    profit=snap.profit,
+                    buy_price=snap.quote.buy_vwap,
+                    sell_price=snap.quote.sell_vwap,
+                    size=snap.quote.size,
+                    complete=snap.quote.complete,
+                    conversion=snap.conversion,
                 )
+            )
         return found
 
     # -- helpers --------------------------------------------------------------------------
@@ -548,10 +424,6 @@ class ArbitrageEngine:
                     self.remove_monitor(monitor.id)
                     self.finished.append(monitor.id)
         return events
-
-
-def _one(books: list[OrderBook]) -> OrderBook | None:
-    return books[0] if books else None
 
 
 def _figures(snap: object) -> ArbFigures | None:

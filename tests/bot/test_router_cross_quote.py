@@ -55,7 +55,13 @@ def test_a_monitor_across_quotes_is_listed_and_its_alert_shows_the_conversion(
     key = AlertKey(opened.owner, opened.monitor_id, "BTC-USD binance coinbase")
     alert = renderer.render(AlertSnapshot(key, AlertKind.ARBITRAGE, Phase.OPEN, opened), T0)
     assert "💱 Bought in USDT, sold in USD: converted at USDT-USD 0.9993 from coinbase" in alert
-    assert "binance" in alert
+    assert "(live)" in alert  # the engine's current figures
+    # The conversion book alone moves: the live alert follows it.
+    bot.quote(CB, 0.9990, 0.9995, USDT_USD, size=1e6)
+    assert bot.arb.evaluate(USDT_USD, bot.now) == []
+    alert = renderer.render(AlertSnapshot(key, AlertKind.ARBITRAGE, Phase.OPEN, opened), T0)
+    assert "converted at USDT-USD 0.9995 from coinbase" in alert
+    assert "🟢 binance → coinbase" in text(bot.say("/status_arb"))
     # The saved monitor keeps its quotes across a restart.
     _, records = bot.saved()
     (record,) = records
