@@ -55,6 +55,7 @@ class RestoredOpening:
     sell_venue: Venue
     opened_at: float
     peak_edge_pct: float
+    route: tuple[Symbol, Symbol] | None = None  # across quotes: (buy symbol, sell symbol)
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,11 +167,18 @@ class ArbitrageEngine(CrossRoutes):
         monitor = self.monitors.get(monitor_id)
         if monitor is None:
             return 0
-        keys = {(k.buy, k.sell): k for k in self._keys(monitor)}
+        keys = {(k.buy, k.sell, k.route): k for k in self._keys(monitor)}
+        cross = {(k.buy, k.sell, k.route): (home, route) for home, route, k in self._cross_keys(monitor)}  # fmt: skip
+        keys.update({(k.buy, k.sell, k.route): k for _, _, k in self._cross_keys(monitor)})
         restored = 0
         for item in opened:
-            key = keys.get((item.buy_venue, item.sell_venue))
-            pair = self._groups.get(item.symbol, {}).get((item.buy_venue, item.sell_venue))
+            where = (item.buy_venue, item.sell_venue, item.route)
+            key = keys.get(where)
+            if item.route is None:
+                pair = self._groups.get(item.symbol, {}).get((item.buy_venue, item.sell_venue))
+            else:
+                home, route = cross.get(where, (item.symbol, None))
+                pair = self._cross.get(home, {}).get(route) if route is not None else None
             if key is None or pair is None or key not in pair.groups:
                 continue
             group = pair.groups[key]
@@ -183,16 +191,22 @@ class ArbitrageEngine(CrossRoutes):
     def export_open(self) -> dict[str, list[RestoredOpening]]:
         """Every open opportunity per monitor, to be saved and restored after a restart."""
         found: dict[str, list[RestoredOpening]] = {}
-        for symbol, pairs in self._groups.items():
-            for key, group in all_groups(pairs):
-                for monitor_id in group.open_ids():
-                    opened_at = group.opened_at(monitor_id)
-                    peak = group.peaks.max_since(opened_at)
-                    found.setdefault(monitor_id, []).append(
-                        RestoredOpening(
-                            symbol, key.buy, key.sell, opened_at, peak if peak is not None else 0.0
+        for index in (self._groups, self._cross):
+            for symbol, pairs in index.items():
+                for key, group in all_groups(pairs):
+                    for monitor_id in group.open_ids():
+                        opened_at = group.opened_at(monitor_id)
+                        peak = group.peaks.max_since(opened_at)
+                        found.setdefault(monitor_id, []).append(
+                            RestoredOpening(
+                                symbol,
+                                key.buy,
+                                key.sell,
+                                opened_at,
+                                peak if peak is not None else 0.0,
+                                key.route,
+                            )
                         )
-                    )
         return found
 
     def remove_monitor(self, monitor_id: str) -> ArbMonitor | None:
@@ -357,7 +371,7 @@ class ArbitrageEngine(CrossRoutes):
         deadline = self._unconfirmed.get((symbol, key))
         if deadline is None:
             return False
-        if now < deadline and guard in (None, Guard.NOT_LIVE, Guard.SKEW):
+        if now < deadline and guard in (None, Guard.NOT_LIVE, Guard.SKEW, Guard.NO_CONVERSION):
             return True
         del self._unconfirmed[(symbol, key)]
         return False

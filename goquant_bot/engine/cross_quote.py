@@ -111,6 +111,7 @@ class CrossRoutes:
     _snapshots: dict[tuple[Symbol, GroupKey], Snapshot]
     _cross: dict[Symbol, dict[Route, PairGroups]]
     _watch: dict[Symbol, set[tuple[Symbol, Route]]]
+    _unconfirmed: dict[tuple[Symbol, GroupKey], float]
 
     def tier_for(self, notional: float) -> float:
         raise NotImplementedError
@@ -121,6 +122,9 @@ class CrossRoutes:
         raise NotImplementedError
 
     def _events(self, symbol: Symbol, key: GroupKey, moves: Sequence[Transition]) -> list[Event]:
+        raise NotImplementedError
+
+    def _waiting(self, symbol: Symbol, key: GroupKey, guard: Guard | None, now: float) -> bool:
         raise NotImplementedError
 
     def _cross_keys(self, monitor: ArbMonitor) -> Iterable[tuple[Symbol, Route, GroupKey]]:
@@ -247,11 +251,15 @@ class CrossRoutes:
                 if guard not in counted:
                     counted.add(guard)
                     self.guards[guard.value] += 1
+                if self._waiting(home, key, guard, now):
+                    continue  # restored, its books are still syncing after the restart
                 events += self._fail(home, key, group, guard, now)
                 pair.track(key, group)
                 continue
             snap = Snapshot(quote, edge, profit, now, conversion)
             self._snapshots[(home, key)] = snap
+            if self._unconfirmed:
+                self._unconfirmed.pop((home, key), None)
             events += self._events(home, key, group.update(edge, now, snap))
             pair.track(key, group)
         return events

@@ -218,24 +218,31 @@ def kind_name(kind: MonitorKind) -> str:
 
 def opening_to_dict(opening: RestoredOpening) -> dict[str, Any]:
     """An open opportunity as the state file keeps it."""
-    return {
+    saved: dict[str, Any] = {
         "symbol": str(opening.symbol),
         "buy": opening.buy_venue.value,
         "sell": opening.sell_venue.value,
         "opened_at": opening.opened_at,
         "peak_edge_pct": opening.peak_edge_pct,
     }
+    if opening.route is not None:  # across quotes: the symbols of both legs
+        saved["buy_symbol"], saved["sell_symbol"] = (str(s) for s in opening.route)
+    return saved
 
 
 def opening_from_dict(data: Mapping[str, Any]) -> RestoredOpening | None:
     """None when the entry is damaged (the opportunity then opens again, announced)."""
     try:
+        route = None
+        if "buy_symbol" in data:
+            route = (Symbol.parse(str(data["buy_symbol"])), Symbol.parse(str(data["sell_symbol"])))
         return RestoredOpening(
             Symbol.parse(str(data["symbol"])),
             Venue(str(data["buy"])),
             Venue(str(data["sell"])),
             float(data["opened_at"]),
             float(data["peak_edge_pct"]),
+            route,
         )
     except (KeyError, ValueError, TypeError):
         return None

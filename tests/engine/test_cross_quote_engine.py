@@ -13,6 +13,7 @@ from goquant_bot.domain.events import ArbClosed, ArbOpened
 from goquant_bot.domain.instruments import InstrumentKey, Symbol, Venue
 from goquant_bot.domain.monitors import ArbMonitor
 from goquant_bot.engine.arbitrage import ArbConfig, ArbitrageEngine
+from goquant_bot.monitors.schema import opening_from_dict, opening_to_dict
 
 BTC_USD, BTC_USDT, USDT_USD = Symbol("BTC", "USD"), Symbol("BTC", "USDT"), Symbol("USDT", "USD")
 CB, BIN, KR = Venue.COINBASE, Venue.BINANCE, Venue.KRAKEN
@@ -167,3 +168,27 @@ def test_a_conversion_at_exactly_one_without_fee_gives_the_same_quote_edge(
     assert got.conversion.rate == 1.0
     assert got.edge_pct == pytest.approx(expected.edge_pct, rel=1e-12, abs=1e-12)
     assert got.profit == pytest.approx(expected.profit, rel=1e-12, abs=1e-12)
+
+
+def test_an_opening_across_quotes_survives_a_restart_unannounced() -> None:
+    books = Books()
+    legs(books)
+    books.set(KR, USDT_USD, 0.9990, 0.9993)
+    before = ArbitrageEngine(books, ArbConfig(fees_pct=FEES))
+    (opened,) = before.add_monitor(monitor(), 100.0) or before.evaluate(BTC_USD, 100.0)
+    assert isinstance(opened, ArbOpened)
+    (saved,) = before.export_open()["m1"]
+    assert saved.route == (BTC_USDT, BTC_USD)
+    restored = opening_from_dict(opening_to_dict(saved))
+    assert restored == saved
+    after = ArbitrageEngine(books, ArbConfig(fees_pct=FEES))
+    after.add_monitor(monitor(), 200.0)
+    books.set(KR, USDT_USD, 0.9990, 0.9993, state=BookState.SYNCING, ts=200.0)
+    assert after.restore_open("m1", [restored], confirm_by=230.0) == 1
+    assert after.evaluate(USDT_USD, 200.0) == []  # still syncing after the restart: kept
+    legs(books, ts=210.0)
+    books.set(KR, USDT_USD, 0.9990, 0.9993, ts=210.0)
+    assert after.evaluate(USDT_USD, 210.0) == []  # confirmed: still open, not announced again
+    (opp,) = after.open_opportunities("m1")
+    assert opp.conversion is not None
+    assert opp.opened_at == saved.opened_at
