@@ -406,6 +406,7 @@ class ArbitrageEngine(CrossRoutes):
                         profit=snap.profit,
                         complete=snap.quote.complete,
                         conversion=snap.conversion,
+                        route=key.route,
                     )
                 )
             else:
@@ -425,6 +426,7 @@ class ArbitrageEngine(CrossRoutes):
                         peak_at=move.peak_at,
                         at_open=_figures(move.open_figures),
                         at_peak=_figures(move.peak_figures),
+                        route=key.route,
                     )
                 )
         return events

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from goquant_bot.alerts.state import subject_of
 from goquant_bot.domain.book import BookState, OrderBook
 from goquant_bot.domain.events import ArbClosed, ArbOpened
 from goquant_bot.domain.instruments import InstrumentKey, Symbol, Venue
@@ -91,6 +93,16 @@ def test_closes_when_the_conversion_book_goes_stale() -> None:
     assert isinstance(closed, ArbClosed)
     assert closed.reason == "no_conversion"
     assert (closed.buy_venue, closed.sell_venue) == (BIN, CB)
+    assert opened.route == closed.route == (BTC_USDT, BTC_USD)
+    assert ArbClosed.from_record(closed.to_record()).route == closed.route
+    # An alert's subject tells it apart from the same venues in one quote.
+    assert (
+        subject_of(closed)[0]
+        == subject_of(opened)[0]
+        == "BTC-USD binance->coinbase BTC-USDT->BTC-USD"
+    )
+    same_quote = dataclasses.replace(closed, route=None)
+    assert subject_of(same_quote)[0] == "BTC-USD binance->coinbase"
 
 
 def test_an_expensive_conversion_keeps_the_pair_closed() -> None:
