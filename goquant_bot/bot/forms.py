@@ -92,7 +92,7 @@ def parse_arb(
     else:
         venues = _venues_for_all(listing, symbols, venue_tokens, supported)
     if quotes:
-        _check_conversions(directory, symbols, quotes, venues)
+        check_conversions(directory, symbols, quotes, venues)
     notional = default_notional
     if "size" in opts:
         notional = parse_size(opts["size"], *size_range, "/monitor_arb ETH-USDT all 0.2 size=5000")
@@ -144,7 +144,7 @@ def parse_quotes(text: str, symbols: Sequence[Symbol]) -> tuple[str, ...]:
     return tuple(names)
 
 
-def _check_conversions(
+def check_conversions(
     directory: SymbolLookup,
     symbols: Sequence[Symbol],
     quotes: Sequence[str],

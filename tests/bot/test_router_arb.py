@@ -203,7 +203,7 @@ def test_config_arb_changes_the_monitor_in_place(tmp_path: Path) -> None:
         ("/config_arb m00001", "⚠️ Say what to change, e.g. threshold=0.4."),
         ("/config_arb m00001 threshold=90", "⚠️ A threshold of 90.00 % is above the sanity cap of 5.00 %"),
         ("/config_arb m00001 threshold=NaN", "⚠️ The threshold 'NaN' is not a finite number."),
-        ("/config_arb m00001 colour=red", "⚠️ Unknown option 'colour'. Options: threshold=, size=, min=, min_profit=, mode=, polled=."),
+        ("/config_arb m00001 colour=red", "⚠️ Unknown option 'colour'. Options: threshold=, size=, min=, min_profit=, mode=, polled=, quotes=."),
         ("/config_arb m00001 mode=twice", "⚠️ mode= is 'once' or 'each'."),
         ("/config_arb m00001 polled=maybe", "⚠️ polled= is 'on' or 'off'."),
         ("/config_arb zzz threshold=1", "⚠️ No arbitrage monitor of yours has the id 'zzz'"),

@@ -9,7 +9,7 @@ import pytest
 from goquant_bot.alerts.state import AlertKey, AlertKind, AlertSnapshot, Phase
 from goquant_bot.bot.alert_text import AlertRenderer
 from goquant_bot.domain.events import ArbOpened
-from goquant_bot.domain.instruments import Symbol, Venue
+from goquant_bot.domain.instruments import InstrumentKey, Symbol, Venue
 from goquant_bot.domain.monitors import ArbMonitor
 from goquant_bot.domain.users import ChatPrefs
 from tests.bot.harness import BN, BTC, LISTINGS, T0, Bot, text
@@ -93,3 +93,22 @@ def test_without_quotes_a_venue_listing_only_the_other_quote_is_refused(tmp_path
     out = text(bot.say("/monitor_arb BTC-USD coinbase binance 0.3"))
     assert "BTC-USD is not listed on binance" in out
     assert bot.registry.monitors == {}
+
+
+def test_config_arb_turns_quotes_on_and_off(tmp_path: Path) -> None:
+    bot = Bot(tmp_path, listings={**SPOT, KR: [BTC_USD, USDT_USD]})
+    bot.say("/monitor_arb BTC-USD coinbase kraken 0.3")
+    out = text(bot.say("/config_arb m00001 quotes=USD~USDT"))
+    assert out.startswith("✅ Changed:")
+    assert "quotes USD~USDT (converted live)" in out
+    monitor = bot.registry.monitors["m00001"]
+    assert isinstance(monitor, ArbMonitor)
+    assert monitor.quotes == ("USD", "USDT")
+    assert bot.hub.refcount(InstrumentKey(KR, USDT_USD)) == 1  # its conversion book
+    out = text(bot.say("/config_arb m00001 quotes=USD~USDC"))
+    assert out.startswith("⚠️ None of the chosen exchanges lists USDC-USD or USD-USDC")
+    bot.say("/config_arb m00001 quotes=none")
+    monitor = bot.registry.monitors["m00001"]
+    assert isinstance(monitor, ArbMonitor)
+    assert monitor.quotes == ()
+    assert bot.hub.refcount(InstrumentKey(KR, USDT_USD)) == 0
