@@ -98,7 +98,7 @@ def edge_of(event: Payload) -> float:
 
 def subject_of(event: Payload) -> tuple[str, AlertKind]:
     if isinstance(event, ArbOpened | ArbClosed):
-        subject = f"{event.symbol} {event.buy_venue.value}->{event.sell_venue.value}"
+        subject = f"{event.symbol} {event.buy_venue.value}->{event.sell_venue.value}{event.legs}"
         return subject, AlertKind.ARBITRAGE
     if isinstance(event, MarketViewSignal):
         return f"{event.symbol} {event.kind}", AlertKind.SIGNAL

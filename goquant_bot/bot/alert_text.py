@@ -16,6 +16,7 @@ from goquant_bot.bot.render import (
     render_open_opportunity,
 )
 from goquant_bot.bot.types import Button, Keyboard
+from goquant_bot.domain.arbitrage import Conversion
 from goquant_bot.domain.events import ArbClosed, ArbOpened
 from goquant_bot.domain.users import ChatPrefs
 from goquant_bot.engine.arbitrage import OpenOpportunity
@@ -38,6 +39,21 @@ def stable_text(text: str) -> str:
     for pattern in _VOLATILE:
         text = pattern.sub("", text)
     return text
+
+
+def _quotes(conv: Conversion | None) -> tuple[str, str] | None:
+    """Which legs' quotes an opportunity converts between (None for one quote)."""
+    return None if conv is None else (conv.pay, conv.receive)
+
+
+def conversion_line(conv: Conversion | None) -> str:
+    """The live conversion an opportunity across quotes uses (empty for one quote)."""
+    if conv is None:
+        return ""
+    return (
+        f"\n💱 Bought in {esc(conv.pay)}, sold in {esc(conv.receive)}: converted at "
+        f"{esc(conv.describe())} (its taker fee included); the profit is in {esc(conv.receive)}"
+    )
 
 
 class AlertRenderer:
@@ -77,8 +93,10 @@ class AlertRenderer:
             current = self._current(event, item.open_monitors)
             return (
                 render_open_opportunity(current, now, prefs, self.price_decimals)
+                + conversion_line(current.conversion)
                 if current
                 else render_event(event, prefs, self.price_decimals)
+                + conversion_line(event.conversion)
             )
         if item.phase is Phase.CLOSED_UNSEEN and isinstance(event, ArbClosed):
             return (
@@ -96,13 +114,15 @@ class AlertRenderer:
 
     def _current(self, opened: ArbOpened, monitors: Sequence[str]) -> OpenOpportunity | None:
         """The current figures of the first monitor that still has the opportunity open."""
+        wanted = (
+            opened.symbol,
+            opened.buy_venue,
+            opened.sell_venue,
+            _quotes(opened.conversion),
+        )
         for monitor_id in monitors or (opened.monitor_id,):
             for opp in self.open_opportunities(monitor_id):
-                if (opp.symbol, opp.buy_venue, opp.sell_venue) == (
-                    opened.symbol,
-                    opened.buy_venue,
-                    opened.sell_venue,
-                ):
+                if (opp.symbol, opp.buy_venue, opp.sell_venue, _quotes(opp.conversion)) == wanted:
                     return opp
         return None
 

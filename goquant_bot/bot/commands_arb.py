@@ -8,7 +8,7 @@ from goquant_bot.bot import lifecycle, ondemand
 from goquant_bot.bot.availability import left_out, require_listings
 from goquant_bot.bot.commands_monitors import find, line, listing, stop_command
 from goquant_bot.bot.context import Deps
-from goquant_bot.bot.forms import parse_arb
+from goquant_bot.bot.forms import check_conversions, parse_arb, parse_quotes
 from goquant_bot.bot.parsing import (
     ArbRequest,
     InputError,
@@ -69,6 +69,11 @@ def create_arb(ctx: Deps, caller: Caller, req: ArbRequest, *, edit: bool = False
         f"at {fmt_money(req.notional)} {_quote_of(req)} "
         f"(computed at the {fmt_money(tier)} size tier)",
     ]
+    if req.quotes:
+        lines.append(
+            f"Also across {esc('~'.join(req.quotes))} quotes, converted at a live rate "
+            "(the conversion book's side you would trade, with its fee)."
+        )
     if req.min_duration_s:
         lines.append(f"Only after it lasts {fmt_span(req.min_duration_s)}.")
     if req.once:
@@ -116,7 +121,9 @@ def config_arb(ctx: Deps, caller: Caller, args: list[str]) -> list[Reply]:
         raise InputError(msg, CONFIG_ARB_EXAMPLE)
     record = find(ctx, caller, args[0], MonitorKind.ARB, CONFIG_ARB_EXAMPLE)
     opts = options(
-        args[1:], ("threshold", "size", "min", "min_profit", "mode", "polled"), CONFIG_ARB_EXAMPLE
+        args[1:],
+        ("threshold", "size", "min", "min_profit", "mode", "polled", "quotes"),
+        CONFIG_ARB_EXAMPLE,
     )
     if not opts:
         msg = "Say what to change, e.g. threshold=0.4."
@@ -153,6 +160,15 @@ def config_arb(ctx: Deps, caller: Caller, args: list[str]) -> list[Reply]:
             msg = "polled= is 'on' or 'off'."
             raise InputError(msg, "/config_arb ab12cd polled=on")
         changes["allow_polled"] = polled == "on"
+    if "quotes" in opts:
+        quotes = (
+            ()
+            if opts["quotes"].lower() == "none"
+            else parse_quotes(opts["quotes"], monitor.symbols)
+        )
+        if quotes:
+            check_conversions(ctx.directory, monitor.symbols, quotes, monitor.venues)
+        changes["quotes"] = quotes
     try:
         changed = dataclasses.replace(monitor, **changes)  # type: ignore[arg-type]
     except ValueError:  # the domain's own check: nothing left to alert on

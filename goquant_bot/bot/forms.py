@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from goquant_bot.bot.numbers import BPS_STEP, THRESHOLD_STEP, NotANumber, looks_numeric, to_number
 from goquant_bot.bot.parsing import (
@@ -25,6 +25,7 @@ from goquant_bot.bot.parsing import (
     resolve_symbol,
 )
 from goquant_bot.domain.instruments import Symbol, Venue
+from goquant_bot.domain.monitors import CONVERTIBLE_QUOTES
 
 
 def parse_arb(
@@ -40,7 +41,7 @@ def parse_arb(
     max_symbols: int = 20,
 ) -> ArbRequest:
     """``SYMBOL[,SYMBOL...] VENUE VENUE... [THRESHOLD] [size=N] [min=30s] [min_profit=5]
-    [once] [polled]``."""
+    [quotes=USD~USDT] [once] [polled]``."""
     if not args:
         msg = "Missing the symbol, the exchanges and the threshold."
         raise InputError(msg, ARB_EXAMPLE)
@@ -75,13 +76,23 @@ def parse_arb(
     if not venue_tokens:
         msg = "Missing the exchanges: name at least two, or 'all'."
         raise InputError(msg, ARB_EXAMPLE)
+    opts = options(
+        pairs, ("size", "min", "min_profit", "quotes"), "/monitor_arb ETH-USDT all 0.2 size=5000"
+    )
+    quotes = parse_quotes(opts["quotes"], symbols) if "quotes" in opts else ()
+
+    def listing(s: Symbol) -> list[Venue]:
+        """Where a symbol (or, with quotes=, the same base in a compared quote) is listed."""
+        family = [Symbol(s.base, q) for q in quotes] or [s]
+        found = {v for f in family for v in directory.venues_listing(f)}
+        return [v for v in supported if v in found]
+
     if len(symbols) == 1:
-        venues = parse_venues(
-            venue_tokens, symbol, directory.venues_listing(symbol), supported, 2, ARB_EXAMPLE
-        )
+        venues = parse_venues(venue_tokens, symbol, listing(symbol), supported, 2, ARB_EXAMPLE)
     else:
-        venues = _venues_for_all(directory, symbols, venue_tokens, supported)
-    opts = options(pairs, ("size", "min", "min_profit"), "/monitor_arb ETH-USDT all 0.2 size=5000")
+        venues = _venues_for_all(listing, symbols, venue_tokens, supported)
+    if quotes:
+        check_conversions(directory, symbols, quotes, venues)
     notional = default_notional
     if "size" in opts:
         notional = parse_size(opts["size"], *size_range, "/monitor_arb ETH-USDT all 0.2 size=5000")
@@ -106,7 +117,51 @@ def parse_arb(
         once="once" in flags,
         allow_polled="polled" in flags,
         more_symbols=symbols[1:],
+        quotes=quotes,
     )
+
+
+QUOTES_EXAMPLE = "/monitor_arb BTC-USD coinbase kraken binance 0.3 quotes=USD~USDT"
+
+
+def parse_quotes(text: str, symbols: Sequence[Symbol]) -> tuple[str, ...]:
+    """``USD~USDT[~USDC]``: quotes compared across with a live conversion."""
+    names = [part.strip().upper() for part in text.split("~")]
+    for name in names:
+        if name not in CONVERTIBLE_QUOTES:
+            msg = (
+                f"quotes= compares {', '.join(CONVERTIBLE_QUOTES)} joined by ~: "
+                f"{clip(name)!r} is not one of them."
+            )
+            raise InputError(msg, QUOTES_EXAMPLE)
+    if len(set(names)) != len(names) or len(names) < 2:
+        msg = "quotes= needs two or more different quotes joined by ~, e.g. USD~USDT."
+        raise InputError(msg, QUOTES_EXAMPLE)
+    for symbol in symbols:
+        if symbol.quote not in names:
+            msg = f"{symbol} is quoted in {symbol.quote}: quotes= must include it."
+            raise InputError(msg, QUOTES_EXAMPLE)
+    return tuple(names)
+
+
+def check_conversions(
+    directory: SymbolLookup,
+    symbols: Sequence[Symbol],
+    quotes: Sequence[str],
+    venues: Sequence[Venue],
+) -> None:
+    """Each compared quote needs a conversion book on one of the chosen exchanges."""
+    for home in {s.quote for s in symbols}:
+        for other in quotes:
+            if other == home:
+                continue
+            books = (Symbol(other, home), Symbol(home, other))
+            if not any(v in venues for b in books for v in directory.venues_listing(b)):
+                msg = (
+                    f"None of the chosen exchanges lists {books[0]} or {books[1]}: there is no "
+                    f"live rate to convert {other} and {home}."
+                )
+                raise InputError(msg, QUOTES_EXAMPLE)
 
 
 PROFIT_EXAMPLE = "/monitor_arb BTC-USDT binance okx 0.2 min_profit=5"
@@ -135,14 +190,14 @@ def _symbols(directory: SymbolLookup, token: str, max_symbols: int) -> tuple[Sym
 
 
 def _venues_for_all(
-    directory: SymbolLookup,
+    listing: Callable[[Symbol], Sequence[Venue]],
     symbols: Sequence[Symbol],
     tokens: Sequence[str],
     supported: Sequence[Venue],
 ) -> tuple[Venue, ...]:
     """The exchanges of a monitor on several symbols: each symbol must be listed on two of
     them (an exchange need not list every symbol)."""
-    listings = {s: set(directory.venues_listing(s)) for s in symbols}
+    listings = {s: set(listing(s)) for s in symbols}
     union = [v for v in supported if any(v in listed for listed in listings.values())]
     what = ", ".join(str(s) for s in symbols)
     venues = parse_venues(tokens, what, union, supported, 2, MULTI_EXAMPLE)

@@ -85,6 +85,7 @@ def arb_monitor(ctx: Deps, caller: Caller, req: ArbRequest, monitor_id: str) -> 
         min_duration_s=req.min_duration_s,
         allow_polled=req.allow_polled,
         policy=FiringPolicy.ONCE if req.once else FiringPolicy.EACH,
+        quotes=req.quotes,
     )
 
 

@@ -60,6 +60,7 @@ class ArbRequest:
     min_profit: float | None = None  # net, in the quote currency, at ``notional``
     size_given: bool = False  # False: the chat's default size, which it then follows
     more_symbols: tuple[Symbol, ...] = ()  # BTC-USDT,ETH-USDT: one monitor, several symbols
+    quotes: tuple[str, ...] = ()  # quotes=USD~USDT: compared across with a live conversion
 
     @property
     def symbols(self) -> tuple[Symbol, ...]:

@@ -252,6 +252,8 @@ def monitor_line(record: MonitorRecord, running: bool, muted: bool) -> str:
             text += " · once"
         if s.get("allow_polled"):
             text += " · polled ok"
+        if s.get("quotes", "none") != "none":
+            text += f" · quotes {esc(s['quotes'])} (converted live)"
     else:
         text = (
             f"<code>{esc(record.id)}</code> {esc(s.get('symbol'))} · {where} · every "

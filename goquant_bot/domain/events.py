@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from goquant_bot.domain.arbitrage import PairQuote
+from goquant_bot.domain.arbitrage import Conversion, PairQuote
 from goquant_bot.domain.instruments import Symbol, Venue
 
 
@@ -26,8 +26,21 @@ class ArbOpened:
     edge_pct: float  # net of both taker fees
     profit: float  # net, in the quote currency
     complete: bool  # False: the books could not fill the monitor's whole size
+    # Set when the legs quote different currencies: the rate that made them comparable
+    # (buy_price and notional are then in its ``pay`` currency, profit in ``receive``).
+    conversion: Conversion | None = None
+    route: tuple[Symbol, Symbol] | None = None  # across quotes: (buy symbol, sell symbol)
+
+    @property
+    def legs(self) -> str:
+        """`` BTC-USDT->BTC-USD`` for legs in different quotes, else empty."""
+        return _legs(self.route)
 
     def to_report(self) -> dict[str, Any]:
+        extra: dict[str, Any] = _route_report(self.route)
+        if self.conversion is not None:
+            extra["conversion"] = self.conversion.describe()
+            extra["conversion_rate"] = self.conversion.rate
         return {
             "ts": self.ts,
             "monitor": self.monitor_id,
@@ -41,6 +54,7 @@ class ArbOpened:
             "edge_pct": round(self.edge_pct, 6),
             "profit": round(self.profit, 8),
             "complete": self.complete,
+            **extra,
         }
 
 
@@ -106,6 +120,12 @@ class ArbClosed:
     peak_at: float | None = None
     at_open: ArbFigures | None = None
     at_peak: ArbFigures | None = None
+    route: tuple[Symbol, Symbol] | None = None  # across quotes: (buy symbol, sell symbol)
+
+    @property
+    def legs(self) -> str:
+        """`` BTC-USDT->BTC-USD`` for legs in different quotes, else empty."""
+        return _legs(self.route)
 
     @property
     def duration_s(self) -> float:
@@ -143,6 +163,11 @@ class ArbClosed:
             peak_at=None if peak_at is None else _number(peak_at),
             at_open=ArbFigures.from_dict(data.get("at_open")),
             at_peak=ArbFigures.from_dict(data.get("at_peak")),
+            route=(
+                (Symbol.parse(str(data["buy_symbol"])), Symbol.parse(str(data["sell_symbol"])))
+                if "buy_symbol" in data
+                else None
+            ),
         )
 
     def to_report(self) -> dict[str, Any]:
@@ -157,6 +182,7 @@ class ArbClosed:
             "peak_edge_pct": round(self.peak_edge_pct, 6),
             "last_edge_pct": None if self.last_edge_pct is None else round(self.last_edge_pct, 6),
             "reason": self.reason,
+            **_route_report(self.route),
         }
 
 
@@ -186,6 +212,16 @@ class MarketViewSignal:
 
 
 Event = ArbOpened | ArbClosed | MarketViewSignal
+
+
+def _legs(route: tuple[Symbol, Symbol] | None) -> str:
+    return "" if route is None else f" {route[0]}->{route[1]}"
+
+
+def _route_report(route: tuple[Symbol, Symbol] | None) -> dict[str, str]:
+    if route is None:
+        return {}
+    return {"buy_symbol": str(route[0]), "sell_symbol": str(route[1])}
 
 
 def _sig(value: float) -> float:

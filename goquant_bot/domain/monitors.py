@@ -18,6 +18,10 @@ def is_internal(owner: int) -> bool:
     return owner == INTERNAL_OWNER
 
 
+# Quote currencies a monitor may compare across with a live conversion (``quotes=USD~USDT``).
+CONVERTIBLE_QUOTES = ("USD", "USDT", "USDC")
+
+
 class FiringPolicy(StrEnum):
     EACH = "each"  # alert every time an opportunity opens (after its minimum duration)
     ONCE = "once"  # alert the first opening, then the monitor is done
@@ -38,9 +42,19 @@ class ArbMonitor:
     min_duration_s: float = 0.0
     allow_polled: bool = False  # also use books kept from REST polling
     policy: FiringPolicy = FiringPolicy.EACH
+    # Quote currencies compared across with a live conversion, e.g. ("USD", "USDT"); empty:
+    # only books of the monitor's own symbols are compared (different quotes never are).
+    quotes: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         problems = []
+        if self.quotes:
+            if len(set(self.quotes)) < 2 or any(q not in CONVERTIBLE_QUOTES for q in self.quotes):
+                problems.append(
+                    "two or more different quotes among " + ", ".join(CONVERTIBLE_QUOTES)
+                )
+            elif any(s.quote not in self.quotes for s in self.symbols):
+                problems.append("its symbols' quotes among the compared quotes")
         if not self.symbols:
             problems.append("at least one symbol")
         # Identity, not a set: enum members are unique, and hashing one is slow (100,000
@@ -66,6 +80,10 @@ class ArbMonitor:
 
     def fee_overrides(self) -> dict[Venue, float]:
         return dict(self.fees_pct)
+
+    def alternatives(self, symbol: Symbol) -> tuple[Symbol, ...]:
+        """The same base in the other compared quotes (none without ``quotes``)."""
+        return tuple(Symbol(symbol.base, q) for q in self.quotes if q != symbol.quote)
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,12 +3,13 @@ an idle pair be skipped without walking a book."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
-from goquant_bot.domain.arbitrage import PairQuote
+from goquant_bot.domain.arbitrage import Conversion, PairQuote
 from goquant_bot.domain.book import OrderBook
-from goquant_bot.domain.instruments import Venue
+from goquant_bot.domain.instruments import Symbol, Venue
 from goquant_bot.domain.opportunity import ThresholdGroup
 
 
@@ -22,6 +23,10 @@ class GroupKey:
     buy_fee: float
     sell_fee: float
     allow_polled: bool
+    # Cross-quote groups only: (buy symbol, sell symbol) and the venues (with their taker
+    # fees) whose conversion books may be used.
+    route: tuple[Symbol, Symbol] | None = None
+    conversions: tuple[tuple[Venue, float], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +37,7 @@ class Snapshot:
     edge_pct: float
     profit: float
     ts: float
+    conversion: Conversion | None = None
 
 
 class PairGroups:
@@ -78,7 +84,7 @@ def net_edge(top: tuple[float, float], key: GroupKey) -> float:
 
 
 def all_groups(
-    pairs: dict[tuple[Venue, Venue], PairGroups],
+    pairs: Mapping[Any, PairGroups],
 ) -> Iterable[tuple[GroupKey, ThresholdGroup]]:
     for pair in pairs.values():
         yield from pair.groups.items()

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from goquant_bot.domain.arbitrage import Guard, PairQuote, check_pair, quote_pair
+from goquant_bot.domain.arbitrage import Conversion, Guard, PairQuote, check_pair, quote_pair
 from goquant_bot.domain.book import OrderBook
 from goquant_bot.domain.events import ArbClosed, ArbFigures, ArbOpened, Event
 from goquant_bot.domain.instruments import Symbol, Venue
@@ -27,6 +27,7 @@ from goquant_bot.engine.arb_index import (
     net_edge,
     top_of_book,
 )
+from goquant_bot.engine.cross_quote import CrossRoutes, Route
 
 DEFAULT_TIERS = (100.0, 500.0, 1_000.0, 5_000.0, 10_000.0, 50_000.0, 100_000.0)
 
@@ -54,6 +55,7 @@ class RestoredOpening:
     sell_venue: Venue
     opened_at: float
     peak_edge_pct: float
+    route: tuple[Symbol, Symbol] | None = None  # across quotes: (buy symbol, sell symbol)
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,9 +74,10 @@ class OpenOpportunity:
     sell_price: float
     size: float
     complete: bool
+    conversion: Conversion | None = None  # legs in different quotes: the rate used
 
 
-class ArbitrageEngine:
+class ArbitrageEngine(CrossRoutes):
     """Monitors indexed by (symbol, venue pair, tier, fees); synchronous and clock-free."""
 
     def __init__(self, books: BookSource, config: ArbConfig) -> None:
@@ -86,6 +89,10 @@ class ArbitrageEngine:
         # are done once per pair, the fees once per group.
         self._groups: dict[Symbol, dict[tuple[Venue, Venue], PairGroups]] = {}
         self._snapshots: dict[tuple[Symbol, GroupKey], Snapshot] = {}
+        # Cross-quote routes per monitor symbol, and per symbol (either leg or a conversion
+        # book) the routes its change re-evaluates.
+        self._cross: dict[Symbol, dict[Route, PairGroups]] = {}
+        self._watch: dict[Symbol, set[tuple[Symbol, Route]]] = {}
         # Restored openings waiting for their books to come back after a restart: deadline.
         self._unconfirmed: dict[tuple[Symbol, GroupKey], float] = {}
         self.guards: Counter[str] = Counter()
@@ -145,6 +152,7 @@ class ArbitrageEngine:
                 pair.refresh()
                 pair.track(key, group)
                 events += self._events(symbol, key, moves)
+        events += self._add_cross(monitor, threshold, now)
         return self._after_opens(events)
 
     def restore_open(
@@ -159,11 +167,18 @@ class ArbitrageEngine:
         monitor = self.monitors.get(monitor_id)
         if monitor is None:
             return 0
-        keys = {(k.buy, k.sell): k for k in self._keys(monitor)}
+        keys = {(k.buy, k.sell, k.route): k for k in self._keys(monitor)}
+        cross = {(k.buy, k.sell, k.route): (home, route) for home, route, k in self._cross_keys(monitor)}  # fmt: skip
+        keys.update({(k.buy, k.sell, k.route): k for _, _, k in self._cross_keys(monitor)})
         restored = 0
         for item in opened:
-            key = keys.get((item.buy_venue, item.sell_venue))
-            pair = self._groups.get(item.symbol, {}).get((item.buy_venue, item.sell_venue))
+            where = (item.buy_venue, item.sell_venue, item.route)
+            key = keys.get(where)
+            if item.route is None:
+                pair = self._groups.get(item.symbol, {}).get((item.buy_venue, item.sell_venue))
+            else:
+                home, route = cross.get(where, (item.symbol, None))
+                pair = self._cross.get(home, {}).get(route) if route is not None else None
             if key is None or pair is None or key not in pair.groups:
                 continue
             group = pair.groups[key]
@@ -176,16 +191,22 @@ class ArbitrageEngine:
     def export_open(self) -> dict[str, list[RestoredOpening]]:
         """Every open opportunity per monitor, to be saved and restored after a restart."""
         found: dict[str, list[RestoredOpening]] = {}
-        for symbol, pairs in self._groups.items():
-            for key, group in all_groups(pairs):
-                for monitor_id in group.open_ids():
-                    opened_at = group.opened_at(monitor_id)
-                    peak = group.peaks.max_since(opened_at)
-                    found.setdefault(monitor_id, []).append(
-                        RestoredOpening(
-                            symbol, key.buy, key.sell, opened_at, peak if peak is not None else 0.0
+        for index in (self._groups, self._cross):
+            for symbol, pairs in index.items():
+                for key, group in all_groups(pairs):
+                    for monitor_id in group.open_ids():
+                        opened_at = group.opened_at(monitor_id)
+                        peak = group.peaks.max_since(opened_at)
+                        found.setdefault(monitor_id, []).append(
+                            RestoredOpening(
+                                symbol,
+                                key.buy,
+                                key.sell,
+                                opened_at,
+                                peak if peak is not None else 0.0,
+                                key.route,
+                            )
                         )
-                    )
         return found
 
     def remove_monitor(self, monitor_id: str) -> ArbMonitor | None:
@@ -210,6 +231,8 @@ class ArbitrageEngine:
                     del pairs[(key.buy, key.sell)]
             if not pairs:
                 self._groups.pop(symbol, None)
+        for home, route, key in self._cross_keys(monitor):
+            self._remove_cross(home, route, key, monitor_id, threshold)
         return monitor
 
     def symbols(self) -> list[Symbol]:
@@ -219,6 +242,12 @@ class ArbitrageEngine:
 
     def evaluate(self, symbol: Symbol, now: float) -> list[Event]:
         """Re-evaluate every group of ``symbol`` against the current books."""
+        events = self._evaluate_same(symbol, now)
+        for home, route in sorted(self._watch.get(symbol, ())):
+            events += self._evaluate_route(home, route, now)
+        return self._after_opens(events)
+
+    def _evaluate_same(self, symbol: Symbol, now: float) -> list[Event]:
         pairs = self._groups.get(symbol)
         if not pairs:
             return []
@@ -285,7 +314,7 @@ class ArbitrageEngine:
                     self._unconfirmed.pop((symbol, key), None)
                 events += self._events(symbol, key, group.update(edge, now, snap))
                 pair.track(key, group)
-        return self._after_opens(events)
+        return events
 
     def tick(self, now: float) -> list[Event]:
         """Open the opportunities whose minimum duration has passed without an update."""
@@ -294,6 +323,10 @@ class ArbitrageEngine:
             for key, group in all_groups(pairs):
                 if group.has_pending():
                     events += self._events(symbol, key, group.promote(now))
+        for home, routes in self._cross.items():
+            for key, group in all_groups(routes):
+                if group.has_pending():
+                    events += self._events(home, key, group.promote(now))
         return self._after_opens(events)
 
     def open_opportunities(self, monitor_id: str) -> list[OpenOpportunity]:
@@ -301,33 +334,35 @@ class ArbitrageEngine:
         monitor = self.monitors.get(monitor_id)
         if monitor is None:
             return []
+        keys = [(s, self._groups.get(s, {}).get((k.buy, k.sell)), k)
+                for s in monitor.symbols for k in self._keys(monitor)]  # fmt: skip
+        keys += [(home, self._cross.get(home, {}).get(route), key)
+                 for home, route, key in self._cross_keys(monitor)]  # fmt: skip
         found = []
-        for symbol in monitor.symbols:
-            pairs = self._groups.get(symbol, {})
-            for key in self._keys(monitor):
-                pair = pairs.get((key.buy, key.sell))
-                group = pair.groups.get(key) if pair is not None else None
-                snap = self._snapshots.get((symbol, key))
-                if group is None or snap is None or not group.is_open(monitor_id):
-                    continue
-                opened_at = group.opened_at(monitor_id)
-                peak = group.peaks.max_since(opened_at)
-                found.append(
-                    OpenOpportunity(
-                        monitor_id=monitor_id,
-                        symbol=symbol,
-                        buy_venue=key.buy,
-                        sell_venue=key.sell,
-                        opened_at=opened_at,
-                        edge_pct=snap.edge_pct,
-                        peak_edge_pct=peak if peak is not None else snap.edge_pct,
-                        profit=snap.profit,
-                        buy_price=snap.quote.buy_vwap,
-                        sell_price=snap.quote.sell_vwap,
-                        size=snap.quote.size,
-                        complete=snap.quote.complete,
-                    )
+        for symbol, pair, key in keys:
+            group = pair.groups.get(key) if pair is not None else None
+            snap = self._snapshots.get((symbol, key))
+            if group is None or snap is None or not group.is_open(monitor_id):
+                continue
+            opened_at = group.opened_at(monitor_id)
+            peak = group.peaks.max_since(opened_at)
+            found.append(
+                OpenOpportunity(
+                    monitor_id=monitor_id,
+                    symbol=symbol,
+                    buy_venue=key.buy,
+                    sell_venue=key.sell,
+                    opened_at=opened_at,
+                    edge_pct=snap.edge_pct,
+                    peak_edge_pct=peak if peak is not None else snap.edge_pct,
+                    profit=snap.profit,
+                    buy_price=snap.quote.buy_vwap,
+                    sell_price=snap.quote.sell_vwap,
+                    size=snap.quote.size,
+                    complete=snap.quote.complete,
+                    conversion=snap.conversion,
                 )
+            )
         return found
 
     # -- helpers --------------------------------------------------------------------------
@@ -336,7 +371,7 @@ class ArbitrageEngine:
         deadline = self._unconfirmed.get((symbol, key))
         if deadline is None:
             return False
-        if now < deadline and guard in (None, Guard.NOT_LIVE, Guard.SKEW):
+        if now < deadline and guard in (None, Guard.NOT_LIVE, Guard.SKEW, Guard.NO_CONVERSION):
             return True
         del self._unconfirmed[(symbol, key)]
         return False
@@ -370,6 +405,8 @@ class ArbitrageEngine:
                         edge_pct=snap.edge_pct,
                         profit=snap.profit,
                         complete=snap.quote.complete,
+                        conversion=snap.conversion,
+                        route=key.route,
                     )
                 )
             else:
@@ -389,6 +426,7 @@ class ArbitrageEngine:
                         peak_at=move.peak_at,
                         at_open=_figures(move.open_figures),
                         at_peak=_figures(move.peak_figures),
+                        route=key.route,
                     )
                 )
         return events

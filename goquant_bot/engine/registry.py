@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Protocol
 
+from goquant_bot.domain.arbitrage import conversion_books
 from goquant_bot.domain.events import Event
 from goquant_bot.domain.instruments import InstrumentKey, Symbol, Venue
 from goquant_bot.domain.monitors import ArbMonitor, MarketViewMonitor
@@ -66,9 +67,45 @@ class MonitorRegistry:
             keys += [InstrumentKey(v, symbol) for v in listed]
         return keys
 
+    def _resolve_arb(self, monitor: ArbMonitor, monitor_id: str | None) -> list[InstrumentKey]:
+        """The books of an arbitrage monitor: with ``quotes``, also the same base in the other
+        quotes and the conversion books between them, on the monitor's venues."""
+        if not monitor.quotes:
+            return self._resolve(monitor_id, monitor.symbols, monitor.venues, 2)
+        if monitor_id is not None and monitor_id in self.monitors:
+            msg = f"a monitor with id {monitor_id!r} exists already"
+            raise RejectedInput(msg)
+        keys: list[InstrumentKey] = []
+        for symbol in monitor.symbols:
+            family = (symbol, *monitor.alternatives(symbol))
+            found = [
+                InstrumentKey(v, s) for s in family for v in self.listing(s) if v in monitor.venues
+            ]
+            if len({k.venue for k in found}) < 2:
+                names = ", ".join(str(s) for s in family)
+                msg = f"{names} are listed on fewer than 2 of the chosen venues"
+                raise RejectedInput(msg)
+            keys += found
+            for other in monitor.alternatives(symbol):
+                books = conversion_books(other.quote, symbol.quote)
+                converters = [
+                    InstrumentKey(v, b)
+                    for b in books
+                    for v in self.listing(b)
+                    if v in monitor.venues
+                ]
+                if not converters:
+                    msg = (
+                        f"no chosen venue lists {books[0]} or {books[1]} to convert "
+                        f"{other.quote} and {symbol.quote}"
+                    )
+                    raise RejectedInput(msg)
+                keys += [k for k in converters if k not in keys]
+        return list(dict.fromkeys(keys))
+
     def add_arbitrage(self, monitor: ArbMonitor) -> list[Event]:
         """Subscribe its books and index it; raise RejectedInput when it cannot work."""
-        keys = self._resolve(monitor.id, monitor.symbols, monitor.venues, 2)
+        keys = self._resolve_arb(monitor, monitor.id)
         self._subscribe(monitor, keys)
         return self.arbitrage.add_monitor(monitor, self.clock())
 
@@ -103,7 +140,7 @@ class MonitorRegistry:
             raise RejectedInput(msg)
         old_keys = self._keys[monitor.id]
         if isinstance(monitor, ArbMonitor):
-            keys = self._resolve(None, monitor.symbols, monitor.venues, 2)
+            keys = self._resolve_arb(monitor, None)
             opened = self.arbitrage.export_open().get(monitor.id, [])
             for key in keys:
                 self.subscriptions.acquire(key)

@@ -80,6 +80,7 @@ def monitor_to_dict(monitor: Monitor) -> dict[str, Any]:
             "min_duration_s": monitor.min_duration_s,
             "allow_polled": monitor.allow_polled,
             "policy": monitor.policy.value,
+            "quotes": "~".join(monitor.quotes) or "none",
         }
     return {
         "id": monitor.id,

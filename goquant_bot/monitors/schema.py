@@ -36,7 +36,8 @@ __all__ = [
     "record_to_dict",
     "records_from_entries",
 ]
-SCHEMA_VERSION = 2
+# 3: arbitrage monitors gained ``quotes`` (entries without it mean "none").
+SCHEMA_VERSION = 3
 Monitor = ArbMonitor | MarketViewMonitor
 
 
@@ -65,6 +66,9 @@ class ArbSpec(_Spec):
     min_duration_s: float = 0.0
     allow_polled: bool = False
     policy: FiringPolicy = FiringPolicy.EACH
+    # Quotes compared across with a live conversion, "USD~USDT"; entries written before
+    # the option existed (schema 2 and earlier) have none and load as "none".
+    quotes: str = Field("none", max_length=40)
 
     def to_monitor(self) -> ArbMonitor:
         return ArbMonitor(
@@ -79,7 +83,15 @@ class ArbSpec(_Spec):
             min_duration_s=self.min_duration_s,
             allow_polled=self.allow_polled,
             policy=self.policy,
+            quotes=parse_quotes(self.quotes),
         )
+
+
+def parse_quotes(text: str) -> tuple[str, ...]:
+    """``none`` or ``USD~USDT[~USDC]`` as a monitor keeps it; the monitor checks the names."""
+    if text.strip().lower() == "none":
+        return ()
+    return tuple(part.strip().upper() for part in text.split("~"))
 
 
 class MarketViewSpec(_Spec):
@@ -207,24 +219,31 @@ def kind_name(kind: MonitorKind) -> str:
 
 def opening_to_dict(opening: RestoredOpening) -> dict[str, Any]:
     """An open opportunity as the state file keeps it."""
-    return {
+    saved: dict[str, Any] = {
         "symbol": str(opening.symbol),
         "buy": opening.buy_venue.value,
         "sell": opening.sell_venue.value,
         "opened_at": opening.opened_at,
         "peak_edge_pct": opening.peak_edge_pct,
     }
+    if opening.route is not None:  # across quotes: the symbols of both legs
+        saved["buy_symbol"], saved["sell_symbol"] = (str(s) for s in opening.route)
+    return saved
 
 
 def opening_from_dict(data: Mapping[str, Any]) -> RestoredOpening | None:
     """None when the entry is damaged (the opportunity then opens again, announced)."""
     try:
+        route = None
+        if "buy_symbol" in data:
+            route = (Symbol.parse(str(data["buy_symbol"])), Symbol.parse(str(data["sell_symbol"])))
         return RestoredOpening(
             Symbol.parse(str(data["symbol"])),
             Venue(str(data["buy"])),
             Venue(str(data["sell"])),
             float(data["opened_at"]),
             float(data["peak_edge_pct"]),
+            route,
         )
     except (KeyError, ValueError, TypeError):
         return None
@@ -237,7 +256,7 @@ def _name(data: Any) -> str:
 
 def load_monitors(path: Path) -> list[MonitorRecord]:
     """A monitors file (``replay --monitors``): a JSON list of entries, or a document
-    ``{"schema_version": 2, "monitors": [...]}`` as ``export_monitors`` writes it. The file
+    ``{"schema_version": 3, "monitors": [...]}`` as ``export_monitors`` writes it. The file
     is refused as a whole (RejectedInput naming the entry) when any entry is invalid."""
     try:
         data = orjson.loads(path.read_bytes())

@@ -4,7 +4,7 @@ and monitor service."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -86,12 +86,13 @@ class Bot:
         records: Iterable[MonitorRecord] = (),
         now: float = T0,
         seq: int = 0,
+        listings: Mapping[Venue, list[Symbol]] = LISTINGS,
     ) -> None:
         self.now = now
         self.seq = seq
         self.hub = MarketDataHub(HubConfig(unsubscribe_grace_s=0.0), clock=lambda: self.now)
         self.directory = SymbolDirectory(tmp_path / "instruments", 3600.0)
-        for venue, symbols in LISTINGS.items():
+        for venue, symbols in listings.items():
             self.directory.set_instruments(
                 venue, [Instrument(venue, s, _native(venue, s)) for s in symbols]
             )

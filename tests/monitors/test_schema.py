@@ -85,3 +85,20 @@ def test_duplicate_ids_are_refused(tmp_path: Path) -> None:
 def test_bad_state_entry_is_refused() -> None:
     with pytest.raises(RejectedInput, match="invalid monitor"):
         monitor_from_dict({"id": "x", "kind": "arbitrage"})
+
+
+def test_quotes_round_trip_and_entries_without_them_load_as_none() -> None:
+    import dataclasses
+
+    cross = dataclasses.replace(ARB, symbols=(Symbol("BTC", "USD"),), quotes=("USD", "USDT"))
+    data = monitor_to_dict(cross)
+    assert data["quotes"] == "USD~USDT"
+    assert monitor_from_dict(json.loads(json.dumps(data))) == cross
+    old = monitor_to_dict(ARB)
+    assert old["quotes"] == "none"
+    del old["quotes"]  # written before the option existed
+    loaded = monitor_from_dict(old)
+    assert isinstance(loaded, ArbMonitor)
+    assert loaded.quotes == ()
+    with pytest.raises(RejectedInput, match="quotes"):
+        monitor_from_dict({**data, "quotes": "USD~EUR"})
