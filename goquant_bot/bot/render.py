@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from goquant_bot.bot.parsing import InputError
 from goquant_bot.bot.types import Button, Keyboard, Reply
+from goquant_bot.domain.arbitrage import Conversion
 from goquant_bot.domain.events import ArbClosed, ArbOpened, Event, MarketViewSignal
 from goquant_bot.domain.instruments import Symbol, Venue
 from goquant_bot.domain.users import ChatPrefs
@@ -275,7 +276,7 @@ def render_open_opportunity(
     """A live arbitrage alert, edited in place while the opportunity stays open."""
     ticks = decimals or _no_ticks
     buy_tick, sell_tick = ticks(opp.buy_venue, opp.symbol), ticks(opp.sell_venue, opp.symbol)
-    quote = esc(opp.symbol.quote)
+    quote = esc(profit_currency(opp.symbol, opp.conversion))
     lines = [
         f"🟢 <b>Arbitrage open · {esc(opp.symbol)}</b> (live)",
         f"Buy on <b>{esc(opp.buy_venue)}</b> at {fmt_price(opp.buy_price, buy_tick)} · "
@@ -300,8 +301,13 @@ def alert_buttons(monitor_id: str) -> Keyboard:
     )
 
 
+def profit_currency(symbol: Symbol, conversion: Conversion | None) -> str:
+    """What a profit is counted in: the sell leg's quote (converted legs), else the symbol's."""
+    return symbol.quote if conversion is None else conversion.receive
+
+
 def _opened(e: ArbOpened, prefs: ChatPrefs | None, ticks: VenueDecimals) -> str:
-    quote = esc(e.symbol.quote)
+    quote = esc(profit_currency(e.symbol, e.conversion))
     buy_tick, sell_tick = ticks(e.buy_venue, e.symbol), ticks(e.sell_venue, e.symbol)
     lines = [
         f"🟢 <b>Arbitrage open · {esc(e.symbol)}</b>",

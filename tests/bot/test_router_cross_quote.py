@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
 
 from goquant_bot.alerts.state import AlertKey, AlertKind, AlertSnapshot, Phase
 from goquant_bot.bot.alert_text import AlertRenderer
+from goquant_bot.bot.render import render_open_opportunity
+from goquant_bot.domain.arbitrage import Conversion
 from goquant_bot.domain.events import ArbOpened
 from goquant_bot.domain.instruments import InstrumentKey, Symbol, Venue
 from goquant_bot.domain.monitors import ArbMonitor
 from goquant_bot.domain.users import ChatPrefs
+from goquant_bot.engine.arbitrage import OpenOpportunity
 from tests.bot.harness import BN, BTC, LISTINGS, T0, Bot, text
 
 CB, KR = Venue.COINBASE, Venue.KRAKEN
@@ -112,3 +116,28 @@ def test_config_arb_turns_quotes_on_and_off(tmp_path: Path) -> None:
     assert isinstance(monitor, ArbMonitor)
     assert monitor.quotes == ()
     assert bot.hub.refcount(InstrumentKey(KR, USDT_USD)) == 0
+
+
+def test_a_profit_across_quotes_is_counted_in_the_sell_legs_currency() -> None:
+    """Bought for USD, sold for USDT: the profit is in USDT, whatever the monitor's symbol."""
+    conversion = Conversion(
+        book=USDT_USD, venue=CB, price=1.0007, rate=1.0017, pay="USD", receive="USDT"
+    )
+    opp = OpenOpportunity(
+        monitor_id="m00001",
+        symbol=BTC_USD,
+        buy_venue=CB,
+        sell_venue=BN,
+        opened_at=T0,
+        edge_pct=0.5,
+        peak_edge_pct=0.5,
+        profit=5.0,
+        buy_price=100.0,
+        sell_price=101.0,
+        size=10.0,
+        complete=True,
+        conversion=conversion,
+    )
+    assert "profit 5.00 USDT on 10 BTC" in render_open_opportunity(opp, T0)
+    same_quote = dataclasses.replace(opp, conversion=None)
+    assert "profit 5.00 USD on 10 BTC" in render_open_opportunity(same_quote, T0)
