@@ -15,6 +15,7 @@ from goquant_bot.venues import (
     bybit,
     coinbase,
     deribit,
+    gateio,
     gemini,
     gemini_rest,
     kraken,
@@ -87,6 +88,12 @@ VENUES: Mapping[Venue, VenueSpec] = MappingProxyType(
             gemini.parse_instruments,
             instrument_paths=(gemini_rest.DETAILS_PATH,),
         ),
+        Venue.GATEIO: VenueSpec(
+            Venue.GATEIO,
+            gateio.GateioProtocol,
+            gateio.instruments_request,
+            gateio.parse_instruments,
+        ),
     }
 )
 
@@ -96,7 +103,9 @@ PROTOCOLS: Mapping[Venue, type[VenueProtocol]] = MappingProxyType(
 
 
 # Exchange names in capture headers (ours and other recorders') that are not our venue ids.
-EXCHANGE_ALIASES: Mapping[str, Venue] = MappingProxyType({"OKEX": Venue.OKX})
+EXCHANGE_ALIASES: Mapping[str, Venue] = MappingProxyType(
+    {"OKEX": Venue.OKX, "GATE": Venue.GATEIO, "GATE.IO": Venue.GATEIO}
+)
 
 
 def venue_of_exchange(exchange: str | None) -> Venue | None:

@@ -38,6 +38,7 @@ GAP_REASONS = {
     # No sequence numbers: the lost diff arrives late, after a newer one that may already
     # leave the book crossed.
     Venue.BITSTAMP: "out_of_order|crossed",
+    Venue.GATEIO: "gap",
 }
 # Venues numbering messages per connection: a lost message rebuilds every book of it.
 CONNECTION_SEQUENCE = frozenset({Venue.COINBASE, Venue.BITFINEX})
