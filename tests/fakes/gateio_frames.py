@@ -71,12 +71,11 @@ def book_body(book_id: int, bids: Pairs, asks: Pairs) -> str:
 
 def pairs_body(*entries: tuple[str, str, str, int, int, str]) -> str:
     """(id, base, quote, precision, amount_precision, trade_status) rows."""
-    return _dump(
-        [
-            {"id": native, "base": base, "quote": quote, "fee": "0.2", "min_base_amount": "0.0001",
-             "min_quote_amount": "1", "amount_precision": amount_precision,
-             "precision": precision, "trade_status": status, "sell_start": 1516378650,
-             "buy_start": 1516378650}  # fmt: skip
-            for native, base, quote, precision, amount_precision, status in entries
-        ]
-    )
+    rows = []
+    for native, base, quote, precision, amount_precision, status in entries:
+        rows.append({"id": native, "base": base, "quote": quote, "fee": "0.2",
+                     "min_base_amount": "0.0001", "min_quote_amount": "1",
+                     "amount_precision": amount_precision, "precision": precision,
+                     "trade_status": status, "sell_start": 1516378650,
+                     "buy_start": 1516378650})  # fmt: skip
+    return _dump(rows)

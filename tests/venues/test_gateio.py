@@ -80,7 +80,9 @@ def test_full_book_then_chained_updates_and_a_new_full_book_replaces_everything(
     book = proto.books[BTC]
     assert book.state is BookState.LIVE
     assert book.venue_ts == (gt.T_MS + 10) / 1000
-    proto.on_frame(gt.obu_update("BTC_USDT", 11, 13, [("99", "0"), ("98", "4")], [("102", "1")]), T0)
+    proto.on_frame(
+        gt.obu_update("BTC_USDT", 11, 13, [("99", "0"), ("98", "4")], [("102", "1")]), T0
+    )
     assert levels(proto) == ([(100.0, 1.0), (98.0, 4.0)], [(101.0, 3.0), (102.0, 1.0)])
     proto.on_frame(gt.obu_full("BTC_USDT", 50, [("97", "1")], [("103", "2")]), T0)
     assert levels(proto) == ([(97.0, 1.0)], [(103.0, 2.0)])
