@@ -55,21 +55,23 @@ async def test_full_books_a_gap_resubscribes_one_book_then_a_reconnect_rebuilds_
         await conn.send(gt.obu_full("ETH_USDT", 41, [("20", "2")], [("21", "3")], 50))
         await conn.hold()
 
-    async with ScriptedServer(first, second, path="/ws/v4") as srv:
-        async with run_feed(GateioProtocol, NAMES, srv.url) as (feed, log):
-            feed.add([BTC, ETH])
-            btc, eth = book_of(feed, BTC), book_of(feed, ETH)
-            await wait_until(lambda: btc.state is LIVE and btc.asks.best() == (101.0, 2.0))
-            await wait_until(lambda: eth.state is LIVE)
-            step.set()
-            await wait_until(lambda: btc.resyncs == 1 and btc.state is LIVE)
-            assert levels(btc) == ([(100.0, 7.0)], [(101.0, 2.0)])
-            assert eth.resyncs == 0
-            assert feed.connections[0].proto.stats.errors == Counter({"gap": 1})
-            drop.set()
-            await wait_until(lambda: len(srv.conns) == 2 and btc.bids.best() == (100.0, 8.0))
-            await wait_until(lambda: eth.bids.best() == (20.0, 2.0))
-            assert log.states(BTC) == [SYNCING, LIVE, SYNCING, LIVE, SYNCING, LIVE]
+    async with (
+        ScriptedServer(first, second, path="/ws/v4") as srv,
+        run_feed(GateioProtocol, NAMES, srv.url) as (feed, log),
+    ):
+        feed.add([BTC, ETH])
+        btc, eth = book_of(feed, BTC), book_of(feed, ETH)
+        await wait_until(lambda: btc.state is LIVE and btc.asks.best() == (101.0, 2.0))
+        await wait_until(lambda: eth.state is LIVE)
+        step.set()
+        await wait_until(lambda: btc.resyncs == 1 and btc.state is LIVE)
+        assert levels(btc) == ([(100.0, 7.0)], [(101.0, 2.0)])
+        assert eth.resyncs == 0
+        assert feed.connections[0].proto.stats.errors == Counter({"gap": 1})
+        drop.set()
+        await wait_until(lambda: len(srv.conns) == 2 and btc.bids.best() == (100.0, 8.0))
+        await wait_until(lambda: eth.bids.best() == (20.0, 2.0))
+        assert log.states(BTC) == [SYNCING, LIVE, SYNCING, LIVE, SYNCING, LIVE]
 
 
 async def _gate(conn: ScriptConn) -> None:
@@ -88,9 +90,16 @@ async def test_record_then_replay_gives_the_same_book(tmp_path: Path) -> None:
             app={"data_dir": str(tmp_path / "data")},  # type: ignore[arg-type]
             venues={"gateio": {"taker_fee_pct": 0.1, "ws_url": srv.url, "rest_url": rest.url}},  # type: ignore[arg-type]
         )
-        writers = open_captures(tmp_path / "cap", [Venue.GATEIO], {"symbols": ["BTC-USDT"]}, compress=False)
+        writers = open_captures(
+            tmp_path / "cap", [Venue.GATEIO], {"symbols": ["BTC-USDT"]}, compress=False
+        )
         await record_market_data(settings, writers, [BTC], duration_s=1.0)
     report = replay_files([tmp_path / "cap" / "gateio.jsonl"]).report()
     book = report["gateio:BTC-USDT"]
-    assert (book["bid"], book["bid_size"], book["ask"], book["ask_size"]) == (100.5, 2.0, 101.0, 3.0)
+    assert (book["bid"], book["bid_size"], book["ask"], book["ask_size"]) == (
+        100.5,
+        2.0,
+        101.0,
+        3.0,
+    )
     assert (book["state"], book["resyncs"]) == ("live", 0)

@@ -48,7 +48,12 @@ def test_capture_of_another_recorder_rebuilds_both_channels(tmp_path: Path) -> N
     assert sorted(k for k in report if ":" in k) == ["gateio:BTC-USDT", "gateio:ETH-USDT"]
     btc, eth = report["gateio:BTC-USDT"], report["gateio:ETH-USDT"]
     # 101..103 is older than snapshot 104 and dropped; 104..106 brackets it; 107 follows.
-    assert (btc["bid"], btc["bid_size"], btc["ask"], btc["ask_size"]) == (87001.0, 0.5, 87011.0, 3.0)
+    assert (btc["bid"], btc["bid_size"], btc["ask"], btc["ask_size"]) == (
+        87001.0,
+        0.5,
+        87011.0,
+        3.0,
+    )
     assert (btc["state"], btc["resyncs"]) == ("live", 0)
     # A lost update (503) clears the ETH book until Gate's next full book.
     assert (eth["bid"], eth["bid_size"], eth["state"], eth["resyncs"]) == (3000.0, 4.0, "live", 1)
