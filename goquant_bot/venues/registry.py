@@ -19,6 +19,8 @@ from goquant_bot.venues import (
     gemini,
     gemini_rest,
     kraken,
+    kucoin,
+    kucoin_rest,
     okx,
     okx_rest,
 )
@@ -93,6 +95,13 @@ VENUES: Mapping[Venue, VenueSpec] = MappingProxyType(
             gateio.GateioProtocol,
             gateio.instruments_request,
             gateio.parse_instruments,
+        ),
+        Venue.KUCOIN: VenueSpec(
+            Venue.KUCOIN,
+            kucoin.KucoinProtocol,
+            kucoin.instruments_request,
+            kucoin.parse_instruments,
+            instrument_paths=(kucoin_rest.SYMBOLS_V1_PATH,),
         ),
     }
 )

@@ -29,6 +29,10 @@ class TradeLink:
         instruments = spec.parse_instruments(body)
         self.symbol = instruments[0].symbol
         self.proto: VenueProtocol = spec.protocol(SymbolMap.from_instruments(instruments))
+        connect = self.proto.connect_request()  # KuCoin: the address comes from a token call
+        if connect is not None:
+            answer = rest_answer(self.model, connect.url, connect.params)
+            self.proto.on_rest(connect, *answer, self.model.time)
         self.session: VenueSession = open_session(self.model, self.proto.ws_url(), "c1")
         self.trades: list[Trade] = []
 
