@@ -6,11 +6,13 @@ Same generated stream as ``bench_books`` (>= 250 levels a side, 1-20 level chang
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 from bench.bench_books import LEVELS, Change, Stream, generate, measure
 from goquant_bot.domain.instruments import Symbol
 from goquant_bot.venues.base import SymbolMap, VenueProtocol
 from goquant_bot.venues.gateio import GateioProtocol
+from goquant_bot.venues.kucoin import KucoinProtocol
 
 BTC_USDT = Symbol("BTC", "USDT")
 T_MS = 1_700_000_000_000
@@ -36,7 +38,36 @@ def gateio(stream: Stream) -> tuple[VenueProtocol, list[str]]:
     return proto, frames
 
 
-BUILDERS = (("gateio", gateio),)
+def kucoin(stream: Stream) -> tuple[VenueProtocol, list[str]]:
+    """``/market/level2`` deltas (one sequence per change) on a full REST snapshot."""
+    proto = KucoinProtocol(SymbolMap([("BTC-USDT", BTC_USDT)]), depth=LEVELS * 2)
+    proto.subscribe([BTC_USDT], 0.0)
+    frames, seq = [], 1
+    for changes in stream.frames:
+        data: dict[str, object] = {"sequenceStart": seq + 1, "symbol": "BTC-USDT", "time": T_MS}
+        side_changes: dict[str, list[list[str]]] = {"asks": [], "bids": []}
+        for side, price, size in changes:
+            seq += 1
+            side_changes["bids" if side == "b" else "asks"].append(
+                [f"{price:.1f}", f"{size:.4f}", str(seq)]
+            )
+        data["sequenceEnd"], data["changes"] = seq, side_changes
+        frames.append(json.dumps({"topic": "/market/level2:BTC-USDT", "type": "message",
+                                  "subject": "trade.l2update", "data": data}))  # fmt: skip
+    proto.on_frame(frames[0], 0.0)  # buffered; asks for the snapshot
+    request = proto.drain().requests[-1]
+    body = {"code": "200000", "data": {"time": T_MS, "sequence": "1",
+            "bids": [[f"{p:.1f}", f"{s:.4f}"] for p, s in stream.bids.items()],
+            "asks": [[f"{p:.1f}", f"{s:.4f}"] for p, s in stream.asks.items()]}}  # fmt: skip
+    # A full book (as a keyed client gets it): every level is known.
+    full = request.url.replace(
+        "/api/v1/market/orderbook/level2_100", "/api/v3/market/orderbook/level2"
+    )
+    proto.on_rest(replace(request, url=full), 200, json.dumps(body), 0.0)
+    return proto, frames[1:]
+
+
+BUILDERS = (("gateio", gateio), ("kucoin", kucoin))
 
 
 def main() -> dict[str, dict[str, float]]:

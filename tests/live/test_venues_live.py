@@ -31,6 +31,7 @@ SYMBOL = {
     Venue.BITSTAMP: Symbol("BTC", "USD"),
     Venue.GEMINI: Symbol("BTC", "USD"),
     Venue.GATEIO: Symbol("BTC", "USDT"),
+    Venue.KUCOIN: Symbol("BTC", "USDT"),
 }
 
 
