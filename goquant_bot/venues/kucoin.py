@@ -107,6 +107,7 @@ class KucoinProtocol(VenueProtocol):
         self.ping_interval_s = 18.0
         self._last_ping = 0.0
         self._request_id = 0
+        self._welcomed = False
         self._feeds: dict[str, _Feed] = {}
         # A partial snapshot's levels are all kept: trimmed ones could not come back.
         self._keep = max(self.depth, PARTIAL_LEVELS)
@@ -144,14 +145,25 @@ class KucoinProtocol(VenueProtocol):
             self.bad_frame("token_invalid", body)
 
     def on_open(self, now: float) -> None:
+        """Subscriptions wait for the venue's ``welcome``: the connection is usable from then."""
         self._last_ping = now
-        super().on_open(now)
+        self._welcomed = False
+        self.connected = True
+
+    def _on_welcome(self, now: float) -> None:
+        self._welcomed = True
+        if self.books:
+            self._send_subscribe(list(self.books), now)
+        if self.trade_symbols:
+            self._send_trade_subscribe(sorted(self.trade_symbols), now)
 
     def _next_id(self) -> str:
         self._request_id += 1
         return str(self._request_id)
 
     def _send(self, kind: str, prefix: str, symbols: list[Symbol]) -> None:
+        if not self._welcomed:
+            return  # the welcome subscribes everything wanted by then
         step = self.max_symbols_per_request
         for i in range(0, len(symbols), step):
             topic = prefix + ",".join(self.native_name(s) for s in symbols[i : i + step])
@@ -203,10 +215,12 @@ class KucoinProtocol(VenueProtocol):
             return
         kind = msg.get("type")
         if kind != "message":
-            if kind == "error":
+            if kind == "welcome":
+                self._on_welcome(now)
+            elif kind == "error":
                 self.stats.errors["request_error"] += 1
                 log.warning("venue_request_failed", venue=self.venue.value, error=msg)
-            elif kind not in ("welcome", "ack", "pong"):
+            elif kind not in ("ack", "pong"):
                 self.stats.skipped["unknown_frame"] += 1
             return
         topic, data = msg.get("topic"), msg.get("data")

@@ -26,6 +26,7 @@ def make(*, track_all: bool = False) -> KucoinProtocol:
     if not track_all:
         proto.subscribe([BTC, ETH], T0)
         proto.on_open(T0)
+        proto.on_frame(kc.welcome(), T0)
         proto.drain()
     return proto
 
@@ -56,6 +57,8 @@ def test_token_decides_the_address_and_the_ping_interval() -> None:
     assert not KucoinProtocol.accepts_address("wss://ws-api-futures.kucoin.com/?token=x")
     proto.subscribe([BTC, ETH], T0)
     proto.on_open(T0)
+    assert proto.drain().frames == ()  # nothing before the welcome
+    proto.on_frame(kc.welcome(), T0)
     proto.subscribe_trades([BTC], T0)
     proto.on_timer(T0 + 9)
     proto.on_timer(T0 + 10)

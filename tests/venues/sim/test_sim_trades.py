@@ -47,8 +47,11 @@ class TradeLink:
             inbound, session.outbox[:] = session.outbox[:], []
             for text in inbound:
                 proto.on_frame(text, model.time)
-            self.trades += proto.drain().trades
-            if not produced.frames and not inbound:
+            after = proto.drain()  # KuCoin subscribes when the venue's welcome arrives
+            self.trades += after.trades
+            for text in after.frames:
+                session.on_text(text)
+            if not produced.frames and not inbound and not after.frames:
                 return
 
     def run(self, ticks: int) -> None:
