@@ -169,6 +169,12 @@ class VenuesSettings(_Section):
     bitstamp: VenueSettings = VenueSettings(taker_fee_pct=0.40, rest_weight_per_minute=600)
     # Gemini's public REST allows 120 requests a minute (1 a second recommended).
     gemini: VenueSettings = VenueSettings(taker_fee_pct=0.40, rest_weight_per_minute=60)
+    # Gate VIP 0 spot taker is 0.10 % (0.09 % paid in GT); public REST allows 200 requests
+    # per 10 s per endpoint and IP, we keep well under.
+    gateio: VenueSettings = VenueSettings(taker_fee_pct=0.10, rest_weight_per_minute=600)
+    # KuCoin LV0 taker on class A pairs (B and C pairs cost more); public REST pool of 2000
+    # per 30 s, we keep well under.
+    kucoin: VenueSettings = VenueSettings(taker_fee_pct=0.10, rest_weight_per_minute=600)
 
 
 class MarketDataSettings(_Section):

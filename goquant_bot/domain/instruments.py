@@ -19,6 +19,8 @@ class Venue(StrEnum):
     BITFINEX = "bitfinex"
     BITSTAMP = "bitstamp"
     GEMINI = "gemini"
+    GATEIO = "gateio"
+    KUCOIN = "kucoin"
 
 
 # Asset aliases: the same asset under another ticker on some venues (Kraken's XBT, XDG).

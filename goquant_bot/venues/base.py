@@ -39,7 +39,8 @@ RAW_LOG_LIMIT = 300  # characters of a bad frame kept in the log
 
 @dataclass(frozen=True, slots=True)
 class RestRequest:
-    """A REST GET the protocol needs. ``purpose``: 'snapshot', 'poll' or 'instruments'."""
+    """A REST call the protocol needs. ``purpose``: 'snapshot', 'poll', 'instruments' or
+    'connect' (asked before each connection, see ``connect_request``)."""
 
     venue: Venue
     url: str
@@ -47,6 +48,7 @@ class RestRequest:
     weight: int
     purpose: str
     symbol: Symbol | None = None
+    method: str = "GET"  # POST only where a venue requires it (KuCoin's public token)
 
 
 class Produced(NamedTuple):
@@ -186,8 +188,14 @@ class VenueProtocol(ABC):
     # -- inputs ---------------------------------------------------------------------------
 
     def ws_url(self) -> str:
-        """The WebSocket address for this connection's current subscriptions."""
+        """The WebSocket address for this connection's current subscriptions ('' when the
+        venue's answer to ``connect_request`` is still missing)."""
         return self.ws_base
+
+    def connect_request(self) -> RestRequest | None:
+        """A REST call to answer (through ``on_rest``) before each connection attempt, for
+        venues whose WebSocket address comes from a REST answer; None for the others."""
+        return None
 
     def on_open(self, now: float) -> None:
         """The connection is up: (re)subscribe every book."""

@@ -256,8 +256,8 @@ class FeedConnection:
         feed, cfg = self.feed, self.feed.config
         failures = 0
         while True:
-            url = self.proto.ws_url()
             try:
+                url = await self._address()
                 ws = await feed.connector(url)
             except VenueUnavailable as exc:
                 failures += 1
@@ -277,6 +277,18 @@ class FeedConnection:
                 self.disconnects += 1
                 log.warning("ws_disconnected", venue=feed.venue.value, reason=reason)
                 await feed.sleep(cfg.reconnect.delay(max(failures - 1, 0), feed.rand))
+
+    async def _address(self) -> str:
+        """The address to connect to, after the REST call the venue asks for first, if any."""
+        request, status = self.proto.connect_request(), 0
+        if request is not None:
+            status, body = await self.feed.rest.fetch(request, self._conn_id)
+            self.proto.on_rest(request, status, body, self.feed.clock())
+        url = self.proto.ws_url()
+        if not url:
+            msg = f"no WebSocket address: {request.url if request else 'none'} answered {status}"
+            raise VenueUnavailable(msg)
+        return url
 
     async def _session(self, ws: WsConnection, url: str) -> str:
         feed = self.feed

@@ -70,18 +70,29 @@ class AiohttpGet:
     async def __call__(
         self, url: str, params: tuple[tuple[str, str], ...], timeout_s: float
     ) -> HttpResponse:
+        return await self._request("GET", url, params, timeout_s)
+
+    async def post(
+        self, url: str, params: tuple[tuple[str, str], ...], timeout_s: float
+    ) -> HttpResponse:
+        """A POST without a body (KuCoin's public WebSocket token)."""
+        return await self._request("POST", url, params, timeout_s)
+
+    async def _request(
+        self, method: str, url: str, params: tuple[tuple[str, str], ...], timeout_s: float
+    ) -> HttpResponse:
         if self._session is None or self._session.closed:
             self._session = aiohttp.ClientSession(
                 headers={"User-Agent": "goquant-bot"}, raise_for_status=False
             )
         try:
-            async with self._session.get(
-                url, params=list(params), timeout=aiohttp.ClientTimeout(total=timeout_s)
+            async with self._session.request(
+                method, url, params=list(params), timeout=aiohttp.ClientTimeout(total=timeout_s)
             ) as resp:
                 body = await resp.text(errors="replace")
                 return HttpResponse(resp.status, body, dict(resp.headers))
         except (aiohttp.ClientError, TimeoutError) as exc:
-            msg = f"GET {url} failed: {exc!r}"
+            msg = f"{method} {url} failed: {exc!r}"
             raise VenueUnavailable(msg) from exc
 
     async def close(self) -> None:

@@ -15,9 +15,12 @@ from goquant_bot.venues import (
     bybit,
     coinbase,
     deribit,
+    gateio,
     gemini,
     gemini_rest,
     kraken,
+    kucoin,
+    kucoin_rest,
     okx,
     okx_rest,
 )
@@ -87,6 +90,19 @@ VENUES: Mapping[Venue, VenueSpec] = MappingProxyType(
             gemini.parse_instruments,
             instrument_paths=(gemini_rest.DETAILS_PATH,),
         ),
+        Venue.GATEIO: VenueSpec(
+            Venue.GATEIO,
+            gateio.GateioProtocol,
+            gateio.instruments_request,
+            gateio.parse_instruments,
+        ),
+        Venue.KUCOIN: VenueSpec(
+            Venue.KUCOIN,
+            kucoin.KucoinProtocol,
+            kucoin.instruments_request,
+            kucoin.parse_instruments,
+            instrument_paths=(kucoin_rest.SYMBOLS_V1_PATH,),
+        ),
     }
 )
 
@@ -96,7 +112,9 @@ PROTOCOLS: Mapping[Venue, type[VenueProtocol]] = MappingProxyType(
 
 
 # Exchange names in capture headers (ours and other recorders') that are not our venue ids.
-EXCHANGE_ALIASES: Mapping[str, Venue] = MappingProxyType({"OKEX": Venue.OKX})
+EXCHANGE_ALIASES: Mapping[str, Venue] = MappingProxyType(
+    {"OKEX": Venue.OKX, "GATE": Venue.GATEIO, "GATE.IO": Venue.GATEIO}
+)
 
 
 def venue_of_exchange(exchange: str | None) -> Venue | None:

@@ -33,7 +33,7 @@ log = get_logger(__name__)
 
 BooksChanged = Callable[[float, frozenset[InstrumentKey]], None]
 # Query parameters naming the instrument of a REST snapshot, by venue convention.
-SYMBOL_PARAMS = ("symbol", "instId", "instrument_name")
+SYMBOL_PARAMS = ("symbol", "instId", "instrument_name", "currency_pair")
 RestKey = tuple[str, str | None]
 
 

@@ -74,7 +74,14 @@ class RestClient:
         self.budget.take(request.weight, self._clock())
         self.requests += 1
         try:
-            resp = await self._http(request.url, request.params, self._timeout_s)
+            if request.method == "GET":
+                resp = await self._http(request.url, request.params, self._timeout_s)
+            else:
+                post = getattr(self._http, "post", None)
+                if post is None:
+                    msg = f"this HTTP client cannot {request.method} {request.url}"
+                    raise VenueUnavailable(msg)
+                resp = await post(request.url, request.params, self._timeout_s)
         except VenueUnavailable as exc:
             self.failures += 1
             log.warning("rest_failed", venue=request.venue.value, url=request.url, error=str(exc))

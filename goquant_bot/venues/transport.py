@@ -40,3 +40,10 @@ class HttpGet(Protocol):
         self, url: str, params: tuple[tuple[str, str], ...], timeout_s: float
     ) -> HttpResponse:
         """GET; raise VenueUnavailable on a transport failure (any HTTP status is returned)."""
+
+
+class HttpPost(Protocol):
+    async def post(
+        self, url: str, params: tuple[tuple[str, str], ...], timeout_s: float
+    ) -> HttpResponse:
+        """POST without a body; raise VenueUnavailable on a transport failure."""

@@ -24,6 +24,7 @@ class RestServer:
     def __init__(self) -> None:
         self._replies: dict[str, deque[Reply]] = defaultdict(deque)
         self.requests: list[tuple[str, dict[str, str]]] = []
+        self.posts: list[str] = []  # paths asked with POST (also in ``requests``)
         # While set, every request is answered 503 (the venue's REST is down); nothing queued
         # is used up.
         self.refusing = False
@@ -49,6 +50,8 @@ class RestServer:
 
     async def _handle(self, request: web.Request) -> web.Response:
         self.requests.append((request.path, dict(request.query)))
+        if request.method == "POST":
+            self.posts.append(request.path)
         if self.refusing:
             return web.Response(status=503, text='{"error":"service unavailable"}')
         queue = self._replies.get(request.path)
@@ -65,6 +68,7 @@ class RestServer:
     async def __aenter__(self) -> RestServer:
         app = web.Application()
         app.router.add_route("GET", "/{tail:.*}", self._handle)
+        app.router.add_route("POST", "/{tail:.*}", self._handle)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)

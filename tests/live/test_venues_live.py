@@ -30,6 +30,8 @@ SYMBOL = {
     Venue.BITFINEX: Symbol("BTC", "USD"),
     Venue.BITSTAMP: Symbol("BTC", "USD"),
     Venue.GEMINI: Symbol("BTC", "USD"),
+    Venue.GATEIO: Symbol("BTC", "USDT"),
+    Venue.KUCOIN: Symbol("BTC", "USDT"),
 }
 
 

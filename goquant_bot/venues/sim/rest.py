@@ -8,6 +8,7 @@ from urllib.parse import urlsplit
 
 from goquant_bot.domain.instruments import Venue
 from goquant_bot.venues.kraken_rest import LEGACY_TICKERS, legacy_name
+from goquant_bot.venues.sim import gateio, kucoin
 from goquant_bot.venues.sim.book import SimBook, decimal_text
 from goquant_bot.venues.sim.encoders import (
     binance_partial_depth,
@@ -29,6 +30,12 @@ def rest_answer(model: MarketModel, url: str, params: Iterable[tuple[str, str]])
     parts = urlsplit(url)
     host, path = (parts.hostname or "").lower(), parts.path.rstrip("/")
     query = dict(params)
+    if "gateio" in host:
+        answer = gateio.rest_answer(model, path, query)
+        return answer or (404, dumps({"error": f"no such endpoint: {path}"}))
+    if "kucoin" in host:
+        answer = kucoin.rest_answer(model, path, query)
+        return answer or (404, dumps({"code": "404000", "msg": f"no such endpoint: {path}"}))
     for venue in SPOT_VENUES:
         if venue.value in host:
             answer = spot_rest_answer(model, venue, path, query)

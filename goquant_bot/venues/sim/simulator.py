@@ -55,7 +55,7 @@ class SimulatedVenues:
         self.time_scale = time_scale
         self.opened = 0
         self.connector: WsConnector = self._connect
-        self.http_get: HttpGet = self._get
+        self.http_get: HttpGet = _SimHttp(self)
 
     def now(self) -> float:
         """Model time: the wall clock, scaled from the start."""
@@ -82,6 +82,23 @@ class SimulatedVenues:
         status, body = rest_answer(self.model, url, params)
         await asyncio.sleep(0)
         return HttpResponse(status, body, _HEADERS)
+
+
+class _SimHttp:
+    """The simulator's HTTP seam: GET, and POST for the venues that need it (KuCoin's token)."""
+
+    def __init__(self, venues: SimulatedVenues) -> None:
+        self._venues = venues
+
+    async def __call__(
+        self, url: str, params: tuple[tuple[str, str], ...], timeout_s: float
+    ) -> HttpResponse:
+        return await self._venues._get(url, params, timeout_s)
+
+    async def post(
+        self, url: str, params: tuple[tuple[str, str], ...], timeout_s: float
+    ) -> HttpResponse:
+        return await self._venues._get(url, params, timeout_s)
 
 
 class SimConnection:

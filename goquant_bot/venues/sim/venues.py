@@ -14,7 +14,9 @@ from goquant_bot.errors import VenueUnavailable
 from goquant_bot.venues.sim import encoders as enc
 from goquant_bot.venues.sim import trade_frames as tf
 from goquant_bot.venues.sim.coinbase import CoinbaseSession
+from goquant_bot.venues.sim.gateio import GateioSession
 from goquant_bot.venues.sim.kraken import KrakenSession
+from goquant_bot.venues.sim.kucoin import KucoinSession
 from goquant_bot.venues.sim.model import MarketModel
 from goquant_bot.venues.sim.sessions import DIFF, TOP, Delta, Stream, VenueSession, query_streams
 from goquant_bot.venues.sim.spot_sessions import BitfinexSession, BitstampSession, GeminiSession
@@ -401,6 +403,10 @@ def open_session(model: MarketModel, url: str, conn_id: str) -> VenueSession:
         session = BitstampSession(model, conn_id)
     elif "gemini" in host and path == "/v2/marketdata":
         session = GeminiSession(model, conn_id)
+    elif "gateio" in host and path == "/ws/v4":
+        session = GateioSession(model, conn_id)
+    elif "kucoin" in host:
+        session = KucoinSession(model, conn_id)
     if session is None or not model.listings(session.venue):
         msg = f"simulator: no simulated spot venue at {url}"
         raise VenueUnavailable(msg)

@@ -29,6 +29,10 @@ class TradeLink:
         instruments = spec.parse_instruments(body)
         self.symbol = instruments[0].symbol
         self.proto: VenueProtocol = spec.protocol(SymbolMap.from_instruments(instruments))
+        connect = self.proto.connect_request()  # KuCoin: the address comes from a token call
+        if connect is not None:
+            answer = rest_answer(self.model, connect.url, connect.params)
+            self.proto.on_rest(connect, *answer, self.model.time)
         self.session: VenueSession = open_session(self.model, self.proto.ws_url(), "c1")
         self.trades: list[Trade] = []
 
@@ -43,8 +47,11 @@ class TradeLink:
             inbound, session.outbox[:] = session.outbox[:], []
             for text in inbound:
                 proto.on_frame(text, model.time)
-            self.trades += proto.drain().trades
-            if not produced.frames and not inbound:
+            after = proto.drain()  # KuCoin subscribes when the venue's welcome arrives
+            self.trades += after.trades
+            for text in after.frames:
+                session.on_text(text)
+            if not produced.frames and not inbound and not after.frames:
                 return
 
     def run(self, ticks: int) -> None:

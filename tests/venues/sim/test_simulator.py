@@ -38,6 +38,7 @@ GAP_REASONS = {
     # No sequence numbers: the lost diff arrives late, after a newer one that may already
     # leave the book crossed.
     Venue.BITSTAMP: "out_of_order|crossed",
+    Venue.GATEIO: "gap",
 }
 # Venues numbering messages per connection: a lost message rebuilds every book of it.
 CONNECTION_SEQUENCE = frozenset({Venue.COINBASE, Venue.BITFINEX})
@@ -71,6 +72,9 @@ class Link:
         self.pending: list[tuple[int, RestRequest]] = []
         self.received: list[str] = []
         self.proto.subscribe(self.symbols, model.time)
+        connect = self.proto.connect_request()  # KuCoin: the address comes from a token call
+        if connect is not None:
+            self.proto.on_rest(connect, *self._get(model, connect), model.time)
         self.session = open_session(model, self.proto.ws_url(), "c1")
         self.proto.on_open(model.time)
         self.exchange()
@@ -214,7 +218,9 @@ def test_instrument_lists_parse_with_each_venue_parser() -> None:
 
 
 # Gemini numbers nothing: a lost message goes unnoticed unless it leaves the book crossed.
-@pytest.mark.parametrize("venue", [v for v in Venue if v is not Venue.GEMINI])
+# KuCoin's public snapshot holds 100 levels, which a moving market outruns (a planned rebuild):
+# its own test counts gaps only (tests/venues/test_kucoin_sim.py).
+@pytest.mark.parametrize("venue", [v for v in Venue if v not in (Venue.GEMINI, Venue.KUCOIN)])
 def test_a_lost_message_makes_the_protocol_resync_and_recover(venue: Venue) -> None:
     model = MarketModel(calm(venue, quiet_prob=0.0), 5, START)  # every tick sends
     # Kraken's checksum covers the top 10 levels only: a lost change deeper in the book goes

@@ -1,0 +1,433 @@
+"""Gate v4 spot: ``spot.obu`` books (full snapshots in band, then U/u chained updates), and
+``spot.order_book_update`` diffs on REST snapshots ``with_id=true`` as older captures hold them.
+
+Live connections use ``spot.obu``, the depth channel Gate introduced to replace the REST
+snapshot dance: the venue sends a full book (``full: true``) first and whenever it chooses,
+then updates whose ``U`` must follow the previous ``u``. A broken chain resubscribes that one
+book, which makes Gate send a new full book. ``spot.order_book_update`` frames (replay) follow
+Binance's recipe: buffer, snapshot, drop ``u <= id``, bracket ``U <= id+1 <= u``, then chain.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from typing import Any, ClassVar
+
+import orjson
+
+from goquant_bot.domain.book import BookState, Integrity, OrderBook
+from goquant_bot.domain.instruments import Symbol, Venue
+from goquant_bot.errors import VenueProtocolError
+from goquant_bot.logging import get_logger
+from goquant_bot.venues.base import RestRequest, VenueProtocol, taker_side
+from goquant_bot.venues.binance import backoff
+from goquant_bot.venues.gateio_rest import (
+    DEFAULT_REST_BASE,
+    Snapshot,
+    book_request,
+    instruments_request,
+    parse_instruments,
+    parse_snapshot,
+)
+from goquant_bot.venues.levels import address_matches, apply_polled, valid_levels
+
+__all__ = ["GateioProtocol", "instruments_request", "parse_instruments"]
+
+log = get_logger(__name__)
+
+OBU = "spot.obu"
+UPDATE = "spot.order_book_update"
+TRADES = "spot.trades"
+HOSTS = frozenset(
+    {"api.gateio.ws", "ws.gate.io", "ws.gate.com", "api.gate.io", "ws-testnet.gate.io"}
+)
+PATHS = ("/ws/v4", "/v4/ws/spot")
+BUFFER_LIMIT = 2000
+REQUEST_TIMEOUT_S = 15.0
+
+_loads = orjson.loads
+
+
+def obu_levels(depth: int) -> int:
+    """The ``spot.obu`` stream (50 or 400 levels) that holds ``depth`` levels."""
+    return 50 if depth <= 50 else 400
+
+
+class _Feed:
+    """Synchronisation state of one book (either channel)."""
+
+    __slots__ = ("book", "bracket", "buffer", "failures", "last_u", "next_at", "requested_at")
+
+    def __init__(self, book: OrderBook) -> None:
+        self.book = book
+        self.buffer: deque[dict[str, Any]] = deque(maxlen=BUFFER_LIMIT)
+        self.last_u = -1  # -1: waiting for a full book or a REST snapshot
+        self.bracket = False
+        self.requested_at: float | None = None
+        self.failures = 0
+        self.next_at = 0.0
+
+    def reset(self) -> None:
+        self.buffer.clear()
+        self.last_u = -1
+        self.bracket = False
+        self.requested_at = None
+
+
+class GateioProtocol(VenueProtocol):
+    """One Gate v4 spot WebSocket connection."""
+
+    venue: ClassVar[Venue] = Venue.GATEIO
+    default_ws_base: ClassVar[str] = "wss://api.gateio.ws/ws/v4/"
+    default_rest_base: ClassVar[str] = DEFAULT_REST_BASE
+    integrity: ClassVar[Integrity] = Integrity.VERIFIED
+    native_separator: ClassVar[str] = "_"
+    max_symbols_per_connection: ClassVar[int] = 100
+    max_symbols_per_request: ClassVar[int] = 20
+    max_sends_per_second: ClassVar[float] = 10.0
+    timer_interval_s: ClassVar[float] = 1.0
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._feeds: dict[str, _Feed] = {}
+        self._levels = obu_levels(self.depth)
+        self._trim_at = self.depth + max(20, self.depth // 4)
+
+    @classmethod
+    def accepts_address(cls, addr: str) -> bool:
+        """Gate spot v4 WebSocket addresses (futures live on fx-ws hosts)."""
+        return any(address_matches(addr, HOSTS, path) for path in PATHS)
+
+    # -- subscriptions --------------------------------------------------------------------
+
+    def _send(self, channel: str, event: str, payload: list[str], now: float) -> None:
+        frame = {"time": int(now), "channel": channel, "event": event, "payload": payload}
+        self._outbox.append(orjson.dumps(frame).decode())
+
+    def _streams(self, symbols: list[Symbol]) -> list[str]:
+        return [f"ob.{self.native_name(s)}.{self._levels}" for s in symbols]
+
+    def _send_subscribe(self, symbols: list[Symbol], now: float) -> None:
+        step = self.max_symbols_per_request
+        for i in range(0, len(symbols), step):
+            self._send(OBU, "subscribe", self._streams(symbols[i : i + step]), now)
+
+    def _send_unsubscribe(self, symbols: list[Symbol], now: float) -> None:
+        step = self.max_symbols_per_request
+        for i in range(0, len(symbols), step):
+            self._send(OBU, "unsubscribe", self._streams(symbols[i : i + step]), now)
+
+    def _send_trade_subscribe(self, symbols: list[Symbol], now: float) -> None:
+        self._send(TRADES, "subscribe", [self.native_name(s) for s in symbols], now)
+
+    def _send_trade_unsubscribe(self, symbols: list[Symbol], now: float) -> None:
+        self._send(TRADES, "unsubscribe", [self.native_name(s) for s in symbols], now)
+
+    def probe(self, now: float) -> None:
+        """``{"time":N,"channel":"spot.ping"}``: answered with ``spot.pong``."""
+        self._outbox.append(orjson.dumps({"time": int(now), "channel": "spot.ping"}).decode())
+
+    def _forget(self, symbol: Symbol) -> None:
+        self._feeds.pop(self.native_name(symbol), None)
+
+    # -- frames ---------------------------------------------------------------------------
+
+    def on_frame(self, text: str, now: float) -> None:
+        """``{"time":1748572394,"channel":"spot.obu","event":"update","result":{...}}``"""
+        try:
+            msg = _loads(text)
+        except orjson.JSONDecodeError:
+            self.bad_frame("invalid_json", text)
+            return
+        if type(msg) is not dict:
+            self.bad_frame("not_an_object", text)
+            return
+        channel, event, result = msg.get("channel"), msg.get("event"), msg.get("result")
+        if msg.get("error") is not None:
+            self.stats.errors["request_error"] += 1
+            log.warning(
+                "venue_request_failed", venue=self.venue.value, channel=channel, error=msg["error"]
+            )
+            return
+        if event in ("subscribe", "unsubscribe") or channel == "spot.pong":
+            return  # acknowledgements and keep-alive answers
+        if type(result) is not dict:
+            self.stats.skipped[f"channel:{channel}" if type(channel) is str else "unknown"] += 1
+            return
+        if channel == OBU:
+            self._on_obu(result, now, text)
+        elif channel == UPDATE:
+            self._on_update(result, now, text)
+        elif channel == TRADES:
+            self._on_trade(result, now, text)
+        else:
+            self.stats.skipped[f"channel:{channel}" if type(channel) is str else "unknown"] += 1
+
+    def _feed(self, native: str) -> _Feed | None:
+        feed = self._feeds.get(native)
+        if feed is None:
+            book = self.book_for(native)
+            if book is None:
+                return None
+            feed = self._feeds[native] = _Feed(book)
+        return feed
+
+    def _on_obu(self, result: dict[str, Any], now: float, text: str) -> None:
+        """Full: ``{"t":1748572394325,"full":true,"s":"ob.BTC_USDT.50","u":28606981,
+        "b":[["105958.9","0.00908"]],"a":[...]}``; update: ``"U":28606982,"u":28606983``."""
+        stream, last, ts_ms = result.get("s"), result.get("u"), result.get("t")
+        bids, asks = result.get("b", []), result.get("a", [])
+        if (
+            type(stream) is not str
+            or type(last) is not int
+            or type(bids) is not list
+            or type(asks) is not list
+        ):
+            self.bad_frame("bad_field", text)
+            return
+        parts = stream.split(".")
+        if len(parts) != 3 or parts[0] != "ob":
+            self.bad_frame("bad_stream", text)
+            return
+        feed = self._feed(parts[1])
+        if feed is None:
+            self.stats.skipped["unknown_symbol"] += 1
+            return
+        book = feed.book
+        venue_ts = ts_ms / 1000 if type(ts_ms) is int else None
+        if result.get("full") is True:
+            if not (valid_levels(bids) and valid_levels(asks)):
+                self.resync(book, "bad_level", now, text)
+                return
+            book.bids.replace([(float(p), float(q)) for p, q, *_ in bids if float(q) > 0])
+            book.asks.replace([(float(p), float(q)) for p, q, *_ in asks if float(q) > 0])
+            feed.last_u = last
+            self._trim(book)
+            self.mark_live(book, now, venue_ts)
+            return
+        first = result.get("U")
+        if type(first) is not int:
+            self.bad_frame("bad_field", text)
+            return
+        if feed.last_u < 0:
+            self.stats.skipped["update_before_full"] += 1
+            return
+        if first != feed.last_u + 1:
+            self.resync(book, "gap", now, text)
+            return
+        self._apply(feed, bids, asks, last, now, venue_ts, text)
+
+    def _apply(
+        self,
+        feed: _Feed,
+        bids: list[Any],
+        asks: list[Any],
+        last: int,
+        now: float,
+        venue_ts: float | None,
+        text: str,
+    ) -> None:
+        book = feed.book
+        try:
+            book.bids.apply_text(bids)
+            book.asks.apply_text(asks)
+        except (ValueError, TypeError, IndexError):
+            self.resync(book, "bad_level", now, text)
+            return
+        feed.last_u = last
+        self._trim(book)
+        self.mark_live(book, now, venue_ts)
+
+    def _on_update(self, result: dict[str, Any], now: float, text: str) -> None:
+        """``{"t":1606294781123,"e":"depthUpdate","E":1606294781,"s":"BTC_USDT","U":48776301,
+        "u":48776306,"b":[["19137.74","0.0001"]],"a":[["19137.75","0.6135"]]}``"""
+        native, first, last = result.get("s"), result.get("U"), result.get("u")
+        bids, asks, ts_ms = result.get("b", []), result.get("a", []), result.get("t")
+        if (
+            type(native) is not str
+            or type(first) is not int
+            or type(last) is not int
+            or type(bids) is not list
+            or type(asks) is not list
+        ):
+            self.bad_frame("bad_field", text)
+            return
+        feed = self._feed(native)
+        if feed is None:
+            self.stats.skipped["unknown_symbol"] += 1
+            return
+        venue_ts = ts_ms / 1000 if type(ts_ms) is int else None
+        if feed.last_u < 0:
+            self._buffer(feed, result, now, text)
+            return
+        if feed.bracket:
+            if last <= feed.last_u:
+                self.stats.skipped["stale_diff"] += 1
+                return
+            if first > feed.last_u + 1:
+                self._gap(feed, result, now, text)
+                return
+            feed.bracket = False
+        elif first != feed.last_u + 1:
+            self._gap(feed, result, now, text)
+            return
+        self._apply(feed, bids, asks, last, now, venue_ts, text)
+
+    def _gap(self, feed: _Feed, result: dict[str, Any], now: float, text: str) -> None:
+        self.resync(feed.book, "gap", now, text)
+        self._buffer(feed, result, now, text)
+
+    def _buffer(self, feed: _Feed, result: dict[str, Any], now: float, text: str) -> None:
+        if not (valid_levels(result.get("b", [])) and valid_levels(result.get("a", []))):
+            self.bad_frame("bad_level", text)
+            return
+        feed.buffer.append(result)
+        self._request_snapshot(feed, now)
+
+    def _trim(self, book: OrderBook) -> None:
+        if len(book.bids) > self._trim_at:
+            book.bids.trim(self.depth)
+        if len(book.asks) > self._trim_at:
+            book.asks.trim(self.depth)
+
+    def _on_trade(self, result: dict[str, Any], now: float, text: str) -> None:
+        """``{"id":309143071,"create_time":1606292218,"create_time_ms":"1606292218213.4578",
+        "side":"sell","currency_pair":"GT_USDT","amount":"16.47","price":"0.4705"}``:
+        ``side`` is the taker's."""
+        native = result.get("currency_pair")
+        if type(native) is not str:
+            self.bad_trade("bad_field", text)
+            return
+        symbol = self.trade_symbol(native)
+        if symbol is None:
+            return
+        try:
+            venue_ts: float | None = float(result["create_time_ms"]) / 1000
+        except (KeyError, TypeError, ValueError):
+            venue_ts = None
+        self.add_trade(
+            symbol,
+            result.get("price"),
+            result.get("amount"),
+            taker_side(result.get("side")),
+            venue_ts,
+            now,
+            text,
+            result.get("id", ""),
+        )
+
+    # -- REST snapshots (spot.order_book_update) and polls ---------------------------------
+
+    def _book_request(self, symbol: Symbol, purpose: str) -> RestRequest:
+        request = book_request(self.rest_base, self.native_name(symbol), self.depth, purpose)
+        return RestRequest(
+            request.venue, request.url, request.params, request.weight, purpose, symbol
+        )
+
+    def _request_snapshot(self, feed: _Feed, now: float) -> None:
+        if feed.requested_at is not None and now - feed.requested_at < REQUEST_TIMEOUT_S:
+            return
+        if now < feed.next_at:
+            return
+        feed.requested_at = now
+        self._rest_out.append(self._book_request(feed.book.key.symbol, "snapshot"))
+
+    def on_timer(self, now: float) -> None:
+        """Re-request snapshots whose back-off has expired."""
+        for feed in self._feeds.values():
+            if feed.last_u < 0 and feed.buffer:
+                self._request_snapshot(feed, now)
+
+    def poll_request(self, symbol: Symbol) -> RestRequest | None:
+        return self._book_request(symbol, "poll")
+
+    def on_rest(self, request: RestRequest, status: int, body: str, now: float) -> None:
+        """``{"id":123456,"current":1623898993123,"update":1623898993121,"asks":[...],...}``"""
+        book = self.books.get(request.symbol) if request.symbol is not None else None
+        if book is None or request.purpose not in ("snapshot", "poll"):
+            self.stats.skipped[f"rest:{request.purpose}"] += 1
+            return
+        feed = self._feeds.get(self.native_name(book.key.symbol))
+        if feed is not None and feed.book is not book:
+            feed = None
+        is_snapshot = request.purpose == "snapshot"
+        if is_snapshot and feed is not None:
+            feed.requested_at = None
+        parsed = self._parse(request, status, body)
+        if parsed is None:
+            if is_snapshot and feed is not None:
+                feed.failures += 1
+                feed.next_at = now + backoff(feed.failures)
+        elif not is_snapshot:
+            if book.state is BookState.LIVE:
+                self.stats.skipped["poll_while_live"] += 1
+            else:
+                apply_polled(self, book, parsed[2], parsed[3], now, parsed[1])
+        elif feed is None or feed.last_u >= 0 or not feed.buffer:
+            self.stats.skipped["snapshot_unused"] += 1
+        else:
+            self._apply_snapshot(feed, parsed, now)
+
+    def _parse(self, request: RestRequest, status: int, body: str) -> Snapshot | None:
+        if status != 200:
+            self.stats.errors[f"{request.purpose}_failed"] += 1
+            log.warning(
+                "snapshot_failed", venue=self.venue.value, symbol=str(request.symbol), status=status
+            )
+            return None
+        try:
+            return parse_snapshot(body)
+        except (ValueError, TypeError, KeyError, VenueProtocolError):
+            self.bad_frame(f"{request.purpose}_invalid", body)
+            return None
+
+    def _apply_snapshot(self, feed: _Feed, snap: Snapshot, now: float) -> None:
+        book_id, _, bids, asks = snap
+        buffer = feed.buffer
+        if book_id + 1 < buffer[0]["U"]:
+            # The snapshot predates every buffered diff: fetch a newer one.
+            self.stats.skipped["snapshot_stale"] += 1
+            feed.failures += 1
+            feed.next_at = now + backoff(feed.failures - 1)
+            self._request_snapshot(feed, now)
+            return
+        feed.failures = 0
+        book = feed.book
+        book.bids.replace(bids)
+        book.asks.replace(asks)
+        feed.last_u = book_id
+        feed.bracket = True
+        venue_ts: float | None = None
+        applied = 0
+        while buffer:
+            data = buffer.popleft()
+            if data["u"] <= feed.last_u:
+                continue  # already in the snapshot
+            expected = feed.last_u + 1
+            if data["U"] > expected if feed.bracket else data["U"] != expected:
+                self.resync(book, "snapshot_gap", now)
+                return
+            feed.bracket = False
+            book.bids.apply_text(data.get("b", []))
+            book.asks.apply_text(data.get("a", []))
+            feed.last_u = data["u"]
+            ts_ms = data.get("t")
+            venue_ts = ts_ms / 1000 if type(ts_ms) is int else venue_ts
+            applied += 1
+        book.bids.trim(self.depth)
+        book.asks.trim(self.depth)
+        book.updates += max(0, applied - 1)
+        self.mark_live(book, now, venue_ts)
+
+    def _invalidate(self, book: OrderBook, symbol: Symbol) -> None:
+        super()._invalidate(book, symbol)
+        native = self.symbols.native(symbol)
+        feed = self._feeds.get(native) if native is not None else None
+        if feed is not None:
+            feed.reset()
+
+    def _restart_book(self, book: OrderBook, now: float) -> None:
+        """``spot.obu``: resubscribe for a new full book; diffs: the next one asks for a
+        snapshot (in replay there is nothing to send either way)."""
+        if self.connected and not self.track_all:
+            super()._restart_book(book, now)
