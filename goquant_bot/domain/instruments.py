@@ -19,6 +19,18 @@ class Venue(StrEnum):
     BITFINEX = "bitfinex"
     BITSTAMP = "bitstamp"
     GEMINI = "gemini"
+    # Read through GoMarket (a native protocol may serve them too).
+    BITGET = "bitget"
+    BITMEX = "bitmex"
+    BITSO = "bitso"
+    BLOFIN = "blofin"
+    COINBASE_INTL = "coinbase_intl"
+    CRYPTOCOM = "cryptocom"
+    GATEIO = "gateio"
+    HTX = "htx"
+    HYPERLIQUID = "hyperliquid"
+    KUCOIN = "kucoin"
+    MEXC = "mexc"
 
 
 # Asset aliases: the same asset under another ticker on some venues (Kraken's XBT, XDG).
