@@ -1,0 +1,401 @@
+"""GoMarket: its formats, the per-book protocol, its limits and the wiring of the source choice."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import pytest
+
+from goquant_bot.app.market import build_market_data, read_venues, venue_sources
+from goquant_bot.domain.book import BookState, Integrity
+from goquant_bot.domain.cbbo import consolidate
+from goquant_bot.domain.instruments import InstrumentKey, Symbol, Venue
+from goquant_bot.errors import VenueProtocolError, VenueUnavailable
+from goquant_bot.logging import configure_logging, get_logger
+from goquant_bot.marketdata.service import MarketDataService
+from goquant_bot.settings import LogSettings, Settings, secret_values
+from goquant_bot.venues import gomarket_format as fmt
+from goquant_bot.venues.base import SymbolMap
+from goquant_bot.venues.gomarket import l1_request, protocol_for
+from goquant_bot.venues.gomarket_net import BackoffHttp, BudgetedConnector
+from goquant_bot.venues.net import AiohttpGet, websocket_connect
+from goquant_bot.venues.transport import WsConnection
+from tests.fakes.gomarket_server import FakeBook, FakeGoMarket
+from tests.helpers import wait_until
+
+BTC = Symbol("BTC", "USDT")
+ETH = Symbol("ETH", "USDT")
+KEY = "gm-secret-key-0123456789"
+BIDS = [(100.0, 1.0), (99.5, 2.0)]
+ASKS = [(100.5, 1.5), (101.0, 3.0)]
+NOW = 1_800_000_000.0
+
+
+def book_msg(ts: Any = NOW * 1000, symbol: str = "BTC-USDT", **over: Any) -> str:
+    msg = {
+        "timestamp": ts,
+        "exchange": "bitmex",
+        "symbol": symbol,
+        "bids": [["100.0", "1.0"], ["99.5", "2.0"]],
+        "asks": [["100.5", "1.5"], ["101.0", "3.0"]],
+    } | over
+    return json.dumps(msg)
+
+
+def bitmex_proto() -> Any:
+    proto = protocol_for(Venue.BITMEX)(SymbolMap([("BTC-USDT", BTC)]), ws_base="ws://gm")
+    proto.subscribe([BTC], NOW)
+    proto.on_open(NOW)
+    return proto
+
+
+# -- formats --------------------------------------------------------------------------------
+
+
+def test_symbol_lists_in_every_accepted_shape_give_our_symbols_and_keep_native_names() -> None:
+    plain = fmt.parse_symbols(Venue.GATEIO, '["BTC_USDT", "ETH_USDC", "weird", "A-B-C"]')
+    assert [(str(i.symbol), i.native) for i in plain] == [
+        ("BTC-USDT", "BTC_USDT"),
+        ("ETH-USDC", "ETH_USDC"),
+    ]
+    wrapped = fmt.parse_symbols(
+        Venue.HTX, '{"symbols": [{"symbol": "btcusdt", "base": "btc", "quote": "usdt"}]}'
+    )
+    assert [(str(i.symbol), i.native) for i in wrapped] == [("BTC-USDT", "btcusdt")]
+    with pytest.raises(VenueProtocolError, match="not a list"):
+        fmt.parse_symbols(Venue.HTX, '{"error": "unknown exchange"}')
+
+
+@pytest.mark.parametrize(
+    ("value", "seconds"),
+    [
+        (1_800_000_000, 1_800_000_000.0),
+        (1_800_000_000_123, 1_800_000_000.123),
+        (1_800_000_000_123_456, 1_800_000_000.123456),
+        ("2027-01-15T08:00:00Z", 1_800_000_000.0),
+        ("2027-01-15T09:00:00+01:00", 1_800_000_000.0),
+        ("2027-01-15T08:00:00", 1_800_000_000.0),  # no zone: UTC
+        ("soon", None),
+        (-5, None),
+        (None, None),
+    ],
+)
+def test_timestamps_in_seconds_milliseconds_microseconds_or_iso_are_read(
+    value: object, seconds: float | None
+) -> None:
+    got = fmt.parse_timestamp(value)
+    assert got == (pytest.approx(seconds) if seconds is not None else None)
+
+
+def test_a_book_with_object_levels_or_wrapped_in_data_is_read_and_garbage_is_named() -> None:
+    wrapped = json.dumps(
+        {"data": {"timestamp": 5, "bids": [{"price": "1", "quantity": "2"}], "asks": []}}
+    )
+    book = fmt.parse_book(wrapped)
+    assert (book.ts, book.bids, book.asks) == (5.0, [(1.0, 2.0)], [])
+    with pytest.raises(VenueProtocolError, match="no bids/asks"):
+        fmt.parse_book('{"status": "ok"}')
+    with pytest.raises(VenueProtocolError, match="levels"):
+        fmt.parse_book('{"bids": [["NaN", "1"]], "asks": []}')
+
+
+# -- the protocol ---------------------------------------------------------------------------
+
+
+def test_the_stream_address_is_the_subscription_and_every_message_replaces_the_book() -> None:
+    proto = bitmex_proto()
+    assert proto.ws_url() == "ws://gm/ws/l2-orderbook/bitmex/BTC-USDT"
+    assert proto.drain().frames == ()  # nothing is ever sent
+    proto.on_frame(book_msg(), NOW + 0.1)
+    book = proto.books[BTC]
+    assert (book.state, book.integrity, book.venue_ts) == (BookState.LIVE, Integrity.SNAPSHOT, NOW)
+    proto.on_frame(book_msg(NOW * 1000 + 500, bids=[["100.2", "4"]], asks=[["100.3", "1"]]), NOW)
+    assert (book.bids.best_price(), book.asks.best_price()) == (100.2, 100.3)
+    assert len(book.bids) == 1
+
+
+def test_a_crossed_book_is_dropped_until_a_sane_one_comes() -> None:
+    proto = bitmex_proto()
+    proto.on_frame(book_msg(), NOW)
+    proto.on_frame(book_msg(NOW * 1000 + 1, bids=[["101", "1"]]), NOW + 0.1)
+    book = proto.books[BTC]
+    assert book.state is BookState.SYNCING
+    assert book.bids.best_price() is None
+    assert proto.stats.errors["crossed"] == 1
+    proto.on_frame(book_msg(NOW * 1000 + 2), NOW + 0.2)
+    assert book.state is BookState.LIVE
+
+
+def test_an_old_or_repeated_stamp_never_refreshes_the_book_so_a_stall_ages_out() -> None:
+    proto = bitmex_proto()
+    proto.on_frame(book_msg(), NOW)
+    book = proto.books[BTC]
+    proto.on_frame(book_msg(), NOW + 3)  # the same stamp again: the upstream is stuck
+    assert book.recv_ts == NOW
+    assert proto.stats.skipped["not_newer"] == 1
+    proto.on_frame(book_msg(NOW * 1000 + 100), NOW + 30)  # newer, but 30 s old by our clock
+    assert book.recv_ts == NOW
+    assert proto.stats.errors["stale_message"] == 1
+    proto.on_frame(book_msg((NOW + 60) * 1000), NOW + 30)  # from the future
+    assert proto.stats.errors["future_timestamp"] == 1
+    proto.on_frame(book_msg(None), NOW + 30)
+    assert proto.stats.errors["no_timestamp"] == 1
+    assert book.recv_ts == NOW
+
+
+def test_a_message_for_another_book_or_exchange_is_refused() -> None:
+    proto = bitmex_proto()
+    proto.on_frame(book_msg(symbol="ETH-USDT"), NOW)
+    proto.on_frame(book_msg(exchange="okx"), NOW)
+    proto.on_frame("not json", NOW)
+    assert proto.stats.errors["wrong_book"] == 2
+    assert proto.stats.errors["bad_json"] == 1
+    assert proto.books[BTC].state is BookState.SYNCING
+
+
+def test_one_book_per_connection_and_trades_ride_along_without_a_stream() -> None:
+    proto = bitmex_proto()
+    assert proto.max_symbols_per_connection == 1
+    proto.subscribe_trades([BTC], NOW)
+    assert proto.load() == 1
+    assert proto.drain().frames == ()
+
+
+# -- limits ---------------------------------------------------------------------------------
+
+
+class _Conn:
+    closed = False
+
+    async def send(self, text: str) -> None:
+        return None
+
+    async def recv(self) -> str:
+        return ""
+
+    async def close(self) -> None:
+        self.closed = True
+
+
+async def test_the_connection_budget_refuses_beyond_its_limit_and_frees_a_slot_on_close() -> None:
+    async def connect(url: str) -> WsConnection:
+        return _Conn()
+
+    budget = BudgetedConnector(connect, 2)
+    first = await budget("a")
+    await budget("b")
+    with pytest.raises(VenueUnavailable, match="budget of 2 connections"):
+        await budget("c")
+    await first.close()
+    await first.close()  # twice: the slot is given back once
+    assert budget.open == 1
+    await budget("c")
+    assert (budget.open, budget.refused) == (2, 1)
+
+
+async def test_a_429_pauses_every_request_with_a_doubling_pause_and_a_success_resets_it() -> None:
+    async with FakeGoMarket(symbols={"bitmex": ["BTC-USDT"]}) as gm:
+        now = [0.0]
+        inner = AiohttpGet()
+        http = BackoffHttp(inner, initial_s=2.0, max_s=5.0, clock=lambda: now[0])
+        url = f"{gm.url}/api/symbols/bitmex/spot"
+        gm.throttle = 3
+        pauses = []
+        for _ in range(3):
+            resp = await http(url, (), 5.0)
+            assert resp.status == 429
+            pauses.append(float(resp.headers["Retry-After"]))
+            # Asked again during the pause: answered here, the server is not asked.
+            calls = len(gm.rest_calls)
+            assert (await http(url, (), 5.0)).status == 429
+            assert len(gm.rest_calls) == calls
+            now[0] = http.paused_until
+        assert pauses == [2.0, 4.0, 5.0]  # doubled, capped at max_s
+        ok = await http(url, (), 5.0)
+        assert (ok.status, json.loads(ok.body)) == (200, ["BTC-USDT"])
+        assert http.in_a_row == 0
+        gm.throttle, gm.retry_after = 1, "60"
+        resp = await http(url, (), 5.0)
+        assert float(resp.headers["Retry-After"]) == 60.0  # the server's longer pause wins
+        await inner.close()
+
+
+# -- wiring ---------------------------------------------------------------------------------
+
+
+def gm_settings(
+    url: str,
+    *,
+    native_binance: bool = True,
+    data_dir: Any = "data",
+    marketdata: dict[str, Any] | None = None,
+    **gomarket: Any,
+) -> Settings:
+    base = Settings(_env_file=None).venues
+    wanted = {Venue.BITMEX, Venue.BINANCE}
+    venues = {
+        v.value: getattr(base, v.value).model_dump() | {"enabled": v in wanted} for v in Venue
+    }
+    venues["binance"]["source"] = "native" if native_binance else "gomarket"
+    return Settings(
+        _env_file=None,
+        app={"data_dir": str(data_dir)},
+        logging={"file": None},
+        venues=venues,
+        gomarket={"enabled": True, "base_url": url, "api_key": KEY} | gomarket,
+        marketdata={"book_max_age_s": 0.5, "watchdog_silence_s": 2.0, "poll_interval_s": 0.1}
+        | (marketdata or {}),
+    )
+
+
+def test_a_venue_is_read_one_way_and_gomarket_only_venues_need_gomarket_on() -> None:
+    on = gm_settings("http://gm")
+    assert venue_sources(on) == {Venue.BINANCE: "native", Venue.BITMEX: "gomarket"}
+    assert venue_sources(gm_settings("http://gm", native_binance=False)) == {
+        Venue.BINANCE: "gomarket",
+        Venue.BITMEX: "gomarket",
+    }
+    off = gm_settings("http://gm", enabled=False)
+    assert read_venues(off) == (Venue.BINANCE,)
+    defaults = Settings(_env_file=None)
+    assert defaults.gomarket.enabled is False
+    assert Venue.HYPERLIQUID not in read_venues(defaults)
+
+
+@asynccontextmanager
+async def running(settings: Settings, watch: list[Symbol]) -> AsyncIterator[MarketDataService]:
+    """The market-data side of ``settings`` on the real network (GoMarket's own sessions)."""
+    plain = AiohttpGet()
+    service, specs = build_market_data(
+        settings, websocket_connect, plain, watch=watch, real_network=True
+    )
+    tasks = [asyncio.ensure_future(spec.run()) for spec in specs]
+    try:
+        yield service
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        await plain.close()
+
+
+def fake(*exchanges: str) -> FakeGoMarket:
+    return FakeGoMarket(
+        symbols={ex: ["BTC-USDT", "ETH-USDT"] for ex in exchanges},
+        books={
+            (ex, s): FakeBook(list(BIDS), list(ASKS))
+            for ex in exchanges
+            for s in ("BTC-USDT", "ETH-USDT")
+        },
+    )
+
+
+async def test_books_stream_through_gomarket_and_a_stalled_or_crossed_book_is_excluded(
+    tmp_path: Any,
+) -> None:
+    async with fake("bitmex", "binance") as gm:
+        settings = gm_settings(gm.url, native_binance=False, data_dir=tmp_path)
+        async with running(settings, [BTC, ETH]) as service:
+            hub = service.hub
+            keys = [InstrumentKey(v, s) for v in (Venue.BITMEX, Venue.BINANCE) for s in (BTC, ETH)]
+
+            def live(key: InstrumentKey) -> bool:
+                book = hub.book(key)
+                return book is not None and book.state is BookState.LIVE
+
+            await wait_until(lambda: all(live(k) for k in keys), within=10)
+            btc = hub.book(InstrumentKey(Venue.BITMEX, BTC))
+            assert btc is not None
+            assert (btc.bids.best_price(), btc.asks.best_price()) == (100.0, 100.5)
+            assert sorted(gm.streams_seen) == [
+                "binance/BTC-USDT",
+                "binance/ETH-USDT",
+                "bitmex/BTC-USDT",
+                "bitmex/ETH-USDT",
+            ]
+            assert set(gm.api_keys) == {KEY}  # the key went as a header, REST and WebSocket
+
+            gm.stall("bitmex", "BTC-USDT")
+            gm.books[("binance", "ETH-USDT")].crossed = True
+
+            def excluded() -> bool:
+                hub.check(time.time())
+                return not live(keys[0]) and not live(keys[3])
+
+            await wait_until(excluded, within=10)
+            cbbo = consolidate(hub.books_for(BTC), time.time())
+            assert cbbo.bid_venues == (Venue.BINANCE,)
+            eth = consolidate(hub.books_for(ETH), time.time())
+            assert eth.bid_venues == (Venue.BITMEX,)
+            assert not eth.crossed
+            assert live(keys[1])
+            assert live(keys[2])
+
+
+async def test_streams_beyond_the_connection_budget_are_kept_from_rest_polls(
+    tmp_path: Any,
+) -> None:
+    async with fake("bitmex") as gm:
+        settings = gm_settings(
+            gm.url,
+            ws_connections=1,
+            data_dir=tmp_path,
+            marketdata={"poll_after_failures": 1, "reconnect_initial_s": 0.05},
+        )
+        async with running(settings, [BTC, ETH]) as service:
+            hub = service.hub
+
+            def states() -> set[BookState | None]:
+                books = [hub.book(InstrumentKey(Venue.BITMEX, s)) for s in (BTC, ETH)]
+                return {b.state if b else None for b in books}
+
+            await wait_until(lambda: states() == {BookState.LIVE, BookState.POLLED}, within=10)
+            assert gm.streams_open == 1
+            polled = [p for p, _ in gm.rest_calls if p.startswith("/api/l2-orderbook/bitmex/")]
+            assert polled
+
+
+async def test_the_api_key_never_reaches_a_log_line(tmp_path: Any) -> None:
+    stream = io.StringIO()
+    async with fake("bitmex") as gm:
+        settings = gm_settings(gm.url, data_dir=tmp_path, backoff_initial_s=0.05)
+        configure_logging(
+            LogSettings(file=None, level="DEBUG"), secret_values(settings), stream=stream
+        )
+        gm.throttle = 1  # a rate-limit warning names the request
+        async with running(settings, [BTC]) as service:
+            key = InstrumentKey(Venue.BITMEX, BTC)
+            await wait_until(
+                lambda: (b := service.hub.book(key)) is not None and b.state is BookState.LIVE,
+                within=10,
+            )
+        get_logger(__name__).warning("careless_line", header=f"X-API-Key: {KEY}")
+    logged = stream.getvalue()
+    assert "gomarket_rate_limited" in logged
+    assert "X-API-Key: ***" in logged  # even a line that names it shows it redacted
+    assert "gomarket_venues" in logged
+    assert "ws_connected" in logged
+    assert KEY not in logged
+    assert KEY in gm.api_keys
+
+
+def test_the_key_is_a_secret_the_redactor_knows() -> None:
+    settings = gm_settings("http://gm")
+    assert KEY in secret_values(settings)
+    assert KEY not in repr(settings.gomarket)
+
+
+async def test_the_l1_answer_is_one_level_a_side() -> None:
+    async with fake("bitmex") as gm:
+        request = l1_request(Venue.BITMEX, "BTC-USDT", gm.url, BTC)
+        http = AiohttpGet()
+        resp = await http(request.url, request.params, 5.0)
+        await http.close()
+        l1 = fmt.parse_book(resp.body)
+        assert (l1.bids, l1.asks) == ([(100.0, 1.0)], [(100.5, 1.5)])
