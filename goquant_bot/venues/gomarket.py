@@ -35,12 +35,14 @@ class GoMarketProtocol(VenueProtocol):
     integrity: ClassVar[Integrity] = Integrity.SNAPSHOT
     max_symbols_per_connection: ClassVar[int] = 1
     max_symbols_per_request: ClassVar[int] = 1
+    has_trades: ClassVar[bool] = False
     # A message stamped longer ago than this (or this far ahead) is not used.
     max_lag_s: ClassVar[float] = 10.0
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._last_ts: dict[Symbol, float] = {}
+        self._lagging: set[Symbol] = set()  # told once per run of stale messages
 
     @classmethod
     def accepts_address(cls, addr: str) -> bool:
@@ -49,12 +51,8 @@ class GoMarketProtocol(VenueProtocol):
             f"/ws/l2-orderbook/{cls.exchange}/"
         )
 
-    def load(self) -> int:
-        """Only books count: GoMarket serves no trades, a trade request rides along idle."""
-        return len(self.books)
-
     def ws_url(self) -> str:
-        streamed = next(iter(self.books), None) or next(iter(sorted(self.trade_symbols)), None)
+        streamed = next(iter(self.books), None)
         if streamed is None:
             return self.ws_base
         return f"{self.ws_base}{fmt.ws_path(self.exchange, self.native_name(streamed))}"
@@ -82,6 +80,7 @@ class GoMarketProtocol(VenueProtocol):
 
     def _forget(self, symbol: Symbol) -> None:
         self._last_ts.pop(symbol, None)
+        self._lagging.discard(symbol)
 
     def probe(self, now: float) -> None:
         """GoMarket has no application ping; the WebSocket's own pings keep the link."""
@@ -113,13 +112,16 @@ class GoMarketProtocol(VenueProtocol):
             return False
         if ts < now - self.max_lag_s:
             self.stats.errors["stale_message"] += 1
-            log.warning(
-                "gomarket_stale_book",
-                venue=self.venue.value,
-                symbol=str(symbol),
-                lag_s=round(now - ts, 3),
-            )
+            if symbol not in self._lagging:
+                self._lagging.add(symbol)
+                log.warning(
+                    "gomarket_stale_book",
+                    venue=self.venue.value,
+                    symbol=str(symbol),
+                    lag_s=round(now - ts, 3),
+                )
             return False
+        self._lagging.discard(symbol)
         if ts > now + self.max_lag_s:
             self.bad_frame("future_timestamp", text)
             return False

@@ -11,6 +11,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import pytest
+from structlog.testing import capture_logs
 
 from goquant_bot.app.market import build_market_data, read_venues, venue_sources
 from goquant_bot.domain.book import BookState, Integrity
@@ -22,6 +23,7 @@ from goquant_bot.marketdata.service import MarketDataService
 from goquant_bot.settings import LogSettings, Settings, secret_values
 from goquant_bot.venues import gomarket_format as fmt
 from goquant_bot.venues.base import SymbolMap
+from goquant_bot.venues.feed import FeedConfig, VenueFeed
 from goquant_bot.venues.gomarket import l1_request, protocol_for
 from goquant_bot.venues.gomarket_net import BackoffHttp, BudgetedConnector
 from goquant_bot.venues.net import AiohttpGet, websocket_connect
@@ -159,12 +161,32 @@ def test_a_message_for_another_book_or_exchange_is_refused() -> None:
     assert proto.books[BTC].state is BookState.SYNCING
 
 
-def test_one_book_per_connection_and_trades_ride_along_without_a_stream() -> None:
+def test_one_book_per_connection_and_no_connection_is_opened_for_trades() -> None:
     proto = bitmex_proto()
     assert proto.max_symbols_per_connection == 1
-    proto.subscribe_trades([BTC], NOW)
-    assert proto.load() == 1
-    assert proto.drain().frames == ()
+    feed = VenueFeed(
+        protocol_for(Venue.BITMEX),
+        SymbolMap([("BTC-USDT", BTC)]),
+        FeedConfig(),
+        connector=websocket_connect,
+        http=AiohttpGet(),
+        on_change=lambda venue, symbols: None,
+    )
+    feed.add([BTC])
+    feed.add_trades([BTC, ETH])
+    assert len(feed.connections) == 1
+    assert feed.trade_symbols() == set()
+
+
+def test_a_run_of_stale_messages_is_told_once_and_counted_each_time() -> None:
+    proto = bitmex_proto()
+    with capture_logs() as logs:
+        for i in range(5):
+            proto.on_frame(book_msg((NOW - 60 + i) * 1000), NOW)
+        proto.on_frame(book_msg(), NOW)  # fresh again: the next stale run is told again
+        proto.on_frame(book_msg((NOW - 30) * 1000), NOW)
+    assert proto.stats.errors["stale_message"] == 6
+    assert [e["event"] for e in logs].count("gomarket_stale_book") == 2
 
 
 # -- limits ---------------------------------------------------------------------------------
@@ -361,6 +383,7 @@ async def test_streams_beyond_the_connection_budget_are_kept_from_rest_polls(
             assert polled
 
 
+@pytest.mark.usefixtures("restore_logging")
 async def test_the_api_key_never_reaches_a_log_line(tmp_path: Any) -> None:
     stream = io.StringIO()
     async with fake("bitmex") as gm:
