@@ -52,6 +52,17 @@ def read_venues(settings: Settings) -> tuple[Venue, ...]:
     return tuple(venue_sources(settings))
 
 
+def _tell_unread(settings: Settings, sources: Mapping[Venue, Source]) -> None:
+    """An enabled venue that cannot be read says why (its settings chose what is missing)."""
+    for venue in Venue:
+        venue_settings: VenueSettings = getattr(settings.venues, venue.value)
+        if venue_settings.enabled and venue not in sources and venue in VENUES:
+            log.warning("venue_not_read", venue=venue.value, reason="[gomarket] is disabled")
+        elif venue_settings.enabled and venue_settings.source == "native" and venue not in VENUES:
+            how = "read through GoMarket" if venue in sources else "not read ([gomarket] is off)"
+            log.warning("venue_has_no_native_feed", venue=venue.value, outcome=how)
+
+
 def gomarket_spec(venue: Venue, max_lag_s: float = 10.0) -> VenueSpec:
     """A venue read through GoMarket, as the driver and the directory see it."""
     return VenueSpec(
@@ -132,6 +143,8 @@ def build_market_data(
             v: "native" for v in venues if v in VENUES and v not in sources
         }
     gm = settings.gomarket
+    if venues is None:
+        _tell_unread(settings, sources)
     via_gomarket = [v for v, source in sources.items() if source == "gomarket"]
     gm_ws: WsConnector = connector
     gm_http: HttpGet = http

@@ -422,3 +422,16 @@ async def test_the_l1_answer_is_one_level_a_side() -> None:
         await http.close()
         l1 = fmt.parse_book(resp.body)
         assert (l1.bids, l1.asks) == ([(100.0, 1.0)], [(100.5, 1.5)])
+
+
+async def test_a_venue_set_to_gomarket_while_it_is_off_is_not_read_and_says_so(
+    tmp_path: Any,
+) -> None:
+    settings = gm_settings("http://gm", native_binance=False, enabled=False, data_dir=tmp_path)
+    plain = AiohttpGet()
+    with capture_logs() as logs:
+        service, _ = build_market_data(settings, websocket_connect, plain, watch=[])
+    assert Venue.BINANCE not in service.hub.feeds
+    assert Venue.BITMEX not in service.hub.feeds
+    told = [(e["event"], e.get("venue")) for e in logs if e["log_level"] == "warning"]
+    assert told == [("venue_not_read", "binance")]
