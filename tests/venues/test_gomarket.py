@@ -8,6 +8,7 @@ import json
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,10 +18,10 @@ from goquant_bot.app.market import build_market_data, read_venues, venue_sources
 from goquant_bot.domain.book import BookState, Integrity
 from goquant_bot.domain.cbbo import consolidate
 from goquant_bot.domain.instruments import InstrumentKey, Symbol, Venue
-from goquant_bot.errors import VenueProtocolError, VenueUnavailable
+from goquant_bot.errors import ConfigError, VenueProtocolError, VenueUnavailable
 from goquant_bot.logging import configure_logging, get_logger
 from goquant_bot.marketdata.service import MarketDataService
-from goquant_bot.settings import LogSettings, Settings, secret_values
+from goquant_bot.settings import LogSettings, Settings, load_settings, secret_values
 from goquant_bot.venues import gomarket_format as fmt
 from goquant_bot.venues.base import SymbolMap
 from goquant_bot.venues.feed import FeedConfig, VenueFeed
@@ -435,3 +436,23 @@ async def test_a_venue_set_to_gomarket_while_it_is_off_is_not_read_and_says_so(
     assert Venue.BITMEX not in service.hub.feeds
     told = [(e["event"], e.get("venue")) for e in logs if e["log_level"] == "warning"]
     assert told == [("venue_not_read", "binance")]
+
+
+def load_toml(tmp_path: Path, text: str) -> Settings:
+    path = tmp_path / "my.toml"
+    path.write_text(text)
+    return load_settings(path)
+
+
+def test_gomarket_settings_refuse_bad_values_and_read_the_key_from_the_environment(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    with pytest.raises(ConfigError, match=r"gomarket\.base_url"):
+        load_toml(tmp_path, '[gomarket]\nbase_url = "ftp://gm"\n')
+    with pytest.raises(ConfigError, match=r"venues\.okx\.source"):
+        load_toml(tmp_path, '[venues.okx]\nsource = "carrier pigeon"\n')
+    monkeypatch.setenv("GOQUANT_GOMARKET__API_KEY", KEY)
+    settings = load_settings(None)
+    assert settings.gomarket.api_key is not None
+    assert settings.gomarket.api_key.get_secret_value() == KEY
+    assert settings.gomarket.ws_base == "wss://gomarket-api.goquant.io"
