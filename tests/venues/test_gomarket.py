@@ -1,4 +1,4 @@
-"""GoMarket: its formats, the per-book protocol, its limits and the wiring of the source choice."""
+"""GoMarket: its formats, the per-book protocol and its limits at the I/O seams."""
 
 from __future__ import annotations
 
@@ -22,9 +22,6 @@ from tests.fakes.gomarket_server import FakeGoMarket
 
 BTC = Symbol("BTC", "USDT")
 ETH = Symbol("ETH", "USDT")
-KEY = "gm-secret-key-0123456789"
-BIDS = [(100.0, 1.0), (99.5, 2.0)]
-ASKS = [(100.5, 1.5), (101.0, 3.0)]
 NOW = 1_800_000_000.0
 
 
