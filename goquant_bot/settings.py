@@ -143,6 +143,9 @@ class VenueSettings(_Section):
     rest_weight_per_minute: int = Field(default=1200, ge=1, le=100_000)
     # Reconnect before the venue cuts the connection (Binance: 24 h); 0 disables.
     max_connection_age_s: float = Field(default=0.0, ge=0, le=7 * 86_400)
+    # Read natively or through GoMarket (never both); a venue with no native protocol is
+    # read only through GoMarket, when [gomarket] is enabled.
+    source: Literal["native", "gomarket"] = "native"
 
     @field_validator("ws_url", "rest_url")
     @classmethod
@@ -175,6 +178,49 @@ class VenuesSettings(_Section):
     # KuCoin LV0 taker on class A pairs (B and C pairs cost more); public REST pool of 2000
     # per 30 s, we keep well under.
     kucoin: VenueSettings = VenueSettings(taker_fee_pct=0.10, rest_weight_per_minute=600)
+    # Read through GoMarket: base-tier spot taker fees from each venue's fee page.
+    bitget: VenueSettings = VenueSettings(taker_fee_pct=0.10, source="gomarket")
+    bitmex: VenueSettings = VenueSettings(taker_fee_pct=0.10, source="gomarket")
+    bitso: VenueSettings = VenueSettings(taker_fee_pct=0.65, source="gomarket")
+    blofin: VenueSettings = VenueSettings(taker_fee_pct=0.10, source="gomarket")
+    coinbase_intl: VenueSettings = VenueSettings(taker_fee_pct=0.10, source="gomarket")
+    cryptocom: VenueSettings = VenueSettings(taker_fee_pct=0.075, source="gomarket")
+    htx: VenueSettings = VenueSettings(taker_fee_pct=0.20, source="gomarket")
+    hyperliquid: VenueSettings = VenueSettings(taker_fee_pct=0.07, source="gomarket")
+    mexc: VenueSettings = VenueSettings(taker_fee_pct=0.05, source="gomarket")
+
+
+class GoMarketSettings(_Section):
+    """GoQuant's GoMarket API: books of many exchanges through one gateway."""
+
+    enabled: bool = False
+    base_url: str = "https://gomarket-api.goquant.io"
+    # Empty: base_url with ws:// or wss://.
+    ws_url: str = ""
+    # Sent as a header, never in an address; redacted from every log line.
+    api_key: SecretStr | None = None
+    # GoMarket's documented limits per key, shared by every venue read through it.
+    requests_per_minute: int = Field(default=1000, ge=1, le=100_000)
+    ws_connections: int = Field(default=10, ge=0, le=1000)
+    # A 429 pauses every GoMarket request this long, doubled on each 429 in a row.
+    backoff_initial_s: float = Field(default=2.0, gt=0, le=600)
+    backoff_max_s: float = Field(default=300.0, gt=0, le=3600)
+    # A book message stamped longer ago than this (by our clock) is not used.
+    max_message_lag_s: float = Field(default=10.0, gt=0, le=3600)
+
+    @field_validator("base_url", "ws_url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        if value and not value.startswith(("ws://", "wss://", "http://", "https://")):
+            msg = "must start with http://, https://, ws:// or wss://"
+            raise ValueError(msg)
+        return value.rstrip("/")
+
+    @property
+    def ws_base(self) -> str:
+        if self.ws_url:
+            return self.ws_url
+        return re.sub(r"^http", "ws", self.base_url)
 
 
 class MarketDataSettings(_Section):
@@ -315,6 +361,7 @@ class Settings(BaseSettings):
     supervisor: SupervisorSettings = SupervisorSettings()
     venues: VenuesSettings = VenuesSettings()
     marketdata: MarketDataSettings = MarketDataSettings()
+    gomarket: GoMarketSettings = GoMarketSettings()
     arbitrage: ArbitrageSettings = ArbitrageSettings()
     bot: BotSettings = BotSettings()
     observability: ObservabilitySettings = ObservabilitySettings()

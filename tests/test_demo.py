@@ -16,6 +16,7 @@ from goquant_bot.domain.events import ArbClosed
 from goquant_bot.domain.instruments import Symbol, Venue
 from goquant_bot.engine.history import HistoryWriter
 from goquant_bot.settings import Settings
+from goquant_bot.venues.registry import VENUES
 from goquant_bot.venues.sim import SimConfig, SimulatedVenues
 from tests.fakes.bot_api_server import BotApiServer
 from tests.fakes.telegram_api import USER_ID, BotApi
@@ -48,7 +49,7 @@ async def test_demo_streams_live_books_from_all_four_venues(tmp_path: Path) -> N
     # Every venue listing a watched symbol streams it; Deribit lists only the USDC pair.
     expected = {
         f"{venue.value}:{symbol}"
-        for venue in Venue
+        for venue in VENUES
         for symbol in DEMO_WATCH
         if venue is not Venue.DERIBIT or symbol.quote == "USDC"
     }

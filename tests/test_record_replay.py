@@ -101,7 +101,7 @@ def test_replay_command_prints_the_json_report(tmp_path: Path) -> None:
         (["replay", "missing.jsonl"], "cannot read missing.jsonl"),
         (["replay", "x.jsonl", "--monitors", "m.json"], "cannot read m.json"),
         (["replay", "x.jsonl", "--monitors", "bad.json"], "cannot read bad.json"),
-        (["record", "--venues", "bitmex", "--symbols", "BTC-USDT", "--out", "d"], "unknown venue"),
+        (["record", "--venues", "ftx", "--symbols", "BTC-USDT", "--out", "d"], "unknown venue"),
         (["record", "--venues", "okx", "--symbols", "BTCUSDT", "--out", "d"], "BASE-QUOTE"),
         (
             ["record", "--venues", "okx", "--symbols", "BTC-USDT", "--out", "d", "--duration", "0"],

@@ -11,10 +11,16 @@ from pathlib import Path
 
 from goquant_bot import early_signals
 from goquant_bot.app.chat import ChatSide, build_chat, load_saved
-from goquant_bot.app.market import build_market_data, closing, open_captures, record_market_data
+from goquant_bot.app.market import (
+    build_market_data,
+    closing,
+    open_captures,
+    read_venues,
+    record_market_data,
+)
 from goquant_bot.app.signals import HISTORY_FILE, arb_config, build_signals, demo_monitors
 from goquant_bot.bot.availability import crash_notice, venue_down_notice, venue_recovered_notice
-from goquant_bot.domain.instruments import Symbol, Venue
+from goquant_bot.domain.instruments import Symbol
 from goquant_bot.engine.registry import MonitorRegistry
 from goquant_bot.engine.service import SignalService
 from goquant_bot.logging import get_logger
@@ -150,7 +156,7 @@ def build(
     watch: list[Symbol] | None = None
     if settings.app.demo and connector is None and http is None:
         # Only the enabled venues are simulated: every showcase dislocation is one they see.
-        enabled = [v for v in Venue if getattr(settings.venues, v.value).enabled]
+        enabled = list(read_venues(settings))
         fees = tuple(arb_config(settings).fees_pct.items())
         simulated = simulator or SimulatedVenues(SimConfig(showcase_fees_pct=fees).only(enabled))
         connector, http = simulated.connector, simulated.http_get
@@ -184,6 +190,7 @@ def build(
         watch=watch,
         demo=settings.app.demo,
         on_incident=on_incident,
+        real_network=connector is None,
     )
     specs += feed_specs
     events = LocalDispatcher()

@@ -13,6 +13,7 @@ from goquant_bot.alerts.history import AlertHistory
 from goquant_bot.alerts.outbox import Payload, ViewUpdate, notional_class
 from goquant_bot.alerts.pacing import PacingConfig
 from goquant_bot.alerts.transport import AlertTransport
+from goquant_bot.app.market import read_venues
 from goquant_bot.app.signals import HISTORY_FILE, SignalPath
 from goquant_bot.bot.alert_text import AlertRenderer, stable_text
 from goquant_bot.bot.availability import dropped_notice, state_notice
@@ -25,7 +26,6 @@ from goquant_bot.bot.telegram.build import build_telegram, build_transport
 from goquant_bot.bot.types import CallbackAnswer, Caller, Keyboard, Reply
 from goquant_bot.bot.users import UserStore
 from goquant_bot.domain.events import ArbOpened, MarketViewSignal
-from goquant_bot.domain.instruments import Venue
 from goquant_bot.domain.monitors import MarketViewMonitor, is_internal
 from goquant_bot.engine.arbitrage import ArbitrageEngine
 from goquant_bot.logging import get_logger
@@ -379,7 +379,7 @@ def same_figures(engine: ArbitrageEngine, event: ArbOpened) -> str:
 def bot_config(settings: Settings) -> BotConfig:
     bot, arb = settings.bot, settings.arbitrage
     return BotConfig(
-        venues=tuple(v for v in Venue if getattr(settings.venues, v.value).enabled),
+        venues=read_venues(settings),
         admin_ids=frozenset(settings.telegram.admin_ids),
         allowlist=frozenset(settings.telegram.allowlist),
         max_arb_per_user=bot.max_arb_per_user,

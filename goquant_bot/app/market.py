@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 from collections.abc import Callable, Collection, Coroutine, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from goquant_bot.domain.instruments import Symbol, Venue
 from goquant_bot.logging import get_logger
@@ -14,17 +15,98 @@ from goquant_bot.marketdata.directory import SymbolDirectory
 from goquant_bot.marketdata.hub import HubConfig, MarketDataHub
 from goquant_bot.marketdata.incidents import VenueIncident
 from goquant_bot.marketdata.service import MarketDataService
-from goquant_bot.settings import MarketDataSettings, Settings, VenueSettings
+from goquant_bot.settings import GoMarketSettings, MarketDataSettings, Settings, VenueSettings
 from goquant_bot.supervisor import Backoff, Stage, TaskSpec
+from goquant_bot.venues import gomarket
 from goquant_bot.venues.base import Recorder
 from goquant_bot.venues.capture import CaptureWriter
 from goquant_bot.venues.feed import FeedConfig, VenueFeed
+from goquant_bot.venues.gomarket_format import API_KEY_HEADER, DEFAULT_BASE
+from goquant_bot.venues.gomarket_net import BackoffHttp, BudgetedConnector
 from goquant_bot.venues.net import AiohttpGet, websocket_connect
-from goquant_bot.venues.registry import VENUES
+from goquant_bot.venues.registry import VENUES, VenueSpec
 from goquant_bot.venues.sim import SIMULATED_LABEL
-from goquant_bot.venues.transport import HttpGet, WsConnector
+from goquant_bot.venues.transport import HttpGet, HttpResponse, WsConnection, WsConnector
 
 log = get_logger(__name__)
+Source = Literal["native", "gomarket"]
+
+
+def venue_sources(settings: Settings) -> dict[Venue, Source]:
+    """How each enabled venue is read: natively, or through GoMarket (never both). A venue
+    with no native protocol is read only through GoMarket, and only when it is enabled."""
+    sources: dict[Venue, Source] = {}
+    for venue in Venue:
+        venue_settings: VenueSettings = getattr(settings.venues, venue.value)
+        if not venue_settings.enabled:
+            continue
+        if venue_settings.source == "native" and venue in VENUES:
+            sources[venue] = "native"
+        elif settings.gomarket.enabled:
+            sources[venue] = "gomarket"
+    return sources
+
+
+def read_venues(settings: Settings) -> tuple[Venue, ...]:
+    """The venues whose books are read (natively or through GoMarket), in enum order."""
+    return tuple(venue_sources(settings))
+
+
+def _tell_unread(settings: Settings, sources: Mapping[Venue, Source]) -> None:
+    """An enabled venue that cannot be read says why (its settings chose what is missing)."""
+    for venue in Venue:
+        venue_settings: VenueSettings = getattr(settings.venues, venue.value)
+        if venue_settings.enabled and venue not in sources and venue in VENUES:
+            log.warning("venue_not_read", venue=venue.value, reason="[gomarket] is disabled")
+        elif venue_settings.enabled and venue_settings.source == "native" and venue not in VENUES:
+            how = "read through GoMarket" if venue in sources else "not read ([gomarket] is off)"
+            log.warning("venue_has_no_native_feed", venue=venue.value, outcome=how)
+
+
+def gomarket_spec(venue: Venue, max_lag_s: float = 10.0) -> VenueSpec:
+    """A venue read through GoMarket, as the driver and the directory see it."""
+    return VenueSpec(
+        venue,
+        gomarket.protocol_for(venue, max_lag_s),
+        functools.partial(gomarket.instruments_request, venue),
+        functools.partial(gomarket.parse_instruments, venue),
+    )
+
+
+def gomarket_transport(
+    gm: GoMarketSettings, connector: WsConnector, http: HttpGet | None, *, real: bool
+) -> tuple[BudgetedConnector, BackoffHttp, AiohttpGet | None]:
+    """GoMarket's connector and HTTP, within its limits; with the real network, its key
+    goes as a header on both (the session returned must be closed by the caller)."""
+    session = None
+    headers = {API_KEY_HEADER: gm.api_key.get_secret_value()} if gm.api_key else {}
+    if real:
+        session = AiohttpGet(headers)
+
+        async def keyed(url: str) -> WsConnection:
+            return await websocket_connect(url, headers)
+
+        connector = keyed
+    ws = BudgetedConnector(connector, gm.ws_connections)
+    rest = BackoffHttp(
+        session or http or AiohttpGet(headers),
+        initial_s=gm.backoff_initial_s,
+        max_s=gm.backoff_max_s,
+    )
+    return ws, rest, session
+
+
+class _RoutedHttp:
+    """GoMarket addresses through GoMarket's HTTP, the rest through the venues' own."""
+
+    def __init__(self, plain: HttpGet, gomarket_http: HttpGet, prefix: str) -> None:
+        self._plain, self._gomarket, self._prefix = plain, gomarket_http, prefix
+
+    async def __call__(
+        self, url: str, params: tuple[tuple[str, str], ...], timeout_s: float
+    ) -> HttpResponse:
+        via = self._gomarket if url.startswith(self._prefix) else self._plain
+        return await via(url, params, timeout_s)
 
 
 def build_market_data(
@@ -37,11 +119,14 @@ def build_market_data(
     recorders: Mapping[Venue, Recorder] | None = None,
     demo: bool = False,
     on_incident: Callable[[VenueIncident], None] = lambda incident: None,
+    real_network: bool = False,
 ) -> tuple[MarketDataService, list[TaskSpec]]:
     """Feeds for the enabled venues (or ``venues``), the hub, the directory and the service.
 
     In demo mode the venues' own addresses are kept (the simulator answers them); the
-    instruments cache is in the run's data directory (the demo has its own)."""
+    instruments cache is in the run's data directory (the demo has its own). Venues read
+    through GoMarket share its limits; ``real_network``: GoMarket's own sessions carry its
+    key (tests and the simulator pass their own connector and HTTP)."""
     md = settings.marketdata
     recorders = recorders or {}
     hub = MarketDataHub(
@@ -52,18 +137,39 @@ def build_market_data(
     specs: list[TaskSpec] = []
     rest_bases: dict[Venue, str | None] = {}
     enabled = {}
-    for venue, spec in VENUES.items():
+    sources = venue_sources(settings)
+    if venues is not None:
+        sources = {v: s for v, s in sources.items() if v in venues} | {
+            v: "native" for v in venues if v in VENUES and v not in sources
+        }
+    gm = settings.gomarket
+    if venues is None:
+        _tell_unread(settings, sources)
+    via_gomarket = [v for v, source in sources.items() if source == "gomarket"]
+    gm_ws: WsConnector = connector
+    gm_http: HttpGet = http
+    if via_gomarket:
+        gm_ws, gm_http, session = gomarket_transport(gm, connector, http, real=real_network)
+        if session is not None:
+            specs.append(TaskSpec("http:gomarket", closing(session), stage=Stage.FEEDS))
+        log.info("gomarket_venues", venues=[v.value for v in via_gomarket], url=gm.base_url)
+    for venue, source in sources.items():
         venue_settings: VenueSettings = getattr(settings.venues, venue.value)
-        if not (venue_settings.enabled if venues is None else venue in venues):
-            continue
+        if source == "gomarket":
+            spec = gomarket_spec(venue, gm.max_message_lag_s)
+            rest_bases[venue] = None if demo else gm.base_url
+            config = _gomarket_config(md, gm, len(via_gomarket), demo=demo)
+        else:
+            spec = VENUES[venue]
+            rest_bases[venue] = None if demo else venue_settings.rest_url or None
+            config = _feed_config(md, venue_settings, demo=demo)
         enabled[venue] = spec
-        rest_bases[venue] = None if demo else venue_settings.rest_url or None
         feed = VenueFeed(
             spec.protocol,
             directory.map_for(venue),
-            _feed_config(md, venue_settings, demo=demo),
-            connector=connector,
-            http=http,
+            config,
+            connector=gm_ws if source == "gomarket" else connector,
+            http=gm_http if source == "gomarket" else http,
             on_change=hub.mark_changed,
             recorder=recorders.get(venue),
         )
@@ -74,7 +180,9 @@ def build_market_data(
         directory,
         enabled,
         rest_bases,
-        http,
+        _RoutedHttp(http, gm_http, gm.base_url if not demo else DEFAULT_BASE)
+        if via_gomarket
+        else http,
         watch=[Symbol.parse(s) for s in md.watch] if watch is None else watch,
         recorders=recorders,
         label=SIMULATED_LABEL if demo else "",
@@ -153,6 +261,25 @@ def _feed_config(md: MarketDataSettings, venue: VenueSettings, *, demo: bool = F
         ),
         ws_base=None if demo else venue.ws_url or None,
         rest_base=None if demo else venue.rest_url or None,
+    )
+
+
+def _gomarket_config(
+    md: MarketDataSettings, gm: GoMarketSettings, venues: int, *, demo: bool
+) -> FeedConfig:
+    """GoMarket's request budget is per key: each venue read through it gets its share."""
+    return FeedConfig(
+        depth=md.book_depth,
+        silence_s=md.watchdog_silence_s,
+        poll_after_failures=md.poll_after_failures,
+        poll_interval_s=md.poll_interval_s,
+        rest_weight_per_minute=max(1, gm.requests_per_minute // max(venues, 1)),
+        rest_timeout_s=md.rest_timeout_s,
+        reconnect=Backoff(
+            initial_s=md.reconnect_initial_s, factor=2.0, max_s=md.reconnect_max_s, jitter=0.3
+        ),
+        ws_base=None if demo else gm.ws_base,
+        rest_base=None if demo else gm.base_url,
     )
 
 

@@ -57,11 +57,19 @@ def prompt(
     elif flow.step is Step.VENUES:
         need = "at least two exchanges" if flow.min_venues == 2 else "one or more exchanges"
         lines.append(f"<b>{symbol}</b>: pick {need}, then Done. You can also type names.")
+        pages = page_count(flow.listed)
+        page = min(flow.page, pages - 1)
+        shown = flow.listed[page * VENUES_PER_PAGE : (page + 1) * VENUES_PER_PAGE]
         toggles = [
             Button(("✅ " if v in flow.venues else "▫️ ") + v, f"f:{flow.nonce}:v:{v}")
-            for v in flow.listed
+            for v in shown
         ]
         rows += [tuple(toggles[i : i + 2]) for i in range(0, len(toggles), 2)]
+        if pages > 1:
+            lines.append(
+                f"Selected: {esc(', '.join(flow.venues))}" if flow.venues else "Selected: none yet"
+            )
+            rows.append(_page_row(flow.nonce, page, pages))
         rows.append(
             (Button("All", f"f:{flow.nonce}:v:!all"), Button("Done ✔", f"f:{flow.nonce}:v:!done"))
         )
@@ -93,6 +101,22 @@ def prompt(
 
 
 PROFIT_CHOICES = (5.0, 10.0, 25.0)
+VENUES_PER_PAGE = 8  # exchange buttons per page (4 rows of 2), then ◀ n/m ▶
+
+
+def page_count(listed: list[str]) -> int:
+    return max(1, -(-len(listed) // VENUES_PER_PAGE))
+
+
+def _page_row(nonce: str, page: int, pages: int) -> tuple[Button, ...]:
+    """◀ n/m ▶ (no ◀ on the first page, no ▶ on the last); n/m redraws the page."""
+    row = []
+    if page > 0:
+        row.append(Button("◀", f"f:{nonce}:v:!p{page - 1}"))
+    row.append(Button(f"{page + 1}/{pages}", f"f:{nonce}:v:!p{page}"))
+    if page < pages - 1:
+        row.append(Button("▶", f"f:{nonce}:v:!p{page + 1}"))
+    return tuple(row)
 
 
 def _profit_buttons(flow: Flow) -> tuple[Button, ...]:
@@ -137,7 +161,7 @@ def text_input(ctx: Deps, caller: Caller, flow: Flow, text: str) -> list[Reply]:
         if flow.step is Step.SYMBOL:
             require_listings(ctx.directory, [text.strip()], now)
             symbol = resolve_symbol(ctx.directory, text.strip(), lambda s: s)
-            flow.choose_symbol(str(symbol), _listed(ctx, symbol), now)
+            flow.choose_symbol(str(symbol), _listed(ctx, caller, symbol), now)
         elif flow.step is Step.VENUES:
             symbol = Symbol.parse(flow.symbol or "")
             listed = [Venue(v) for v in flow.listed]
@@ -199,9 +223,11 @@ def press(ctx: Deps, caller: Caller, parts: list[str]) -> PressResult:
             return CallbackAnswer("Created"), created
         elif flow.step is Step.SYMBOL:
             symbol = ctx.directory.resolve(value)
-            flow.choose_symbol(str(symbol), _listed(ctx, symbol), now)
+            flow.choose_symbol(str(symbol), _listed(ctx, caller, symbol), now)
         elif flow.step is Step.VENUES:
-            if value == "!all":
+            if value.startswith("!p"):
+                flow.set_page(int(value[2:]), page_count(flow.listed), now)
+            elif value == "!all":
                 flow.select_all(now)
             elif value == "!done":
                 flow.venues_done(now)
@@ -247,6 +273,22 @@ def _threshold(ctx: Deps, text: str, example: str) -> float:
     return parse_threshold(text, cfg.max_threshold_pct, example, sanity_cap_pct=cfg.sanity_cap_pct)
 
 
-def _listed(ctx: Deps, symbol: Symbol) -> list[str]:
+def _listed(ctx: Deps, caller: Caller, symbol: Symbol) -> list[str]:
+    """The enabled venues listing ``symbol``: the user's last choice first, then the rest in
+    display order."""
     listed = ctx.directory.venues_listing(symbol)
-    return [v.value for v in ctx.config.venues if v in listed]
+    offered = [v.value for v in ctx.config.venues if v in listed]
+    last = [v for v in _last_choice(ctx, caller) if v in offered]
+    return last + [v for v in offered if v not in last]
+
+
+def _last_choice(ctx: Deps, caller: Caller) -> list[str]:
+    """The venues of the user's most recent monitor, running or stopped (all: none)."""
+    records = [
+        *ctx.monitors.of(user_id=caller.user_id),
+        *ctx.store.previous.get(caller.user_id, ()),
+    ]
+    if not records:
+        return []
+    latest = max(records, key=lambda r: r.created)
+    return [v.value for v in latest.monitor.venues]

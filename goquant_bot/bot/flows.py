@@ -49,6 +49,7 @@ class Flow:
     listed: list[str] = field(default_factory=list)  # the venues offered for the symbol
     threshold: float | None = None
     min_profit: float | None = None  # offered at the confirm step (arbitrage)
+    page: int = 0  # the page of exchanges shown at the venue step
 
     @property
     def min_venues(self) -> int:
@@ -77,6 +78,7 @@ class Flow:
             raise FlowError(msg)
         self.symbol = symbol
         self.listed = list(listed)
+        self.page = 0
         self.venues = [v for v in self.venues if v in listed]
         self._go(Step.VENUES, now)
 
@@ -89,6 +91,15 @@ class Flow:
             self.venues.remove(venue)
         else:
             self.venues = [v for v in self.listed if v in self.venues or v == venue]
+        self.updated = now
+
+    def set_page(self, page: int, pages: int, now: float) -> None:
+        """Show another page of exchanges (``pages`` of them)."""
+        self.expect(Step.VENUES)
+        if not 0 <= page < pages:
+            msg = "That page of exchanges does not exist: use the latest message."
+            raise FlowError(msg)
+        self.page = page
         self.updated = now
 
     def select_all(self, now: float) -> None:
@@ -149,6 +160,7 @@ class Flow:
             "listed": list(self.listed),
             "threshold": self.threshold,
             "min_profit": self.min_profit,
+            "page": self.page,
         }
 
     @classmethod
@@ -168,6 +180,7 @@ class Flow:
                 listed=[str(v) for v in data.get("listed", [])],
                 threshold=None if data.get("threshold") is None else float(data["threshold"]),
                 min_profit=None if data.get("min_profit") is None else float(data["min_profit"]),
+                page=int(data.get("page", 0)),
             )
             if flow.symbol is not None:
                 Symbol.parse(flow.symbol)
@@ -180,6 +193,7 @@ class Flow:
             step not in _ORDER[kind]
             or (step is not Step.SYMBOL and flow.symbol is None)
             or (kind is FlowKind.ARB and step is Step.CONFIRM and flow.threshold is None)
+            or flow.page < 0
         ):
             msg = "not a saved flow: inconsistent step"
             raise ValueError(msg)

@@ -21,6 +21,16 @@ class Venue(StrEnum):
     GEMINI = "gemini"
     GATEIO = "gateio"
     KUCOIN = "kucoin"
+    # Read through GoMarket (a native protocol may serve them too).
+    BITGET = "bitget"
+    BITMEX = "bitmex"
+    BITSO = "bitso"
+    BLOFIN = "blofin"
+    COINBASE_INTL = "coinbase_intl"
+    CRYPTOCOM = "cryptocom"
+    HTX = "htx"
+    HYPERLIQUID = "hyperliquid"
+    MEXC = "mexc"
 
 
 # Asset aliases: the same asset under another ticker on some venues (Kraken's XBT, XDG).

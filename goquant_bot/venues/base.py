@@ -112,6 +112,8 @@ class VenueProtocol(ABC):
     default_rest_base: ClassVar[str]
     # What the protocol checks on every message (sequence or checksum: verified).
     integrity: ClassVar[Integrity] = Integrity.VERIFIED
+    # False where the source serves no public trades: the driver opens nothing for them.
+    has_trades: ClassVar[bool] = True
     # How the venue writes BTC-USDT when no instrument list says otherwise: BTCUSDT, BTC_USDC.
     native_separator: ClassVar[str] = ""
 

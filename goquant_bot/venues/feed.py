@@ -129,6 +129,8 @@ class VenueFeed:
 
     def add_trades(self, symbols: Iterable[Symbol]) -> None:
         """Read the public trades of ``symbols``, preferably on the connection of their book."""
+        if not self.protocol_cls.has_trades:
+            return
         now = self.clock()
         for symbol in symbols:
             if self._trade_owner(symbol) is not None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Mapping
 from types import TracebackType
 
 import aiohttp
@@ -42,11 +43,15 @@ class WebSocketConnection:
             await self._ws.close()
 
 
-async def websocket_connect(url: str) -> WebSocketConnection:
-    """Open a WebSocket; library pings keep NAT and proxies awake, venues ping us too."""
+async def websocket_connect(
+    url: str, headers: Mapping[str, str] | None = None
+) -> WebSocketConnection:
+    """Open a WebSocket; library pings keep NAT and proxies awake, venues ping us too.
+    ``headers`` go with the handshake (an API key)."""
     try:
         ws = await connect(
             url,
+            additional_headers=dict(headers) if headers else None,
             max_size=MAX_FRAME_BYTES,
             open_timeout=10,
             ping_interval=20,
@@ -64,8 +69,10 @@ async def websocket_connect(url: str) -> WebSocketConnection:
 class AiohttpGet:
     """HTTP GET over one shared aiohttp session, created on first use inside the loop."""
 
-    def __init__(self) -> None:
+    def __init__(self, headers: Mapping[str, str] | None = None) -> None:
+        """``headers`` go with every request (an API key)."""
         self._session: aiohttp.ClientSession | None = None
+        self._headers = {"User-Agent": "goquant-bot", **(headers or {})}
 
     async def __call__(
         self, url: str, params: tuple[tuple[str, str], ...], timeout_s: float
@@ -82,9 +89,7 @@ class AiohttpGet:
         self, method: str, url: str, params: tuple[tuple[str, str], ...], timeout_s: float
     ) -> HttpResponse:
         if self._session is None or self._session.closed:
-            self._session = aiohttp.ClientSession(
-                headers={"User-Agent": "goquant-bot"}, raise_for_status=False
-            )
+            self._session = aiohttp.ClientSession(headers=self._headers, raise_for_status=False)
         try:
             async with self._session.request(
                 method, url, params=list(params), timeout=aiohttp.ClientTimeout(total=timeout_s)

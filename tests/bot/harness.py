@@ -3,6 +3,7 @@ and monitor service."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -108,6 +109,8 @@ class Bot:
                 )
             )
         config = config or BotConfig(admin_ids=frozenset({99}))
+        if config.venues == tuple(Venue):  # the bot reads the venues it has feeds for
+            config = dataclasses.replace(config, venues=tuple(VENUES))
         arb_config = ArbConfig(fees_pct=dict.fromkeys(Venue, 0.1))
         self.arb = ArbitrageEngine(self.hub, arb_config)
         self.views = MarketViewEngine(self.hub)

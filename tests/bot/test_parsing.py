@@ -180,7 +180,7 @@ def test_venues_all_duplicates_listings_and_minimum() -> None:
     cases = [
         (["binance", "binance"], "binance is given twice."),
         (["binance"], "Pick at least two different exchanges (or 'all')."),
-        (["bitmex", "okx"], "Unknown exchange 'bitmex'. Supported: binance, okx, bybit, deribit."),
+        (["ftx", "okx"], "Unknown exchange 'ftx'. Supported: binance, okx, bybit, deribit."),
         (["binance", "deribit"], "BTC-USDT is not listed on deribit (it is on binance, okx)."),
         (["all", "okx"], "Write either 'all' or exchange names, not both."),
     ]

@@ -170,7 +170,7 @@ def test_list_symbols_pages_with_buttons(tmp_path: Path) -> None:
             "/list_symbols okx BTC extra",
             "⚠️ Too many arguments: an exchange and a filter at most.",
         ),
-        ("/list_symbols bitmex BTC", "⚠️ Unknown exchange 'bitmex'. Supported: binance, okx,"),
+        ("/list_symbols ftx BTC", "⚠️ Unknown exchange 'ftx'. Supported: binance, okx,"),
         ("/list_symbols <b>", "⚠️ The filter '&lt;b&gt;' must be 1-20 letters, digits or '-'."),
     ],
 )
@@ -180,7 +180,7 @@ def test_list_symbols_errors(tmp_path: Path, command: str, reply: str) -> None:
     assert out.endswith("Example: <code>/list_symbols okx BTC</code>")
 
 
-@pytest.mark.parametrize("forged", ["l:x:-:", "l:1:bitmex:", "l:1:-:<b>", "l:1:-", "l:999999:-:"])
+@pytest.mark.parametrize("forged", ["l:x:-:", "l:1:ftx:", "l:1:-:<b>", "l:1:-", "l:999999:-:"])
 def test_forged_list_pages_are_refused(tmp_path: Path, forged: str) -> None:
     answer, out = Bot(tmp_path).tap(forged)
     assert answer.text == "This button is no longer valid."

@@ -91,7 +91,7 @@ def test_view_market_options_and_all_venues(tmp_path: Path) -> None:
     [
         ("/view_market", None),  # the guided flow
         ("/view_market FOO-BAR", "⚠️ Unknown symbol 'FOO-BAR'."),
-        ("/view_market BTC-USDT bitmex", "⚠️ Unknown exchange 'bitmex'."),
+        ("/view_market BTC-USDT ftx", "⚠️ Unknown exchange 'ftx'."),
         ("/view_market BTC-USDT okx okx", "⚠️ okx is given twice."),
         ("/view_market BTC-USDT deribit", "⚠️ BTC-USDT is not listed on deribit"),
         ("/view_market BTC-USDT okx 0.3", "⚠️ Unexpected '0.3': numbers go in options such as move=0.1."),
@@ -158,7 +158,7 @@ def test_get_cbbo_prompt_and_errors(tmp_path: Path) -> None:
     out = bot.say("/get_cbbo")
     assert text(out) == "Which symbol? Tap one or send e.g. <code>/get_cbbo BTC-USDT</code>"
     assert data(out) == ["q:BTC-USDT", "q:ETH-USDT", "q:SOL-USDT", "q:BTC-USDC"]
-    assert text(bot.say("/get_cbbo BTC-USDT bitmex")).startswith("⚠️ Unknown exchange 'bitmex'.")
+    assert text(bot.say("/get_cbbo BTC-USDT ftx")).startswith("⚠️ Unknown exchange 'ftx'.")
     assert text(bot.say("/get_cbbo XYZ-USDT")) == (
         "⚠️ Unknown symbol 'XYZ-USDT'. Did you mean SOL-USDT, ETH-USDT, BTC-USDT?\n"
         "Example: <code>/get_cbbo SOL-USDT</code>"

@@ -156,7 +156,7 @@ def test_config_buttons(tmp_path: Path) -> None:
         ("/config colour blue", "⚠️ Unknown setting 'colour'. Settings: size, fee, quiet, silent, cooldown, cap.", "/config size 5000"),
         ("/config size", "⚠️ size needs a value.", "/config size 5000"),
         ("/config size 1", "⚠️ The size must be between 10 and 1,000,000", "/config size 5000"),
-        ("/config fee bitmex 0.1", "⚠️ Unknown exchange 'bitmex'.", "/config fee okx 0.08"),
+        ("/config fee ftx 0.1", "⚠️ Unknown exchange 'ftx'.", "/config fee okx 0.08"),
         ("/config fee okx 12", "⚠️ The fee must be a percentage from 0 to below 10.", "/config fee okx 0.08"),
         ("/config fee okx", "⚠️ Wrong values for fee.", "/config fee okx 0.08"),
         ("/config quiet 25:00 07:00 UTC", "⚠️ '25:00' is not a time of day (HH:MM, 24 h).", "/config quiet 22:00 07:00 Europe/Paris"),

@@ -56,7 +56,7 @@ def test_load_monitors_file(tmp_path: Path) -> None:
             "BASE-QUOTE",
         ),
         (
-            '[{"id": "m", "kind": "arbitrage", "symbols": ["BTC-USDT"], "venues": ["bitmex"], "min_edge_pct": 1}]',
+            '[{"id": "m", "kind": "arbitrage", "symbols": ["BTC-USDT"], "venues": ["ftx"], "min_edge_pct": 1}]',
             "venues",
         ),
         ('[{"id": "m", "kind": "spread"}]', "kind"),

@@ -7,11 +7,12 @@ from goquant_bot.domain.book import BookState, Integrity
 from goquant_bot.domain.cbbo import consolidate
 from goquant_bot.domain.instruments import Symbol, Venue
 from goquant_bot.venues.base import SymbolMap
+from goquant_bot.venues.gomarket import protocol_for
 from goquant_bot.venues.registry import VENUES
 
 BTC = Symbol("BTC", "USD")
 # Sequence numbers or checksums on every message, except where only timestamps exist.
-EXPECTED = {venue: Integrity.VERIFIED for venue in Venue} | {
+EXPECTED = {venue: Integrity.VERIFIED for venue in VENUES} | {
     Venue.GEMINI: Integrity.SNAPSHOT,
     Venue.BITSTAMP: Integrity.SNAPSHOT,
 }
@@ -43,3 +44,10 @@ def test_get_cbbo_marks_each_venue_with_its_tier_and_explains_the_marks() -> Non
         "gemini~       100.2000     100.7000  49.78   0.0s</pre>",
         "✓ verified by sequence numbers or checksums · ~ snapshots or timestamps only",
     ]
+
+
+def test_every_venue_read_through_gomarket_is_snapshot_tier() -> None:
+    for venue in Venue:
+        proto = protocol_for(venue)(SymbolMap())
+        proto.subscribe([BTC], 0.0)
+        assert proto.books[BTC].integrity is Integrity.SNAPSHOT

@@ -21,6 +21,7 @@ from goquant_bot.venues.sim.encoders import (
     okx_levels,
     text_levels,
 )
+from goquant_bot.venues.sim.gomarket import HOST_MARK, gomarket_rest
 from goquant_bot.venues.sim.model import MarketModel
 from goquant_bot.venues.sim.spot_rest import SPOT_VENUES, spot_rest_answer
 
@@ -36,6 +37,8 @@ def rest_answer(model: MarketModel, url: str, params: Iterable[tuple[str, str]])
     if "kucoin" in host:
         answer = kucoin.rest_answer(model, path, query)
         return answer or (404, dumps({"code": "404000", "msg": f"no such endpoint: {path}"}))
+    if HOST_MARK in host:
+        return gomarket_rest(model, path)
     for venue in SPOT_VENUES:
         if venue.value in host:
             answer = spot_rest_answer(model, venue, path, query)

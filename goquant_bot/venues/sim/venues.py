@@ -15,6 +15,7 @@ from goquant_bot.venues.sim import encoders as enc
 from goquant_bot.venues.sim import trade_frames as tf
 from goquant_bot.venues.sim.coinbase import CoinbaseSession
 from goquant_bot.venues.sim.gateio import GateioSession
+from goquant_bot.venues.sim.gomarket import HOST_MARK, WS_PREFIX, open_gomarket
 from goquant_bot.venues.sim.kraken import KrakenSession
 from goquant_bot.venues.sim.kucoin import KucoinSession
 from goquant_bot.venues.sim.model import MarketModel
@@ -385,7 +386,9 @@ def open_session(model: MarketModel, url: str, conn_id: str) -> VenueSession:
     parts = urlsplit(url)
     host, path = (parts.hostname or "").lower(), parts.path.rstrip("/")
     session: VenueSession | None = None
-    if "binance" in host:
+    if HOST_MARK in host and path.startswith(WS_PREFIX):
+        session = open_gomarket(model, path, conn_id)
+    elif "binance" in host:
         session = BinanceSession(model, conn_id, url)
     elif "okx" in host and path.startswith("/ws/v5/"):
         session = OkxSession(model, conn_id)

@@ -220,7 +220,7 @@ def test_instrument_lists_parse_with_each_venue_parser() -> None:
 # Gemini numbers nothing: a lost message goes unnoticed unless it leaves the book crossed.
 # KuCoin's public snapshot holds 100 levels, which a moving market outruns (a planned rebuild):
 # its own test counts gaps only (tests/venues/test_kucoin_sim.py).
-@pytest.mark.parametrize("venue", [v for v in Venue if v not in (Venue.GEMINI, Venue.KUCOIN)])
+@pytest.mark.parametrize("venue", [v for v in VENUES if v not in (Venue.GEMINI, Venue.KUCOIN)])
 def test_a_lost_message_makes_the_protocol_resync_and_recover(venue: Venue) -> None:
     model = MarketModel(calm(venue, quiet_prob=0.0), 5, START)  # every tick sends
     # Kraken's checksum covers the top 10 levels only: a lost change deeper in the book goes
