@@ -169,6 +169,8 @@ class VenuesSettings(_Section):
     bitstamp: VenueSettings = VenueSettings(taker_fee_pct=0.40, rest_weight_per_minute=600)
     # Gemini's public REST allows 120 requests a minute (1 a second recommended).
     gemini: VenueSettings = VenueSettings(taker_fee_pct=0.40, rest_weight_per_minute=60)
+    # Bitget's public market REST allows 20 requests a second per IP.
+    bitget: VenueSettings = VenueSettings(taker_fee_pct=0.10, rest_weight_per_minute=300)
 
 
 class MarketDataSettings(_Section):

@@ -19,6 +19,7 @@ class Venue(StrEnum):
     BITFINEX = "bitfinex"
     BITSTAMP = "bitstamp"
     GEMINI = "gemini"
+    BITGET = "bitget"
 
 
 # Asset aliases: the same asset under another ticker on some venues (Kraken's XBT, XDG).

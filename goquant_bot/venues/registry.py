@@ -11,6 +11,7 @@ from goquant_bot.venues import (
     binance,
     binance_rest,
     bitfinex,
+    bitget,
     bitstamp,
     bybit,
     coinbase,
@@ -86,6 +87,12 @@ VENUES: Mapping[Venue, VenueSpec] = MappingProxyType(
             gemini.instruments_request,
             gemini.parse_instruments,
             instrument_paths=(gemini_rest.DETAILS_PATH,),
+        ),
+        Venue.BITGET: VenueSpec(
+            Venue.BITGET,
+            bitget.BitgetProtocol,
+            bitget.instruments_request,
+            bitget.parse_instruments,
         ),
     }
 )

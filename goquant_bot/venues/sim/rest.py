@@ -8,6 +8,7 @@ from urllib.parse import urlsplit
 
 from goquant_bot.domain.instruments import Venue
 from goquant_bot.venues.kraken_rest import LEGACY_TICKERS, legacy_name
+from goquant_bot.venues.sim.bitget import bitget_symbols
 from goquant_bot.venues.sim.book import SimBook, decimal_text
 from goquant_bot.venues.sim.encoders import (
     binance_partial_depth,
@@ -375,5 +376,6 @@ _ROUTES: Mapping[Venue, Mapping[str, _Handler]] = MappingProxyType(
             "/0/public/Depth": _kraken_depth,
             "/0/public/AssetPairs": _kraken_pairs,
         },
+        Venue.BITGET: {"/api/v2/spot/public/symbols": bitget_symbols},
     }
 )

@@ -13,6 +13,7 @@ from goquant_bot.domain.instruments import Symbol, Venue
 from goquant_bot.errors import VenueUnavailable
 from goquant_bot.venues.sim import encoders as enc
 from goquant_bot.venues.sim import trade_frames as tf
+from goquant_bot.venues.sim.bitget import BitgetSession
 from goquant_bot.venues.sim.coinbase import CoinbaseSession
 from goquant_bot.venues.sim.kraken import KrakenSession
 from goquant_bot.venues.sim.model import MarketModel
@@ -401,6 +402,8 @@ def open_session(model: MarketModel, url: str, conn_id: str) -> VenueSession:
         session = BitstampSession(model, conn_id)
     elif "gemini" in host and path == "/v2/marketdata":
         session = GeminiSession(model, conn_id)
+    elif host == "ws.bitget.com" and path == "/v2/ws/public":
+        session = BitgetSession(model, conn_id)
     if session is None or not model.listings(session.venue):
         msg = f"simulator: no simulated spot venue at {url}"
         raise VenueUnavailable(msg)

@@ -38,6 +38,7 @@ GAP_REASONS = {
     # No sequence numbers: the lost diff arrives late, after a newer one that may already
     # leave the book crossed.
     Venue.BITSTAMP: "out_of_order|crossed",
+    Venue.BITGET: "checksum",
 }
 # Venues numbering messages per connection: a lost message rebuilds every book of it.
 CONNECTION_SEQUENCE = frozenset({Venue.COINBASE, Venue.BITFINEX})
@@ -188,6 +189,7 @@ def test_every_book_stays_deep_and_uncrossed(seed: int, vol_scale: float) -> Non
         (Venue.BITFINEX, 250),  # book P0 len 250: a top-250 view, checksums and sequence
         (Venue.BITSTAMP, 300),  # REST snapshot + diffs ordered by microtimestamp
         (Venue.GEMINI, 300),  # l2: the whole book first, then changes
+        (Venue.BITGET, 300),  # books: the whole book, a checksum over the top 25 each time
     ],
 )
 def test_frames_rebuild_the_simulated_books_level_by_level(venue: Venue, depth: int) -> None:
