@@ -6,6 +6,7 @@ from bench import (
     bench_delivery,
     bench_demo,
     bench_engine,
+    bench_more_spot_books,
     bench_recovery,
     bench_spot_books,
     bench_state,
@@ -16,6 +17,8 @@ def main() -> None:
     bench_books.main()
     print()
     bench_spot_books.main()
+    print()
+    bench_more_spot_books.main()
     print()
     bench_engine.main()
     print()

@@ -30,6 +30,7 @@ SYMBOL = {
     Venue.BITFINEX: Symbol("BTC", "USD"),
     Venue.BITSTAMP: Symbol("BTC", "USD"),
     Venue.GEMINI: Symbol("BTC", "USD"),
+    Venue.BITGET: Symbol("BTC", "USDT"),
 }
 
 
