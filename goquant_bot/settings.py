@@ -171,6 +171,8 @@ class VenuesSettings(_Section):
     gemini: VenueSettings = VenueSettings(taker_fee_pct=0.40, rest_weight_per_minute=60)
     # Bitget's public market REST allows 20 requests a second per IP.
     bitget: VenueSettings = VenueSettings(taker_fee_pct=0.10, rest_weight_per_minute=300)
+    # Crypto.com public REST allows 100 requests a second per IP (instruments only here).
+    cryptocom: VenueSettings = VenueSettings(taker_fee_pct=0.50, rest_weight_per_minute=120)
 
 
 class MarketDataSettings(_Section):

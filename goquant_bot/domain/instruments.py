@@ -20,6 +20,7 @@ class Venue(StrEnum):
     BITSTAMP = "bitstamp"
     GEMINI = "gemini"
     BITGET = "bitget"
+    CRYPTOCOM = "cryptocom"
 
 
 # Asset aliases: the same asset under another ticker on some venues (Kraken's XBT, XDG).

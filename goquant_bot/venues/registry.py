@@ -15,6 +15,7 @@ from goquant_bot.venues import (
     bitstamp,
     bybit,
     coinbase,
+    cryptocom,
     deribit,
     gemini,
     gemini_rest,
@@ -94,6 +95,12 @@ VENUES: Mapping[Venue, VenueSpec] = MappingProxyType(
             bitget.instruments_request,
             bitget.parse_instruments,
         ),
+        Venue.CRYPTOCOM: VenueSpec(
+            Venue.CRYPTOCOM,
+            cryptocom.CryptocomProtocol,
+            cryptocom.instruments_request,
+            cryptocom.parse_instruments,
+        ),
     }
 )
 
@@ -103,7 +110,9 @@ PROTOCOLS: Mapping[Venue, type[VenueProtocol]] = MappingProxyType(
 
 
 # Exchange names in capture headers (ours and other recorders') that are not our venue ids.
-EXCHANGE_ALIASES: Mapping[str, Venue] = MappingProxyType({"OKEX": Venue.OKX})
+EXCHANGE_ALIASES: Mapping[str, Venue] = MappingProxyType(
+    {"OKEX": Venue.OKX, "CRYPTO.COM": Venue.CRYPTOCOM, "CRYPTO_COM": Venue.CRYPTOCOM}
+)
 
 
 def venue_of_exchange(exchange: str | None) -> Venue | None:

@@ -10,6 +10,7 @@ from goquant_bot.domain.instruments import Venue
 from goquant_bot.venues.kraken_rest import LEGACY_TICKERS, legacy_name
 from goquant_bot.venues.sim.bitget import bitget_symbols
 from goquant_bot.venues.sim.book import SimBook, decimal_text
+from goquant_bot.venues.sim.cryptocom import cryptocom_instruments
 from goquant_bot.venues.sim.encoders import (
     binance_partial_depth,
     book_time,
@@ -30,6 +31,10 @@ def rest_answer(model: MarketModel, url: str, params: Iterable[tuple[str, str]])
     parts = urlsplit(url)
     host, path = (parts.hostname or "").lower(), parts.path.rstrip("/")
     query = dict(params)
+    if host == "api.crypto.com":  # the venue id is not part of its host name
+        if path == "/exchange/v1/public/get-instruments":
+            return cryptocom_instruments(model, query)
+        return 404, dumps({"error": f"no such endpoint: {path}"})
     for venue in SPOT_VENUES:
         if venue.value in host:
             answer = spot_rest_answer(model, venue, path, query)

@@ -15,6 +15,7 @@ from goquant_bot.venues.sim import encoders as enc
 from goquant_bot.venues.sim import trade_frames as tf
 from goquant_bot.venues.sim.bitget import BitgetSession
 from goquant_bot.venues.sim.coinbase import CoinbaseSession
+from goquant_bot.venues.sim.cryptocom import CryptocomSession
 from goquant_bot.venues.sim.kraken import KrakenSession
 from goquant_bot.venues.sim.model import MarketModel
 from goquant_bot.venues.sim.sessions import DIFF, TOP, Delta, Stream, VenueSession, query_streams
@@ -404,6 +405,8 @@ def open_session(model: MarketModel, url: str, conn_id: str) -> VenueSession:
         session = GeminiSession(model, conn_id)
     elif host == "ws.bitget.com" and path == "/v2/ws/public":
         session = BitgetSession(model, conn_id)
+    elif host == "stream.crypto.com" and path == "/exchange/v1/market":
+        session = CryptocomSession(model, conn_id)
     if session is None or not model.listings(session.venue):
         msg = f"simulator: no simulated spot venue at {url}"
         raise VenueUnavailable(msg)

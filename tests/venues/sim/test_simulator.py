@@ -39,11 +39,12 @@ GAP_REASONS = {
     # leave the book crossed.
     Venue.BITSTAMP: "out_of_order|crossed",
     Venue.BITGET: "checksum",
+    Venue.CRYPTOCOM: "seq_gap",
 }
 # Venues numbering messages per connection: a lost message rebuilds every book of it.
 CONNECTION_SEQUENCE = frozenset({Venue.COINBASE, Venue.BITFINEX})
 # Venues whose deepest book subscription is shallower than the simulated 300 levels.
-MAX_LEVELS = {Venue.BITFINEX: 250}
+MAX_LEVELS = {Venue.BITFINEX: 250, Venue.CRYPTOCOM: 50}
 
 
 def calm(*venues: Venue, **changes: float) -> SimConfig:
@@ -83,6 +84,7 @@ class Link:
     def exchange(self) -> None:
         """Carry frames both ways (and due REST answers) until nobody has anything to say."""
         proto, session, now = self.proto, self.session, self.model.time
+        proto.on_timer(now)  # as the driver does: keep-alives, frames held for a while
         outgoing: list[str] = []
         for _ in range(10):
             outgoing += self._take()
@@ -190,6 +192,7 @@ def test_every_book_stays_deep_and_uncrossed(seed: int, vol_scale: float) -> Non
         (Venue.BITSTAMP, 300),  # REST snapshot + diffs ordered by microtimestamp
         (Venue.GEMINI, 300),  # l2: the whole book first, then changes
         (Venue.BITGET, 300),  # books: the whole book, a checksum over the top 25 each time
+        (Venue.CRYPTOCOM, 50),  # book.X.50 deltas chained by u/pu, a top-50 view
     ],
 )
 def test_frames_rebuild_the_simulated_books_level_by_level(venue: Venue, depth: int) -> None:
