@@ -1,4 +1,4 @@
-"""Bitget (and further checksummed or sequenced spot venues): decode + apply + L1 per frame,
+"""Bitget and Crypto.com: decode + apply + L1 per frame,
 on each venue's frame shape, checksum verified on every frame.
 
 Same generated stream as ``bench_books`` (>= 250 levels a side, 1-20 level changes a frame).
@@ -13,6 +13,7 @@ from goquant_bot.domain.instruments import Symbol
 from goquant_bot.venues.base import SymbolMap, VenueProtocol
 from goquant_bot.venues.bitget import CHECKSUM_LEVELS, BitgetProtocol
 from goquant_bot.venues.crc_books import interleaved_crc32, signed32
+from goquant_bot.venues.cryptocom import CryptocomProtocol
 
 BTC_USDT = Symbol("BTC", "USDT")
 Side = dict[float, float]
@@ -62,11 +63,33 @@ def bitget(stream: Stream) -> tuple[VenueProtocol, list[str]]:
     return proto, frames
 
 
+def cryptocom(stream: Stream) -> tuple[VenueProtocol, list[str]]:
+    """Deltas chained by u/pu on a 50-level view (the generated book is cut to it)."""
+    proto = CryptocomProtocol(SymbolMap([("BTC_USDT", BTC_USDT)]))
+    proto.subscribe([BTC_USDT], 0.0)
+
+    def push(channel: str, item: dict[str, object]) -> str:
+        result = {"instrument_name": "BTC_USDT", "subscription": "book.BTC_USDT.50",
+                  "channel": channel, "depth": 50, "data": [item]}  # fmt: skip
+        return json.dumps({"id": -1, "method": "subscribe", "code": 0, "result": result})
+
+    bids = [[*_text(p, s), "1"] for p, s in sorted(stream.bids.items(), reverse=True)]
+    asks = [[*_text(p, s), "1"] for p, s in sorted(stream.asks.items())]
+    proto.on_frame(push("book", {"bids": bids, "asks": asks, "t": 1, "tt": 1, "u": 0}), 0.0)
+    frames = []
+    for u, changes in enumerate(stream.frames, start=1):
+        b = [[*_text(p, s), "1"] for sd, p, s in changes if sd == "b"]
+        a = [[*_text(p, s), "1"] for sd, p, s in changes if sd == "a"]
+        item = {"update": {"bids": b, "asks": a}, "t": 1, "tt": 1, "u": u, "pu": u - 1}
+        frames.append(push("book.update", item))
+    return proto, frames
+
+
 def main() -> dict[str, dict[str, float]]:
     stream = generate()
-    print("checksummed spot venues (decode + apply + checksum + L1, one core; same stream)")
+    print("Bitget, Crypto.com (decode + apply + checksum or sequence + L1, one core; same stream)")
     results = {}
-    for name, build in (("bitget", bitget),):
+    for name, build in (("bitget", bitget), ("cryptocom", cryptocom)):
         best = max(
             (measure(name, build, stream) for _ in range(3)), key=lambda r: r["frames_per_s"]
         )

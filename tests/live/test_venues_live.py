@@ -31,6 +31,7 @@ SYMBOL = {
     Venue.BITSTAMP: Symbol("BTC", "USD"),
     Venue.GEMINI: Symbol("BTC", "USD"),
     Venue.BITGET: Symbol("BTC", "USDT"),
+    Venue.CRYPTOCOM: Symbol("BTC", "USDT"),
 }
 
 

@@ -26,7 +26,7 @@ def _rows(book: SimBook, levels: Levels) -> list[list[str]]:
 
 
 def _push(book: SimBook, channel: str, subscription: str, data: list[Any]) -> str:
-    result = {"instrument_name": CryptocomSession.native(book.symbol),
+    result: dict[str, Any] = {"instrument_name": CryptocomSession.native(book.symbol),
               "subscription": subscription, "channel": channel, "data": data}  # fmt: skip
     if channel != "trade":
         result["depth"] = BOOK_DEPTH
