@@ -173,6 +173,8 @@ class VenuesSettings(_Section):
     bitget: VenueSettings = VenueSettings(taker_fee_pct=0.10, rest_weight_per_minute=300)
     # Crypto.com public REST allows 100 requests a second per IP (instruments only here).
     cryptocom: VenueSettings = VenueSettings(taker_fee_pct=0.50, rest_weight_per_minute=120)
+    # HTX market REST allows 100 requests per 10 s per IP.
+    htx: VenueSettings = VenueSettings(taker_fee_pct=0.20, rest_weight_per_minute=120)
 
 
 class MarketDataSettings(_Section):

@@ -21,6 +21,7 @@ class Venue(StrEnum):
     GEMINI = "gemini"
     BITGET = "bitget"
     CRYPTOCOM = "cryptocom"
+    HTX = "htx"
 
 
 # Asset aliases: the same asset under another ticker on some venues (Kraken's XBT, XDG).

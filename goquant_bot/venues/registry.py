@@ -19,6 +19,7 @@ from goquant_bot.venues import (
     deribit,
     gemini,
     gemini_rest,
+    htx,
     kraken,
     okx,
     okx_rest,
@@ -101,6 +102,9 @@ VENUES: Mapping[Venue, VenueSpec] = MappingProxyType(
             cryptocom.instruments_request,
             cryptocom.parse_instruments,
         ),
+        Venue.HTX: VenueSpec(
+            Venue.HTX, htx.HtxProtocol, htx.instruments_request, htx.parse_instruments
+        ),
     }
 )
 
@@ -111,7 +115,12 @@ PROTOCOLS: Mapping[Venue, type[VenueProtocol]] = MappingProxyType(
 
 # Exchange names in capture headers (ours and other recorders') that are not our venue ids.
 EXCHANGE_ALIASES: Mapping[str, Venue] = MappingProxyType(
-    {"OKEX": Venue.OKX, "CRYPTO.COM": Venue.CRYPTOCOM, "CRYPTO_COM": Venue.CRYPTOCOM}
+    {
+        "OKEX": Venue.OKX,
+        "CRYPTO.COM": Venue.CRYPTOCOM,
+        "CRYPTO_COM": Venue.CRYPTOCOM,
+        "HUOBI": Venue.HTX,
+    }
 )
 
 

@@ -14,6 +14,7 @@ BTC = Symbol("BTC", "USD")
 EXPECTED = {venue: Integrity.VERIFIED for venue in Venue} | {
     Venue.GEMINI: Integrity.SNAPSHOT,
     Venue.BITSTAMP: Integrity.SNAPSHOT,
+    Venue.HTX: Integrity.SNAPSHOT,
 }
 
 

@@ -22,6 +22,7 @@ from goquant_bot.venues.sim.encoders import (
     okx_levels,
     text_levels,
 )
+from goquant_bot.venues.sim.htx import htx_symbols
 from goquant_bot.venues.sim.model import MarketModel
 from goquant_bot.venues.sim.spot_rest import SPOT_VENUES, spot_rest_answer
 
@@ -34,6 +35,10 @@ def rest_answer(model: MarketModel, url: str, params: Iterable[tuple[str, str]])
     if host == "api.crypto.com":  # the venue id is not part of its host name
         if path == "/exchange/v1/public/get-instruments":
             return cryptocom_instruments(model, query)
+        return 404, dumps({"error": f"no such endpoint: {path}"})
+    if host == "api.huobi.pro":
+        if path == "/v1/common/symbols":
+            return htx_symbols(model, query)
         return 404, dumps({"error": f"no such endpoint: {path}"})
     for venue in SPOT_VENUES:
         if venue.value in host:

@@ -16,6 +16,7 @@ from goquant_bot.venues.sim import trade_frames as tf
 from goquant_bot.venues.sim.bitget import BitgetSession
 from goquant_bot.venues.sim.coinbase import CoinbaseSession
 from goquant_bot.venues.sim.cryptocom import CryptocomSession
+from goquant_bot.venues.sim.htx import HtxSession
 from goquant_bot.venues.sim.kraken import KrakenSession
 from goquant_bot.venues.sim.model import MarketModel
 from goquant_bot.venues.sim.sessions import DIFF, TOP, Delta, Stream, VenueSession, query_streams
@@ -407,6 +408,8 @@ def open_session(model: MarketModel, url: str, conn_id: str) -> VenueSession:
         session = BitgetSession(model, conn_id)
     elif host == "stream.crypto.com" and path == "/exchange/v1/market":
         session = CryptocomSession(model, conn_id)
+    elif host == "api.huobi.pro" and path == "/ws":
+        session = HtxSession(model, conn_id)
     if session is None or not model.listings(session.venue):
         msg = f"simulator: no simulated spot venue at {url}"
         raise VenueUnavailable(msg)
