@@ -32,6 +32,7 @@ SYMBOL = {
     Venue.GEMINI: Symbol("BTC", "USD"),
     Venue.BITGET: Symbol("BTC", "USDT"),
     Venue.CRYPTOCOM: Symbol("BTC", "USDT"),
+    Venue.HTX: Symbol("BTC", "USDT"),
 }
 
 
