@@ -47,7 +47,7 @@ DEFAULT_VENUES = (
     VenueSpec(Venue.BITSTAMP, _USD_MAJORS, 0.1, 0.4, -0.3, 0.4),
     VenueSpec(Venue.GEMINI, _USD_MAJORS, 0.1, 0.4, 0.2, 0.4),
     VenueSpec(Venue.BITGET, ("BTC-USDT", "ETH-USDT", "BTC-USDC"), 0.05, 0.6, 0.1, 0.3),
-    VenueSpec(Venue.CRYPTOCOM, ("BTC-USD", "BTC-USDT", "BTC-USDC"), 0.06, 0.5, -0.2, 0.4),
+    VenueSpec(Venue.CRYPTOCOM, ("BTC-USDT", "ETH-USDT", "BTC-USDC"), 0.06, 0.5, -0.2, 0.4),
     VenueSpec(Venue.HTX, ("BTC-USDT", "ETH-USDT", "BTC-USDC"), 0.08, 0.5, 0.3, 0.4),
 )
 
