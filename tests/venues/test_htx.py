@@ -148,3 +148,12 @@ def test_symbols_online_only_in_our_upper_case() -> None:
 def test_a_bad_symbol_list_is_refused_with_the_reason(body: str, reason: str) -> None:
     with pytest.raises(VenueProtocolError, match=reason):
         parse_instruments(body)
+
+
+def test_venues_that_do_not_compress_read_a_binary_frame_as_utf8() -> None:
+    from goquant_bot.venues.bitget import BitgetProtocol
+
+    proto = BitgetProtocol(SymbolMap())
+    assert proto.decode_binary(b'{"event":"subscribe"}') == '{"event":"subscribe"}'
+    assert proto.decode_binary(b"\xff\xfe") is None
+    assert proto.stats.errors["bad_binary"] == 1
