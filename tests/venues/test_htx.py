@@ -11,6 +11,7 @@ from goquant_bot.domain.instruments import Symbol, Venue
 from goquant_bot.domain.trades import TakerSide
 from goquant_bot.errors import VenueProtocolError
 from goquant_bot.venues.base import SymbolMap
+from goquant_bot.venues.bitget import BitgetProtocol
 from goquant_bot.venues.htx import HtxProtocol, instruments_request, parse_instruments
 from goquant_bot.venues.registry import venue_of_exchange
 from tests.fakes import htx_frames as hx
@@ -151,8 +152,6 @@ def test_a_bad_symbol_list_is_refused_with_the_reason(body: str, reason: str) ->
 
 
 def test_venues_that_do_not_compress_read_a_binary_frame_as_utf8() -> None:
-    from goquant_bot.venues.bitget import BitgetProtocol
-
     proto = BitgetProtocol(SymbolMap())
     assert proto.decode_binary(b'{"event":"subscribe"}') == '{"event":"subscribe"}'
     assert proto.decode_binary(b"\xff\xfe") is None
