@@ -7,6 +7,7 @@ from bench import (
     bench_demo,
     bench_engine,
     bench_gate_kucoin,
+    bench_more_spot_books,
     bench_recovery,
     bench_spot_books,
     bench_state,
@@ -19,6 +20,8 @@ def main() -> None:
     bench_spot_books.main()
     print()
     bench_gate_kucoin.main()
+    print()
+    bench_more_spot_books.main()
     print()
     bench_engine.main()
     print()

@@ -178,14 +178,17 @@ class VenuesSettings(_Section):
     # KuCoin LV0 taker on class A pairs (B and C pairs cost more); public REST pool of 2000
     # per 30 s, we keep well under.
     kucoin: VenueSettings = VenueSettings(taker_fee_pct=0.10, rest_weight_per_minute=600)
+    # Bitget's public market REST allows 20 requests a second per IP.
+    bitget: VenueSettings = VenueSettings(taker_fee_pct=0.10, rest_weight_per_minute=300)
+    # Crypto.com public REST allows 100 requests a second per IP (instruments only here).
+    cryptocom: VenueSettings = VenueSettings(taker_fee_pct=0.50, rest_weight_per_minute=120)
+    # HTX market REST allows 100 requests per 10 s per IP.
+    htx: VenueSettings = VenueSettings(taker_fee_pct=0.20, rest_weight_per_minute=120)
     # Read through GoMarket: base-tier spot taker fees from each venue's fee page.
-    bitget: VenueSettings = VenueSettings(taker_fee_pct=0.10, source="gomarket")
     bitmex: VenueSettings = VenueSettings(taker_fee_pct=0.10, source="gomarket")
     bitso: VenueSettings = VenueSettings(taker_fee_pct=0.65, source="gomarket")
     blofin: VenueSettings = VenueSettings(taker_fee_pct=0.10, source="gomarket")
     coinbase_intl: VenueSettings = VenueSettings(taker_fee_pct=0.10, source="gomarket")
-    cryptocom: VenueSettings = VenueSettings(taker_fee_pct=0.075, source="gomarket")
-    htx: VenueSettings = VenueSettings(taker_fee_pct=0.20, source="gomarket")
     hyperliquid: VenueSettings = VenueSettings(taker_fee_pct=0.07, source="gomarket")
     mexc: VenueSettings = VenueSettings(taker_fee_pct=0.05, source="gomarket")
 

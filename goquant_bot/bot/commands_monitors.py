@@ -145,7 +145,11 @@ def _chosen(
         msg = f"Which monitor should I {verb}? Give its id (see /status_arb or /status_market)."
         raise InputError(msg, example)
     if [a.lower() for a in args] == ["all"]:
-        return [r for r in ctx.records(caller) if ctx.can_change(r, caller)]
+        mine = [r for r in ctx.records(caller) if ctx.can_change(r, caller)]
+        if not mine:
+            msg = f"There is no monitor here that you can {verb}."
+            raise InputError(msg, "/status_arb")
+        return mine
     if len(args) > 10:
         msg = f"{verb.capitalize()} at most 10 at once (or use 'all')."
         raise InputError(msg, example)

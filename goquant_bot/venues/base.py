@@ -250,6 +250,15 @@ class VenueProtocol(ABC):
     def on_frame(self, text: str, now: float) -> None:
         """One received text frame."""
 
+    def decode_binary(self, data: bytes) -> str | None:
+        """A received binary frame as the text ``on_frame`` reads (UTF-8 here; a venue that
+        compresses its frames overrides this); None when it cannot be read (counted)."""
+        try:
+            return data.decode()
+        except UnicodeDecodeError:
+            self.bad_frame("bad_binary", repr(data[:RAW_LOG_LIMIT]))
+            return None
+
     def on_rest(self, request: RestRequest, status: int, body: str, now: float) -> None:
         """A REST response for one of the drained ``requests`` (status 0: transport failure)."""
         self.stats.skipped[f"rest:{request.purpose}"] += 1

@@ -320,8 +320,13 @@ class FeedConnection:
         clock, put, recorder = self.feed.clock, self._queue.put_nowait, self.feed.recorder
         try:
             while True:
-                text = await ws.recv()
+                data = await ws.recv()
                 now = clock()
+                # Binary frames are the protocol's to decode (HTX gzips every frame); the
+                # recorder and the protocol see the text.
+                text = data if isinstance(data, str) else self.proto.decode_binary(data)
+                if text is None:
+                    continue
                 if recorder is not None:
                     recorder.recv(self._conn_id, text, now)
                 put((text, now))

@@ -31,7 +31,7 @@ class _Leased:
     async def send(self, text: str) -> None:
         await self._inner.send(text)
 
-    async def recv(self) -> str:
+    async def recv(self) -> str | bytes:
         return await self._inner.recv()
 
     async def close(self) -> None:

@@ -30,13 +30,13 @@ class WebSocketConnection:
             msg = f"connection closed while sending: {exc}"
             raise VenueUnavailable(msg) from exc
 
-    async def recv(self) -> str:
+    async def recv(self) -> str | bytes:
         try:
             data = await self._ws.recv()
         except ConnectionClosed as exc:
             msg = f"connection closed: {exc}"
             raise VenueUnavailable(msg) from exc
-        return data if isinstance(data, str) else data.decode("utf-8", errors="replace")
+        return data if isinstance(data, str) else bytes(data)  # binary: the protocol decodes
 
     async def close(self) -> None:
         with contextlib.suppress(ConnectionClosed, OSError):

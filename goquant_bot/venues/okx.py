@@ -14,7 +14,6 @@ without a snapshot are buffered and a REST snapshot is requested (see ``okx_rest
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Sequence
 from typing import Any, ClassVar
 
 import orjson
@@ -24,13 +23,13 @@ from goquant_bot.domain.instruments import Symbol, Venue
 from goquant_bot.errors import VenueProtocolError
 from goquant_bot.logging import get_logger
 from goquant_bot.venues.base import RAW_LOG_LIMIT, RestRequest, VenueProtocol, taker_side
+from goquant_bot.venues.crc_books import StringSide, remember
 from goquant_bot.venues.levels import address_matches, apply_polled, non_finite, valid_levels
 from goquant_bot.venues.okx_rest import (
     BOOKS_PATH,
     CHECKSUM_LEVELS,
     DEFAULT_REST_BASE,
     BookUpdate,
-    Levels,
     RestBook,
     align_snapshot,
     float_levels,
@@ -48,8 +47,6 @@ MAX_BUFFERED = 600  # updates kept while a REST snapshot is on its way (a minute
 RETRY_FIRST_S = 1.0  # after a failed REST snapshot; doubles up to RETRY_MAX_S
 RETRY_MAX_S = 30.0
 
-StringSide = dict[float, Sequence[str]]
-
 
 class _Sync:
     """Per-book stream state that the OrderBook does not carry."""
@@ -66,15 +63,6 @@ class _Sync:
         self.rest_pending = False
         self.retry_at = 0.0  # no REST snapshot request before this time
         self.backoff = 0.0
-
-
-def _remember(strings: StringSide, levels: Levels) -> None:
-    for level in levels:
-        price = float(level[0])
-        if float(level[1]) == 0.0:
-            strings.pop(price, None)
-        else:
-            strings[price] = level
 
 
 class OkxProtocol(VenueProtocol):
@@ -286,8 +274,8 @@ class OkxProtocol(VenueProtocol):
             book.bids.apply_text(msg.bids)
             book.asks.apply_text(msg.asks)
         if sync.strings is not None:
-            _remember(sync.strings[0], msg.bids)
-            _remember(sync.strings[1], msg.asks)
+            remember(sync.strings[0], msg.bids)
+            remember(sync.strings[1], msg.asks)
         sync.seq = msg.seq
         if checksum and not self._checksum_ok(book, sync, checksum):
             self.resync(book, "checksum", now, text)

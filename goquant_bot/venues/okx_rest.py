@@ -9,7 +9,6 @@ contains is harmless: the snapshot only has to be at least as new as the first b
 from __future__ import annotations
 
 import math
-import zlib
 from collections.abc import Iterable, Sequence
 from typing import Any, NamedTuple
 
@@ -18,6 +17,7 @@ import orjson
 from goquant_bot.domain.instruments import Instrument, Symbol, Venue
 from goquant_bot.errors import VenueProtocolError
 from goquant_bot.venues.base import RestRequest
+from goquant_bot.venues.crc_books import interleaved_crc32, signed32
 
 BOOKS_PATH = "/api/v5/market/books"
 INSTRUMENTS_PATH = "/api/v5/public/instruments"
@@ -48,14 +48,7 @@ class RestBook(NamedTuple):
 
 def okx_checksum(bids: Levels, asks: Levels) -> int:
     """Signed CRC32 of ``bid1px:bid1sz:ask1px:ask1sz:bid2px:...`` over the top 25 levels."""
-    parts: list[str] = []
-    for i in range(min(max(len(bids), len(asks)), CHECKSUM_LEVELS)):
-        if i < len(bids):
-            parts += (bids[i][0], bids[i][1])
-        if i < len(asks):
-            parts += (asks[i][0], asks[i][1])
-    crc = zlib.crc32(":".join(parts).encode())
-    return crc - (1 << 32) if crc >= 1 << 31 else crc
+    return signed32(interleaved_crc32(bids, asks, CHECKSUM_LEVELS))
 
 
 def align_snapshot(

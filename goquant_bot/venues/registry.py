@@ -11,13 +11,16 @@ from goquant_bot.venues import (
     binance,
     binance_rest,
     bitfinex,
+    bitget,
     bitstamp,
     bybit,
     coinbase,
+    cryptocom,
     deribit,
     gateio,
     gemini,
     gemini_rest,
+    htx,
     kraken,
     kucoin,
     kucoin_rest,
@@ -103,6 +106,21 @@ VENUES: Mapping[Venue, VenueSpec] = MappingProxyType(
             kucoin.parse_instruments,
             instrument_paths=(kucoin_rest.SYMBOLS_V1_PATH,),
         ),
+        Venue.BITGET: VenueSpec(
+            Venue.BITGET,
+            bitget.BitgetProtocol,
+            bitget.instruments_request,
+            bitget.parse_instruments,
+        ),
+        Venue.CRYPTOCOM: VenueSpec(
+            Venue.CRYPTOCOM,
+            cryptocom.CryptocomProtocol,
+            cryptocom.instruments_request,
+            cryptocom.parse_instruments,
+        ),
+        Venue.HTX: VenueSpec(
+            Venue.HTX, htx.HtxProtocol, htx.instruments_request, htx.parse_instruments
+        ),
     }
 )
 
@@ -113,7 +131,14 @@ PROTOCOLS: Mapping[Venue, type[VenueProtocol]] = MappingProxyType(
 
 # Exchange names in capture headers (ours and other recorders') that are not our venue ids.
 EXCHANGE_ALIASES: Mapping[str, Venue] = MappingProxyType(
-    {"OKEX": Venue.OKX, "GATE": Venue.GATEIO, "GATE.IO": Venue.GATEIO}
+    {
+        "OKEX": Venue.OKX,
+        "GATE": Venue.GATEIO,
+        "GATE.IO": Venue.GATEIO,
+        "CRYPTO.COM": Venue.CRYPTOCOM,
+        "CRYPTO_COM": Venue.CRYPTOCOM,
+        "HUOBI": Venue.HTX,
+    }
 )
 
 

@@ -23,8 +23,9 @@ class WsConnection(Protocol):
     async def send(self, text: str) -> None:
         """Send one text frame; raise VenueUnavailable when the connection is gone."""
 
-    async def recv(self) -> str:
-        """The next text frame; raise VenueUnavailable when the connection is gone."""
+    async def recv(self) -> str | bytes:
+        """The next frame (a text frame as str, a binary one as bytes); raise
+        VenueUnavailable when the connection is gone."""
 
     async def close(self) -> None:
         """Close; never raises."""

@@ -32,6 +32,9 @@ SYMBOL = {
     Venue.GEMINI: Symbol("BTC", "USD"),
     Venue.GATEIO: Symbol("BTC", "USDT"),
     Venue.KUCOIN: Symbol("BTC", "USDT"),
+    Venue.BITGET: Symbol("BTC", "USDT"),
+    Venue.CRYPTOCOM: Symbol("BTC", "USDT"),
+    Venue.HTX: Symbol("BTC", "USDT"),
 }
 
 

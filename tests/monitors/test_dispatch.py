@@ -15,7 +15,7 @@ from goquant_bot.monitors.events import (
     MonitorRemoved,
     event_from_dict,
 )
-from tests.bot.harness import ALICE, BTC, OK, Bot
+from tests.bot.harness import ALICE, BTC, OK, Bot, text
 
 
 def test_delivery_by_type_topic_prefix_and_all_in_subscription_order() -> None:
@@ -86,3 +86,11 @@ def test_the_service_announces_each_change_and_releases_books_while_paused(
     assert bot.hub.refcount(key) == 1
     assert [e.topic for e in seen] == ["monitor.added", "monitor.paused", "monitor.resumed"]
     assert {e.chat_id for e in seen} == {ALICE.chat_id}
+
+
+def test_pause_all_and_resume_all_without_monitors_say_so(tmp_path: Path) -> None:
+    bot = Bot(tmp_path)
+    for command in ("/pause all", "/resume all"):
+        out = text(bot.say(command))
+        assert "There is no monitor here that you can" in out
+        assert "/status_arb" in out

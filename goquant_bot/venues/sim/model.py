@@ -48,6 +48,9 @@ DEFAULT_VENUES = (
     VenueSpec(Venue.GEMINI, _USD_MAJORS, 0.1, 0.4, 0.2, 0.4),
     VenueSpec(Venue.GATEIO, ("BTC-USDT", "ETH-USDT", "BTC-USDC"), 0.06, 0.6, 0.2, 0.3),
     VenueSpec(Venue.KUCOIN, ("BTC-USDT", "ETH-USDT", "BTC-USDC"), 0.05, 0.6, -0.1, 0.3),
+    VenueSpec(Venue.BITGET, ("BTC-USDT", "ETH-USDT", "BTC-USDC"), 0.05, 0.6, 0.1, 0.3),
+    VenueSpec(Venue.CRYPTOCOM, ("BTC-USDT", "ETH-USDT", "BTC-USDC"), 0.06, 0.5, -0.2, 0.4),
+    VenueSpec(Venue.HTX, ("BTC-USDT", "ETH-USDT", "BTC-USDC"), 0.08, 0.5, 0.3, 0.4),
 )
 
 

@@ -9,7 +9,9 @@ from urllib.parse import urlsplit
 from goquant_bot.domain.instruments import Venue
 from goquant_bot.venues.kraken_rest import LEGACY_TICKERS, legacy_name
 from goquant_bot.venues.sim import gateio, kucoin
+from goquant_bot.venues.sim.bitget import bitget_symbols
 from goquant_bot.venues.sim.book import SimBook, decimal_text
+from goquant_bot.venues.sim.cryptocom import cryptocom_instruments
 from goquant_bot.venues.sim.encoders import (
     binance_partial_depth,
     book_time,
@@ -22,6 +24,7 @@ from goquant_bot.venues.sim.encoders import (
     text_levels,
 )
 from goquant_bot.venues.sim.gomarket import HOST_MARK, gomarket_rest
+from goquant_bot.venues.sim.htx import htx_symbols
 from goquant_bot.venues.sim.model import MarketModel
 from goquant_bot.venues.sim.spot_rest import SPOT_VENUES, spot_rest_answer
 
@@ -39,6 +42,14 @@ def rest_answer(model: MarketModel, url: str, params: Iterable[tuple[str, str]])
         return answer or (404, dumps({"code": "404000", "msg": f"no such endpoint: {path}"}))
     if HOST_MARK in host:
         return gomarket_rest(model, path)
+    if host == "api.crypto.com":  # the venue id is not part of its host name
+        if path == "/exchange/v1/public/get-instruments":
+            return cryptocom_instruments(model, query)
+        return 404, dumps({"error": f"no such endpoint: {path}"})
+    if host == "api.huobi.pro":
+        if path == "/v1/common/symbols":
+            return htx_symbols(model, query)
+        return 404, dumps({"error": f"no such endpoint: {path}"})
     for venue in SPOT_VENUES:
         if venue.value in host:
             answer = spot_rest_answer(model, venue, path, query)
@@ -385,5 +396,6 @@ _ROUTES: Mapping[Venue, Mapping[str, _Handler]] = MappingProxyType(
             "/0/public/Depth": _kraken_depth,
             "/0/public/AssetPairs": _kraken_pairs,
         },
+        Venue.BITGET: {"/api/v2/spot/public/symbols": bitget_symbols},
     }
 )

@@ -13,9 +13,12 @@ from goquant_bot.domain.instruments import Symbol, Venue
 from goquant_bot.errors import VenueUnavailable
 from goquant_bot.venues.sim import encoders as enc
 from goquant_bot.venues.sim import trade_frames as tf
+from goquant_bot.venues.sim.bitget import BitgetSession
 from goquant_bot.venues.sim.coinbase import CoinbaseSession
+from goquant_bot.venues.sim.cryptocom import CryptocomSession
 from goquant_bot.venues.sim.gateio import GateioSession
 from goquant_bot.venues.sim.gomarket import HOST_MARK, WS_PREFIX, open_gomarket
+from goquant_bot.venues.sim.htx import HtxSession
 from goquant_bot.venues.sim.kraken import KrakenSession
 from goquant_bot.venues.sim.kucoin import KucoinSession
 from goquant_bot.venues.sim.model import MarketModel
@@ -410,6 +413,12 @@ def open_session(model: MarketModel, url: str, conn_id: str) -> VenueSession:
         session = GateioSession(model, conn_id)
     elif "kucoin" in host:
         session = KucoinSession(model, conn_id)
+    elif host == "ws.bitget.com" and path == "/v2/ws/public":
+        session = BitgetSession(model, conn_id)
+    elif host == "stream.crypto.com" and path == "/exchange/v1/market":
+        session = CryptocomSession(model, conn_id)
+    elif host == "api.huobi.pro" and path == "/ws":
+        session = HtxSession(model, conn_id)
     if session is None or not model.listings(session.venue):
         msg = f"simulator: no simulated spot venue at {url}"
         raise VenueUnavailable(msg)

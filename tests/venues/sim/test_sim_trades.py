@@ -38,6 +38,7 @@ class TradeLink:
 
     def exchange(self) -> None:
         model, proto, session = self.model, self.proto, self.session
+        proto.on_timer(model.time)  # as the driver does: keep-alives, frames held for a while
         for _ in range(5):
             produced = proto.drain()
             self.trades += produced.trades

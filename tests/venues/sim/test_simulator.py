@@ -39,11 +39,13 @@ GAP_REASONS = {
     # leave the book crossed.
     Venue.BITSTAMP: "out_of_order|crossed",
     Venue.GATEIO: "gap",
+    Venue.BITGET: "checksum",
+    Venue.CRYPTOCOM: "seq_gap",
 }
 # Venues numbering messages per connection: a lost message rebuilds every book of it.
 CONNECTION_SEQUENCE = frozenset({Venue.COINBASE, Venue.BITFINEX})
 # Venues whose deepest book subscription is shallower than the simulated 300 levels.
-MAX_LEVELS = {Venue.BITFINEX: 250}
+MAX_LEVELS = {Venue.BITFINEX: 250, Venue.CRYPTOCOM: 50}
 
 
 def calm(*venues: Venue, **changes: float) -> SimConfig:
@@ -86,6 +88,7 @@ class Link:
     def exchange(self) -> None:
         """Carry frames both ways (and due REST answers) until nobody has anything to say."""
         proto, session, now = self.proto, self.session, self.model.time
+        proto.on_timer(now)  # as the driver does: keep-alives, frames held for a while
         outgoing: list[str] = []
         for _ in range(10):
             outgoing += self._take()
@@ -192,6 +195,9 @@ def test_every_book_stays_deep_and_uncrossed(seed: int, vol_scale: float) -> Non
         (Venue.BITFINEX, 250),  # book P0 len 250: a top-250 view, checksums and sequence
         (Venue.BITSTAMP, 300),  # REST snapshot + diffs ordered by microtimestamp
         (Venue.GEMINI, 300),  # l2: the whole book first, then changes
+        (Venue.BITGET, 300),  # books: the whole book, a checksum over the top 25 each time
+        (Venue.CRYPTOCOM, 50),  # book.X.50 deltas chained by u/pu, a top-50 view
+        (Venue.HTX, 150),  # depth.step0: the top 150 levels, whole, on every change
     ],
 )
 def test_frames_rebuild_the_simulated_books_level_by_level(venue: Venue, depth: int) -> None:
@@ -219,8 +225,11 @@ def test_instrument_lists_parse_with_each_venue_parser() -> None:
 
 # Gemini numbers nothing: a lost message goes unnoticed unless it leaves the book crossed.
 # KuCoin's public snapshot holds 100 levels, which a moving market outruns (a planned rebuild):
-# its own test counts gaps only (tests/venues/test_kucoin_sim.py).
-@pytest.mark.parametrize("venue", [v for v in VENUES if v not in (Venue.GEMINI, Venue.KUCOIN)])
+# its own test counts gaps only (tests/venues/test_kucoin_sim.py). HTX's depth.step0 sends whole
+# books: a lost one is simply replaced by the next.
+@pytest.mark.parametrize(
+    "venue", [v for v in VENUES if v not in (Venue.GEMINI, Venue.KUCOIN, Venue.HTX)]
+)
 def test_a_lost_message_makes_the_protocol_resync_and_recover(venue: Venue) -> None:
     model = MarketModel(calm(venue, quiet_prob=0.0), 5, START)  # every tick sends
     # Kraken's checksum covers the top 10 levels only: a lost change deeper in the book goes
