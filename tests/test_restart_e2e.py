@@ -115,7 +115,7 @@ async def test_restart_is_invisible_to_the_user(tmp_path: Path) -> None:
             (view_call,) = _sends(api.calls, LIVE_VIEW)
             alert_id, view_id = alert_call.result["message_id"], view_call.result["message_id"]
             assert alert_call.params["chat_id"] == view_call.params["chat_id"] == USER_ID
-            assert "Buy on <b>bybit</b> at 60,000.00" in alert_call.params["text"]
+            assert "Buy on <b>bybit</b>✓ at 60,000.00" in alert_call.params["text"]
             assert f"<code>{arb.id}</code>" in alert_call.params["text"]
             # The view follows the books in place: the best bid is OKX's now.
             await wait_until(lambda: bool(_edits(api.calls, view_id, "Best bid <b>60,600.0</b>")))

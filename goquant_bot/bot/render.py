@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from goquant_bot.bot.parsing import InputError
 from goquant_bot.bot.types import Button, Keyboard, Reply
 from goquant_bot.domain.arbitrage import Conversion
+from goquant_bot.domain.book import INTEGRITY_MARKS, Integrity
 from goquant_bot.domain.events import ArbClosed, ArbOpened, Event, MarketViewSignal
 from goquant_bot.domain.instruments import Symbol, Venue
 from goquant_bot.domain.users import ChatPrefs
@@ -279,8 +280,11 @@ def render_open_opportunity(
     quote = esc(profit_currency(opp.symbol, opp.conversion))
     lines = [
         f"🟢 <b>Arbitrage open · {esc(opp.symbol)}</b> (live)",
-        f"Buy on <b>{esc(opp.buy_venue)}</b> at {fmt_price(opp.buy_price, buy_tick)} · "
-        f"sell on <b>{esc(opp.sell_venue)}</b> at {fmt_price(opp.sell_price, sell_tick)}",
+        *legs_lines(
+            (opp.buy_venue, fmt_price(opp.buy_price, buy_tick)),
+            (opp.sell_venue, fmt_price(opp.sell_price, sell_tick)),
+            opp.trust,
+        ),
         f"Net edge <b>{fmt_pct(opp.edge_pct)}</b> (peak {fmt_pct(opp.peak_edge_pct)}) · "
         f"profit {fmt_profit(opp.profit)} {quote} on {fmt_qty(opp.size)} {esc(opp.symbol.base)}",
         f"Open for {fmt_span(now - opp.opened_at)}",
@@ -301,6 +305,23 @@ def alert_buttons(monitor_id: str) -> Keyboard:
     )
 
 
+def legs_lines(
+    buy: tuple[Venue, str], sell: tuple[Venue, str], trust: tuple[Integrity, Integrity] | None
+) -> list[str]:
+    """Where to buy and sell, each venue marked with how far its book can be trusted, and
+    what a mark other than verified means."""
+    marks = (
+        ("", "") if trust is None else (INTEGRITY_MARKS[trust[0]][0], INTEGRITY_MARKS[trust[1]][0])
+    )
+    lines = [
+        f"Buy on <b>{esc(buy[0])}</b>{marks[0]} at {buy[1]} · "
+        f"sell on <b>{esc(sell[0])}</b>{marks[1]} at {sell[1]}"
+    ]
+    weaker = sorted({t for t in trust or () if t is not Integrity.VERIFIED})
+    lines += [f"{INTEGRITY_MARKS[t][0]} book {INTEGRITY_MARKS[t][1]}" for t in weaker]
+    return lines
+
+
 def profit_currency(symbol: Symbol, conversion: Conversion | None) -> str:
     """What a profit is counted in: the sell leg's quote (converted legs), else the symbol's."""
     return symbol.quote if conversion is None else conversion.receive
@@ -311,8 +332,11 @@ def _opened(e: ArbOpened, prefs: ChatPrefs | None, ticks: VenueDecimals) -> str:
     buy_tick, sell_tick = ticks(e.buy_venue, e.symbol), ticks(e.sell_venue, e.symbol)
     lines = [
         f"🟢 <b>Arbitrage open · {esc(e.symbol)}</b>",
-        f"Buy on <b>{esc(e.buy_venue)}</b> at {fmt_price(e.buy_price, buy_tick)} · "
-        f"sell on <b>{esc(e.sell_venue)}</b> at {fmt_price(e.sell_price, sell_tick)}",
+        *legs_lines(
+            (e.buy_venue, fmt_price(e.buy_price, buy_tick)),
+            (e.sell_venue, fmt_price(e.sell_price, sell_tick)),
+            e.trust,
+        ),
         f"Net edge <b>{fmt_pct(e.edge_pct)}</b> after fees · profit {fmt_profit(e.profit)} "
         f"{quote} on {fmt_money(e.notional)} {quote} ({fmt_qty(e.size)} {esc(e.symbol.base)})",
     ]

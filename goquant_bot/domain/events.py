@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from goquant_bot.domain.arbitrage import Conversion, PairQuote
+from goquant_bot.domain.book import Integrity
 from goquant_bot.domain.instruments import Symbol, Venue
 
 
@@ -30,6 +31,7 @@ class ArbOpened:
     # (buy_price and notional are then in its ``pay`` currency, profit in ``receive``).
     conversion: Conversion | None = None
     route: tuple[Symbol, Symbol] | None = None  # across quotes: (buy symbol, sell symbol)
+    trust: tuple[Integrity, Integrity] | None = None  # the buy and sell books' tiers
 
     @property
     def legs(self) -> str:

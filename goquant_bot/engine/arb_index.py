@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from goquant_bot.domain.arbitrage import Conversion, PairQuote
-from goquant_bot.domain.book import OrderBook
+from goquant_bot.domain.book import Integrity, OrderBook
 from goquant_bot.domain.instruments import Symbol, Venue
 from goquant_bot.domain.opportunity import ThresholdGroup
 
@@ -38,6 +38,7 @@ class Snapshot:
     profit: float
     ts: float
     conversion: Conversion | None = None
+    trust: tuple[Integrity, Integrity] | None = None  # the buy and sell books' tiers
 
 
 class PairGroups:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from goquant_bot.domain.arbitrage import Conversion, Guard, PairQuote, check_pair, quote_pair
-from goquant_bot.domain.book import OrderBook
+from goquant_bot.domain.book import Integrity, OrderBook
 from goquant_bot.domain.events import ArbClosed, ArbFigures, ArbOpened, Event
 from goquant_bot.domain.instruments import Symbol, Venue
 from goquant_bot.domain.monitors import ArbMonitor, FiringPolicy
@@ -75,6 +75,7 @@ class OpenOpportunity:
     size: float
     complete: bool
     conversion: Conversion | None = None  # legs in different quotes: the rate used
+    trust: tuple[Integrity, Integrity] | None = None  # the buy and sell books' tiers
 
 
 class ArbitrageEngine(CrossRoutes):
@@ -309,7 +310,9 @@ class ArbitrageEngine(CrossRoutes):
                     events += self._fail(symbol, key, group, Guard.SUSPECT, now)
                     pair.track(key, group)
                     continue
-                snap = self._snapshots[(symbol, key)] = Snapshot(quote, edge, profit, now)
+                snap = self._snapshots[(symbol, key)] = Snapshot(
+                    quote, edge, profit, now, trust=(buy.trust, sell.trust)
+                )
                 if self._unconfirmed:
                     self._unconfirmed.pop((symbol, key), None)
                 events += self._events(symbol, key, group.update(edge, now, snap))
@@ -361,6 +364,7 @@ class ArbitrageEngine(CrossRoutes):
                     size=snap.quote.size,
                     complete=snap.quote.complete,
                     conversion=snap.conversion,
+                    trust=snap.trust,
                 )
             )
         return found
@@ -407,6 +411,7 @@ class ArbitrageEngine(CrossRoutes):
                         complete=snap.quote.complete,
                         conversion=snap.conversion,
                         route=key.route,
+                        trust=snap.trust,
                     )
                 )
             else:

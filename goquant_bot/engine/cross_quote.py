@@ -256,7 +256,8 @@ class CrossRoutes:
                 events += self._fail(home, key, group, guard, now)
                 pair.track(key, group)
                 continue
-            snap = Snapshot(quote, edge, profit, now, conversion)
+            trust = None if buy is None or sell is None else (buy.trust, sell.trust)
+            snap = Snapshot(quote, edge, profit, now, conversion, trust)
             self._snapshots[(home, key)] = snap
             if self._unconfirmed:
                 self._unconfirmed.pop((home, key), None)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 from goquant_bot.bot.config import BotConfig
@@ -12,6 +13,7 @@ from goquant_bot.bot.render import (
     split_message,
 )
 from goquant_bot.bot.types import Caller, ChatType, Reply
+from goquant_bot.domain.book import Integrity
 from goquant_bot.domain.events import ArbClosed, ArbOpened, MarketViewSignal
 from goquant_bot.domain.instruments import Instrument, Symbol, Venue
 from goquant_bot.domain.users import ChatPrefs, QuietHours
@@ -19,6 +21,24 @@ from goquant_bot.engine.arbitrage import OpenOpportunity
 from tests.bot.harness import ALICE, BN, BTC, OK, T0, Bot, data, text
 
 PARIS = ChatPrefs(1, quiet_hours=QuietHours("22:00", "07:00", "Europe/Paris"))
+
+
+def test_each_leg_says_how_far_its_book_can_be_trusted() -> None:
+    verified, snapshot = Integrity.VERIFIED, Integrity.SNAPSHOT
+    opened = ArbOpened(
+        "m00001", 1, BTC, BN, OK, T0, 100.0, 100.9, 9.99, 999.0, 0.7, 6.99, True,
+        trust=(verified, snapshot),
+    )  # fmt: skip
+    lines = render_event(opened).splitlines()
+    assert lines[1:3] == [
+        "Buy on <b>binance</b>✓ at 100.0000 · sell on <b>okx</b>~ at 100.9000",
+        "~ book snapshots or timestamps only",
+    ]
+    both = dataclasses.replace(opened, trust=(verified, verified))
+    assert render_event(both).splitlines()[1:3] == [
+        "Buy on <b>binance</b>✓ at 100.0000 · sell on <b>okx</b>✓ at 100.9000",
+        "Net edge <b>0.70 %</b> after fees · profit 6.99 USDT on 999 USDT (9.99 BTC)",
+    ]
 
 
 def test_arbitrage_opened_and_closed() -> None:

@@ -230,7 +230,7 @@ def test_alerts_show_prices_at_the_tick_size(tmp_path: Path) -> None:
     )
     key = AlertKey(11, "m00001", "BTC-USDT binance->okx")
     live = AlertSnapshot(key, AlertKind.ARBITRAGE, Phase.OPEN, opened)
-    prices = "Buy on <b>binance</b> at 100.00 · sell on <b>okx</b> at 101.0"
+    prices = "Buy on <b>binance</b>✓ at 100.00 · sell on <b>okx</b>✓ at 101.0"  # both verified
     assert renderer.render(live, bot.now).splitlines()[1] == prices
     bot.arb.remove_monitor("m00001")  # no current figures: the opening as it was
     assert renderer.render(live, bot.now).splitlines()[1] == prices

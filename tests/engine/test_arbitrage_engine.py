@@ -4,7 +4,7 @@ from collections.abc import Iterable
 
 import pytest
 
-from goquant_bot.domain.book import BookState, OrderBook
+from goquant_bot.domain.book import BookState, Integrity, OrderBook
 from goquant_bot.domain.events import ArbClosed, ArbOpened, Event
 from goquant_bot.domain.instruments import InstrumentKey, Symbol, Venue
 from goquant_bot.domain.monitors import ArbMonitor, FiringPolicy
@@ -328,3 +328,27 @@ def test_a_restored_opening_whose_books_never_return_closes_after_the_grace() ->
     (closed,) = after.evaluate(BTC, 261.0)
     assert isinstance(closed, ArbClosed)
     assert closed.reason == "not_live"
+
+
+def test_an_opening_and_its_live_figures_carry_each_legs_book_tier() -> None:
+    books = Books()
+    calm(books)
+    arb = engine(books)
+    arb.add_monitor(monitor(), 100.0)
+    arb.evaluate(BTC, 100.0)
+    books.set(OKX, 100.5, 100.7, ts=101.0).integrity = Integrity.SNAPSHOT  # e.g. no sequence
+    polled = books.set(BIN, 99.9, 100.0, ts=101.0, state=BookState.POLLED)
+    arb.remove_monitor("m1")
+    arb.add_monitor(monitor(allow_polled=True), 101.0)
+    (opened,) = arb.evaluate(BTC, 101.0)
+    assert isinstance(opened, ArbOpened)
+    # A book kept from REST polls is a snapshot too, whatever its venue checks when streaming.
+    assert polled.integrity is Integrity.VERIFIED
+    assert opened.trust == (Integrity.SNAPSHOT, Integrity.SNAPSHOT)
+    (live,) = arb.open_opportunities("m1")
+    assert live.trust == (Integrity.SNAPSHOT, Integrity.SNAPSHOT)
+    books.set(BIN, 99.9, 100.0, ts=102.0)  # streaming again: verified
+    books.set(OKX, 100.5, 100.7, ts=102.0)
+    arb.evaluate(BTC, 102.0)
+    (live,) = arb.open_opportunities("m1")
+    assert live.trust == (Integrity.VERIFIED, Integrity.SNAPSHOT)
