@@ -22,7 +22,8 @@ from goquant_bot.domain.book import BookState, OrderBook
 from goquant_bot.domain.events import Event
 from goquant_bot.domain.instruments import InstrumentKey, Symbol, Venue
 from goquant_bot.domain.monitors import ArbMonitor
-from goquant_bot.engine.arbitrage import DEFAULT_TIERS, ArbConfig, ArbitrageEngine
+from goquant_bot.engine.arb_records import DEFAULT_TIERS, ArbConfig
+from goquant_bot.engine.arbitrage import ArbitrageEngine
 
 VENUES = tuple(Venue)
 SYMBOLS = tuple(Symbol(f"C{i:02d}", "USDT") for i in range(50))

@@ -26,11 +26,12 @@ from goquant_bot.app import (
 )
 from goquant_bot.app.preflight import check_health_port, check_startup
 from goquant_bot.app.replay import replay_with_signals
+from goquant_bot.config_report import secret_values
 from goquant_bot.domain.instruments import Symbol, Venue
 from goquant_bot.errors import ConfigError, RejectedInput
 from goquant_bot.logging import configure_logging, get_logger
 from goquant_bot.monitors.schema import load_monitors
-from goquant_bot.settings import Settings, load_settings, secret_values
+from goquant_bot.settings import Settings, load_settings
 from goquant_bot.storage.export import Skipped, history_files, read_closed, to_csv
 from goquant_bot.storage.instance_lock import AlreadyRunning, InstanceLock
 from goquant_bot.venues.replay import replay_files

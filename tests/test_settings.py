@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
+from goquant_bot.config_report import secret_values
 from goquant_bot.errors import ConfigError
-from goquant_bot.settings import Settings, load_settings, secret_values
+from goquant_bot.settings import Settings, load_settings
 from tests.helpers import BOT_TOKEN, REPO_ROOT
 
 

@@ -10,7 +10,7 @@ from typing import Any
 from goquant_bot.app.signals import build_signal_path
 from goquant_bot.domain.events import Event
 from goquant_bot.domain.instruments import Symbol, Venue
-from goquant_bot.engine.arbitrage import ArbConfig
+from goquant_bot.engine.arb_records import ArbConfig
 from goquant_bot.engine.history import HistoryWriter
 from goquant_bot.engine.replay import ReplayBooks
 from goquant_bot.errors import RejectedInput

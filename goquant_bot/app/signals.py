@@ -13,7 +13,8 @@ from typing import Any, Protocol
 from goquant_bot.domain.events import Event
 from goquant_bot.domain.instruments import Symbol, Venue
 from goquant_bot.domain.monitors import INTERNAL_OWNER, ArbMonitor
-from goquant_bot.engine.arbitrage import ArbConfig, ArbitrageEngine, BookSource
+from goquant_bot.engine.arb_records import ArbConfig, BookSource
+from goquant_bot.engine.arbitrage import ArbitrageEngine
 from goquant_bot.engine.history import HistoryWriter, OpportunityStats
 from goquant_bot.engine.market_view import MarketViewEngine, RoutedVenues
 from goquant_bot.engine.quotes import ArbQuotes

@@ -6,12 +6,10 @@ import re
 from collections.abc import Callable, Sequence
 
 from goquant_bot.alerts.state import AlertSnapshot, Phase, ViewUpdate
-from goquant_bot.bot.render import (
+from goquant_bot.bot.render import esc, fmt_pct, fmt_span
+from goquant_bot.bot.render_events import (
     VenueDecimals,
     alert_buttons,
-    esc,
-    fmt_pct,
-    fmt_span,
     render_event,
     render_open_opportunity,
 )
@@ -19,7 +17,7 @@ from goquant_bot.bot.types import Button, Keyboard
 from goquant_bot.domain.arbitrage import Conversion
 from goquant_bot.domain.events import ArbClosed, ArbOpened
 from goquant_bot.domain.users import ChatPrefs
-from goquant_bot.engine.arbitrage import OpenOpportunity
+from goquant_bot.engine.arb_records import OpenOpportunity
 
 # Parts of a live message that change with the clock alone: ages in the venue table, the
 # "updated" footer of a view, the "Open for" and "Monitor ... · time" lines of an open alert.

@@ -15,7 +15,7 @@ from goquant_bot.bot.users import UserStore
 from goquant_bot.domain.book import Integrity
 from goquant_bot.domain.cbbo import Cbbo
 from goquant_bot.domain.instruments import Instrument, Symbol, Venue
-from goquant_bot.engine.arbitrage import OpenOpportunity
+from goquant_bot.engine.arb_records import OpenOpportunity
 from goquant_bot.engine.history import OpportunityStats
 from goquant_bot.engine.quotes import ArbQuotes
 from goquant_bot.monitors.records import MonitorKind, MonitorRecord

@@ -23,7 +23,7 @@ from goquant_bot.domain.cbbo import Cbbo, VenueQuote
 from goquant_bot.domain.instruments import Symbol, Venue
 from goquant_bot.domain.trades import Trade
 from goquant_bot.domain.users import ChatPrefs
-from goquant_bot.engine.arbitrage import OpenOpportunity
+from goquant_bot.engine.arb_records import OpenOpportunity
 from goquant_bot.engine.quotes import PairFigures
 from goquant_bot.monitors.records import MonitorKind, MonitorRecord
 

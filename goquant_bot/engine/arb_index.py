@@ -9,6 +9,7 @@ from typing import Any
 
 from goquant_bot.domain.arbitrage import Conversion, PairQuote
 from goquant_bot.domain.book import Integrity, OrderBook
+from goquant_bot.domain.events import ArbFigures
 from goquant_bot.domain.instruments import Symbol, Venue
 from goquant_bot.domain.opportunity import ThresholdGroup
 
@@ -89,3 +90,10 @@ def all_groups(
 ) -> Iterable[tuple[GroupKey, ThresholdGroup]]:
     for pair in pairs.values():
         yield from pair.groups.items()
+
+
+def figures_of(snap: object) -> ArbFigures | None:
+    """The snapshot a ThresholdGroup kept for an opening or a peak, as event figures."""
+    if not isinstance(snap, Snapshot):
+        return None
+    return ArbFigures.of(snap.quote, snap.edge_pct, snap.profit)

@@ -9,13 +9,10 @@ from __future__ import annotations
 
 from bisect import bisect_left
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
-from typing import Protocol
+from collections.abc import Iterable, Sequence
 
-from goquant_bot.domain.arbitrage import Conversion, Guard, PairQuote, check_pair, quote_pair
-from goquant_bot.domain.book import Integrity, OrderBook
-from goquant_bot.domain.events import ArbClosed, ArbFigures, ArbOpened, Event
+from goquant_bot.domain.arbitrage import Guard, PairQuote, check_pair, quote_pair
+from goquant_bot.domain.events import ArbClosed, ArbOpened, Event
 from goquant_bot.domain.instruments import Symbol, Venue
 from goquant_bot.domain.monitors import ArbMonitor, FiringPolicy
 from goquant_bot.domain.opportunity import ThresholdGroup, Transition
@@ -24,58 +21,17 @@ from goquant_bot.engine.arb_index import (
     PairGroups,
     Snapshot,
     all_groups,
+    figures_of,
     net_edge,
     top_of_book,
 )
+from goquant_bot.engine.arb_records import (
+    ArbConfig,
+    BookSource,
+    OpenOpportunity,
+    RestoredOpening,
+)
 from goquant_bot.engine.cross_quote import CrossRoutes, Route
-
-DEFAULT_TIERS = (100.0, 500.0, 1_000.0, 5_000.0, 10_000.0, 50_000.0, 100_000.0)
-
-
-class BookSource(Protocol):
-    def books_for(self, symbol: Symbol, venues: Iterable[Venue] | None = None) -> list[OrderBook]:
-        """The books of ``symbol`` on ``venues`` (all venues when None)."""
-
-
-@dataclass(frozen=True, slots=True)
-class ArbConfig:
-    fees_pct: Mapping[Venue, float]  # default taker fees
-    size_tiers: tuple[float, ...] = DEFAULT_TIERS
-    hysteresis: float = 0.2  # fraction of the threshold
-    sanity_cap_pct: float = 5.0
-    max_skew_s: float = 5.0
-
-
-@dataclass(frozen=True, slots=True)
-class RestoredOpening:
-    """An opportunity that was open when the state was saved."""
-
-    symbol: Symbol
-    buy_venue: Venue
-    sell_venue: Venue
-    opened_at: float
-    peak_edge_pct: float
-    route: tuple[Symbol, Symbol] | None = None  # across quotes: (buy symbol, sell symbol)
-
-
-@dataclass(frozen=True, slots=True)
-class OpenOpportunity:
-    """What a live alert shows about one open opportunity."""
-
-    monitor_id: str
-    symbol: Symbol
-    buy_venue: Venue
-    sell_venue: Venue
-    opened_at: float
-    edge_pct: float
-    peak_edge_pct: float
-    profit: float
-    buy_price: float
-    sell_price: float
-    size: float
-    complete: bool
-    conversion: Conversion | None = None  # legs in different quotes: the rate used
-    trust: tuple[Integrity, Integrity] | None = None  # the buy and sell books' tiers
 
 
 class ArbitrageEngine(CrossRoutes):
@@ -168,9 +124,10 @@ class ArbitrageEngine(CrossRoutes):
         monitor = self.monitors.get(monitor_id)
         if monitor is None:
             return 0
+        cross_keys = list(self._cross_keys(monitor))
+        cross = {(k.buy, k.sell, k.route): (home, route) for home, route, k in cross_keys}
         keys = {(k.buy, k.sell, k.route): k for k in self._keys(monitor)}
-        cross = {(k.buy, k.sell, k.route): (home, route) for home, route, k in self._cross_keys(monitor)}  # fmt: skip
-        keys.update({(k.buy, k.sell, k.route): k for _, _, k in self._cross_keys(monitor)})
+        keys.update({(k.buy, k.sell, k.route): k for _, _, k in cross_keys})
         restored = 0
         for item in opened:
             where = (item.buy_venue, item.sell_venue, item.route)
@@ -429,8 +386,8 @@ class ArbitrageEngine(CrossRoutes):
                         last_edge_pct=last.edge_pct if last is not None else None,
                         reason=move.reason,
                         peak_at=move.peak_at,
-                        at_open=_figures(move.open_figures),
-                        at_peak=_figures(move.peak_figures),
+                        at_open=figures_of(move.open_figures),
+                        at_peak=figures_of(move.peak_figures),
                         route=key.route,
                     )
                 )
@@ -445,10 +402,3 @@ class ArbitrageEngine(CrossRoutes):
                     self.remove_monitor(monitor.id)
                     self.finished.append(monitor.id)
         return events
-
-
-def _figures(snap: object) -> ArbFigures | None:
-    """The snapshot a ThresholdGroup kept for an opening or a peak, as event figures."""
-    if not isinstance(snap, Snapshot):
-        return None
-    return ArbFigures.of(snap.quote, snap.edge_pct, snap.profit)

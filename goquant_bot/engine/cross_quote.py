@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, NamedTuple
+from typing import NamedTuple
 
 from goquant_bot.domain.arbitrage import (
     Conversion,
@@ -22,9 +22,7 @@ from goquant_bot.domain.instruments import Symbol, Venue
 from goquant_bot.domain.monitors import ArbMonitor
 from goquant_bot.domain.opportunity import ThresholdGroup, Transition
 from goquant_bot.engine.arb_index import GroupKey, PairGroups, Snapshot, net_edge, top_of_book
-
-if TYPE_CHECKING:
-    from goquant_bot.engine.arbitrage import ArbConfig, BookSource
+from goquant_bot.engine.arb_records import ArbConfig, BookSource
 
 
 class Route(NamedTuple):

@@ -12,7 +12,7 @@ from itertools import permutations
 
 from goquant_bot.domain.arbitrage import check_pair, quote_pair
 from goquant_bot.domain.instruments import Symbol, Venue
-from goquant_bot.engine.arbitrage import ArbConfig, BookSource
+from goquant_bot.engine.arb_records import ArbConfig, BookSource
 
 
 @dataclass(frozen=True, slots=True)

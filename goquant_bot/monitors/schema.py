@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 from goquant_bot.domain.instruments import Symbol, Venue
 from goquant_bot.domain.monitors import ArbMonitor, FiringPolicy, MarketViewMonitor
-from goquant_bot.engine.arbitrage import RestoredOpening
+from goquant_bot.engine.arb_records import RestoredOpening
 from goquant_bot.errors import RejectedInput
 from goquant_bot.monitors.records import MonitorKind, MonitorRecord, monitor_to_dict
 

@@ -20,7 +20,8 @@ from goquant_bot.bot.telegram import TelegramTransport, build_bot
 from goquant_bot.domain.instruments import Symbol, Venue
 from goquant_bot.domain.monitors import ArbMonitor
 from goquant_bot.domain.users import ChatPrefs
-from goquant_bot.engine.arbitrage import ArbConfig, ArbitrageEngine
+from goquant_bot.engine.arb_records import ArbConfig
+from goquant_bot.engine.arbitrage import ArbitrageEngine
 from tests.alerts.rig import LoopClock
 from tests.alerts.scripted import Prefs, closed, opened
 from tests.alerts.simulated_time import SimulatedTimeLoop, simulated_loop

@@ -16,7 +16,8 @@ from goquant_bot.bot.users import UserStore
 from goquant_bot.domain.book import BookState, OrderBook
 from goquant_bot.domain.events import Event
 from goquant_bot.domain.instruments import Instrument, InstrumentKey, Symbol, Venue
-from goquant_bot.engine.arbitrage import ArbConfig, ArbitrageEngine
+from goquant_bot.engine.arb_records import ArbConfig
+from goquant_bot.engine.arbitrage import ArbitrageEngine
 from goquant_bot.engine.history import OpportunityStats
 from goquant_bot.engine.market_view import MarketViewEngine
 from goquant_bot.engine.quotes import ArbQuotes

@@ -6,18 +6,14 @@ import dataclasses
 from pathlib import Path
 
 from goquant_bot.bot.config import BotConfig
-from goquant_bot.bot.render import (
-    alert_buttons,
-    render_event,
-    render_open_opportunity,
-    split_message,
-)
+from goquant_bot.bot.render import split_message
+from goquant_bot.bot.render_events import alert_buttons, render_event, render_open_opportunity
 from goquant_bot.bot.types import Caller, ChatType, Reply
 from goquant_bot.domain.book import Integrity
 from goquant_bot.domain.events import ArbClosed, ArbOpened, MarketViewSignal
 from goquant_bot.domain.instruments import Instrument, Symbol, Venue
 from goquant_bot.domain.users import ChatPrefs, QuietHours
-from goquant_bot.engine.arbitrage import OpenOpportunity
+from goquant_bot.engine.arb_records import OpenOpportunity
 from tests.bot.harness import ALICE, BN, BTC, OK, T0, Bot, data, text
 
 PARIS = ChatPrefs(1, quiet_hours=QuietHours("22:00", "07:00", "Europe/Paris"))
@@ -61,6 +57,12 @@ def test_arbitrage_opened_and_closed() -> None:
     below = ArbClosed("m1", 1, BTC, BN, OK, T0 + 90, T0, 0.5, 0.2, "below_threshold")
     assert "Closed after 1 min 30 s, peak 0.50 % (last 0.20 %)" in render_event(below)
     assert "Why: the edge fell below the threshold" in render_event(below)
+    for reason, why in (
+        ("no_conversion", "no live book converts between the two quote currencies"),
+        ("unverified", "a book is no longer one whose content is checked"),
+    ):
+        guard = ArbClosed("m1", 1, BTC, BN, OK, T0 + 9, T0, 0.5, None, reason)
+        assert f"Why: {why}" in render_event(guard)  # every guard has words, not its code
     assert data([Reply("x", alert_buttons("m00001"))]) == ["m:m00001:mute", "m:m00001:stop"]
 
 

@@ -9,13 +9,13 @@ import pytest
 
 from goquant_bot.alerts.state import AlertKey, AlertKind, AlertSnapshot, Phase
 from goquant_bot.bot.alert_text import AlertRenderer
-from goquant_bot.bot.render import render_open_opportunity
+from goquant_bot.bot.render_events import render_open_opportunity
 from goquant_bot.domain.arbitrage import Conversion
 from goquant_bot.domain.events import ArbOpened
 from goquant_bot.domain.instruments import InstrumentKey, Symbol, Venue
 from goquant_bot.domain.monitors import ArbMonitor
 from goquant_bot.domain.users import ChatPrefs
-from goquant_bot.engine.arbitrage import OpenOpportunity
+from goquant_bot.engine.arb_records import OpenOpportunity
 from tests.bot.harness import BN, BTC, LISTINGS, T0, Bot, text
 
 CB, KR = Venue.COINBASE, Venue.KRAKEN

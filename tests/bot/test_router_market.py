@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from goquant_bot.bot.config import BotConfig
-from goquant_bot.bot.render import render_event
+from goquant_bot.bot.render_events import render_event
 from goquant_bot.domain.book import BookState
 from goquant_bot.domain.events import MarketViewSignal
 from goquant_bot.domain.monitors import MarketViewMonitor

@@ -8,7 +8,8 @@ from goquant_bot.domain.book import BookState, Integrity, OrderBook
 from goquant_bot.domain.events import ArbClosed, ArbOpened, Event
 from goquant_bot.domain.instruments import InstrumentKey, Symbol, Venue
 from goquant_bot.domain.monitors import ArbMonitor, FiringPolicy
-from goquant_bot.engine.arbitrage import ArbConfig, ArbitrageEngine
+from goquant_bot.engine.arb_records import ArbConfig
+from goquant_bot.engine.arbitrage import ArbitrageEngine
 
 BTC = Symbol("BTC", "USDT")
 BIN, OKX, BYB = Venue.BINANCE, Venue.OKX, Venue.BYBIT

@@ -11,7 +11,8 @@ from goquant_bot.domain.book import BookState, OrderBook
 from goquant_bot.domain.events import ArbOpened
 from goquant_bot.domain.instruments import InstrumentKey, Symbol, Venue
 from goquant_bot.domain.monitors import ArbMonitor
-from goquant_bot.engine.arbitrage import ArbConfig, ArbitrageEngine
+from goquant_bot.engine.arb_records import ArbConfig
+from goquant_bot.engine.arbitrage import ArbitrageEngine
 
 BTC = Symbol("BTC", "USDT")
 VENUES = (Venue.BINANCE, Venue.OKX, Venue.BYBIT)

@@ -14,7 +14,8 @@ from goquant_bot.domain.book import BookState, OrderBook
 from goquant_bot.domain.events import ArbClosed, ArbOpened
 from goquant_bot.domain.instruments import InstrumentKey, Symbol, Venue
 from goquant_bot.domain.monitors import ArbMonitor
-from goquant_bot.engine.arbitrage import ArbConfig, ArbitrageEngine
+from goquant_bot.engine.arb_records import ArbConfig
+from goquant_bot.engine.arbitrage import ArbitrageEngine
 from goquant_bot.monitors.schema import opening_from_dict, opening_to_dict
 
 BTC_USD, BTC_USDT, USDT_USD = Symbol("BTC", "USD"), Symbol("BTC", "USDT"), Symbol("USDT", "USD")

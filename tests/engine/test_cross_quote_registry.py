@@ -6,7 +6,8 @@ import pytest
 
 from goquant_bot.domain.instruments import InstrumentKey, Symbol, Venue
 from goquant_bot.domain.monitors import ArbMonitor
-from goquant_bot.engine.arbitrage import ArbConfig, ArbitrageEngine
+from goquant_bot.engine.arb_records import ArbConfig
+from goquant_bot.engine.arbitrage import ArbitrageEngine
 from goquant_bot.engine.market_view import MarketViewEngine
 from goquant_bot.engine.registry import MonitorRegistry
 from goquant_bot.errors import RejectedInput

@@ -14,7 +14,8 @@ from goquant_bot.domain.book import BookState
 from goquant_bot.domain.events import ArbClosed, ArbOpened, Event
 from goquant_bot.domain.instruments import InstrumentKey, Symbol, Venue
 from goquant_bot.domain.monitors import INTERNAL_OWNER, ArbMonitor, FiringPolicy, MarketViewMonitor
-from goquant_bot.engine.arbitrage import ArbConfig, ArbitrageEngine
+from goquant_bot.engine.arb_records import ArbConfig
+from goquant_bot.engine.arbitrage import ArbitrageEngine
 from goquant_bot.engine.history import HistoryWriter, OpportunityStats
 from goquant_bot.engine.market_view import MarketViewEngine
 from goquant_bot.engine.registry import MonitorRegistry

@@ -18,7 +18,7 @@ import pytest
 
 from goquant_bot.app import arb_config
 from goquant_bot.app.replay import replay_with_signals
-from goquant_bot.engine.arbitrage import ArbConfig
+from goquant_bot.engine.arb_records import ArbConfig
 from goquant_bot.monitors.schema import load_monitors
 from goquant_bot.settings import load_settings
 from tests.helpers import REPO_ROOT

@@ -14,13 +14,14 @@ import pytest
 from structlog.testing import capture_logs
 
 from goquant_bot.app.market import build_market_data, read_venues, venue_sources
+from goquant_bot.config_report import secret_values
 from goquant_bot.domain.book import BookState
 from goquant_bot.domain.cbbo import consolidate
 from goquant_bot.domain.instruments import InstrumentKey, Symbol, Venue
 from goquant_bot.errors import ConfigError
 from goquant_bot.logging import configure_logging, get_logger
 from goquant_bot.marketdata.service import MarketDataService
-from goquant_bot.settings import LogSettings, Settings, load_settings, secret_values
+from goquant_bot.settings import LogSettings, Settings, load_settings
 from goquant_bot.venues import gomarket_format as fmt
 from goquant_bot.venues.gomarket import l1_request
 from goquant_bot.venues.net import AiohttpGet, websocket_connect
