@@ -20,10 +20,7 @@ class MonitorEvent:
     definition: Mapping[str, Any]
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "topic": self.topic,
-            **{f.name: _plain(getattr(self, f.name)) for f in fields(self)},
-        }
+        return _as_dict(self)
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,7 +75,7 @@ class ChatBlocked:
     paused: int
 
     def to_dict(self) -> dict[str, Any]:
-        return {"topic": self.topic, "chat_id": self.chat_id, "paused": self.paused}
+        return _as_dict(self)
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,11 +87,7 @@ class ChatMigrated:
     new_chat_id: int
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "topic": self.topic,
-            "old_chat_id": self.old_chat_id,
-            "new_chat_id": self.new_chat_id,
-        }
+        return _as_dict(self)
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,3 +129,8 @@ def event_from_dict(data: Mapping[str, Any]) -> MonitorEvent | ChatBlocked | Cha
 
 def _plain(value: Any) -> Any:
     return dict(value) if isinstance(value, Mapping) else value
+
+
+def _as_dict(event: Any) -> dict[str, Any]:
+    """An event's stable form: its topic and its fields as plain values."""
+    return {"topic": event.topic, **{f.name: _plain(getattr(event, f.name)) for f in fields(event)}}
