@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 from goquant_bot.logging import configure_logging
-from goquant_bot.settings import LogSettings
+from goquant_bot.settings_sections import LogSettings
 from tests.storage.crash_harness import DEBOUNCE_S, WINDOW_S, run_kills
 
 LANES = 4

@@ -21,7 +21,7 @@ from goquant_bot.domain.events import ArbClosed, ArbOpened
 from goquant_bot.domain.instruments import Symbol, Venue
 from goquant_bot.domain.users import ChatPrefs
 from goquant_bot.logging import configure_logging
-from goquant_bot.settings import LogSettings
+from goquant_bot.settings_sections import LogSettings
 
 IDLE_SAMPLES = 2_000
 BACKLOG_CHATS = 2_000

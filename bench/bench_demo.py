@@ -21,7 +21,8 @@ from goquant_bot.app import App, build
 from goquant_bot.bot.types import Caller
 from goquant_bot.domain.events import ArbOpened, Event
 from goquant_bot.logging import configure_logging
-from goquant_bot.settings import LogSettings, Settings
+from goquant_bot.settings import Settings
+from goquant_bot.settings_sections import LogSettings
 
 CHATS = 60  # two waves of 30
 SECOND_WAVE_S = 37.0

@@ -18,7 +18,8 @@ from typing import IO, Any
 import structlog
 
 from goquant_bot.errors import ConfigError
-from goquant_bot.settings import ENV_NESTED, ENV_PREFIX, LogSettings
+from goquant_bot.settings import ENV_NESTED, ENV_PREFIX
+from goquant_bot.settings_sections import LogSettings
 
 # A Telegram bot token wherever it appears (e.g. in the Bot API URL a library logs).
 _TOKEN_PATTERN = re.compile(r"\d{3,}:[A-Za-z0-9_-]{30,}")

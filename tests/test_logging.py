@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from goquant_bot.logging import REDACTED, Redactor, configure_logging, get_logger
-from goquant_bot.settings import LogSettings
+from goquant_bot.settings_sections import LogSettings
 from tests.helpers import BOT_TOKEN
 
 pytestmark = pytest.mark.usefixtures("restore_logging")

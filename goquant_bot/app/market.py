@@ -15,7 +15,8 @@ from goquant_bot.marketdata.directory import SymbolDirectory
 from goquant_bot.marketdata.hub import HubConfig, MarketDataHub
 from goquant_bot.marketdata.incidents import VenueIncident
 from goquant_bot.marketdata.service import MarketDataService
-from goquant_bot.settings import GoMarketSettings, MarketDataSettings, Settings, VenueSettings
+from goquant_bot.settings import Settings
+from goquant_bot.settings_sections import GoMarketSettings, MarketDataSettings, VenueSettings
 from goquant_bot.supervisor import Backoff, Stage, TaskSpec
 from goquant_bot.venues import gomarket
 from goquant_bot.venues.base import Recorder

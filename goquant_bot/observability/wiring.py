@@ -18,7 +18,7 @@ from goquant_bot.engine.service import SignalService
 from goquant_bot.marketdata.hub import MarketDataHub
 from goquant_bot.observability.metrics import BotCollector, VenueCounters
 from goquant_bot.observability.server import HealthServer
-from goquant_bot.settings import ObservabilitySettings
+from goquant_bot.settings_sections import ObservabilitySettings
 
 
 def build_health(

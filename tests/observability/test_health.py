@@ -11,7 +11,8 @@ from goquant_bot.domain.book import BookState
 from goquant_bot.domain.instruments import InstrumentKey, Symbol, Venue
 from goquant_bot.domain.monitors import ArbMonitor
 from goquant_bot.observability.wiring import build_health
-from goquant_bot.settings import ObservabilitySettings, Settings
+from goquant_bot.settings import Settings
+from goquant_bot.settings_sections import ObservabilitySettings
 from tests.engine.test_service import Setup
 from tests.helpers import wait_until
 

@@ -21,7 +21,8 @@ from goquant_bot.domain.instruments import InstrumentKey, Symbol, Venue
 from goquant_bot.errors import ConfigError
 from goquant_bot.logging import configure_logging, get_logger
 from goquant_bot.marketdata.service import MarketDataService
-from goquant_bot.settings import LogSettings, Settings, load_settings
+from goquant_bot.settings import Settings, load_settings
+from goquant_bot.settings_sections import LogSettings
 from goquant_bot.venues import gomarket_format as fmt
 from goquant_bot.venues.gomarket import l1_request
 from goquant_bot.venues.net import AiohttpGet, websocket_connect

@@ -16,7 +16,7 @@ from goquant_bot.bot.telegram.adapter import AdapterConfig, TelegramAdapter
 from goquant_bot.bot.telegram.transport import TelegramTransport
 from goquant_bot.bot.types import Commands
 from goquant_bot.errors import ConfigError
-from goquant_bot.settings import TelegramSettings
+from goquant_bot.settings_sections import TelegramSettings
 
 DEFAULT_BASE_URL = "https://api.telegram.org/bot"
 # Updates handled at once (different chats); one chat's updates always run in order.
