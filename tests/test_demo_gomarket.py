@@ -11,9 +11,9 @@ from goquant_bot.domain.instruments import InstrumentKey, Symbol, Venue
 from goquant_bot.settings import Settings
 from goquant_bot.venues.gomarket import GoMarketProtocol
 from goquant_bot.venues.sim import SimConfig
+from goquant_bot.venues.sim.addresses import open_session
 from goquant_bot.venues.sim.model import MarketModel
-from goquant_bot.venues.sim.rest import rest_answer
-from goquant_bot.venues.sim.venues import open_session
+from goquant_bot.venues.sim.rest_routes import rest_answer
 from tests.helpers import wait_until
 from tests.test_demo import demo_settings, stop
 

@@ -19,12 +19,12 @@ from goquant_bot.settings import Settings
 from goquant_bot.settings_sections import GoMarketSettings, MarketDataSettings, VenueSettings
 from goquant_bot.supervisor import Backoff, Stage, TaskSpec
 from goquant_bot.venues import gomarket
-from goquant_bot.venues.base import Recorder
 from goquant_bot.venues.capture import CaptureWriter
 from goquant_bot.venues.feed import FeedConfig, VenueFeed
 from goquant_bot.venues.gomarket_format import API_KEY_HEADER, DEFAULT_BASE
 from goquant_bot.venues.gomarket_net import BackoffHttp, BudgetedConnector
 from goquant_bot.venues.net import AiohttpGet, websocket_connect
+from goquant_bot.venues.records import Recorder
 from goquant_bot.venues.registry import VENUES, VenueSpec
 from goquant_bot.venues.sim import SIMULATED_LABEL
 from goquant_bot.venues.transport import HttpGet, HttpResponse, WsConnection, WsConnector

@@ -15,7 +15,8 @@ from urllib.parse import urlencode
 from goquant_bot.domain.instruments import Instrument, Symbol, Venue, match_native
 from goquant_bot.errors import RejectedInput, VenueProtocolError, VenueUnavailable
 from goquant_bot.logging import get_logger
-from goquant_bot.venues.base import Recorder, RestRequest, SymbolMap
+from goquant_bot.venues.base import SymbolMap
+from goquant_bot.venues.records import Recorder, RestRequest
 from goquant_bot.venues.transport import HttpGet
 
 log = get_logger(__name__)

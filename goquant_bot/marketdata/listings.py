@@ -10,7 +10,7 @@ from goquant_bot.domain.instruments import Venue
 from goquant_bot.logging import get_logger
 from goquant_bot.marketdata.directory import SymbolDirectory, fetch_venue
 from goquant_bot.supervisor import Backoff
-from goquant_bot.venues.base import Recorder
+from goquant_bot.venues.records import Recorder
 from goquant_bot.venues.registry import VenueSpec
 from goquant_bot.venues.transport import HttpGet
 

@@ -13,7 +13,7 @@ from goquant_bot.marketdata.hub import MarketDataHub
 from goquant_bot.marketdata.incidents import IncidentWatch, VenueIncident
 from goquant_bot.marketdata.listings import ListingKeeper
 from goquant_bot.supervisor import Backoff
-from goquant_bot.venues.base import Recorder
+from goquant_bot.venues.records import Recorder
 from goquant_bot.venues.registry import VenueSpec
 from goquant_bot.venues.transport import HttpGet
 

@@ -23,58 +23,21 @@ from abc import ABC, abstractmethod
 from collections import Counter
 from collections.abc import Collection
 from dataclasses import dataclass, field
-from typing import ClassVar, NamedTuple, Protocol
+from typing import ClassVar
 
 from goquant_bot.domain.book import BookState, Integrity, OrderBook
 from goquant_bot.domain.instruments import InstrumentKey, Symbol, Venue
 from goquant_bot.domain.trades import TakerSide, Trade
 from goquant_bot.logging import get_logger
+from goquant_bot.venues.records import NOTHING, Produced
+from goquant_bot.venues.records import RestRequest as RestRequest
 from goquant_bot.venues.symbols import SymbolMap as SymbolMap
 from goquant_bot.venues.symbols import split_concatenated
 
 log = get_logger(__name__)
 
 RAW_LOG_LIMIT = 300  # characters of a bad frame kept in the log
-
-
-@dataclass(frozen=True, slots=True)
-class RestRequest:
-    """A REST call the protocol needs. ``purpose``: 'snapshot', 'poll', 'instruments' or
-    'connect' (asked before each connection, see ``connect_request``)."""
-
-    venue: Venue
-    url: str
-    params: tuple[tuple[str, str], ...]
-    weight: int
-    purpose: str
-    symbol: Symbol | None = None
-    method: str = "GET"  # POST only where a venue requires it (KuCoin's public token)
-
-
-class Produced(NamedTuple):
-    """What a protocol produced since its last ``drain()``, in the order it was produced.
-    A NamedTuple, like L1: one is built after nearly every frame."""
-
-    frames: tuple[str, ...] = ()
-    requests: tuple[RestRequest, ...] = ()
-    changed: frozenset[Symbol] = frozenset()
-    trades: tuple[Trade, ...] = ()
-
-    def __bool__(self) -> bool:
-        return bool(self.frames or self.requests or self.changed or self.trades)
-
-
-NOTHING = Produced()
 _NO_SYMBOLS: frozenset[Symbol] = frozenset()
-
-
-class Recorder(Protocol):
-    """Receives everything a connection sends and receives (the capture format)."""
-
-    def connect(self, conn: int, addr: str, ts: float) -> None: ...
-    def send(self, conn: int, data: str, ts: float) -> None: ...
-    def recv(self, conn: int, data: str, ts: float) -> None: ...
-    def http(self, conn: int, url: str, data: str, ts: float, status: int = 200) -> None: ...
 
 
 def taker_side(value: object) -> TakerSide | None:

@@ -8,7 +8,7 @@ from urllib.parse import urlencode
 
 from goquant_bot.errors import VenueUnavailable
 from goquant_bot.logging import get_logger
-from goquant_bot.venues.base import Recorder, RestRequest
+from goquant_bot.venues.records import Recorder, RestRequest
 from goquant_bot.venues.transport import HttpGet
 
 log = get_logger(__name__)

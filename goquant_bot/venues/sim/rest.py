@@ -1,17 +1,13 @@
-"""REST of the simulated venues: depth snapshots and instrument lists, in each venue's format."""
+"""REST of the simulated Binance, OKX, Bybit, Deribit, Coinbase and Kraken: depth snapshots and
+instrument lists, in each venue's format (``rest_routes`` sends each GET to its answer)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
-from types import MappingProxyType
-from urllib.parse import urlsplit
+from collections.abc import Mapping
 
 from goquant_bot.domain.instruments import Venue
 from goquant_bot.venues.kraken_rest import LEGACY_TICKERS, legacy_name
-from goquant_bot.venues.sim import gateio, kucoin
-from goquant_bot.venues.sim.bitget import bitget_symbols
 from goquant_bot.venues.sim.book import SimBook, decimal_text
-from goquant_bot.venues.sim.cryptocom import cryptocom_instruments
 from goquant_bot.venues.sim.encoders import (
     binance_partial_depth,
     book_time,
@@ -23,46 +19,7 @@ from goquant_bot.venues.sim.encoders import (
     okx_levels,
     text_levels,
 )
-from goquant_bot.venues.sim.gomarket import HOST_MARK, gomarket_rest
-from goquant_bot.venues.sim.htx import htx_symbols
 from goquant_bot.venues.sim.model import MarketModel
-from goquant_bot.venues.sim.spot_rest import SPOT_VENUES, spot_rest_answer
-
-
-def rest_answer(model: MarketModel, url: str, params: Iterable[tuple[str, str]]) -> tuple[int, str]:
-    """(HTTP status, body) the venue would answer to a GET."""
-    parts = urlsplit(url)
-    host, path = (parts.hostname or "").lower(), parts.path.rstrip("/")
-    query = dict(params)
-    if "gateio" in host:
-        answer = gateio.rest_answer(model, path, query)
-        return answer or (404, dumps({"error": f"no such endpoint: {path}"}))
-    if "kucoin" in host:
-        answer = kucoin.rest_answer(model, path, query)
-        return answer or (404, dumps({"code": "404000", "msg": f"no such endpoint: {path}"}))
-    if HOST_MARK in host:
-        return gomarket_rest(model, path)
-    if host == "api.crypto.com":  # the venue id is not part of its host name
-        if path == "/exchange/v1/public/get-instruments":
-            return cryptocom_instruments(model, query)
-        return 404, dumps({"error": f"no such endpoint: {path}"})
-    if host == "api.huobi.pro":
-        if path == "/v1/common/symbols":
-            return htx_symbols(model, query)
-        return 404, dumps({"error": f"no such endpoint: {path}"})
-    for venue in SPOT_VENUES:
-        if venue.value in host:
-            answer = spot_rest_answer(model, venue, path, query)
-            if answer is not None:
-                return answer
-            return 404, dumps({"error": f"no such endpoint: {path}"})
-    for venue, routes in _ROUTES.items():
-        if venue.value in host:
-            handler = routes.get(path)
-            if handler is None:
-                return 404, dumps({"error": f"no such endpoint: {path}"})
-            return handler(model, query)
-    return 404, dumps({"error": f"unknown host {host!r}"})
 
 
 def _find(model: MarketModel, venue: Venue, native: str | None) -> SimBook | None:
@@ -79,7 +36,7 @@ def _int(query: Mapping[str, str], key: str, default: int, cap: int) -> int:
         return default
 
 
-def _binance_depth(model: MarketModel, query: Mapping[str, str]) -> tuple[int, str]:
+def binance_depth(model: MarketModel, query: Mapping[str, str]) -> tuple[int, str]:
     """``{"lastUpdateId":1027024,"bids":[["4.00000000","431.00000000"]],"asks":[...]}``."""
     book = _find(model, Venue.BINANCE, query.get("symbol"))
     if book is None:
@@ -87,7 +44,7 @@ def _binance_depth(model: MarketModel, query: Mapping[str, str]) -> tuple[int, s
     return 200, dumps(binance_partial_depth(book, _int(query, "limit", 100, 5000)))
 
 
-def _binance_instruments(model: MarketModel, query: Mapping[str, str]) -> tuple[int, str]:
+def binance_instruments(model: MarketModel, query: Mapping[str, str]) -> tuple[int, str]:
     entries = []
     for symbol in model.listings(Venue.BINANCE):
         asset = model.asset(symbol.base)
@@ -131,7 +88,7 @@ def _binance_instruments(model: MarketModel, query: Mapping[str, str]) -> tuple[
     return 200, dumps(body)
 
 
-def _okx_books(model: MarketModel, query: Mapping[str, str]) -> tuple[int, str]:
+def okx_books(model: MarketModel, query: Mapping[str, str]) -> tuple[int, str]:
     """``{"code":"0","msg":"","data":[{"asks":[[px,sz,"0",n]],"bids":[...],"ts":"..."}]}``."""
     book = _find(model, Venue.OKX, query.get("instId"))
     if book is None:
@@ -145,7 +102,7 @@ def _okx_books(model: MarketModel, query: Mapping[str, str]) -> tuple[int, str]:
     return 200, dumps({"code": "0", "msg": "", "data": [item]})
 
 
-def _okx_instruments(model: MarketModel, query: Mapping[str, str]) -> tuple[int, str]:
+def okx_instruments(model: MarketModel, query: Mapping[str, str]) -> tuple[int, str]:
     data = []
     for symbol in model.listings(Venue.OKX):
         asset = model.asset(symbol.base)
@@ -164,7 +121,7 @@ def _okx_instruments(model: MarketModel, query: Mapping[str, str]) -> tuple[int,
     return 200, dumps({"code": "0", "msg": "", "data": data})
 
 
-def _bybit_orderbook(model: MarketModel, query: Mapping[str, str]) -> tuple[int, str]:
+def bybit_orderbook(model: MarketModel, query: Mapping[str, str]) -> tuple[int, str]:
     book = _find(model, Venue.BYBIT, query.get("symbol"))
     if book is None:
         return 200, dumps(
@@ -191,7 +148,7 @@ def _bybit_orderbook(model: MarketModel, query: Mapping[str, str]) -> tuple[int,
     )
 
 
-def _bybit_instruments(model: MarketModel, query: Mapping[str, str]) -> tuple[int, str]:
+def bybit_instruments(model: MarketModel, query: Mapping[str, str]) -> tuple[int, str]:
     entries = []
     for symbol in model.listings(Venue.BYBIT):
         asset = model.asset(symbol.base)
@@ -220,7 +177,7 @@ def _bybit_instruments(model: MarketModel, query: Mapping[str, str]) -> tuple[in
     )
 
 
-def _deribit_order_book(model: MarketModel, query: Mapping[str, str]) -> tuple[int, str]:
+def deribit_order_book(model: MarketModel, query: Mapping[str, str]) -> tuple[int, str]:
     book = _find(model, Venue.DERIBIT, query.get("instrument_name"))
     ts_ms = book_time(model)
     if book is None:
@@ -247,7 +204,7 @@ def _deribit_order_book(model: MarketModel, query: Mapping[str, str]) -> tuple[i
     return 200, deribit_reply(None, ts_ms, result)
 
 
-def _deribit_instruments(model: MarketModel, query: Mapping[str, str]) -> tuple[int, str]:
+def deribit_instruments(model: MarketModel, query: Mapping[str, str]) -> tuple[int, str]:
     currency = query.get("currency", "any").upper()
     result = []
     for symbol in model.listings(Venue.DERIBIT):
@@ -276,7 +233,7 @@ def _deribit_instruments(model: MarketModel, query: Mapping[str, str]) -> tuple[
     return 200, body
 
 
-def _coinbase_book(model: MarketModel, query: Mapping[str, str]) -> tuple[int, str]:
+def coinbase_book(model: MarketModel, query: Mapping[str, str]) -> tuple[int, str]:
     """``{"pricebook":{"product_id":"BTC-USD","bids":[{"price":...,"size":...}],...}}``."""
     book = _find(model, Venue.COINBASE, query.get("product_id"))
     if book is None:
@@ -297,7 +254,7 @@ def _coinbase_book(model: MarketModel, query: Mapping[str, str]) -> tuple[int, s
     return 200, dumps({"pricebook": pricebook})
 
 
-def _coinbase_products(model: MarketModel, query: Mapping[str, str]) -> tuple[int, str]:
+def coinbase_products(model: MarketModel, query: Mapping[str, str]) -> tuple[int, str]:
     products = []
     for symbol in model.listings(Venue.COINBASE):
         asset = model.asset(symbol.base)
@@ -326,7 +283,7 @@ def _coinbase_products(model: MarketModel, query: Mapping[str, str]) -> tuple[in
     return 200, dumps({"products": products, "num_products": len(products)})
 
 
-def _kraken_depth(model: MarketModel, query: Mapping[str, str]) -> tuple[int, str]:
+def kraken_depth(model: MarketModel, query: Mapping[str, str]) -> tuple[int, str]:
     """``{"error":[],"result":{"XXBTZUSD":{"asks":[["65000.1","0.5",1700000000]],...}}}``."""
     book = next(
         (
@@ -349,7 +306,7 @@ def _kraken_depth(model: MarketModel, query: Mapping[str, str]) -> tuple[int, st
     return 200, dumps({"error": [], "result": result})
 
 
-def _kraken_pairs(model: MarketModel, query: Mapping[str, str]) -> tuple[int, str]:
+def kraken_pairs(model: MarketModel, query: Mapping[str, str]) -> tuple[int, str]:
     """AssetPairs with Kraken's own tickers (XBT for BTC) in ``wsname``."""
     result = {}
     for symbol in model.listings(Venue.KRAKEN):
@@ -367,35 +324,3 @@ def _kraken_pairs(model: MarketModel, query: Mapping[str, str]) -> tuple[int, st
             "status": "online",
         }
     return 200, dumps({"error": [], "result": result})
-
-
-_Handler = Callable[[MarketModel, Mapping[str, str]], tuple[int, str]]
-_ROUTES: Mapping[Venue, Mapping[str, _Handler]] = MappingProxyType(
-    {
-        Venue.BINANCE: {
-            "/api/v3/depth": _binance_depth,
-            "/api/v3/exchangeInfo": _binance_instruments,
-        },
-        Venue.OKX: {
-            "/api/v5/market/books": _okx_books,
-            "/api/v5/public/instruments": _okx_instruments,
-        },
-        Venue.BYBIT: {
-            "/v5/market/orderbook": _bybit_orderbook,
-            "/v5/market/instruments-info": _bybit_instruments,
-        },
-        Venue.DERIBIT: {
-            "/api/v2/public/get_order_book": _deribit_order_book,
-            "/api/v2/public/get_instruments": _deribit_instruments,
-        },
-        Venue.COINBASE: {
-            "/api/v3/brokerage/market/product_book": _coinbase_book,
-            "/api/v3/brokerage/market/products": _coinbase_products,
-        },
-        Venue.KRAKEN: {
-            "/0/public/Depth": _kraken_depth,
-            "/0/public/AssetPairs": _kraken_pairs,
-        },
-        Venue.BITGET: {"/api/v2/spot/public/symbols": bitget_symbols},
-    }
-)

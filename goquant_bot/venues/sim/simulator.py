@@ -21,10 +21,10 @@ from collections.abc import Callable
 
 from goquant_bot.domain.instruments import Symbol, Venue
 from goquant_bot.errors import VenueUnavailable
+from goquant_bot.venues.sim.addresses import open_session
 from goquant_bot.venues.sim.model import MarketModel, SimConfig
-from goquant_bot.venues.sim.rest import rest_answer
+from goquant_bot.venues.sim.rest_routes import rest_answer
 from goquant_bot.venues.sim.sessions import VenueSession
-from goquant_bot.venues.sim.venues import open_session
 from goquant_bot.venues.transport import HttpGet, HttpResponse, WsConnector
 
 # Shown wherever simulated data reaches a user (status lines, alerts, the console banner).

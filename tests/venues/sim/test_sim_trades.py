@@ -8,10 +8,10 @@ from goquant_bot.domain.instruments import Venue
 from goquant_bot.domain.trades import TakerSide, Trade
 from goquant_bot.venues.base import SymbolMap, VenueProtocol
 from goquant_bot.venues.registry import VENUES
+from goquant_bot.venues.sim.addresses import open_session
 from goquant_bot.venues.sim.model import DEFAULT_VENUES, MarketModel
-from goquant_bot.venues.sim.rest import rest_answer
+from goquant_bot.venues.sim.rest_routes import rest_answer
 from goquant_bot.venues.sim.sessions import VenueSession
-from goquant_bot.venues.sim.venues import open_session
 from tests.venues.sim.test_simulator import START, calm
 
 SIM_VENUES = [spec.venue for spec in DEFAULT_VENUES]

@@ -18,10 +18,10 @@ from goquant_bot.errors import VenueUnavailable
 from goquant_bot.venues import binance
 from goquant_bot.venues.base import RestRequest, SymbolMap, VenueProtocol
 from goquant_bot.venues.registry import VENUES
+from goquant_bot.venues.sim.addresses import open_session
 from goquant_bot.venues.sim.model import DEFAULT_VENUES, MarketModel, SimConfig
-from goquant_bot.venues.sim.rest import rest_answer
+from goquant_bot.venues.sim.rest_routes import rest_answer
 from goquant_bot.venues.sim.simulator import SIMULATED_LABEL, SimulatedVenues
-from goquant_bot.venues.sim.venues import open_session
 from goquant_bot.venues.transport import WsConnection
 
 START = 1_700_000_000.0
