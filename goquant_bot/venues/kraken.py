@@ -14,7 +14,7 @@ from typing import Any, ClassVar
 
 import orjson
 
-from goquant_bot.domain.book import BookState, OrderBook
+from goquant_bot.domain.book import OrderBook
 from goquant_bot.domain.instruments import Symbol, Venue
 from goquant_bot.errors import VenueProtocolError
 from goquant_bot.logging import get_logger
@@ -30,7 +30,8 @@ from goquant_bot.venues.kraken_rest import (
     places,
     plain,
 )
-from goquant_bot.venues.levels import address_matches, apply_polled
+from goquant_bot.venues.levels import address_matches
+from goquant_bot.venues.polling import on_poll_answer
 
 # Re-exported: callers take a venue's instrument helpers from its protocol module.
 __all__ = ["KrakenProtocol", "instruments_request", "parse_instruments", "subscription_depth"]
@@ -387,24 +388,9 @@ class KrakenProtocol(VenueProtocol):
         return depth_request(self.rest_base, symbol, min(self.depth, POLL_COUNT_MAX))
 
     def on_rest(self, request: RestRequest, status: int, body: str, now: float) -> None:
-        symbol = request.symbol
-        book = self.books.get(symbol) if symbol is not None else None
-        if book is None or request.purpose != "poll":
-            self.stats.skipped[f"rest:{request.purpose}"] += 1
-            return
-        if status != 200:
-            self.stats.errors["poll_failed"] += 1
-            log.warning("poll_failed", venue=self.venue.value, symbol=str(symbol), status=status)
-            return
-        try:
-            bids, asks, venue_ts = parse_depth(body)
-        except VenueProtocolError:
-            self.bad_frame("poll_invalid", body)
-            return
-        if book.state is BookState.LIVE:
-            self.stats.skipped["poll_while_live"] += 1
-            return
-        state = self._books.get(book.key.symbol)
+        on_poll_answer(self, request, status, body, now, parse_depth, self._restart_stream)
+
+    def _restart_stream(self, symbol: Symbol) -> None:
+        state = self._books.get(symbol)
         if state is not None:
             state.reset()  # the stream must start again from a snapshot
-        apply_polled(self, book, bids, asks, now, venue_ts)
