@@ -20,7 +20,7 @@ from goquant_bot.errors import VenueProtocolError
 from goquant_bot.logging import get_logger
 from goquant_bot.venues.base import RestRequest, VenueProtocol, taker_side
 from goquant_bot.venues.coinbase_rest import parse_iso_time
-from goquant_bot.venues.kraken_book import KrakenBook, Texts, parse_v1_payloads
+from goquant_bot.venues.kraken_book import KrakenBook, Texts, parse_v1_payloads, parse_v2_item
 from goquant_bot.venues.kraken_rest import (
     DEFAULT_REST_BASE,
     depth_request,
@@ -28,7 +28,6 @@ from goquant_bot.venues.kraken_rest import (
     parse_depth,
     parse_instruments,
     places,
-    plain,
 )
 from goquant_bot.venues.levels import address_matches
 from goquant_bot.venues.polling import on_poll_answer
@@ -51,16 +50,6 @@ POLL_COUNT_MAX = 500
 def subscription_depth(levels: int) -> int:
     """The smallest book depth Kraken offers that holds ``levels`` levels."""
     return next((d for d in DEPTHS if d >= levels), DEPTHS[-1])
-
-
-def _text(value: Any) -> str:
-    """A price or quantity as its wire text (v2 numbers arrive as float texts or ints)."""
-    if type(value) is str:
-        return plain(value)
-    if type(value) is int:
-        return str(value)
-    msg = f"not a number: {value!r}"
-    raise VenueProtocolError(msg)
 
 
 class KrakenProtocol(VenueProtocol):
@@ -209,16 +198,8 @@ class KrakenProtocol(VenueProtocol):
             return
         for item in data:
             try:
-                native = item["symbol"]
-                bids = [(_text(lv["price"]), _text(lv["qty"])) for lv in item["bids"]]
-                asks = [(_text(lv["price"]), _text(lv["qty"])) for lv in item["asks"]]
-                checksum = item["checksum"]
-                stamp = item.get("timestamp")
-                venue_ts = parse_iso_time(stamp) if type(stamp) is str else None
-            except (KeyError, TypeError, VenueProtocolError):
-                self.bad_frame("bad_book", text)
-                continue
-            if type(checksum) is not int or type(native) is not str:
+                native, bids, asks, checksum, venue_ts = parse_v2_item(item)
+            except VenueProtocolError:
                 self.bad_frame("bad_book", text)
                 continue
             state = self._state_for(native)
