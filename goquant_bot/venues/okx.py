@@ -33,6 +33,7 @@ from goquant_bot.venues.okx_rest import (
     float_levels,
     parse_rest_books,
 )
+from goquant_bot.venues.okx_style import read_push
 
 log = get_logger(__name__)
 
@@ -92,24 +93,10 @@ class OkxProtocol(VenueProtocol):
         ``{"arg":{"channel":"books","instId":"BTC-USDT"},"action":"update","data":[{"asks":[["8476.98","415","0","13"]],"bids":[],"ts":"1597026383085","checksum":0,"prevSeqId":123,"seqId":124}]}``
         """
         self._last_recv = now
-        if text == "pong":
+        push = read_push(self, text, self._on_event)
+        if push is None:
             return
-        try:
-            msg = orjson.loads(text)
-        except orjson.JSONDecodeError:
-            self.bad_frame("bad_json", text)
-            return
-        if type(msg) is not dict:
-            self.bad_frame("bad_shape", text)
-            return
-        data = msg.get("data")
-        if data is None:
-            self._on_event(msg, text)
-            return
-        arg = msg.get("arg")
-        if type(arg) is not dict or type(data) is not list or type(arg.get("instId")) is not str:
-            self.bad_frame("bad_shape", text)
-            return
+        msg, arg, data = push
         channel = arg.get("channel")
         if channel != "books":
             if channel == "trades":
