@@ -20,19 +20,24 @@ from goquant_bot.domain.instruments import Symbol, Venue
 from goquant_bot.errors import VenueProtocolError
 from goquant_bot.logging import get_logger
 from goquant_bot.venues.base import RAW_LOG_LIMIT, RestRequest, VenueProtocol
+from goquant_bot.venues.bitfinex_book import (
+    BookChannel,
+    BookChannels,
+    apply_level,
+    checksum_matches,
+)
 from goquant_bot.venues.bitfinex_rest import (
-    CHECKSUM_LEVELS,
     DEFAULT_REST_BASE,
     FLAGS,
     INFO_MAINTENANCE,
     INFO_MAINTENANCE_END,
     INFO_RESTART,
     OB_CHECKSUM,
-    bitfinex_checksum,
     book_length,
     book_request,
     instruments_request,
     is_spot_pair,
+    pair_native,
     pair_symbol,
     parse_book_levels,
     parse_instruments,
@@ -52,18 +57,6 @@ WS_HOSTS = frozenset({"api-pub.bitfinex.com", "api.bitfinex.com"})
 _loads = orjson.loads
 
 
-class _Channel:
-    """One subscribed book channel."""
-
-    __slots__ = ("book", "crossed", "pending", "snapshot")
-
-    def __init__(self, book: OrderBook) -> None:
-        self.book = book
-        self.snapshot = False  # the channel's snapshot has been applied
-        self.crossed = False  # crossed after its last message (maybe in the middle of a batch)
-        self.pending = False  # changed since its last checksum (checksums on)
-
-
 class BitfinexProtocol(VenueProtocol):
     """One Bitfinex public WebSocket connection carrying ``book`` channels of spot pairs."""
 
@@ -78,10 +71,7 @@ class BitfinexProtocol(VenueProtocol):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._channels: dict[int, _Channel] = {}
-        self._chan_of: dict[Symbol, int] = {}
-        self._pending: set[Symbol] = set()  # subscribe sent, no answer yet
-        self._cancelled: set[Symbol] = set()  # unsubscribed while the subscribe was pending
+        self._book_chans = BookChannels()
         self._seq: int | None = None
         # Checksums on: a book is published only at its checksum message, i.e. verified and
         # whole (Bitfinex sends one message per level, so a batch is crossed half-way).
@@ -97,9 +87,7 @@ class BitfinexProtocol(VenueProtocol):
     def native_name(self, symbol: Symbol) -> str:
         native = self.symbols.native(symbol)
         if native is None:
-            native = f"t{symbol.base}{symbol.quote}"
-            if len(native) != 7:
-                native = f"t{symbol.base}:{symbol.quote}"
+            native = pair_native(symbol)
             self.symbols.add(native, symbol)
         return native
 
@@ -115,18 +103,13 @@ class BitfinexProtocol(VenueProtocol):
     def on_open(self, now: float) -> None:
         self._seq = None
         self._checksums = False
-        self._channels.clear()
-        self._chan_of.clear()
-        self._pending.clear()
-        self._cancelled.clear()
+        self._book_chans.clear()
         self._trade_chans.clear()
         self._outbox.append(orjson.dumps({"event": "conf", "flags": FLAGS}).decode())
         super().on_open(now)
 
     def on_close(self, now: float) -> None:
-        self._channels.clear()
-        self._chan_of.clear()
-        self._pending.clear()
+        self._book_chans.close()
         self._trade_chans.clear()
         super().on_close(now)
 
@@ -149,46 +132,30 @@ class BitfinexProtocol(VenueProtocol):
 
     def _send_subscribe(self, symbols: list[Symbol], now: float) -> None:
         for symbol in symbols:
-            self._cancelled.discard(symbol)
-            if symbol in self._pending or symbol in self._chan_of:
-                continue  # Bitfinex refuses a duplicate (10301); the channel is on its way
-            self._pending.add(symbol)
-            frame = {
-                "event": "subscribe",
-                "channel": "book",
-                "symbol": self.native_name(symbol),
-                "prec": "P0",
-                "freq": "F0",
-                "len": str(self._len),
-            }
-            self._outbox.append(orjson.dumps(frame).decode())
+            frame = self._book_chans.subscribe(symbol, self.native_name(symbol), self._len)
+            if frame is not None:
+                self._outbox.append(frame)
 
     def _send_unsubscribe(self, symbols: list[Symbol], now: float) -> None:
         for symbol in symbols:
-            chan_id = self._chan_of.pop(symbol, None)
-            if chan_id is None:
-                if symbol in self._pending:
-                    self._cancelled.add(symbol)  # unsubscribed once its channel id is known
-                continue
-            self._channels.pop(chan_id, None)
-            self._outbox.append(orjson.dumps({"event": "unsubscribe", "chanId": chan_id}).decode())
+            frame = self._book_chans.unsubscribe(symbol)
+            if frame is not None:
+                self._outbox.append(frame)
 
     def _restart_book(self, book: OrderBook, now: float) -> None:
         """A new channel (unsubscribe + subscribe) starts with a snapshot; a subscription
         still waiting for its answer will bring one anyway."""
         symbol = book.key.symbol
-        if self.connected and symbol in self._chan_of:
+        if self.connected and symbol in self._book_chans.chan_of:
             self._send_unsubscribe([symbol], now)
             self._send_subscribe([symbol], now)
 
     def _forget(self, symbol: Symbol) -> None:
-        chan_id = self._chan_of.get(symbol)
-        if chan_id is not None:
-            self._channels.pop(chan_id, None)
+        self._book_chans.forget(symbol)
 
     def _invalidate(self, book: OrderBook, symbol: Symbol) -> None:
         # A channel still attached (replay, where nothing is resubscribed) waits for a snapshot.
-        channel = self._channels.get(self._chan_of.get(symbol, -1))
+        channel = self._book_chans.of(symbol)
         if channel is not None:
             channel.snapshot = False
             channel.crossed = False
@@ -225,7 +192,7 @@ class BitfinexProtocol(VenueProtocol):
                 self._gap(text, now)
                 return
             self._seq = seq
-        channel = self._channels.get(msg[0])
+        channel = self._book_chans.channels.get(msg[0])
         if channel is None:
             trade_symbol = self._trade_chans.symbol_of.get(msg[0])
             if trade_symbol is not None:
@@ -268,12 +235,12 @@ class BitfinexProtocol(VenueProtocol):
 
     def _gap(self, text: str, now: float) -> None:
         """A lost message on the connection: any book may have lost it, rebuild them all."""
-        for chan_id in list(self._channels):
-            channel = self._channels.get(chan_id)
+        for chan_id in list(self._book_chans.channels):
+            channel = self._book_chans.channels.get(chan_id)
             if channel is not None:
                 self.resync(channel.book, "seq_gap", now, text)
 
-    def _on_snapshot(self, channel: _Channel, payload: list[Any], text: str, now: float) -> None:
+    def _on_snapshot(self, channel: BookChannel, payload: list[Any], text: str, now: float) -> None:
         book = channel.book
         try:
             bids, asks = parse_book_levels(payload)
@@ -286,32 +253,19 @@ class BitfinexProtocol(VenueProtocol):
         channel.snapshot = True
         self._settle(channel, now)
 
-    def _on_update(self, channel: _Channel, level: list[Any], text: str, now: float) -> None:
+    def _on_update(self, channel: BookChannel, level: list[Any], text: str, now: float) -> None:
         book = channel.book
         if not channel.snapshot:
             self.stats.skipped["update_before_snapshot"] += 1
             return
         try:
-            price, count, amount = level
-            price = float(price)
-            amount = float(amount)
-            if count > 0 and amount > 0:
-                book.bids.set(price, amount)
-            elif count > 0 and amount < 0:
-                book.asks.set(price, -amount)
-            elif count == 0 and amount == 1:
-                book.bids.set(price, 0.0)
-            elif count == 0 and amount == -1:
-                book.asks.set(price, 0.0)
-            else:
-                msg = "count and amount disagree"
-                raise ValueError(msg)
+            apply_level(book, level)
         except (TypeError, ValueError):
             self.resync(book, "bad_level", now, text)
             return
         self._settle(channel, now)
 
-    def _settle(self, channel: _Channel, now: float) -> None:
+    def _settle(self, channel: BookChannel, now: float) -> None:
         """After a snapshot or level: with checksums, wait for the checksum message; without,
         publish unless crossed (a cross still there at the next heartbeat resyncs)."""
         if self._checksums:
@@ -321,7 +275,7 @@ class BitfinexProtocol(VenueProtocol):
         if not channel.crossed:
             self.mark_live(channel.book, now, None)
 
-    def _on_checksum(self, channel: _Channel, msg: list[Any], text: str, now: float) -> None:
+    def _on_checksum(self, channel: BookChannel, msg: list[Any], text: str, now: float) -> None:
         checksum = msg[2] if len(msg) > 2 else None
         if type(checksum) is not int:
             self.bad_frame("bad_checksum", text)
@@ -331,10 +285,7 @@ class BitfinexProtocol(VenueProtocol):
         if not channel.snapshot:
             self.stats.skipped["checksum_before_snapshot"] += 1
             return
-        ours = bitfinex_checksum(
-            book.bids.levels(CHECKSUM_LEVELS), book.asks.levels(CHECKSUM_LEVELS)
-        )
-        if ours != checksum:
+        if not checksum_matches(book, checksum):
             self.resync(book, "checksum", now, text)
             return
         channel.crossed = channel.pending = False
@@ -373,25 +324,17 @@ class BitfinexProtocol(VenueProtocol):
         if msg.get("channel") != "book" or type(chan_id) is not int or type(native) is not str:
             self.stats.skipped["subscribed:other"] += 1
             return
-        known = self.symbols.symbol(native)
-        if known is not None and known in self._cancelled:
-            self._cancelled.discard(known)
-            self._pending.discard(known)
-            self._outbox.append(orjson.dumps({"event": "unsubscribe", "chanId": chan_id}).decode())
+        frame = self._book_chans.drop_cancelled(self.symbols.symbol(native), chan_id)
+        if frame is not None:
+            self._outbox.append(frame)
             return
         book = self.book_for(native)
         if book is None:
             self.stats.skipped["not_spot" if not self.is_spot_name(native) else "unsubscribed"] += 1
             return
-        symbol = book.key.symbol
-        self._pending.discard(symbol)
-        previous = self._chan_of.get(symbol)
-        if previous is not None:
-            self._channels.pop(previous, None)
-        self._chan_of[symbol] = chan_id
-        self._channels[chan_id] = _Channel(book)
+        self._book_chans.attach(chan_id, book)
         if book.state is not BookState.SYNCING:
-            self._invalidate(book, symbol)  # a new channel: wait for its snapshot
+            self._invalidate(book, book.key.symbol)  # a new channel: wait for its snapshot
 
     def _on_trades_subscribed(self, chan_id: int, native: str) -> None:
         """``{"event":"subscribed","channel":"trades","chanId":19111,"symbol":"tBTCUSD"}``"""
@@ -414,7 +357,7 @@ class BitfinexProtocol(VenueProtocol):
         if type(native) is str:
             symbol = self.symbols.symbol(native)
             if symbol is not None:
-                self._pending.discard(symbol)
+                self._book_chans.pending.discard(symbol)
                 self._trade_chans.pending.discard(symbol)
 
     def _on_info(self, msg: dict[str, Any], now: float) -> None:

@@ -80,6 +80,13 @@ def pair_symbol(pair: str) -> Symbol | None:
         return None
 
 
+def pair_native(symbol: Symbol) -> str:
+    """The Bitfinex name of a pair we were not told about: ``tBTCUSD``, or ``tDOGE:USD``
+    when a currency code is not three letters long."""
+    native = f"t{symbol.base}{symbol.quote}"
+    return native if len(native) == 7 else f"t{symbol.base}:{symbol.quote}"
+
+
 @lru_cache(maxsize=65536)
 def js_number(value: float) -> str:
     """``value`` as JavaScript prints it: 1.0 -> "1", 1e-07 -> "1e-7", 1e21 -> "1e+21"."""

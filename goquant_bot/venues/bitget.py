@@ -27,6 +27,7 @@ from goquant_bot.venues.crc_books import (
     remember,
 )
 from goquant_bot.venues.levels import address_matches, non_finite, valid_levels
+from goquant_bot.venues.okx_style import read_push
 
 log = get_logger(__name__)
 
@@ -89,24 +90,10 @@ class BitgetProtocol(VenueProtocol):
         """A push, an event or ``pong``; a books push looks like
         ``{"action":"update","arg":{"instType":"SPOT","channel":"books","instId":"BTCUSDT"},"data":[{"asks":[["27000.5","8.76"]],"bids":[],"checksum":-1648218735,"seq":124,"ts":"1695716059516"}],"ts":1695716059516}``
         """
-        if text == "pong":
+        push = read_push(self, text, self._on_event)
+        if push is None:
             return
-        try:
-            msg = orjson.loads(text)
-        except orjson.JSONDecodeError:
-            self.bad_frame("bad_json", text)
-            return
-        if type(msg) is not dict:
-            self.bad_frame("bad_shape", text)
-            return
-        data = msg.get("data")
-        if data is None:
-            self._on_event(msg, text)
-            return
-        arg = msg.get("arg")
-        if type(arg) is not dict or type(data) is not list or type(arg.get("instId")) is not str:
-            self.bad_frame("bad_shape", text)
-            return
+        msg, arg, data = push
         if arg.get("instType") not in ("SPOT", None):
             self.stats.skipped["not_spot"] += 1
             return

@@ -30,7 +30,8 @@ from goquant_bot.venues.coinbase_rest import (
     parse_instruments,
     parse_iso_time,
 )
-from goquant_bot.venues.levels import address_matches, apply_polled
+from goquant_bot.venues.levels import address_matches
+from goquant_bot.venues.polling import on_poll_answer
 
 # Re-exported: callers take a venue's instrument helpers from its protocol module.
 __all__ = ["CoinbaseProtocol", "instruments_request", "parse_instruments"]
@@ -347,23 +348,5 @@ class CoinbaseProtocol(VenueProtocol):
         return book_request(self.rest_base, self.native_name(symbol), symbol, limit)
 
     def on_rest(self, request: RestRequest, status: int, body: str, now: float) -> None:
-        symbol = request.symbol
-        book = self.books.get(symbol) if symbol is not None else None
-        if book is None or request.purpose != "poll":
-            self.stats.skipped[f"rest:{request.purpose}"] += 1
-            return
-        if status != 200:
-            self.stats.errors["poll_failed"] += 1
-            log.warning("poll_failed", venue=self.venue.value, symbol=str(symbol), status=status)
-            return
-        try:
-            bids, asks, venue_ts = parse_book(body)
-        except VenueProtocolError:
-            self.bad_frame("poll_invalid", body)
-            return
-        if book.state is BookState.LIVE:
-            self.stats.skipped["poll_while_live"] += 1
-            return
         # The stream must start again from a snapshot: updates never apply to polled data.
-        self._synced.discard(book.key.symbol)
-        apply_polled(self, book, bids, asks, now, venue_ts)
+        on_poll_answer(self, request, status, body, now, parse_book, self._synced.discard)

@@ -14,13 +14,13 @@ from typing import Any, ClassVar
 
 import orjson
 
-from goquant_bot.domain.book import BookState, OrderBook
+from goquant_bot.domain.book import OrderBook
 from goquant_bot.domain.instruments import Symbol, Venue
 from goquant_bot.errors import VenueProtocolError
 from goquant_bot.logging import get_logger
 from goquant_bot.venues.base import RestRequest, VenueProtocol, taker_side
 from goquant_bot.venues.coinbase_rest import parse_iso_time
-from goquant_bot.venues.kraken_book import KrakenBook, Texts, parse_v1_payloads
+from goquant_bot.venues.kraken_book import KrakenBook, Texts, parse_v1_payloads, parse_v2_item
 from goquant_bot.venues.kraken_rest import (
     DEFAULT_REST_BASE,
     depth_request,
@@ -28,9 +28,9 @@ from goquant_bot.venues.kraken_rest import (
     parse_depth,
     parse_instruments,
     places,
-    plain,
 )
-from goquant_bot.venues.levels import address_matches, apply_polled
+from goquant_bot.venues.levels import address_matches
+from goquant_bot.venues.polling import on_poll_answer
 
 # Re-exported: callers take a venue's instrument helpers from its protocol module.
 __all__ = ["KrakenProtocol", "instruments_request", "parse_instruments", "subscription_depth"]
@@ -50,16 +50,6 @@ POLL_COUNT_MAX = 500
 def subscription_depth(levels: int) -> int:
     """The smallest book depth Kraken offers that holds ``levels`` levels."""
     return next((d for d in DEPTHS if d >= levels), DEPTHS[-1])
-
-
-def _text(value: Any) -> str:
-    """A price or quantity as its wire text (v2 numbers arrive as float texts or ints)."""
-    if type(value) is str:
-        return plain(value)
-    if type(value) is int:
-        return str(value)
-    msg = f"not a number: {value!r}"
-    raise VenueProtocolError(msg)
 
 
 class KrakenProtocol(VenueProtocol):
@@ -208,16 +198,8 @@ class KrakenProtocol(VenueProtocol):
             return
         for item in data:
             try:
-                native = item["symbol"]
-                bids = [(_text(lv["price"]), _text(lv["qty"])) for lv in item["bids"]]
-                asks = [(_text(lv["price"]), _text(lv["qty"])) for lv in item["asks"]]
-                checksum = item["checksum"]
-                stamp = item.get("timestamp")
-                venue_ts = parse_iso_time(stamp) if type(stamp) is str else None
-            except (KeyError, TypeError, VenueProtocolError):
-                self.bad_frame("bad_book", text)
-                continue
-            if type(checksum) is not int or type(native) is not str:
+                native, bids, asks, checksum, venue_ts = parse_v2_item(item)
+            except VenueProtocolError:
                 self.bad_frame("bad_book", text)
                 continue
             state = self._state_for(native)
@@ -387,24 +369,9 @@ class KrakenProtocol(VenueProtocol):
         return depth_request(self.rest_base, symbol, min(self.depth, POLL_COUNT_MAX))
 
     def on_rest(self, request: RestRequest, status: int, body: str, now: float) -> None:
-        symbol = request.symbol
-        book = self.books.get(symbol) if symbol is not None else None
-        if book is None or request.purpose != "poll":
-            self.stats.skipped[f"rest:{request.purpose}"] += 1
-            return
-        if status != 200:
-            self.stats.errors["poll_failed"] += 1
-            log.warning("poll_failed", venue=self.venue.value, symbol=str(symbol), status=status)
-            return
-        try:
-            bids, asks, venue_ts = parse_depth(body)
-        except VenueProtocolError:
-            self.bad_frame("poll_invalid", body)
-            return
-        if book.state is BookState.LIVE:
-            self.stats.skipped["poll_while_live"] += 1
-            return
-        state = self._books.get(book.key.symbol)
+        on_poll_answer(self, request, status, body, now, parse_depth, self._restart_stream)
+
+    def _restart_stream(self, symbol: Symbol) -> None:
+        state = self._books.get(symbol)
         if state is not None:
             state.reset()  # the stream must start again from a snapshot
-        apply_polled(self, book, bids, asks, now, venue_ts)

@@ -1,4 +1,4 @@
-"""Kraken book upkeep: each level's checksum text, v1 payloads, truncation to the depth.
+"""Kraken book upkeep: each level's checksum text, v2 items and v1 payloads, truncation to the depth.
 
 A level's part of the checksum is rendered once, when the level arrives, at the pair's
 precision: AssetPairs gives it (tick and lot sizes) and every snapshot shows it (Kraken writes
@@ -13,6 +13,7 @@ from typing import Any, NamedTuple
 
 from goquant_bot.domain.book import BookSide, OrderBook
 from goquant_bot.errors import VenueProtocolError
+from goquant_bot.venues.coinbase_rest import parse_iso_time
 from goquant_bot.venues.kraken_rest import CHECKSUM_LEVELS, decimals, pad, plain, render_level
 
 Texts = list[tuple[str, str]]
@@ -109,6 +110,45 @@ class KrakenBook:
         if text is None:  # never expected: every level was rendered on arrival
             text = render(f"{price:.{self.price_dp}f}", f"{qty:.{self.qty_dp}f}", 0, 0)
         return text
+
+
+class V2Book(NamedTuple):
+    """The content of one v2 book item."""
+
+    native: str
+    bids: Texts
+    asks: Texts
+    checksum: int
+    venue_ts: float | None
+
+
+def _text(value: Any) -> str:
+    """A price or quantity as its wire text (v2 numbers arrive as float texts or ints)."""
+    if type(value) is str:
+        return plain(value)
+    if type(value) is int:
+        return str(value)
+    msg = f"not a number: {value!r}"
+    raise VenueProtocolError(msg)
+
+
+def parse_v2_item(item: Any) -> V2Book:
+    """``{"symbol":"BTC/USD","bids":[{"price":65000.1,"qty":0.5}],"asks":[...],
+    "checksum":2439117997,"timestamp":"2023-10-06T17:35:55.440295Z"}`` (timestamp: updates)."""
+    try:
+        native = item["symbol"]
+        bids = [(_text(lv["price"]), _text(lv["qty"])) for lv in item["bids"]]
+        asks = [(_text(lv["price"]), _text(lv["qty"])) for lv in item["asks"]]
+        checksum = item["checksum"]
+        stamp = item.get("timestamp")
+        venue_ts = parse_iso_time(stamp) if type(stamp) is str else None
+    except (KeyError, TypeError) as exc:
+        msg = f"malformed v2 book item ({type(exc).__name__}: {exc})"
+        raise VenueProtocolError(msg) from exc
+    if type(checksum) is not int or type(native) is not str:
+        msg = "v2 book item without an integer checksum or a symbol"
+        raise VenueProtocolError(msg)
+    return V2Book(native, bids, asks, checksum, venue_ts)
 
 
 class V1Book(NamedTuple):

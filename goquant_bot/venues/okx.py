@@ -13,7 +13,6 @@ without a snapshot are buffered and a REST snapshot is requested (see ``okx_rest
 
 from __future__ import annotations
 
-from collections import deque
 from typing import Any, ClassVar
 
 import orjson
@@ -23,19 +22,18 @@ from goquant_bot.domain.instruments import Symbol, Venue
 from goquant_bot.errors import VenueProtocolError
 from goquant_bot.logging import get_logger
 from goquant_bot.venues.base import RAW_LOG_LIMIT, RestRequest, VenueProtocol, taker_side
-from goquant_bot.venues.crc_books import StringSide, remember
+from goquant_bot.venues.crc_books import remember
 from goquant_bot.venues.levels import address_matches, apply_polled, non_finite, valid_levels
+from goquant_bot.venues.okx_book import BookSync, rebuild_from_rest, strings_checksum
 from goquant_bot.venues.okx_rest import (
-    BOOKS_PATH,
-    CHECKSUM_LEVELS,
     DEFAULT_REST_BASE,
     BookUpdate,
     RestBook,
-    align_snapshot,
+    books_request,
     float_levels,
-    okx_checksum,
     parse_rest_books,
 )
+from goquant_bot.venues.okx_style import read_push
 
 log = get_logger(__name__)
 
@@ -43,26 +41,8 @@ WS_PATH = "/ws/v5/public"
 LIVE_HOSTS = frozenset({"ws.okx.com", "wsaws.okx.com"})
 STREAM_DEPTH = 400  # the books channel's depth: a REST snapshot must match it
 PING_AFTER_S = 25.0  # OKX closes a connection that stayed silent for 30 s
-MAX_BUFFERED = 600  # updates kept while a REST snapshot is on its way (a minute at 100 ms)
 RETRY_FIRST_S = 1.0  # after a failed REST snapshot; doubles up to RETRY_MAX_S
 RETRY_MAX_S = 30.0
-
-
-class _Sync:
-    """Per-book stream state that the OrderBook does not carry."""
-
-    __slots__ = ("backoff", "buffer", "checksum_only", "rest_pending", "retry_at", "seq", "strings")
-
-    def __init__(self) -> None:
-        self.seq: int | None = None  # seqId of the last applied message; None: no snapshot
-        # The snapshot came without seqId (older gateways): updates are checked by checksum.
-        self.checksum_only = False
-        # Original strings per price (bids, asks), kept only while the venue sends checksums.
-        self.strings: tuple[StringSide, StringSide] | None = None
-        self.buffer: deque[BookUpdate] = deque(maxlen=MAX_BUFFERED)
-        self.rest_pending = False
-        self.retry_at = 0.0  # no REST snapshot request before this time
-        self.backoff = 0.0
 
 
 class OkxProtocol(VenueProtocol):
@@ -80,7 +60,7 @@ class OkxProtocol(VenueProtocol):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._sync: dict[Symbol, _Sync] = {}
+        self._sync: dict[Symbol, BookSync] = {}
         self._next_id = 1
         self._last_recv = 0.0
         self._last_ping = 0.0
@@ -113,24 +93,10 @@ class OkxProtocol(VenueProtocol):
         ``{"arg":{"channel":"books","instId":"BTC-USDT"},"action":"update","data":[{"asks":[["8476.98","415","0","13"]],"bids":[],"ts":"1597026383085","checksum":0,"prevSeqId":123,"seqId":124}]}``
         """
         self._last_recv = now
-        if text == "pong":
+        push = read_push(self, text, self._on_event)
+        if push is None:
             return
-        try:
-            msg = orjson.loads(text)
-        except orjson.JSONDecodeError:
-            self.bad_frame("bad_json", text)
-            return
-        if type(msg) is not dict:
-            self.bad_frame("bad_shape", text)
-            return
-        data = msg.get("data")
-        if data is None:
-            self._on_event(msg, text)
-            return
-        arg = msg.get("arg")
-        if type(arg) is not dict or type(data) is not list or type(arg.get("instId")) is not str:
-            self.bad_frame("bad_shape", text)
-            return
+        msg, arg, data = push
         channel = arg.get("channel")
         if channel != "books":
             if channel == "trades":
@@ -219,7 +185,7 @@ class OkxProtocol(VenueProtocol):
             return
         sync = self._sync.get(book.key.symbol)
         if sync is None:
-            sync = self._sync[book.key.symbol] = _Sync()
+            sync = self._sync[book.key.symbol] = BookSync()
         update = BookUpdate(
             -1 if prev is None else prev, -1 if seq is None else seq, ts_ms, bids, asks
         )
@@ -241,7 +207,7 @@ class OkxProtocol(VenueProtocol):
             self.bad_frame("bad_action", text)
 
     def _apply_checksummed(
-        self, book: OrderBook, sync: _Sync, msg: BookUpdate, checksum: int, text: str, now: float
+        self, book: OrderBook, sync: BookSync, msg: BookUpdate, checksum: int, text: str, now: float
     ) -> None:
         """An update without seqId/prevSeqId: applied on a checksum-verified snapshot, and
         accepted only if the resulting book matches its checksum."""
@@ -257,7 +223,7 @@ class OkxProtocol(VenueProtocol):
     def _apply(
         self,
         book: OrderBook,
-        sync: _Sync,
+        sync: BookSync,
         msg: BookUpdate,
         checksum: int,
         snapshot: bool,
@@ -282,18 +248,14 @@ class OkxProtocol(VenueProtocol):
             return
         self.mark_live(book, now, msg.ts_ms / 1000)
 
-    def _checksum_ok(self, book: OrderBook, sync: _Sync, checksum: int) -> bool:
+    def _checksum_ok(self, book: OrderBook, sync: BookSync, checksum: int) -> bool:
         if sync.strings is None:
             # The snapshot came without a checksum (or by REST): no strings to check against.
             self.stats.skipped["checksum_unverified"] += 1
             return True
-        bid_strings, ask_strings = sync.strings
-        missing = ("", "")
-        bids = [bid_strings.get(p, missing) for p, _ in book.bids.levels(CHECKSUM_LEVELS)]
-        asks = [ask_strings.get(p, missing) for p, _ in book.asks.levels(CHECKSUM_LEVELS)]
-        return okx_checksum(bids, asks) == checksum
+        return strings_checksum(book, sync.strings) == checksum
 
-    def _buffer(self, book: OrderBook, sync: _Sync, update: BookUpdate, now: float) -> None:
+    def _buffer(self, book: OrderBook, sync: BookSync, update: BookUpdate, now: float) -> None:
         buffer = sync.buffer
         if buffer and update.prev != buffer[-1].seq:
             buffer.clear()  # only an unbroken run of updates can be replayed on a snapshot
@@ -308,14 +270,7 @@ class OkxProtocol(VenueProtocol):
         return self._books_request(symbol, min(self.depth, STREAM_DEPTH), "poll")
 
     def _books_request(self, symbol: Symbol, size: int, purpose: str) -> RestRequest:
-        return RestRequest(
-            venue=self.venue,
-            url=f"{self.rest_base}{BOOKS_PATH}",
-            params=(("instId", self.native_name(symbol)), ("sz", str(size))),
-            weight=1,
-            purpose=purpose,
-            symbol=symbol,
-        )
+        return books_request(self.rest_base, self.native_name(symbol), symbol, size, purpose)
 
     def on_rest(self, request: RestRequest, status: int, body: str, now: float) -> None:
         symbol = request.symbol
@@ -361,22 +316,13 @@ class OkxProtocol(VenueProtocol):
             return None
 
     def _apply_rest_snapshot(
-        self, book: OrderBook, sync: _Sync, snapshot: RestBook, now: float
+        self, book: OrderBook, sync: BookSync, snapshot: RestBook, now: float
     ) -> None:
-        aligned = align_snapshot(snapshot, sync.buffer)
-        if aligned is None:
+        venue_ts = rebuild_from_rest(book, sync, snapshot)
+        if venue_ts is None:
             self.stats.skipped["rest:snapshot_too_old"] += 1
             return
-        anchor, updates = aligned
-        book.bids.replace(snapshot.bids)
-        book.asks.replace(snapshot.asks)
-        sync.strings = None
-        for update in updates:  # validated when buffered
-            book.bids.apply_text(update.bids)
-            book.asks.apply_text(update.asks)
-        sync.seq = updates[-1].seq if updates else anchor
-        sync.buffer.clear()
-        self.mark_live(book, now, (updates[-1].ts_ms if updates else snapshot.ts_ms) / 1000)
+        self.mark_live(book, now, venue_ts)
 
     def _apply_poll(self, book: OrderBook, snapshot: RestBook, now: float) -> None:
         # The stream must start again from a snapshot: deltas never apply to polled data.

@@ -119,6 +119,20 @@ def _ok_data(body: str, what: str) -> list[Any]:
     return data
 
 
+def books_request(
+    rest_base: str, native: str, symbol: Symbol, size: int, purpose: str
+) -> RestRequest:
+    """``GET /api/v5/market/books?instId=BTC-USDT&sz=400``: a snapshot or a poll."""
+    return RestRequest(
+        venue=Venue.OKX,
+        url=f"{rest_base}{BOOKS_PATH}",
+        params=(("instId", native), ("sz", str(size))),
+        weight=1,
+        purpose=purpose,
+        symbol=symbol,
+    )
+
+
 def instruments_request(rest_base: str | None = None) -> RestRequest:
     """The REST request listing OKX spot instruments."""
     return RestRequest(
