@@ -11,12 +11,13 @@ from typing import Any, ClassVar
 
 import orjson
 
-from goquant_bot.domain.book import BookState, OrderBook
+from goquant_bot.domain.book import OrderBook
 from goquant_bot.domain.instruments import Instrument, Symbol, Venue
 from goquant_bot.errors import VenueProtocolError
 from goquant_bot.logging import get_logger
 from goquant_bot.venues.base import RestRequest, VenueProtocol, taker_side
-from goquant_bot.venues.levels import address_matches, apply_polled, parse_levels
+from goquant_bot.venues.levels import Levels, address_matches, parse_levels
+from goquant_bot.venues.polling import on_poll_answer
 
 log = get_logger(__name__)
 
@@ -268,32 +269,8 @@ class BybitProtocol(VenueProtocol):
         )
 
     def on_rest(self, request: RestRequest, status: int, body: str, now: float) -> None:
-        """``{"retCode":0,"retMsg":"OK","result":{"s":"BTCUSDT","b":[["65485.47","47.081829"]],
-        "a":[["65557.7","16.606555"]],"ts":1716863719031,"u":230704,"seq":1432604333}}``"""
-        symbol = request.symbol
-        book = self.books.get(symbol) if symbol is not None else None
-        if book is None or request.purpose != "poll":
-            self.stats.skipped[f"rest:{request.purpose}"] += 1
-            return
-        if status != 200:
-            self.stats.errors["poll_failed"] += 1
-            log.warning("poll_failed", venue=self.venue.value, symbol=str(symbol), status=status)
-            return
-        try:
-            result = _loads(body)
-            if result.get("retCode") != 0:
-                msg = f"retCode {result.get('retCode')}: {result.get('retMsg')}"
-                raise VenueProtocolError(msg)
-            snap = result["result"]
-            bids, asks, ts = parse_levels(snap["b"]), parse_levels(snap["a"]), snap["ts"]
-            venue_ts = float(ts) / 1000
-        except (ValueError, TypeError, KeyError, AttributeError, VenueProtocolError):
-            self.bad_frame("poll_invalid", body)
-            return
-        if book.state is BookState.LIVE:
-            self.stats.skipped["poll_while_live"] += 1
-            return
-        apply_polled(self, book, bids, asks, now, venue_ts)
+        # A snapshot in the stream resets the book: nothing of the stream to drop first.
+        on_poll_answer(self, request, status, body, now, parse_poll, lambda symbol: None)
 
 
 def instruments_request(rest_base: str | None = None) -> RestRequest:
@@ -348,3 +325,18 @@ def parse_instruments(body: str) -> list[Instrument]:
             Instrument(Venue.BYBIT, symbol, native, tick_size=tick_size, lot_size=lot_size)
         )
     return instruments
+
+
+def parse_poll(body: str) -> tuple[Levels, Levels, float | None]:
+    """``{"retCode":0,"retMsg":"OK","result":{"s":"BTCUSDT","b":[["65485.47","47.081829"]],
+    "a":[["65557.7","16.606555"]],"ts":1716863719031,"u":230704,"seq":1432604333}}``"""
+    try:
+        result = _loads(body)
+        if result.get("retCode") != 0:
+            msg = f"retCode {result.get('retCode')}: {result.get('retMsg')}"
+            raise VenueProtocolError(msg)
+        snap = result["result"]
+        return parse_levels(snap["b"]), parse_levels(snap["a"]), float(snap["ts"]) / 1000
+    except (ValueError, TypeError, KeyError, AttributeError) as exc:
+        msg = f"unreadable book: {exc!r}"
+        raise VenueProtocolError(msg) from None
