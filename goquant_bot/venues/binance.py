@@ -26,7 +26,7 @@ from goquant_bot.venues.binance_rest import (
     parse_snapshot,
     snapshot_limit,
 )
-from goquant_bot.venues.levels import apply_polled, valid_levels
+from goquant_bot.venues.levels import apply_polled
 from goquant_bot.venues.snapshot_sync import SnapshotSyncProtocol, SyncFeed, backoff
 
 # Re-exported: callers take a venue's instrument helpers from its protocol module.
@@ -153,16 +153,7 @@ class BinanceProtocol(SnapshotSyncProtocol[SyncFeed, Snapshot]):
             self._buffer(feed, data, now, text)
             return
         book = feed.book
-        if feed.bracket:
-            if last <= feed.last:
-                self.stats.skipped["stale_diff"] += 1
-                return
-            if first > feed.last + 1:
-                self._gap(feed, data, "gap", now, text)
-                return
-            feed.bracket = False
-        elif first != feed.last + 1:
-            self._gap(feed, data, "gap", now, text)
+        if not self._in_chain(feed, first, last, data, now, text):
             return
         try:
             book.bids.apply_text(bids)
@@ -175,19 +166,6 @@ class BinanceProtocol(SnapshotSyncProtocol[SyncFeed, Snapshot]):
         feed.last = last
         self._trim(book)
         self.mark_live(book, now, event_ms / 1000)
-
-    def _gap(self, feed: SyncFeed, data: dict[str, Any], reason: str, now: float, raw: str) -> None:
-        """Rebuild the book; the diff that showed the gap starts the new buffer."""
-        self.resync(feed.book, reason, now, raw)
-        self._buffer(feed, data, now, raw)
-
-    def _buffer(self, feed: SyncFeed, data: dict[str, Any], now: float, raw: str) -> None:
-        """Keep a diff until the snapshot arrives; levels are checked here, off the hot path."""
-        if not (valid_levels(data["b"]) and valid_levels(data["a"])):
-            self.bad_frame("bad_level", raw)
-            return
-        feed.buffer.append(data)
-        self._request_snapshot(feed, now)
 
     def _on_trade(self, data: dict[str, Any], text: str, now: float) -> None:
         """``{"e":"trade","E":1672515782136,"s":"BNBBTC","t":12345,"p":"0.001","q":"100",

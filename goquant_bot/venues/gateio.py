@@ -221,29 +221,8 @@ class GateioProtocol(SnapshotSyncProtocol[SyncFeed, Snapshot]):
         if feed.last < 0:
             self._buffer(feed, result, now, text)
             return
-        if feed.bracket:
-            if last <= feed.last:
-                self.stats.skipped["stale_diff"] += 1
-                return
-            if first > feed.last + 1:
-                self._gap(feed, result, now, text)
-                return
-            feed.bracket = False
-        elif first != feed.last + 1:
-            self._gap(feed, result, now, text)
-            return
-        self._apply(feed, bids, asks, last, now, venue_ts, text)
-
-    def _gap(self, feed: SyncFeed, result: dict[str, Any], now: float, text: str) -> None:
-        self.resync(feed.book, "gap", now, text)
-        self._buffer(feed, result, now, text)
-
-    def _buffer(self, feed: SyncFeed, result: dict[str, Any], now: float, text: str) -> None:
-        if not (valid_levels(result.get("b", [])) and valid_levels(result.get("a", []))):
-            self.bad_frame("bad_level", text)
-            return
-        feed.buffer.append(result)
-        self._request_snapshot(feed, now)
+        if self._in_chain(feed, first, last, result, now, text):
+            self._apply(feed, bids, asks, last, now, venue_ts, text)
 
     def _on_trade(self, result: dict[str, Any], now: float, text: str) -> None:
         """``{"id":309143071,"create_time":1606292218,"create_time_ms":"1606292218213.4578",

@@ -228,19 +228,9 @@ class KucoinProtocol(SnapshotSyncProtocol[_Feed, Snapshot]):
             self.stats.skipped["unknown_symbol"] += 1
             return
         if feed.last < 0:
-            feed.buffer.append(data)
-            self._request_snapshot(feed, now)
+            self._buffer(feed, data, now, text)
             return
-        if feed.bracket:
-            if last <= feed.last:
-                self.stats.skipped["stale_diff"] += 1
-                return
-            if first > feed.last + 1:
-                self._gap(feed, data, now, text)
-                return
-            feed.bracket = False
-        elif first != feed.last + 1:
-            self._gap(feed, data, now, text)
+        if not self._in_chain(feed, first, last, data, now, text):
             return
         ts = data.get("time")
         try:
@@ -279,9 +269,9 @@ class KucoinProtocol(SnapshotSyncProtocol[_Feed, Snapshot]):
             return
         self.mark_live(book, now, venue_ts)
 
-    def _gap(self, feed: _Feed, data: dict[str, Any], now: float, text: str) -> None:
-        self.resync(feed.book, "gap", now, text)
-        feed.buffer.append(data)
+    def _buffer(self, feed: _Feed, diff: Any, now: float, raw: str) -> None:
+        """Keep a delta until the snapshot arrives (its changes are checked when applied)."""
+        feed.buffer.append(diff)
         self._request_snapshot(feed, now)
 
     def _on_match(self, data: dict[str, Any], now: float, text: str) -> None:

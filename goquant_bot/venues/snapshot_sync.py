@@ -19,6 +19,7 @@ from goquant_bot.domain.instruments import Symbol
 from goquant_bot.errors import VenueProtocolError
 from goquant_bot.logging import get_logger
 from goquant_bot.venues.base import RestRequest, VenueProtocol
+from goquant_bot.venues.levels import valid_levels
 
 log = get_logger(__name__)
 
@@ -114,6 +115,38 @@ class SnapshotSyncProtocol(VenueProtocol, Generic[F, S]):
         feed = self._feeds.get(native) if native is not None else None
         if feed is not None:
             feed.reset()
+
+    # -- diffs --------------------------------------------------------------------------
+
+    def _in_chain(self, feed: F, first: int, last: int, diff: Any, now: float, raw: str) -> bool:
+        """Whether a live diff covering ``first``..``last`` continues the chain: the first after
+        a snapshot must straddle it (older ones are skipped), later ones follow on exactly; a
+        gap rebuilds the book and starts its new buffer with this diff."""
+        if feed.bracket:
+            if last <= feed.last:
+                self.stats.skipped["stale_diff"] += 1
+                return False
+            if first > feed.last + 1:
+                self._gap(feed, diff, now, raw)
+                return False
+            feed.bracket = False
+        elif first != feed.last + 1:
+            self._gap(feed, diff, now, raw)
+            return False
+        return True
+
+    def _gap(self, feed: F, diff: Any, now: float, raw: str) -> None:
+        """Rebuild the book; the diff that showed the gap starts the new buffer."""
+        self.resync(feed.book, "gap", now, raw)
+        self._buffer(feed, diff, now, raw)
+
+    def _buffer(self, feed: F, diff: Any, now: float, raw: str) -> None:
+        """Keep a diff until the snapshot arrives; levels are checked here, off the hot path."""
+        if not (valid_levels(diff.get("b", [])) and valid_levels(diff.get("a", []))):
+            self.bad_frame("bad_level", raw)
+            return
+        feed.buffer.append(diff)
+        self._request_snapshot(feed, now)
 
     def _trim(self, book: OrderBook) -> None:
         if len(book.bids) > self._trim_at:
