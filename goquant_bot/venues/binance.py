@@ -8,18 +8,16 @@ from a new snapshot; the stream subscription itself stays as it is.
 
 from __future__ import annotations
 
-from collections import deque
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
 import orjson
 
-from goquant_bot.domain.book import BookState, OrderBook
+from goquant_bot.domain.book import OrderBook
 from goquant_bot.domain.instruments import Symbol, Venue
 from goquant_bot.domain.trades import TakerSide
-from goquant_bot.errors import VenueProtocolError
 from goquant_bot.logging import get_logger
-from goquant_bot.venues.base import RestRequest, VenueProtocol
+from goquant_bot.venues.base import RestRequest
 from goquant_bot.venues.binance_rest import (
     DEFAULT_REST_BASE,
     Snapshot,
@@ -28,7 +26,8 @@ from goquant_bot.venues.binance_rest import (
     parse_snapshot,
     snapshot_limit,
 )
-from goquant_bot.venues.levels import apply_polled, valid_levels
+from goquant_bot.venues.levels import apply_polled
+from goquant_bot.venues.snapshot_sync import SnapshotSyncProtocol, SyncFeed, backoff
 
 # Re-exported: callers take a venue's instrument helpers from its protocol module.
 __all__ = ["BinanceProtocol", "backoff", "instruments_request", "parse_instruments"]
@@ -38,44 +37,10 @@ log = get_logger(__name__)
 DEPTH_SUFFIX = "@depth@100ms"
 TRADE_SUFFIX = "@trade"
 SPOT_STREAM_HOSTS = frozenset({"stream.binance.com", "data-stream.binance.vision"})
-# Diffs kept while a snapshot is awaited: the newest ones win, older ones are dropped and a
-# snapshot that predates the buffer is simply fetched again.
-BUFFER_LIMIT = 2000
-RETRY_FIRST_S = 1.0
-RETRY_MAX_S = 30.0
-# A snapshot request with no answer after this long is considered lost and sent again.
-REQUEST_TIMEOUT_S = 15.0
-
 _loads = orjson.loads
 
 
-def backoff(failures: int) -> float:
-    """Seconds to wait before the next snapshot request after ``failures`` failures in a row."""
-    return 0.0 if failures <= 0 else min(RETRY_MAX_S, RETRY_FIRST_S * 2 ** (failures - 1))
-
-
-class _Feed:
-    """Synchronisation state of one book."""
-
-    __slots__ = ("book", "bracket", "buffer", "failures", "last_u", "next_at", "requested_at")
-
-    def __init__(self, book: OrderBook) -> None:
-        self.book = book
-        self.buffer: deque[dict[str, Any]] = deque(maxlen=BUFFER_LIMIT)
-        self.last_u = -1  # last applied update id; -1 while waiting for a snapshot
-        self.bracket = False  # the next diff must satisfy U <= last_u + 1 <= u
-        self.requested_at: float | None = None
-        self.failures = 0
-        self.next_at = 0.0
-
-    def reset(self) -> None:
-        self.buffer.clear()
-        self.last_u = -1
-        self.bracket = False
-        self.requested_at = None
-
-
-class BinanceProtocol(VenueProtocol):
+class BinanceProtocol(SnapshotSyncProtocol[SyncFeed, Snapshot]):
     """One Binance spot combined-stream connection."""
 
     venue: ClassVar[Venue] = Venue.BINANCE
@@ -90,11 +55,8 @@ class BinanceProtocol(VenueProtocol):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._feeds: dict[str, _Feed] = {}
         self._request_id = 0
         self._limit, self._weight = snapshot_limit(self.depth)
-        # Diffs add far levels forever: trim back to depth once a side outgrows this.
-        self._trim_at = self.depth + max(20, self.depth // 4)
 
     @classmethod
     def accepts_address(cls, addr: str) -> bool:
@@ -133,9 +95,6 @@ class BinanceProtocol(VenueProtocol):
 
     def _send_trade_unsubscribe(self, symbols: list[Symbol], now: float) -> None:
         self._send("UNSUBSCRIBE", symbols, TRADE_SUFFIX)
-
-    def _forget(self, symbol: Symbol) -> None:
-        self._feeds.pop(self.native_name(symbol), None)
 
     # -- frames ---------------------------------------------------------------------------
 
@@ -186,24 +145,15 @@ class BinanceProtocol(VenueProtocol):
         ):
             self.bad_frame("bad_field", text)
             return
-        feed = self._feeds.get(native) or self._new_feed(native)
+        feed = self._feed(native)
         if feed is None:
             self.stats.skipped["unknown_symbol"] += 1
             return
-        if feed.last_u < 0:
+        if feed.last < 0:
             self._buffer(feed, data, now, text)
             return
         book = feed.book
-        if feed.bracket:
-            if last <= feed.last_u:
-                self.stats.skipped["stale_diff"] += 1
-                return
-            if first > feed.last_u + 1:
-                self._gap(feed, data, "gap", now, text)
-                return
-            feed.bracket = False
-        elif first != feed.last_u + 1:
-            self._gap(feed, data, "gap", now, text)
+        if not self._in_chain(feed, first, last, data, now, text):
             return
         try:
             book.bids.apply_text(bids)
@@ -213,35 +163,9 @@ class BinanceProtocol(VenueProtocol):
             # level is rare, and the book it may have half-updated is rebuilt instead.
             self.resync(book, "bad_level", now, text)
             return
-        feed.last_u = last
+        feed.last = last
         self._trim(book)
         self.mark_live(book, now, event_ms / 1000)
-
-    def _new_feed(self, native: str) -> _Feed | None:
-        book = self.book_for(native)
-        if book is None:
-            return None
-        feed = self._feeds[native] = _Feed(book)
-        return feed
-
-    def _gap(self, feed: _Feed, data: dict[str, Any], reason: str, now: float, raw: str) -> None:
-        """Rebuild the book; the diff that showed the gap starts the new buffer."""
-        self.resync(feed.book, reason, now, raw)
-        self._buffer(feed, data, now, raw)
-
-    def _buffer(self, feed: _Feed, data: dict[str, Any], now: float, raw: str) -> None:
-        """Keep a diff until the snapshot arrives; levels are checked here, off the hot path."""
-        if not (valid_levels(data["b"]) and valid_levels(data["a"])):
-            self.bad_frame("bad_level", raw)
-            return
-        feed.buffer.append(data)
-        self._request_snapshot(feed, now)
-
-    def _trim(self, book: OrderBook) -> None:
-        if len(book.bids) > self._trim_at:
-            book.bids.trim(self.depth)
-        if len(book.asks) > self._trim_at:
-            book.asks.trim(self.depth)
 
     def _on_trade(self, data: dict[str, Any], text: str, now: float) -> None:
         """``{"e":"trade","E":1672515782136,"s":"BNBBTC","t":12345,"p":"0.001","q":"100",
@@ -295,108 +219,51 @@ class BinanceProtocol(VenueProtocol):
             symbol=symbol,
         )
 
-    def _request_snapshot(self, feed: _Feed, now: float) -> None:
-        if feed.requested_at is not None and now - feed.requested_at < REQUEST_TIMEOUT_S:
-            return
-        if now < feed.next_at:
-            return
-        feed.requested_at = now
-        self._rest_out.append(self._depth_request(feed.book.key.symbol, "snapshot"))
-
-    def on_timer(self, now: float) -> None:
-        """Re-request snapshots whose back-off has expired (pongs are the driver's job)."""
-        for feed in self._feeds.values():
-            if feed.last_u < 0 and feed.buffer:
-                self._request_snapshot(feed, now)
+    def _snapshot_requests(self, symbol: Symbol) -> list[RestRequest]:
+        return [self._depth_request(symbol, "snapshot")]
 
     def poll_request(self, symbol: Symbol) -> RestRequest | None:
         return self._depth_request(symbol, "poll")
 
-    def on_rest(self, request: RestRequest, status: int, body: str, now: float) -> None:
+    def _parse_body(self, body: str) -> Snapshot:
         """``{"lastUpdateId":1027024,"bids":[["4.00000000","431.00000000"]],"asks":[...]}``"""
-        book = self.books.get(request.symbol) if request.symbol is not None else None
-        if book is None or request.purpose not in ("snapshot", "poll"):
-            self.stats.skipped[f"rest:{request.purpose}"] += 1
-            return
-        feed = self._feeds.get(self.native_name(book.key.symbol))
-        if feed is not None and feed.book is not book:
-            feed = None  # an answer for a book that was dropped since
-        is_snapshot = request.purpose == "snapshot"
-        if is_snapshot and feed is not None:
-            feed.requested_at = None
-        parsed = self._parse_snapshot(request, status, body)
-        if parsed is None:
-            if is_snapshot and feed is not None:
-                feed.failures += 1
-                feed.next_at = now + backoff(feed.failures)
-        elif not is_snapshot:
-            if book.state is BookState.LIVE:
-                self.stats.skipped["poll_while_live"] += 1
-            else:
-                apply_polled(self, book, parsed[1], parsed[2], now, None)
-        elif feed is None or feed.last_u >= 0 or not feed.buffer:
-            self.stats.skipped["snapshot_unused"] += 1
-        else:
-            self._apply_snapshot(feed, parsed, now)
+        return parse_snapshot(body)
 
-    def _parse_snapshot(self, request: RestRequest, status: int, body: str) -> Snapshot | None:
-        if status != 200:
-            self.stats.errors[f"{request.purpose}_failed"] += 1
-            log.warning(
-                "snapshot_failed", venue=self.venue.value, symbol=str(request.symbol), status=status
-            )
-            return None
-        try:
-            return parse_snapshot(body)
-        except (ValueError, TypeError, KeyError, VenueProtocolError):
-            self.bad_frame(f"{request.purpose}_invalid", body)
-            return None
+    def _apply_poll(self, book: OrderBook, snap: Snapshot, now: float) -> None:
+        apply_polled(self, book, snap[1], snap[2], now, None)
 
-    def _apply_snapshot(self, feed: _Feed, snap: Snapshot, now: float) -> None:
+    def _apply_snapshot(
+        self, feed: SyncFeed, snap: Snapshot, request: RestRequest, now: float
+    ) -> None:
         last_id, bids, asks = snap
         buffer = feed.buffer
         if last_id < buffer[0]["U"]:
-            # Older than the first buffered diff: fetch again, at once the first time.
-            self.stats.skipped["snapshot_stale"] += 1
-            feed.failures += 1
-            feed.next_at = now + backoff(feed.failures - 1)
-            self._request_snapshot(feed, now)
+            self._snapshot_stale(feed, now)  # older than the first buffered diff
             return
         feed.failures = 0
         book = feed.book
         book.bids.replace(bids)
         book.asks.replace(asks)
-        feed.last_u = last_id
+        feed.last = last_id
         feed.bracket = True
         venue_ts: float | None = None
         applied = 0
         while buffer:
             data = buffer.popleft()
             last = data["u"]
-            if last <= feed.last_u:
+            if last <= feed.last:
                 continue  # already in the snapshot
-            expected = feed.last_u + 1
+            expected = feed.last + 1
             if data["U"] > expected if feed.bracket else data["U"] != expected:
                 self.resync(book, "snapshot_gap", now)
                 return
             feed.bracket = False
             book.bids.apply_text(data["b"])
             book.asks.apply_text(data["a"])
-            feed.last_u = last
+            feed.last = last
             venue_ts = data["E"] / 1000
             applied += 1
-        book.bids.trim(self.depth)
-        book.asks.trim(self.depth)
-        # One update per applied diff, as if they had come after the snapshot (mark_live adds one).
-        book.updates += max(0, applied - 1)
-        self.mark_live(book, now, venue_ts)
-
-    def _invalidate(self, book: OrderBook, symbol: Symbol) -> None:
-        super()._invalidate(book, symbol)
-        native = self.symbols.native(symbol)
-        feed = self._feeds.get(native) if native is not None else None
-        if feed is not None:
-            feed.reset()
+        self._finish_snapshot(book, applied, now, venue_ts)
 
     def _restart_book(self, book: OrderBook, now: float) -> None:
         """Nothing to send: the next diff starts a new buffer and asks for a snapshot."""

@@ -10,17 +10,16 @@ the previous one means the stream is out of order: that book is rebuilt from a n
 
 from __future__ import annotations
 
-from collections import deque
 from typing import Any, ClassVar, NamedTuple
 
 import orjson
 
-from goquant_bot.domain.book import BookState, Integrity, OrderBook
+from goquant_bot.domain.book import Integrity, OrderBook
 from goquant_bot.domain.instruments import Symbol, Venue
 from goquant_bot.domain.trades import TakerSide
 from goquant_bot.errors import VenueProtocolError
 from goquant_bot.logging import get_logger
-from goquant_bot.venues.base import RestRequest, VenueProtocol
+from goquant_bot.venues.base import RestRequest
 from goquant_bot.venues.bitstamp_rest import (
     BOOK_PATH,
     DEFAULT_REST_BASE,
@@ -31,6 +30,7 @@ from goquant_bot.venues.bitstamp_rest import (
     parse_snapshot,
 )
 from goquant_bot.venues.levels import address_matches, apply_polled, valid_levels
+from goquant_bot.venues.snapshot_sync import SnapshotSyncProtocol, SyncFeed
 
 # Re-exported: callers take a venue's instrument helpers from its protocol module.
 __all__ = ["BitstampProtocol", "instruments_request", "parse_instruments"]
@@ -40,10 +40,6 @@ log = get_logger(__name__)
 WS_HOSTS = frozenset({"ws.bitstamp.net"})
 TRADE_PREFIX = "live_trades_"
 CHANNEL_PREFIX = "diff_order_book_"
-BUFFER_LIMIT = 2000  # diffs kept while a snapshot is awaited (newest win)
-RETRY_FIRST_S = 1.0
-RETRY_MAX_S = 30.0
-REQUEST_TIMEOUT_S = 15.0  # a snapshot request unanswered this long is sent again
 
 _loads = orjson.loads
 
@@ -54,30 +50,7 @@ class _Diff(NamedTuple):
     asks: list[list[str]]
 
 
-class _Feed:
-    """Synchronisation state of one book."""
-
-    __slots__ = ("book", "buffer", "failures", "last_us", "next_at", "requested_at")
-
-    def __init__(self, book: OrderBook) -> None:
-        self.book = book
-        self.buffer: deque[_Diff] = deque(maxlen=BUFFER_LIMIT)
-        self.last_us = -1  # microtimestamp of the last applied diff; -1 awaiting a snapshot
-        self.requested_at: float | None = None
-        self.failures = 0
-        self.next_at = 0.0
-
-    def reset(self) -> None:
-        self.buffer.clear()
-        self.last_us = -1
-        self.requested_at = None
-
-
-def backoff(failures: int) -> float:
-    return 0.0 if failures <= 0 else min(RETRY_MAX_S, RETRY_FIRST_S * 2 ** (failures - 1))
-
-
-class BitstampProtocol(VenueProtocol):
+class BitstampProtocol(SnapshotSyncProtocol[SyncFeed, Snapshot]):
     """One Bitstamp WebSocket v2 connection carrying ``diff_order_book`` channels."""
 
     venue: ClassVar[Venue] = Venue.BITSTAMP
@@ -91,11 +64,7 @@ class BitstampProtocol(VenueProtocol):
     max_symbols_per_request: ClassVar[int] = 1  # one channel per bts:subscribe
     max_sends_per_second: ClassVar[float] = 5.0
     timer_interval_s: ClassVar[float] = 1.0
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._feeds: dict[str, _Feed] = {}
-        self._trim_at = self.depth + max(20, self.depth // 4)
+    poll_unneeded: ClassVar[str] = "rest:poll_unneeded"
 
     @classmethod
     def accepts_address(cls, addr: str) -> bool:
@@ -132,18 +101,9 @@ class BitstampProtocol(VenueProtocol):
     def _send_trade_unsubscribe(self, symbols: list[Symbol], now: float) -> None:
         self._send("bts:unsubscribe", symbols, TRADE_PREFIX)
 
-    def _forget(self, symbol: Symbol) -> None:
-        self._feeds.pop(self.native_name(symbol), None)
-
     def probe(self, now: float) -> None:
         """``{"event":"bts:heartbeat"}``: answered with a ``bts:heartbeat`` success."""
         self._outbox.append('{"event":"bts:heartbeat"}')
-
-    def on_timer(self, now: float) -> None:
-        """Ask again for snapshots whose back-off has expired."""
-        for feed in self._feeds.values():
-            if feed.last_us < 0 and feed.buffer:
-                self._request_snapshot(feed, now)
 
     # -- frames ---------------------------------------------------------------------------
 
@@ -180,16 +140,16 @@ class BitstampProtocol(VenueProtocol):
             self.bad_frame("bad_diff", text)
             return
         native = channel[len(CHANNEL_PREFIX) :]
-        feed = self._feeds.get(native) or self._new_feed(native)
+        feed = self._feed(native)
         if feed is None:
             self.stats.skipped["not_spot" if not is_spot_pair(native) else "unsubscribed"] += 1
             return
         diff = _Diff(ts_us, bids, asks)
-        if feed.last_us < 0:
+        if feed.last < 0:
             self._buffer(feed, diff, now, text)
             return
         book = feed.book
-        if ts_us < feed.last_us:
+        if ts_us < feed.last:
             self.resync(book, "out_of_order", now, text)
             return
         try:
@@ -198,7 +158,7 @@ class BitstampProtocol(VenueProtocol):
         except (ValueError, TypeError, IndexError):
             self.resync(book, "bad_level", now, text)
             return
-        feed.last_us = ts_us
+        feed.last = ts_us
         self._trim(book)
         self.mark_live(book, now, ts_us / 1e6)
 
@@ -242,14 +202,7 @@ class BitstampProtocol(VenueProtocol):
         else:
             self.stats.skipped[f"event:{event}"] += 1
 
-    def _new_feed(self, native: str) -> _Feed | None:
-        book = self.book_for(native)
-        if book is None:
-            return None
-        feed = self._feeds[native] = _Feed(book)
-        return feed
-
-    def _buffer(self, feed: _Feed, diff: _Diff, now: float, raw: str) -> None:
+    def _buffer(self, feed: SyncFeed, diff: _Diff, now: float, raw: str) -> None:
         """Keep a diff until the snapshot arrives; levels are checked here, off the hot path."""
         if not (valid_levels(diff.bids) and valid_levels(diff.asks)):
             self.bad_frame("bad_level", raw)
@@ -259,12 +212,6 @@ class BitstampProtocol(VenueProtocol):
             feed.buffer.clear()  # only an ordered run can be replayed on a snapshot
         feed.buffer.append(diff)
         self._request_snapshot(feed, now)
-
-    def _trim(self, book: OrderBook) -> None:
-        if len(book.bids) > self._trim_at:
-            book.bids.trim(self.depth)
-        if len(book.asks) > self._trim_at:
-            book.asks.trim(self.depth)
 
     # -- snapshots ------------------------------------------------------------------------
 
@@ -278,62 +225,36 @@ class BitstampProtocol(VenueProtocol):
             symbol=symbol,
         )
 
-    def _request_snapshot(self, feed: _Feed, now: float) -> None:
-        if feed.requested_at is not None and now - feed.requested_at < REQUEST_TIMEOUT_S:
-            return
-        if now < feed.next_at:
-            return
-        feed.requested_at = now
-        self._rest_out.append(self._book_request(feed.book.key.symbol, "snapshot"))
+    def _snapshot_requests(self, symbol: Symbol) -> list[RestRequest]:
+        return [self._book_request(symbol, "snapshot")]
 
     def poll_request(self, symbol: Symbol) -> RestRequest | None:
         return self._book_request(symbol, "poll")
 
-    def on_rest(self, request: RestRequest, status: int, body: str, now: float) -> None:
-        book = self.books.get(request.symbol) if request.symbol is not None else None
-        if book is None or request.purpose not in ("snapshot", "poll"):
-            super().on_rest(request, status, body, now)
-            return
-        feed = self._feeds.get(self.native_name(book.key.symbol))
-        if feed is not None and feed.book is not book:
-            feed = None
-        is_snapshot = request.purpose == "snapshot"
-        if is_snapshot and feed is not None:
-            feed.requested_at = None
-        snapshot = self._parse(request, status, body)
-        if snapshot is None:
-            if is_snapshot and feed is not None:
-                feed.failures += 1
-                feed.next_at = now + backoff(feed.failures)
-        elif not is_snapshot:
-            if book.state is BookState.LIVE:
-                self.stats.skipped["rest:poll_unneeded"] += 1
-            else:
-                apply_polled(self, book, snapshot.bids, snapshot.asks, now, snapshot.ts_us / 1e6)
-        elif feed is None or feed.last_us >= 0 or not feed.buffer:
-            self.stats.skipped["snapshot_unused"] += 1
-        else:
-            self._apply_snapshot(feed, snapshot, now)
+    def _parse_body(self, body: str) -> Snapshot:
+        return parse_snapshot(body)
+
+    def _apply_poll(self, book: OrderBook, snap: Snapshot, now: float) -> None:
+        apply_polled(self, book, snap.bids, snap.asks, now, snap.ts_us / 1e6)
 
     def _parse(self, request: RestRequest, status: int, body: str) -> Snapshot | None:
         try:
             if status != 200:
                 msg = f"Bitstamp order book: HTTP {status}"
                 raise VenueProtocolError(msg)
-            return parse_snapshot(body)
+            return self._parse_body(body)
         except VenueProtocolError as exc:
             self.stats.errors[f"rest:{request.purpose}"] += 1
             log.warning("rest_rejected", venue=self.venue.value, reason=str(exc))
             return None
 
-    def _apply_snapshot(self, feed: _Feed, snapshot: Snapshot, now: float) -> None:
+    def _apply_snapshot(
+        self, feed: SyncFeed, snapshot: Snapshot, request: RestRequest, now: float
+    ) -> None:
         buffer = feed.buffer
         if snapshot.ts_us < buffer[0].ts_us:
             # Older than the subscription's first diff: changes in between may be missing.
-            self.stats.skipped["snapshot_stale"] += 1
-            feed.failures += 1
-            feed.next_at = now + backoff(feed.failures - 1)
-            self._request_snapshot(feed, now)
+            self._snapshot_stale(feed, now)
             return
         feed.failures = 0
         book = feed.book
@@ -349,11 +270,8 @@ class BitstampProtocol(VenueProtocol):
             last = diff.ts_us
             applied += 1
         buffer.clear()
-        feed.last_us = last
-        book.bids.trim(self.depth)
-        book.asks.trim(self.depth)
-        book.updates += max(0, applied - 1)
-        self.mark_live(book, now, last / 1e6)
+        feed.last = last
+        self._finish_snapshot(book, applied, now, last / 1e6)
 
     def _invalidate(self, book: OrderBook, symbol: Symbol) -> None:
         super()._invalidate(book, symbol)

@@ -10,17 +10,14 @@ Binance's recipe: buffer, snapshot, drop ``u <= id``, bracket ``U <= id+1 <= u``
 
 from __future__ import annotations
 
-from collections import deque
 from typing import Any, ClassVar
 
 import orjson
 
-from goquant_bot.domain.book import BookState, Integrity, OrderBook
+from goquant_bot.domain.book import Integrity, OrderBook
 from goquant_bot.domain.instruments import Symbol, Venue
-from goquant_bot.errors import VenueProtocolError
 from goquant_bot.logging import get_logger
-from goquant_bot.venues.base import RestRequest, VenueProtocol, taker_side
-from goquant_bot.venues.binance import backoff
+from goquant_bot.venues.base import RestRequest, taker_side
 from goquant_bot.venues.gateio_rest import (
     DEFAULT_REST_BASE,
     Snapshot,
@@ -30,6 +27,7 @@ from goquant_bot.venues.gateio_rest import (
     parse_snapshot,
 )
 from goquant_bot.venues.levels import address_matches, apply_polled, valid_levels
+from goquant_bot.venues.snapshot_sync import SnapshotSyncProtocol, SyncFeed
 
 __all__ = ["GateioProtocol", "instruments_request", "parse_instruments"]
 
@@ -42,8 +40,6 @@ HOSTS = frozenset(
     {"api.gateio.ws", "ws.gate.io", "ws.gate.com", "api.gate.io", "ws-testnet.gate.io"}
 )
 PATHS = ("/ws/v4", "/v4/ws/spot")
-BUFFER_LIMIT = 2000
-REQUEST_TIMEOUT_S = 15.0
 
 _loads = orjson.loads
 
@@ -53,28 +49,7 @@ def obu_levels(depth: int) -> int:
     return 50 if depth <= 50 else 400
 
 
-class _Feed:
-    """Synchronisation state of one book (either channel)."""
-
-    __slots__ = ("book", "bracket", "buffer", "failures", "last_u", "next_at", "requested_at")
-
-    def __init__(self, book: OrderBook) -> None:
-        self.book = book
-        self.buffer: deque[dict[str, Any]] = deque(maxlen=BUFFER_LIMIT)
-        self.last_u = -1  # -1: waiting for a full book or a REST snapshot
-        self.bracket = False
-        self.requested_at: float | None = None
-        self.failures = 0
-        self.next_at = 0.0
-
-    def reset(self) -> None:
-        self.buffer.clear()
-        self.last_u = -1
-        self.bracket = False
-        self.requested_at = None
-
-
-class GateioProtocol(VenueProtocol):
+class GateioProtocol(SnapshotSyncProtocol[SyncFeed, Snapshot]):
     """One Gate v4 spot WebSocket connection."""
 
     venue: ClassVar[Venue] = Venue.GATEIO
@@ -89,9 +64,7 @@ class GateioProtocol(VenueProtocol):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._feeds: dict[str, _Feed] = {}
         self._levels = obu_levels(self.depth)
-        self._trim_at = self.depth + max(20, self.depth // 4)
 
     @classmethod
     def accepts_address(cls, addr: str) -> bool:
@@ -127,9 +100,6 @@ class GateioProtocol(VenueProtocol):
         """``{"time":N,"channel":"spot.ping"}``: answered with ``spot.pong``."""
         self._outbox.append(orjson.dumps({"time": int(now), "channel": "spot.ping"}).decode())
 
-    def _forget(self, symbol: Symbol) -> None:
-        self._feeds.pop(self.native_name(symbol), None)
-
     # -- frames ---------------------------------------------------------------------------
 
     def on_frame(self, text: str, now: float) -> None:
@@ -163,15 +133,6 @@ class GateioProtocol(VenueProtocol):
         else:
             self.stats.skipped[f"channel:{channel}" if type(channel) is str else "unknown"] += 1
 
-    def _feed(self, native: str) -> _Feed | None:
-        feed = self._feeds.get(native)
-        if feed is None:
-            book = self.book_for(native)
-            if book is None:
-                return None
-            feed = self._feeds[native] = _Feed(book)
-        return feed
-
     def _on_obu(self, result: dict[str, Any], now: float, text: str) -> None:
         """Full: ``{"t":1748572394325,"full":true,"s":"ob.BTC_USDT.50","u":28606981,
         "b":[["105958.9","0.00908"]],"a":[...]}``; update: ``"U":28606982,"u":28606983``."""
@@ -201,7 +162,7 @@ class GateioProtocol(VenueProtocol):
                 return
             book.bids.replace([(float(p), float(q)) for p, q, *_ in bids if float(q) > 0])
             book.asks.replace([(float(p), float(q)) for p, q, *_ in asks if float(q) > 0])
-            feed.last_u = last
+            feed.last = last
             self._trim(book)
             self.mark_live(book, now, venue_ts)
             return
@@ -209,17 +170,17 @@ class GateioProtocol(VenueProtocol):
         if type(first) is not int:
             self.bad_frame("bad_field", text)
             return
-        if feed.last_u < 0:
+        if feed.last < 0:
             self.stats.skipped["update_before_full"] += 1
             return
-        if first != feed.last_u + 1:
+        if first != feed.last + 1:
             self.resync(book, "gap", now, text)
             return
         self._apply(feed, bids, asks, last, now, venue_ts, text)
 
     def _apply(
         self,
-        feed: _Feed,
+        feed: SyncFeed,
         bids: list[Any],
         asks: list[Any],
         last: int,
@@ -234,7 +195,7 @@ class GateioProtocol(VenueProtocol):
         except (ValueError, TypeError, IndexError):
             self.resync(book, "bad_level", now, text)
             return
-        feed.last_u = last
+        feed.last = last
         self._trim(book)
         self.mark_live(book, now, venue_ts)
 
@@ -257,38 +218,11 @@ class GateioProtocol(VenueProtocol):
             self.stats.skipped["unknown_symbol"] += 1
             return
         venue_ts = ts_ms / 1000 if type(ts_ms) is int else None
-        if feed.last_u < 0:
+        if feed.last < 0:
             self._buffer(feed, result, now, text)
             return
-        if feed.bracket:
-            if last <= feed.last_u:
-                self.stats.skipped["stale_diff"] += 1
-                return
-            if first > feed.last_u + 1:
-                self._gap(feed, result, now, text)
-                return
-            feed.bracket = False
-        elif first != feed.last_u + 1:
-            self._gap(feed, result, now, text)
-            return
-        self._apply(feed, bids, asks, last, now, venue_ts, text)
-
-    def _gap(self, feed: _Feed, result: dict[str, Any], now: float, text: str) -> None:
-        self.resync(feed.book, "gap", now, text)
-        self._buffer(feed, result, now, text)
-
-    def _buffer(self, feed: _Feed, result: dict[str, Any], now: float, text: str) -> None:
-        if not (valid_levels(result.get("b", [])) and valid_levels(result.get("a", []))):
-            self.bad_frame("bad_level", text)
-            return
-        feed.buffer.append(result)
-        self._request_snapshot(feed, now)
-
-    def _trim(self, book: OrderBook) -> None:
-        if len(book.bids) > self._trim_at:
-            book.bids.trim(self.depth)
-        if len(book.asks) > self._trim_at:
-            book.asks.trim(self.depth)
+        if self._in_chain(feed, first, last, result, now, text):
+            self._apply(feed, bids, asks, last, now, venue_ts, text)
 
     def _on_trade(self, result: dict[str, Any], now: float, text: str) -> None:
         """``{"id":309143071,"create_time":1606292218,"create_time_ms":"1606292218213.4578",
@@ -324,107 +258,51 @@ class GateioProtocol(VenueProtocol):
             request.venue, request.url, request.params, request.weight, purpose, symbol
         )
 
-    def _request_snapshot(self, feed: _Feed, now: float) -> None:
-        if feed.requested_at is not None and now - feed.requested_at < REQUEST_TIMEOUT_S:
-            return
-        if now < feed.next_at:
-            return
-        feed.requested_at = now
-        self._rest_out.append(self._book_request(feed.book.key.symbol, "snapshot"))
-
-    def on_timer(self, now: float) -> None:
-        """Re-request snapshots whose back-off has expired."""
-        for feed in self._feeds.values():
-            if feed.last_u < 0 and feed.buffer:
-                self._request_snapshot(feed, now)
+    def _snapshot_requests(self, symbol: Symbol) -> list[RestRequest]:
+        return [self._book_request(symbol, "snapshot")]
 
     def poll_request(self, symbol: Symbol) -> RestRequest | None:
         return self._book_request(symbol, "poll")
 
-    def on_rest(self, request: RestRequest, status: int, body: str, now: float) -> None:
+    def _parse_body(self, body: str) -> Snapshot:
         """``{"id":123456,"current":1623898993123,"update":1623898993121,"asks":[...],...}``"""
-        book = self.books.get(request.symbol) if request.symbol is not None else None
-        if book is None or request.purpose not in ("snapshot", "poll"):
-            self.stats.skipped[f"rest:{request.purpose}"] += 1
-            return
-        feed = self._feeds.get(self.native_name(book.key.symbol))
-        if feed is not None and feed.book is not book:
-            feed = None
-        is_snapshot = request.purpose == "snapshot"
-        if is_snapshot and feed is not None:
-            feed.requested_at = None
-        parsed = self._parse(request, status, body)
-        if parsed is None:
-            if is_snapshot and feed is not None:
-                feed.failures += 1
-                feed.next_at = now + backoff(feed.failures)
-        elif not is_snapshot:
-            if book.state is BookState.LIVE:
-                self.stats.skipped["poll_while_live"] += 1
-            else:
-                apply_polled(self, book, parsed[2], parsed[3], now, parsed[1])
-        elif feed is None or feed.last_u >= 0 or not feed.buffer:
-            self.stats.skipped["snapshot_unused"] += 1
-        else:
-            self._apply_snapshot(feed, parsed, now)
+        return parse_snapshot(body)
 
-    def _parse(self, request: RestRequest, status: int, body: str) -> Snapshot | None:
-        if status != 200:
-            self.stats.errors[f"{request.purpose}_failed"] += 1
-            log.warning(
-                "snapshot_failed", venue=self.venue.value, symbol=str(request.symbol), status=status
-            )
-            return None
-        try:
-            return parse_snapshot(body)
-        except (ValueError, TypeError, KeyError, VenueProtocolError):
-            self.bad_frame(f"{request.purpose}_invalid", body)
-            return None
+    def _apply_poll(self, book: OrderBook, snap: Snapshot, now: float) -> None:
+        apply_polled(self, book, snap[2], snap[3], now, snap[1])
 
-    def _apply_snapshot(self, feed: _Feed, snap: Snapshot, now: float) -> None:
+    def _apply_snapshot(
+        self, feed: SyncFeed, snap: Snapshot, request: RestRequest, now: float
+    ) -> None:
         book_id, _, bids, asks = snap
         buffer = feed.buffer
         if book_id + 1 < buffer[0]["U"]:
-            # The snapshot predates every buffered diff: fetch a newer one.
-            self.stats.skipped["snapshot_stale"] += 1
-            feed.failures += 1
-            feed.next_at = now + backoff(feed.failures - 1)
-            self._request_snapshot(feed, now)
+            self._snapshot_stale(feed, now)  # it predates every buffered diff
             return
         feed.failures = 0
         book = feed.book
         book.bids.replace(bids)
         book.asks.replace(asks)
-        feed.last_u = book_id
+        feed.last = book_id
         feed.bracket = True
         venue_ts: float | None = None
         applied = 0
         while buffer:
             data = buffer.popleft()
-            if data["u"] <= feed.last_u:
+            if data["u"] <= feed.last:
                 continue  # already in the snapshot
-            expected = feed.last_u + 1
+            expected = feed.last + 1
             if data["U"] > expected if feed.bracket else data["U"] != expected:
                 self.resync(book, "snapshot_gap", now)
                 return
             feed.bracket = False
             book.bids.apply_text(data.get("b", []))
             book.asks.apply_text(data.get("a", []))
-            feed.last_u = data["u"]
+            feed.last = data["u"]
             ts_ms = data.get("t")
             venue_ts = ts_ms / 1000 if type(ts_ms) is int else venue_ts
             applied += 1
-        book.bids.trim(self.depth)
-        book.asks.trim(self.depth)
-        book.updates += max(0, applied - 1)
-        self.mark_live(book, now, venue_ts)
-
-    def _invalidate(self, book: OrderBook, symbol: Symbol) -> None:
-        super()._invalidate(book, symbol)
-        native = self.symbols.native(symbol)
-        feed = self._feeds.get(native) if native is not None else None
-        if feed is not None:
-            feed.reset()
+        self._finish_snapshot(book, applied, now, venue_ts)
 
     def _restart_book(self, book: OrderBook, now: float) -> None:
         """``spot.obu``: resubscribe for a new full book; diffs: the next one asks for a

@@ -16,18 +16,16 @@ recorders, which has no such limit.
 
 from __future__ import annotations
 
-from collections import deque
 from typing import Any, ClassVar
 from urllib.parse import urlencode, urlsplit
 
 import orjson
 
-from goquant_bot.domain.book import BookState, Integrity, OrderBook
+from goquant_bot.domain.book import Integrity, OrderBook
 from goquant_bot.domain.instruments import Symbol, Venue
 from goquant_bot.errors import VenueProtocolError
 from goquant_bot.logging import get_logger
-from goquant_bot.venues.base import RestRequest, VenueProtocol, taker_side
-from goquant_bot.venues.binance import backoff
+from goquant_bot.venues.base import RestRequest, taker_side
 from goquant_bot.venues.kucoin_rest import (
     DEFAULT_REST_BASE,
     FULL_BOOK_PATH,
@@ -42,6 +40,7 @@ from goquant_bot.venues.kucoin_rest import (
     parse_snapshot,
 )
 from goquant_bot.venues.levels import LOOPBACK_HOSTS, apply_polled
+from goquant_bot.venues.snapshot_sync import SnapshotSyncProtocol, SyncFeed
 
 __all__ = ["KucoinProtocol", "instruments_request", "parse_instruments"]
 
@@ -50,8 +49,6 @@ log = get_logger(__name__)
 LEVEL2 = "/market/level2:"
 MATCH = "/market/match:"
 HOST_SUFFIX = "kucoin.com"
-BUFFER_LIMIT = 2000
-REQUEST_TIMEOUT_S = 15.0
 # Fewer known levels than this on a side of a partial book: fetch a new snapshot.
 MIN_TRUSTED = 10
 
@@ -59,33 +56,18 @@ _loads = orjson.loads
 Change = list[str]
 
 
-class _Feed:
-    """Synchronisation state of one book."""
+class _Feed(SyncFeed):
+    """Synchronisation state of one book, with the price range a partial snapshot covers."""
 
-    __slots__ = (
-        "book", "bracket", "buffer", "ceiling", "failures", "floor", "last", "next_at",
-        "requested_at",
-    )  # fmt: skip
+    __slots__ = ("ceiling", "floor")
 
     def __init__(self, book: OrderBook) -> None:
-        self.book = book
-        self.buffer: deque[dict[str, Any]] = deque(maxlen=BUFFER_LIMIT)
-        self.last = -1  # sequence of the last applied change; -1 while waiting for a snapshot
-        self.bracket = False
+        super().__init__(book)
         self.floor = 0.0  # bids below this price are unknown (partial snapshot)
         self.ceiling = float("inf")  # asks above this price are unknown
-        self.requested_at: float | None = None
-        self.failures = 0
-        self.next_at = 0.0
-
-    def reset(self) -> None:
-        self.buffer.clear()
-        self.last = -1
-        self.bracket = False
-        self.requested_at = None
 
 
-class KucoinProtocol(VenueProtocol):
+class KucoinProtocol(SnapshotSyncProtocol[_Feed, Snapshot]):
     """One KuCoin spot WebSocket connection (public token)."""
 
     venue: ClassVar[Venue] = Venue.KUCOIN
@@ -98,6 +80,7 @@ class KucoinProtocol(VenueProtocol):
     max_symbols_per_request: ClassVar[int] = 100
     max_sends_per_second: ClassVar[float] = 5.0
     timer_interval_s: ClassVar[float] = 1.0
+    feed_class: ClassVar[type[SyncFeed]] = _Feed
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -108,7 +91,6 @@ class KucoinProtocol(VenueProtocol):
         self._last_ping = 0.0
         self._request_id = 0
         self._welcomed = False
-        self._feeds: dict[str, _Feed] = {}
         # A partial snapshot's levels are all kept: trimmed ones could not come back.
         self._keep = max(self.depth, PARTIAL_LEVELS)
         self._trim_at = self._keep + max(20, self._keep // 4)
@@ -192,12 +174,7 @@ class KucoinProtocol(VenueProtocol):
         """Ping at the interval the token answer gave; re-request snapshots after back-off."""
         if self.connected and now - self._last_ping >= self.ping_interval_s:
             self.probe(now)
-        for feed in self._feeds.values():
-            if feed.last < 0 and feed.buffer:
-                self._request_snapshot(feed, now)
-
-    def _forget(self, symbol: Symbol) -> None:
-        self._feeds.pop(self.native_name(symbol), None)
+        self._retry_snapshots(now)
 
     # -- frames ---------------------------------------------------------------------------
 
@@ -246,27 +223,14 @@ class KucoinProtocol(VenueProtocol):
         ):
             self.bad_frame("bad_field", text)
             return
-        feed = self._feeds.get(native)
+        feed = self._feed(native)
         if feed is None:
-            book = self.book_for(native)
-            if book is None:
-                self.stats.skipped["unknown_symbol"] += 1
-                return
-            feed = self._feeds[native] = _Feed(book)
-        if feed.last < 0:
-            feed.buffer.append(data)
-            self._request_snapshot(feed, now)
+            self.stats.skipped["unknown_symbol"] += 1
             return
-        if feed.bracket:
-            if last <= feed.last:
-                self.stats.skipped["stale_diff"] += 1
-                return
-            if first > feed.last + 1:
-                self._gap(feed, data, now, text)
-                return
-            feed.bracket = False
-        elif first != feed.last + 1:
-            self._gap(feed, data, now, text)
+        if feed.last < 0:
+            self._buffer(feed, data, now, text)
+            return
+        if not self._in_chain(feed, first, last, data, now, text):
             return
         ts = data.get("time")
         try:
@@ -305,9 +269,9 @@ class KucoinProtocol(VenueProtocol):
             return
         self.mark_live(book, now, venue_ts)
 
-    def _gap(self, feed: _Feed, data: dict[str, Any], now: float, text: str) -> None:
-        self.resync(feed.book, "gap", now, text)
-        feed.buffer.append(data)
+    def _buffer(self, feed: _Feed, diff: Any, now: float, raw: str) -> None:
+        """Keep a delta until the snapshot arrives (its changes are checked when applied)."""
+        feed.buffer.append(diff)
         self._request_snapshot(feed, now)
 
     def _on_match(self, data: dict[str, Any], now: float, text: str) -> None:
@@ -336,16 +300,10 @@ class KucoinProtocol(VenueProtocol):
         # Replay: a keyed recorder's file holds the full book, others the partial one.
         return (FULL_BOOK_PATH, PARTIAL_BOOK_PATH) if self.track_all else (PARTIAL_BOOK_PATH,)
 
-    def _request_snapshot(self, feed: _Feed, now: float) -> None:
-        if feed.requested_at is not None and now - feed.requested_at < REQUEST_TIMEOUT_S:
-            return
-        if now < feed.next_at:
-            return
-        feed.requested_at = now
-        symbol = feed.book.key.symbol
-        for path in self._paths():
-            native = self.native_name(symbol)
-            self._rest_out.append(book_request(self.rest_base, native, path, symbol, "snapshot"))
+    def _snapshot_requests(self, symbol: Symbol) -> list[RestRequest]:
+        native = self.native_name(symbol)
+        return [book_request(self.rest_base, native, path, symbol, "snapshot")
+                for path in self._paths()]  # fmt: skip
 
     def poll_request(self, symbol: Symbol) -> RestRequest | None:
         native = self.native_name(symbol)
@@ -355,54 +313,23 @@ class KucoinProtocol(VenueProtocol):
         if request.purpose == "connect":
             self._on_bullet(status, body)
             return
-        book = self.books.get(request.symbol) if request.symbol is not None else None
-        if book is None or request.purpose not in ("snapshot", "poll"):
-            self.stats.skipped[f"rest:{request.purpose}"] += 1
-            return
-        feed = self._feeds.get(self.native_name(book.key.symbol))
-        if feed is not None and feed.book is not book:
-            feed = None
-        is_snapshot = request.purpose == "snapshot"
-        if is_snapshot and feed is not None:
-            feed.requested_at = None
-        parsed = self._parse(request, status, body)
-        if parsed is None:
-            if is_snapshot and feed is not None:
-                feed.failures += 1
-                feed.next_at = now + backoff(feed.failures)
-        elif not is_snapshot:
-            if book.state is BookState.LIVE:
-                self.stats.skipped["poll_while_live"] += 1
-            else:
-                apply_polled(self, book, parsed[2], parsed[3], now, parsed[1])
-        elif feed is None or feed.last >= 0 or not feed.buffer:
-            self.stats.skipped["snapshot_unused"] += 1
-        else:
-            partial = urlsplit(request.url).path.endswith(PARTIAL_BOOK_PATH)
-            self._apply_snapshot(feed, parsed, partial, now)
+        super().on_rest(request, status, body, now)
 
-    def _parse(self, request: RestRequest, status: int, body: str) -> Snapshot | None:
-        if status != 200:
-            self.stats.errors[f"{request.purpose}_failed"] += 1
-            log.warning(
-                "snapshot_failed", venue=self.venue.value, symbol=str(request.symbol), status=status
-            )
-            return None
-        try:
-            return parse_snapshot(body)
-        except (ValueError, TypeError, KeyError, VenueProtocolError):
-            self.bad_frame(f"{request.purpose}_invalid", body)
-            return None
+    def _parse_body(self, body: str) -> Snapshot:
+        return parse_snapshot(body)
 
-    def _apply_snapshot(self, feed: _Feed, snap: Snapshot, partial: bool, now: float) -> None:
+    def _apply_poll(self, book: OrderBook, snap: Snapshot, now: float) -> None:
+        apply_polled(self, book, snap[2], snap[3], now, snap[1])
+
+    def _apply_snapshot(
+        self, feed: _Feed, snap: Snapshot, request: RestRequest, now: float
+    ) -> None:
         sequence, venue_ts, bids, asks = snap
         buffer = feed.buffer
         if sequence + 1 < buffer[0]["sequenceStart"]:
-            self.stats.skipped["snapshot_stale"] += 1
-            feed.failures += 1
-            feed.next_at = now + backoff(feed.failures - 1)
-            self._request_snapshot(feed, now)
+            self._snapshot_stale(feed, now)
             return
+        partial = urlsplit(request.url).path.endswith(PARTIAL_BOOK_PATH)
         feed.failures = 0
         book = feed.book
         book.bids.replace(bids)
@@ -434,13 +361,6 @@ class KucoinProtocol(VenueProtocol):
             applied += 1
         book.updates += max(0, applied - 1)
         self._settle(feed, now, venue_ts)
-
-    def _invalidate(self, book: OrderBook, symbol: Symbol) -> None:
-        super()._invalidate(book, symbol)
-        native = self.symbols.native(symbol)
-        feed = self._feeds.get(native) if native is not None else None
-        if feed is not None:
-            feed.reset()
 
     def _restart_book(self, book: OrderBook, now: float) -> None:
         """Nothing to send: the next delta starts a new buffer and asks for a snapshot."""
