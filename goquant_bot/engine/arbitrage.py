@@ -29,12 +29,12 @@ from goquant_bot.engine.arb_records import (
     ArbConfig,
     BookSource,
     OpenOpportunity,
-    RestoredOpening,
 )
-from goquant_bot.engine.cross_quote import CrossRoutes, Route
+from goquant_bot.engine.arb_restore import OpenPersistence
+from goquant_bot.engine.cross_quote import Route
 
 
-class ArbitrageEngine(CrossRoutes):
+class ArbitrageEngine(OpenPersistence):
     """Monitors indexed by (symbol, venue pair, tier, fees); synchronous and clock-free."""
 
     def __init__(self, books: BookSource, config: ArbConfig) -> None:
@@ -111,61 +111,6 @@ class ArbitrageEngine(CrossRoutes):
                 events += self._events(symbol, key, moves)
         events += self._add_cross(monitor, threshold, now)
         return self._after_opens(events)
-
-    def restore_open(
-        self, monitor_id: str, opened: Iterable[RestoredOpening], *, confirm_by: float = 0.0
-    ) -> int:
-        """After a restart: the monitor's opportunities that were open stay open, unannounced.
-
-        Until ``confirm_by`` (epoch seconds) a restored opening survives books that are still
-        syncing after the restart; the first trustworthy edge then keeps or closes it as usual.
-        Returns how many were restored (a venue pair the monitor no longer has is skipped).
-        """
-        monitor = self.monitors.get(monitor_id)
-        if monitor is None:
-            return 0
-        cross_keys = list(self._cross_keys(monitor))
-        cross = {(k.buy, k.sell, k.route): (home, route) for home, route, k in cross_keys}
-        keys = {(k.buy, k.sell, k.route): k for k in self._keys(monitor)}
-        keys.update({(k.buy, k.sell, k.route): k for _, _, k in cross_keys})
-        restored = 0
-        for item in opened:
-            where = (item.buy_venue, item.sell_venue, item.route)
-            key = keys.get(where)
-            if item.route is None:
-                pair = self._groups.get(item.symbol, {}).get((item.buy_venue, item.sell_venue))
-            else:
-                home, route = cross.get(where, (item.symbol, None))
-                pair = self._cross.get(home, {}).get(route) if route is not None else None
-            if key is None or pair is None or key not in pair.groups:
-                continue
-            group = pair.groups[key]
-            group.restore(monitor_id, item.opened_at, item.peak_edge_pct)
-            pair.track(key, group)
-            self._unconfirmed[(item.symbol, key)] = confirm_by
-            restored += 1
-        return restored
-
-    def export_open(self) -> dict[str, list[RestoredOpening]]:
-        """Every open opportunity per monitor, to be saved and restored after a restart."""
-        found: dict[str, list[RestoredOpening]] = {}
-        for index in (self._groups, self._cross):
-            for symbol, pairs in index.items():
-                for key, group in all_groups(pairs):
-                    for monitor_id in group.open_ids():
-                        opened_at = group.opened_at(monitor_id)
-                        peak = group.peaks.max_since(opened_at)
-                        found.setdefault(monitor_id, []).append(
-                            RestoredOpening(
-                                symbol,
-                                key.buy,
-                                key.sell,
-                                opened_at,
-                                peak if peak is not None else 0.0,
-                                key.route,
-                            )
-                        )
-        return found
 
     def remove_monitor(self, monitor_id: str) -> ArbMonitor | None:
         monitor = self.monitors.pop(monitor_id, None)
