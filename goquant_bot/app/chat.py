@@ -366,14 +366,16 @@ def build_chat(
 
 def same_figures(engine: ArbitrageEngine, event: ArbOpened) -> str:
     """What two monitors' openings of one symbol and venue pair must share to be one alert:
-    the size tier their books are walked at and the fees on both venues (the same figures)."""
+    the size tier their books are walked at, the fees on both venues (the same figures) and
+    which books they accept (polled, integrity tier)."""
     monitor = engine.monitors.get(event.monitor_id)
     if monitor is None:
         return notional_class(event)
     fees = {**engine.config.fees_pct, **monitor.fee_overrides()}
     buy, sell = fees.get(event.buy_venue, 0.0), fees.get(event.sell_venue, 0.0)
     polled = " polled" if monitor.allow_polled else ""
-    return f"{engine.tier_for(monitor.notional):g} fees {buy:g}/{sell:g}{polled}"
+    tier = monitor.min_integrity.value
+    return f"{engine.tier_for(monitor.notional):g} fees {buy:g}/{sell:g}{polled} {tier}"
 
 
 def bot_config(settings: Settings) -> BotConfig:

@@ -12,8 +12,10 @@ from goquant_bot.bot.forms import check_conversions, parse_arb, parse_quotes
 from goquant_bot.bot.parsing import (
     ArbRequest,
     InputError,
+    check_polled_integrity,
     options,
     parse_duration,
+    parse_integrity,
     parse_profit,
     parse_size,
     parse_threshold,
@@ -122,7 +124,7 @@ def config_arb(ctx: Deps, caller: Caller, args: list[str]) -> list[Reply]:
     record = find(ctx, caller, args[0], MonitorKind.ARB, CONFIG_ARB_EXAMPLE)
     opts = options(
         args[1:],
-        ("threshold", "size", "min", "min_profit", "mode", "polled", "quotes"),
+        ("threshold", "size", "min", "min_profit", "mode", "polled", "quotes", "integrity"),
         CONFIG_ARB_EXAMPLE,
     )
     if not opts:
@@ -169,6 +171,15 @@ def config_arb(ctx: Deps, caller: Caller, args: list[str]) -> list[Reply]:
         if quotes:
             check_conversions(ctx.directory, monitor.symbols, quotes, monitor.venues)
         changes["quotes"] = quotes
+    if "integrity" in opts:
+        changes["min_integrity"] = parse_integrity(
+            opts["integrity"], "/config_arb ab12cd integrity=verified"
+        )
+    check_polled_integrity(
+        bool(changes.get("allow_polled", monitor.allow_polled)),
+        changes.get("min_integrity", monitor.min_integrity),  # type: ignore[arg-type]
+        "/config_arb ab12cd integrity=snapshot polled=on",
+    )
     try:
         changed = dataclasses.replace(monitor, **changes)  # type: ignore[arg-type]
     except ValueError:  # the domain's own check: nothing left to alert on

@@ -16,6 +16,7 @@ from goquant_bot.bot.parsing import (
     ViewRequest,
     options,
     parse_duration,
+    parse_integrity,
     parse_venues,
     resolve_symbol,
 )
@@ -86,7 +87,12 @@ def view_cadence(ctx: Deps, throttle_s: float) -> str:
 
 def live_view_text(ctx: Deps, monitor: MarketViewMonitor) -> str:
     """The live message of a market view (delivery edits it in place with this text)."""
-    cbbo = ctx.market_view.cbbo(monitor.symbol, monitor.venues or None, now=ctx.clock())
+    cbbo = ctx.market_view.cbbo(
+        monitor.symbol,
+        monitor.venues or None,
+        now=ctx.clock(),
+        min_integrity=monitor.min_integrity,
+    )
     prefs = ctx.store.prefs(monitor.owner)
     return cbbo_text(
         cbbo,
@@ -118,14 +124,20 @@ def config_market(ctx: Deps, caller: Caller, args: list[str]) -> list[Reply]:
         raise InputError(msg, CONFIG_VIEW_EXAMPLE)
     record = find(ctx, caller, args[0], MonitorKind.VIEW, CONFIG_VIEW_EXAMPLE)
     opts = options(
-        args[1:], ("every", "move", "spread", "dev", *CROSSED_OPTIONS), CONFIG_VIEW_EXAMPLE
+        args[1:],
+        ("every", "move", "spread", "dev", *CROSSED_OPTIONS, "integrity"),
+        CONFIG_VIEW_EXAMPLE,
     )
     if not opts:
         msg = "Say what to change, e.g. every=10s."
         raise InputError(msg, CONFIG_VIEW_EXAMPLE)
     monitor = record.to_monitor()
     assert isinstance(monitor, MarketViewMonitor)
-    changes: dict[str, float | None] = {}
+    changes: dict[str, object] = {}
+    if "integrity" in opts:
+        changes["min_integrity"] = parse_integrity(
+            opts["integrity"], f"/config_market {record.id} integrity=verified"
+        )
     if "crossed" in opts or "crossed_for" in opts:
         bps, seconds = parse_crossed(opts, monitor.crossed_min_bps, monitor.crossed_min_s)
         changes["crossed_min_bps"], changes["crossed_min_s"] = bps, seconds

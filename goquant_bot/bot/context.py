@@ -91,7 +91,12 @@ class ViewQueries(Protocol):
     @property
     def ranking_window_s(self) -> float: ...
     def cbbo(
-        self, symbol: Symbol, venues: Iterable[Venue] | None = None, *, now: float
+        self,
+        symbol: Symbol,
+        venues: Iterable[Venue] | None = None,
+        *,
+        now: float,
+        min_integrity: Integrity = ...,
     ) -> Cbbo: ...
     def ranking(self, symbol: Symbol, now: float) -> Mapping[Venue, tuple[float, float]]: ...
     def ranking_since(self, symbol: Symbol) -> float | None: ...

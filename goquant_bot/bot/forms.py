@@ -13,17 +13,20 @@ from goquant_bot.bot.parsing import (
     InputError,
     SymbolLookup,
     ViewRequest,
+    check_polled_integrity,
     check_step,
     check_threshold,
     clip,
     options,
     parse_duration,
+    parse_integrity,
     parse_profit,
     parse_size,
     parse_threshold,
     parse_venues,
     resolve_symbol,
 )
+from goquant_bot.domain.book import DEFAULT_MIN_INTEGRITY
 from goquant_bot.domain.instruments import Symbol, Venue
 from goquant_bot.domain.monitors import CONVERTIBLE_QUOTES
 
@@ -41,7 +44,7 @@ def parse_arb(
     max_symbols: int = 20,
 ) -> ArbRequest:
     """``SYMBOL[,SYMBOL...] VENUE VENUE... [THRESHOLD] [size=N] [min=30s] [min_profit=5]
-    [quotes=USD~USDT] [once] [polled]``."""
+    [quotes=USD~USDT] [integrity=verified] [once] [polled]``."""
     if not args:
         msg = "Missing the symbol, the exchanges and the threshold."
         raise InputError(msg, ARB_EXAMPLE)
@@ -77,8 +80,14 @@ def parse_arb(
         msg = "Missing the exchanges: name at least two, or 'all'."
         raise InputError(msg, ARB_EXAMPLE)
     opts = options(
-        pairs, ("size", "min", "min_profit", "quotes"), "/monitor_arb ETH-USDT all 0.2 size=5000"
+        pairs,
+        ("size", "min", "min_profit", "quotes", "integrity"),
+        "/monitor_arb ETH-USDT all 0.2 size=5000",
     )
+    integrity = DEFAULT_MIN_INTEGRITY
+    if "integrity" in opts:
+        integrity = parse_integrity(opts["integrity"], INTEGRITY_EXAMPLE)
+    check_polled_integrity("polled" in flags, integrity, INTEGRITY_EXAMPLE)
     quotes = parse_quotes(opts["quotes"], symbols) if "quotes" in opts else ()
 
     def listing(s: Symbol) -> list[Venue]:
@@ -118,9 +127,11 @@ def parse_arb(
         allow_polled="polled" in flags,
         more_symbols=symbols[1:],
         quotes=quotes,
+        min_integrity=integrity,
     )
 
 
+INTEGRITY_EXAMPLE = "/monitor_arb BTC-USDT binance okx 0.3 integrity=verified"
 QUOTES_EXAMPLE = "/monitor_arb BTC-USD coinbase kraken binance 0.3 quotes=USD~USDT"
 
 
@@ -217,7 +228,7 @@ def parse_view(
     args: Sequence[str], directory: SymbolLookup, supported: Sequence[Venue], throttle_s: float
 ) -> ViewRequest:
     """``SYMBOL [VENUE...|all] [every=5s] [move=0.1] [spread=5] [dev=10] [crossed=2]
-    [crossed_for=5s]``."""
+    [crossed_for=5s] [integrity=verified]``."""
     if not args:
         msg = "Missing the symbol."
         raise InputError(msg, VIEW_EXAMPLE)
@@ -234,9 +245,14 @@ def parse_view(
     example = "/view_market BTC-USDT all every=10s move=0.1 spread=5 dev=10"
     opts = options(
         [t for t in args[1:] if "=" in t],
-        ("every", "move", "spread", "dev", *CROSSED_OPTIONS),
+        ("every", "move", "spread", "dev", *CROSSED_OPTIONS, "integrity"),
         example,
     )
+    integrity = DEFAULT_MIN_INTEGRITY
+    if "integrity" in opts:
+        integrity = parse_integrity(
+            opts["integrity"], "/view_market BTC-USDT all integrity=verified"
+        )
     if "every" in opts:
         throttle_s = parse_duration(opts["every"], 1.0, 3600.0, "update interval", example)
     figures: dict[str, float] = {}
@@ -253,6 +269,7 @@ def parse_view(
         venue_deviation_bps=figures.get("dev"),
         crossed_min_bps=crossed_bps,
         crossed_min_s=crossed_s,
+        min_integrity=integrity,
     )
 
 

@@ -86,6 +86,7 @@ def arb_monitor(ctx: Deps, caller: Caller, req: ArbRequest, monitor_id: str) -> 
         allow_polled=req.allow_polled,
         policy=FiringPolicy.ONCE if req.once else FiringPolicy.EACH,
         quotes=req.quotes,
+        min_integrity=req.min_integrity,
     )
 
 
@@ -105,6 +106,7 @@ def view_monitor(
         crossed_min_bps=req.crossed_min_bps,
         crossed_min_s=req.crossed_min_s,
         alert_cooldown_s=alert_cooldown_s,
+        min_integrity=req.min_integrity,
     )
 
 

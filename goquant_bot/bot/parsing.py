@@ -17,6 +17,7 @@ from goquant_bot.bot.numbers import (
     fmt_step,
     to_number,
 )
+from goquant_bot.domain.book import DEFAULT_MIN_INTEGRITY, Integrity
 from goquant_bot.domain.instruments import Symbol, Venue
 from goquant_bot.errors import RejectedInput
 
@@ -61,6 +62,7 @@ class ArbRequest:
     size_given: bool = False  # False: the chat's default size, which it then follows
     more_symbols: tuple[Symbol, ...] = ()  # BTC-USDT,ETH-USDT: one monitor, several symbols
     quotes: tuple[str, ...] = ()  # quotes=USD~USDT: compared across with a live conversion
+    min_integrity: Integrity = DEFAULT_MIN_INTEGRITY  # integrity=verified: the weakest tier
 
     @property
     def symbols(self) -> tuple[Symbol, ...]:
@@ -77,6 +79,39 @@ class ViewRequest:
     venue_deviation_bps: float | None = None
     crossed_min_bps: float | None = None  # alert on a crossed book of at least this (opt-in)
     crossed_min_s: float = 0.0
+    min_integrity: Integrity = DEFAULT_MIN_INTEGRITY  # integrity=verified: the weakest tier
+
+
+# integrity= values: the weakest tier of book a monitor uses ("any" reads as unverified).
+INTEGRITY_CHOICES = {
+    "verified": Integrity.VERIFIED,
+    "snapshot": Integrity.SNAPSHOT,
+    "unverified": Integrity.UNVERIFIED,
+    "any": Integrity.UNVERIFIED,
+}
+
+
+def parse_integrity(token: str, example: str) -> Integrity:
+    """``integrity=verified|snapshot|unverified``: the weakest tier of book a monitor uses."""
+    found = INTEGRITY_CHOICES.get(token.strip().lower())
+    if found is None:
+        msg = (
+            f"integrity= {clip(token)!r} is not a tier: give verified (books checked by "
+            "sequence numbers or checksums only), snapshot (the default: verified and "
+            "snapshot books) or unverified (every book, also those only our guards check)."
+        )
+        raise InputError(msg, example)
+    return found
+
+
+def check_polled_integrity(allow_polled: bool, min_integrity: Integrity, example: str) -> None:
+    """Polled books are snapshots: they can never meet integrity=verified."""
+    if allow_polled and min_integrity is Integrity.VERIFIED:
+        msg = (
+            "Polled books are snapshots, so they never meet integrity=verified: "
+            "use one or the other."
+        )
+        raise InputError(msg, example)
 
 
 def clip(text: str, limit: int = 32) -> str:

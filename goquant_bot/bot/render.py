@@ -208,8 +208,10 @@ def help_text(is_admin: bool = False) -> str:
     lines += [
         "",
         "Without arguments, /monitor_arb and /view_market guide you with buttons.",
-        "Venues: binance, okx, bybit, deribit, or <code>all</code>. "
+        "Venues: any enabled exchange by name (/status lists them), or <code>all</code>. "
         "Thresholds are net edges in percent after taker fees.",
+        "Books are marked ✓ verified (sequence numbers or checksums), ~ snapshot, "
+        "? unverified; <code>integrity=verified</code> on a monitor uses ✓ books only.",
     ]
     return "\n".join(lines)
 

@@ -3,7 +3,7 @@ market-view signals, with the buttons under an alert."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from goquant_bot.bot.render import (
@@ -35,6 +35,8 @@ _CLOSE_REASONS = {
     "quote_mismatch": "the quote assets differ",
     "no_conversion": "no live book converts between the two quote currencies",
     "unverified": "a book is no longer one whose content is checked",
+    "below_tier": "a book fell below the monitor's required integrity (e.g. polled after a "
+    "disconnect)",
 }
 
 VenueDecimals = Callable[[Venue, Symbol], "int | None"]
@@ -107,9 +109,13 @@ def legs_lines(
         f"Buy on <b>{esc(buy[0])}</b>{marks[0]} at {buy[1]} · "
         f"sell on <b>{esc(sell[0])}</b>{marks[1]} at {sell[1]}"
     ]
-    weaker = sorted({t for t in trust or () if t is not Integrity.VERIFIED})
-    lines += [f"{INTEGRITY_MARKS[t][0]} book {INTEGRITY_MARKS[t][1]}" for t in weaker]
-    return lines
+    return lines + _weaker_legend(trust or ())
+
+
+def _weaker_legend(tiers: Iterable[Integrity]) -> list[str]:
+    """What each mark other than verified means, once per tier present."""
+    weaker = sorted({t for t in tiers if t is not Integrity.VERIFIED})
+    return [f"{INTEGRITY_MARKS[t][0]} book {INTEGRITY_MARKS[t][1]}" for t in weaker]
 
 
 def profit_currency(symbol: Symbol, conversion: Conversion | None) -> str:
@@ -150,10 +156,14 @@ def _closed(e: ArbClosed, prefs: ChatPrefs | None) -> str:
     )
 
 
-def _names(value: Any) -> str:
-    if isinstance(value, (list, tuple)):
-        return ", ".join(esc(v) for v in value) or "—"
-    return esc(value)
+def _names(value: Any, marks: dict[str, str] | None = None) -> str:
+    """Venue names, each followed by its book's integrity mark when ``marks`` knows it."""
+    marked = [f"{esc(v)}{(marks or {}).get(str(v), '')}" for v in _as_list(value)]
+    return ", ".join(marked) or "—"
+
+
+def _as_list(value: Any) -> list[Any]:
+    return list(value) if isinstance(value, (list, tuple)) else [value]
 
 
 def _num(value: Any, tick: int | None = None) -> str:
@@ -170,13 +180,21 @@ def _signed(value: Any) -> str:
 
 def _signal(e: MarketViewSignal, prefs: ChatPrefs | None, tick: int | None) -> str:
     d = dict(e.details)
+    tiers = {venue.value: tier for venue, tier in e.trust}
+    marks = {venue: INTEGRITY_MARKS[tier][0] for venue, tier in tiers.items()}
+    named: set[Integrity] = set()  # the tiers of the venues the message names
+
+    def names(value: Any) -> str:
+        named.update(tiers[str(v)] for v in _as_list(value) if str(v) in tiers)
+        return _names(value, marks)
+
     mid_tick = None if tick is None else tick + 1  # a mid falls between ticks
     kind = e.kind
     if kind in ("best_bid_venue", "best_ask_venue"):
         side = "bid" if kind == "best_bid_venue" else "offer"
         body = (
-            f"Best {side} now on <b>{_names(d.get('venues'))}</b> at {_num(d.get('price'), tick)} "
-            f"(was {_names(d.get('previous'))})"
+            f"Best {side} now on <b>{names(d.get('venues'))}</b> at {_num(d.get('price'), tick)} "
+            f"(was {names(d.get('previous'))})"
         )
     elif kind == "mid_move":
         body = (
@@ -186,18 +204,18 @@ def _signal(e: MarketViewSignal, prefs: ChatPrefs | None, tick: int | None) -> s
     elif kind == "spread_wide":
         body = (
             f"Spread widened to {_bps(d.get('spread_bps'))} bps: bid {_num(d.get('bid'), tick)} on "
-            f"{_names(d.get('bid_venues'))}, ask {_num(d.get('ask'), tick)} on "
-            f"{_names(d.get('ask_venues'))}"
+            f"{names(d.get('bid_venues'))}, ask {_num(d.get('ask'), tick)} on "
+            f"{names(d.get('ask_venues'))}"
         )
     elif kind == "venue_deviation":
         body = (
-            f"{_names(d.get('venue'))}'s {esc(d.get('side'))} is {_bps(d.get('deviation_bps'))} "
+            f"{names(d.get('venue'))}'s {esc(d.get('side'))} is {_bps(d.get('deviation_bps'))} "
             f"bps from the best ({_num(d.get('price'), tick)} vs {_num(d.get('cbbo_price'), tick)})"
         )
     elif kind == "crossed":
         body = (
-            f"Consolidated book crossed: buy on {_names(d.get('buy_venues'))} at "
-            f"{_num(d.get('ask'), tick)}, sell on {_names(d.get('sell_venues'))} at "
+            f"Consolidated book crossed: buy on {names(d.get('buy_venues'))} at "
+            f"{_num(d.get('ask'), tick)}, sell on {names(d.get('sell_venues'))} at "
             f"{_num(d.get('bid'), tick)} ({_bps(d.get('gross_bps'))} bps gross)"
         )
     else:
@@ -206,6 +224,7 @@ def _signal(e: MarketViewSignal, prefs: ChatPrefs | None, tick: int | None) -> s
         [
             f"👁 <b>{esc(e.symbol)}</b> · {esc(kind.replace('_', ' '))}",
             body,
+            *_weaker_legend(named),
             f"Monitor <code>{esc(e.monitor_id)}</code> · {fmt_time(e.ts, prefs)}",
         ]
     )

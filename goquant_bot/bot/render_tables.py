@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any
 
 from goquant_bot.bot.context import VenueStatus
 from goquant_bot.bot.render import (
@@ -18,7 +19,7 @@ from goquant_bot.bot.render import (
     fmt_time,
     price_decimals,
 )
-from goquant_bot.domain.book import INTEGRITY_MARKS, Integrity
+from goquant_bot.domain.book import DEFAULT_MIN_INTEGRITY, INTEGRITY_MARKS, Integrity
 from goquant_bot.domain.cbbo import Cbbo, VenueQuote
 from goquant_bot.domain.instruments import Symbol, Venue
 from goquant_bot.domain.trades import Trade
@@ -254,6 +255,7 @@ def monitor_line(record: MonitorRecord, running: bool, muted: bool) -> str:
             text += " · polled ok"
         if s.get("quotes", "none") != "none":
             text += f" · quotes {esc(s['quotes'])} (converted live)"
+        text += _integrity_note(s)
     else:
         text = (
             f"<code>{esc(record.id)}</code> {esc(s.get('symbol'))} · {where} · every "
@@ -270,6 +272,7 @@ def monitor_line(record: MonitorRecord, running: bool, muted: bool) -> str:
             text += f" · crossed ≥ {s['crossed_min_bps']:.2f} bps"
             if s.get("crossed_min_s"):
                 text += f" for {fmt_span(float(s['crossed_min_s']))}"
+        text += _integrity_note(s)
     if not record.runs:
         text += " · ⏸ paused"
     elif not running:
@@ -284,6 +287,16 @@ def open_line(opp: OpenOpportunity, now: float) -> str:
         f"   🟢 {esc(opp.buy_venue)} → {esc(opp.sell_venue)} {fmt_pct(opp.edge_pct)} "
         f"(peak {fmt_pct(opp.peak_edge_pct)}) for {fmt_span(now - opp.opened_at)}"
     )
+
+
+def _integrity_note(spec: dict[str, Any]) -> str:
+    """A monitor's tier requirement when it is not the default (verified and snapshot)."""
+    tier = spec.get("integrity", DEFAULT_MIN_INTEGRITY.value)
+    if tier == Integrity.VERIFIED.value:
+        return " · verified books only"
+    if tier == Integrity.UNVERIFIED.value:
+        return " · unverified books too"
+    return ""
 
 
 def integrity_legend(tiers: Iterable[Integrity]) -> str:

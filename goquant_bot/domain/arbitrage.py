@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from goquant_bot.domain.book import BookState, Integrity, OrderBook
+from goquant_bot.domain.book import DEFAULT_MIN_INTEGRITY, BookState, Integrity, OrderBook
 from goquant_bot.domain.instruments import Symbol, Venue
 
 # Below this many base units a leg is treated as empty (float dust).
@@ -32,6 +32,7 @@ class Guard(StrEnum):
     NO_LIQUIDITY = "no_liquidity"  # an empty side
     SUSPECT = "suspect"  # an edge above the sanity cap: almost always bad data
     UNVERIFIED = "unverified"  # a book whose content nothing checks (signals need more)
+    BELOW_TIER = "below_tier"  # a book weaker than the monitor's required integrity tier
     NO_CONVERSION = "no_conversion"  # different quotes and no usable conversion book
 
 
@@ -90,10 +91,13 @@ def check_pair(
     max_skew_s: float,
     allow_polled: bool,
     cross_quote: bool = False,
+    min_integrity: Integrity = DEFAULT_MIN_INTEGRITY,
 ) -> Guard | None:
     """The first guard that fails for this pair of books, or None when both are usable.
 
-    ``cross_quote``: the legs may quote different currencies (a conversion is applied)."""
+    ``cross_quote``: the legs may quote different currencies (a conversion is applied).
+    ``min_integrity``: the weakest tier (of the content now, see ``OrderBook.trust``) a leg
+    may have; an unverified book below it is ``UNVERIFIED``, any other ``BELOW_TIER``."""
     usable = (BookState.LIVE, BookState.POLLED) if allow_polled else (BookState.LIVE,)
     if buy.state not in usable or sell.state not in usable:
         return Guard.NOT_LIVE
@@ -103,8 +107,11 @@ def check_pair(
         return Guard.SKEW
     if buy.is_crossed() or sell.is_crossed():
         return Guard.CROSSED
-    if Integrity.UNVERIFIED in (buy.integrity, sell.integrity):
-        return Guard.UNVERIFIED
+    buy_trust, sell_trust = buy.trust, sell.trust
+    if not (buy_trust.meets(min_integrity) and sell_trust.meets(min_integrity)):
+        if Integrity.UNVERIFIED in (buy_trust, sell_trust):
+            return Guard.UNVERIFIED
+        return Guard.BELOW_TIER
     if not len(buy.asks) or not len(sell.bids):
         return Guard.NO_LIQUIDITY
     return None
@@ -135,9 +142,10 @@ def conversion_from(
     max_skew_s: float,
     legs_ts: tuple[float, float],
     allow_polled: bool,
+    min_integrity: Integrity = DEFAULT_MIN_INTEGRITY,
 ) -> Conversion | None:
     """The conservative rate for acquiring ``pay`` with ``receive`` on ``book``, or None
-    when that book is not usable (syncing, stale, crossed, unverified, empty, refreshed too
+    when that book is not usable (syncing, stale, crossed, below the tier, empty, refreshed too
     far from either leg) or is not a book of these two currencies.
 
     On PAY-RECEIVE the base is bought at the ask; on RECEIVE-PAY the base is sold at the
@@ -146,7 +154,7 @@ def conversion_from(
     usable = (BookState.LIVE, BookState.POLLED) if allow_polled else (BookState.LIVE,)
     if (
         book.state not in usable
-        or book.integrity is Integrity.UNVERIFIED
+        or not book.trust.meets(min_integrity)
         or book.is_crossed()
         or book.recv_ts is None
         or any(abs(book.recv_ts - ts) > max_skew_s for ts in legs_ts)

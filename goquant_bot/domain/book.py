@@ -32,6 +32,15 @@ class Integrity(StrEnum):
     SNAPSHOT = "snapshot"  # full books or timestamps only: a lost message may go unnoticed
     UNVERIFIED = "unverified"  # kept by a third-party library, behind our guards only
 
+    def meets(self, required: Integrity) -> bool:
+        """Whether a book of this tier may be used where ``required`` is the weakest allowed."""
+        return _RANK[self] >= _RANK[required]
+
+
+_RANK = {Integrity.UNVERIFIED: 0, Integrity.SNAPSHOT: 1, Integrity.VERIFIED: 2}
+# What signals accept unless a monitor asks otherwise: a book some rule of the venue checks.
+DEFAULT_MIN_INTEGRITY = Integrity.SNAPSHOT
+
 
 # How each tier is marked next to a venue's name, and what the mark means.
 INTEGRITY_MARKS = {

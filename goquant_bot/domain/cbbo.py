@@ -12,7 +12,7 @@ from collections import deque
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
-from goquant_bot.domain.book import BookSide, BookState, Integrity, OrderBook
+from goquant_bot.domain.book import DEFAULT_MIN_INTEGRITY, BookSide, BookState, Integrity, OrderBook
 from goquant_bot.domain.instruments import Symbol, Venue
 
 DEPTH_BANDS_BPS: tuple[float, ...] = (10.0, 50.0, 100.0)
@@ -88,15 +88,20 @@ def consolidate(
     allow_polled: bool = False,
     depth_bps: Sequence[float] = DEPTH_BANDS_BPS,
     symbol: Symbol | None = None,
+    min_integrity: Integrity = DEFAULT_MIN_INTEGRITY,
 ) -> Cbbo:
-    """The CBBO of the books of one symbol (``symbol`` is needed only when ``books`` is empty)."""
+    """The CBBO of the books of one symbol (``symbol`` is needed only when ``books`` is empty).
+
+    ``min_integrity``: the weakest tier a book may have to be counted."""
     if symbol is None:
         if not books:
             msg = "consolidate needs a symbol when no book is given"
             raise ValueError(msg)
         symbol = books[0].key.symbol
     ordered = sorted(books, key=lambda b: b.key.venue.value)
-    excluded = [_exclusion(b, now, max_age_s, exclude_routed, allow_polled) for b in ordered]
+    excluded = [
+        _exclusion(b, now, max_age_s, exclude_routed, allow_polled, min_integrity) for b in ordered
+    ]
     bid: float | None = None
     ask: float | None = None
     bid_size = ask_size = 0.0
@@ -169,6 +174,7 @@ def _exclusion(
     max_age_s: float | None,
     exclude_routed: frozenset[Venue],
     allow_polled: bool,
+    min_integrity: Integrity,
 ) -> str | None:
     """Why a book must not be counted, or None when it may be."""
     if book.key.venue in exclude_routed:
@@ -182,8 +188,9 @@ def _exclusion(
             return "old"
     if book.is_crossed():
         return "crossed"
-    if book.integrity is Integrity.UNVERIFIED:
-        return "unverified"  # signals accept verified and snapshot books
+    trust = book.trust
+    if not trust.meets(min_integrity):
+        return "unverified" if trust is Integrity.UNVERIFIED else "below tier"
     return None
 
 

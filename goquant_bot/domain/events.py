@@ -202,6 +202,8 @@ class MarketViewSignal:
     ts: float
     kind: str
     details: tuple[tuple[str, Any], ...]
+    # The integrity tier of each venue counted in the consolidated book the signal read.
+    trust: tuple[tuple[Venue, Integrity], ...] = ()
 
     def to_report(self) -> dict[str, Any]:
         return {
@@ -210,6 +212,7 @@ class MarketViewSignal:
             "kind": f"market_view_{self.kind}",
             "symbol": str(self.symbol),
             **dict(self.details),
+            "integrity": {venue.value: tier.value for venue, tier in self.trust},
         }
 
 

@@ -257,4 +257,5 @@ class MarketViewState:
             ts=cbbo.ts,
             kind=kind,
             details=tuple(details.items()),
+            trust=tuple((q.venue, q.integrity) for q in cbbo.venues if q.counted),
         )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+from goquant_bot.domain.book import DEFAULT_MIN_INTEGRITY, Integrity
 from goquant_bot.domain.instruments import Symbol, Venue
 
 # The owner of the bot's own monitors (the demo's watch): below every Telegram chat id (they
@@ -45,9 +46,14 @@ class ArbMonitor:
     # Quote currencies compared across with a live conversion, e.g. ("USD", "USDT"); empty:
     # only books of the monitor's own symbols are compared (different quotes never are).
     quotes: tuple[str, ...] = ()
+    # The weakest integrity tier a book may have to be used (see ``Integrity``).
+    min_integrity: Integrity = DEFAULT_MIN_INTEGRITY
 
     def __post_init__(self) -> None:
         problems = []
+        if self.allow_polled and self.min_integrity is Integrity.VERIFIED:
+            # A book kept from REST polls is a snapshot: the two options contradict.
+            problems.append("either polled books or integrity=verified, not both")
         if self.quotes:
             if len(set(self.quotes)) < 2 or any(q not in CONVERTIBLE_QUOTES for q in self.quotes):
                 problems.append(
@@ -108,6 +114,8 @@ class MarketViewMonitor:
     crossed_min_s: float = 0.0
     # At most one alert of a kind (mid move, wide spread, deviation per venue, crossed) per this.
     alert_cooldown_s: float = 300.0
+    # The weakest integrity tier a venue's book may have to be counted (see ``Integrity``).
+    min_integrity: Integrity = DEFAULT_MIN_INTEGRITY
 
     def __post_init__(self) -> None:
         problems = []

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from goquant_bot.domain.arbitrage import Conversion, PairQuote
-from goquant_bot.domain.book import Integrity, OrderBook
+from goquant_bot.domain.book import DEFAULT_MIN_INTEGRITY, Integrity, OrderBook
 from goquant_bot.domain.events import ArbFigures
 from goquant_bot.domain.instruments import Symbol, Venue
 from goquant_bot.domain.opportunity import ThresholdGroup
@@ -28,6 +28,12 @@ class GroupKey:
     # fees) whose conversion books may be used.
     route: tuple[Symbol, Symbol] | None = None
     conversions: tuple[tuple[Venue, float], ...] = ()
+    min_integrity: Integrity = DEFAULT_MIN_INTEGRITY  # the weakest tier a book may have
+
+    @property
+    def acceptance(self) -> tuple[bool, Integrity]:
+        """What decides whether a pair of books may be used: groups sharing it share guards."""
+        return (self.allow_polled, self.min_integrity)
 
 
 @dataclass(frozen=True, slots=True)

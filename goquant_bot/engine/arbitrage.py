@@ -12,6 +12,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 
 from goquant_bot.domain.arbitrage import Guard, PairQuote, check_pair, quote_pair
+from goquant_bot.domain.book import Integrity
 from goquant_bot.domain.events import ArbClosed, ArbOpened, Event
 from goquant_bot.domain.instruments import Symbol, Venue
 from goquant_bot.domain.monitors import ArbMonitor, FiringPolicy
@@ -86,6 +87,7 @@ class ArbitrageEngine(OpenPersistence):
                         fees.get(buy, 0.0),
                         fees.get(sell, 0.0),
                         monitor.allow_polled,
+                        min_integrity=monitor.min_integrity,
                     )
 
     def add_monitor(self, monitor: ArbMonitor, now: float) -> list[Event]:
@@ -171,10 +173,10 @@ class ArbitrageEngine(OpenPersistence):
                     pair.skipped = True
                     continue
             pair.skipped = False
-            guards: dict[bool, Guard | None] = {}
+            guards: dict[tuple[bool, Integrity], Guard | None] = {}
             quotes: dict[float, PairQuote | None] = {}
             for key, group in pair.groups.items():
-                if key.allow_polled not in guards:
+                if key.acceptance not in guards:
                     guard = (
                         Guard.NOT_LIVE
                         if buy is None or sell is None
@@ -183,12 +185,13 @@ class ArbitrageEngine(OpenPersistence):
                             sell,
                             max_skew_s=self.config.max_skew_s,
                             allow_polled=key.allow_polled,
+                            min_integrity=key.min_integrity,
                         )
                     )
-                    guards[key.allow_polled] = guard
+                    guards[key.acceptance] = guard
                     if guard is not None:
                         self.guards[guard.value] += 1  # once per pair, not per group
-                guard = guards[key.allow_polled]
+                guard = guards[key.acceptance]
                 if guard is not None or buy is None or sell is None or top is None:
                     if self._waiting(symbol, key, guard, now):
                         continue  # restored, its books are still syncing after the restart

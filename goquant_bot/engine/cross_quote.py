@@ -16,7 +16,7 @@ from goquant_bot.domain.arbitrage import (
     conversion_from,
     quote_pair,
 )
-from goquant_bot.domain.book import OrderBook
+from goquant_bot.domain.book import Integrity, OrderBook
 from goquant_bot.domain.events import Event
 from goquant_bot.domain.instruments import Symbol, Venue
 from goquant_bot.domain.monitors import ArbMonitor
@@ -74,6 +74,7 @@ def best_conversion(
     legs_ts: tuple[float, float],
     max_skew_s: float,
     allow_polled: bool,
+    min_integrity: Integrity,
 ) -> Conversion | None:
     """The cheapest usable conversion among the candidate venues (with their taker fees)."""
     pay, receive = route.buy_symbol.quote, route.sell_symbol.quote
@@ -92,6 +93,7 @@ def best_conversion(
                 max_skew_s=max_skew_s,
                 legs_ts=legs_ts,
                 allow_polled=allow_polled,
+                min_integrity=min_integrity,
             )
             if found is not None and (best is None or found.rate < best.rate):
                 best = found
@@ -142,6 +144,7 @@ class CrossRoutes:
                     monitor.allow_polled,
                     (route.buy_symbol, route.sell_symbol),
                     conversions,
+                    monitor.min_integrity,
                 ),
             )
 
@@ -210,6 +213,7 @@ class CrossRoutes:
                     max_skew_s=self.config.max_skew_s,
                     allow_polled=key.allow_polled,
                     cross_quote=True,
+                    min_integrity=key.min_integrity,
                 )
             if guard is None and buy is not None and sell is not None:
                 if converters is None:
@@ -224,6 +228,7 @@ class CrossRoutes:
                     legs_ts=(buy.recv_ts or 0.0, sell.recv_ts or 0.0),
                     max_skew_s=self.config.max_skew_s,
                     allow_polled=key.allow_polled,
+                    min_integrity=key.min_integrity,
                 )
                 guard = Guard.NO_CONVERSION if conversion is None else None
             quote = None

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Protocol
 
-from goquant_bot.domain.book import OrderBook
+from goquant_bot.domain.book import DEFAULT_MIN_INTEGRITY, Integrity, OrderBook
 from goquant_bot.domain.cbbo import DEPTH_BANDS_BPS, Cbbo, VenueRanking, consolidate
 from goquant_bot.domain.events import MarketViewSignal
 from goquant_bot.domain.instruments import Symbol, Venue
@@ -16,8 +16,10 @@ from goquant_bot.domain.monitors import MarketViewMonitor
 # a fixed set, or a lookup per symbol (the symbol directory knows each listing's routing).
 RoutedVenues = frozenset[Venue] | Callable[[Symbol], frozenset[Venue]]
 
-# Monitors with the same venue set share one CBBO; None stands for "every venue".
+# Monitors with the same venue set and required tier share one CBBO; None stands for
+# "every venue".
 _VenueSet = frozenset[Venue] | None
+_Group = tuple[_VenueSet, Integrity]
 
 
 class BookSource(Protocol):
@@ -47,8 +49,8 @@ class MarketViewEngine:
         self._allow_polled = allow_polled
         self.ranking_window_s = ranking_window_s
         self._ranking_buckets = ranking_buckets
-        self._states: dict[Symbol, dict[_VenueSet, dict[str, MarketViewState]]] = {}
-        self._where: dict[str, tuple[Symbol, _VenueSet]] = {}
+        self._states: dict[Symbol, dict[_Group, dict[str, MarketViewState]]] = {}
+        self._where: dict[str, tuple[Symbol, _Group]] = {}
         self._rankings: dict[Symbol, VenueRanking] = {}
 
     # -- monitors -------------------------------------------------------------------------
@@ -57,22 +59,22 @@ class MarketViewEngine:
         """Add (or replace, with fresh state) a monitor; with ``now``, the market at that
         moment is the reference its first change is measured from."""
         self.remove_monitor(monitor.id)
-        venues = frozenset(monitor.venues) or None
+        key = (frozenset(monitor.venues) or None, monitor.min_integrity)
         groups = self._states.setdefault(monitor.symbol, {})
-        state = groups.setdefault(venues, {})[monitor.id] = MarketViewState(monitor)
-        self._where[monitor.id] = (monitor.symbol, venues)
+        state = groups.setdefault(key, {})[monitor.id] = MarketViewState(monitor)
+        self._where[monitor.id] = (monitor.symbol, key)
         if now is not None:
-            state.prime(self._consolidate(monitor.symbol, venues, now, with_depth=False))
+            state.prime(self._consolidate(monitor.symbol, key, now, with_depth=False))
 
     def remove_monitor(self, monitor_id: str) -> bool:
         where = self._where.pop(monitor_id, None)
         if where is None:
             return False
-        symbol, venues = where
+        symbol, key = where
         groups = self._states[symbol]
-        del groups[venues][monitor_id]
-        if not groups[venues]:
-            del groups[venues]
+        del groups[key][monitor_id]
+        if not groups[key]:
+            del groups[key]
         if not groups:
             del self._states[symbol]
         return True
@@ -87,10 +89,17 @@ class MarketViewEngine:
 
     # -- queries --------------------------------------------------------------------------
 
-    def cbbo(self, symbol: Symbol, venues: Iterable[Venue] | None = None, *, now: float) -> Cbbo:
-        """One-shot view with depth bands (for /get_cbbo)."""
+    def cbbo(
+        self,
+        symbol: Symbol,
+        venues: Iterable[Venue] | None = None,
+        *,
+        now: float,
+        min_integrity: Integrity = DEFAULT_MIN_INTEGRITY,
+    ) -> Cbbo:
+        """One-shot view with depth bands (for /get_cbbo and a view's live message)."""
         chosen = None if venues is None else frozenset(venues)
-        return self._consolidate(symbol, chosen, now, with_depth=True)
+        return self._consolidate(symbol, (chosen, min_integrity), now, with_depth=True)
 
     def ranking(self, symbol: Symbol, now: float) -> dict[Venue, tuple[float, float]]:
         """(best-bid share, best-offer share) per venue over the ranking window."""
@@ -106,7 +115,8 @@ class MarketViewEngine:
 
     def evaluate(self, symbol: Symbol, now: float) -> list[MarketViewSignal]:
         """Update the symbol's ranking and return the signals of its monitors, in their order."""
-        everything = self._consolidate(symbol, None, now, with_depth=False)
+        default: _Group = (None, DEFAULT_MIN_INTEGRITY)
+        everything = self._consolidate(symbol, default, now, with_depth=False)
         ranking = self._rankings.get(symbol)
         if ranking is None:
             ranking = self._rankings[symbol] = VenueRanking(
@@ -114,19 +124,18 @@ class MarketViewEngine:
             )
         ranking.update(everything)
         signals: list[MarketViewSignal] = []
-        for venues, group in self._states.get(symbol, {}).items():
+        for key, group in self._states.get(symbol, {}).items():
             cbbo = (
                 everything
-                if venues is None
-                else self._consolidate(symbol, venues, now, with_depth=False)
+                if key == default
+                else self._consolidate(symbol, key, now, with_depth=False)
             )
             for state in group.values():
                 signals.extend(state.evaluate(cbbo))
         return signals
 
-    def _consolidate(
-        self, symbol: Symbol, venues: _VenueSet, now: float, *, with_depth: bool
-    ) -> Cbbo:
+    def _consolidate(self, symbol: Symbol, key: _Group, now: float, *, with_depth: bool) -> Cbbo:
+        venues, min_integrity = key
         books = self._books.books_for(symbol, None if venues is None else sorted(venues))
         routed = self._routed(symbol) if callable(self._routed) else self._routed
         return consolidate(
@@ -137,4 +146,5 @@ class MarketViewEngine:
             allow_polled=self._allow_polled,
             depth_bps=DEPTH_BANDS_BPS if with_depth else (),
             symbol=symbol,
+            min_integrity=min_integrity,
         )

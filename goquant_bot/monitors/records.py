@@ -81,6 +81,7 @@ def monitor_to_dict(monitor: Monitor) -> dict[str, Any]:
             "allow_polled": monitor.allow_polled,
             "policy": monitor.policy.value,
             "quotes": "~".join(monitor.quotes) or "none",
+            "integrity": monitor.min_integrity.value,
         }
     return {
         "id": monitor.id,
@@ -96,4 +97,5 @@ def monitor_to_dict(monitor: Monitor) -> dict[str, Any]:
         "crossed_min_bps": monitor.crossed_min_bps,
         "crossed_min_s": monitor.crossed_min_s,
         "alert_cooldown_s": monitor.alert_cooldown_s,
+        "integrity": monitor.min_integrity.value,
     }

@@ -15,6 +15,7 @@ from typing import Annotated, Any, Literal
 import orjson
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
+from goquant_bot.domain.book import DEFAULT_MIN_INTEGRITY, Integrity
 from goquant_bot.domain.instruments import Symbol, Venue
 from goquant_bot.domain.monitors import ArbMonitor, FiringPolicy, MarketViewMonitor
 from goquant_bot.engine.arb_records import RestoredOpening
@@ -37,7 +38,9 @@ __all__ = [
     "records_from_entries",
 ]
 # 3: arbitrage monitors gained ``quotes`` (entries without it mean "none").
-SCHEMA_VERSION = 3
+# 4: monitors of both kinds gained ``integrity``, the weakest tier of book they use
+#    (entries without it mean "snapshot", what every monitor accepted before).
+SCHEMA_VERSION = 4
 Monitor = ArbMonitor | MarketViewMonitor
 
 
@@ -54,6 +57,7 @@ class _Spec(BaseModel):
     paused: bool = False  # paused by its user
     chat_blocked: bool = False  # its chat blocked the bot: kept, not running until /start
     follows_defaults: list[Literal["size", "fees"]] = Field(default_factory=list)  # from /config
+    integrity: Integrity = DEFAULT_MIN_INTEGRITY  # the weakest tier of book the monitor uses
 
 
 class ArbSpec(_Spec):
@@ -84,6 +88,7 @@ class ArbSpec(_Spec):
             allow_polled=self.allow_polled,
             policy=self.policy,
             quotes=parse_quotes(self.quotes),
+            min_integrity=self.integrity,
         )
 
 
@@ -122,6 +127,7 @@ class MarketViewSpec(_Spec):
             alert_cooldown_s=(
                 self.cooldown_s if self.alert_cooldown_s is None else self.alert_cooldown_s
             ),
+            min_integrity=self.integrity,
         )
 
 

@@ -97,7 +97,7 @@ def test_view_market_options_and_all_venues(tmp_path: Path) -> None:
         ("/view_market BTC-USDT okx 0.3", "⚠️ Unexpected '0.3': numbers go in options such as move=0.1."),
         ("/view_market BTC-USDT move=0", "⚠️ move= must be a number above 0 and at most 50."),
         ("/view_market BTC-USDT every=2h", "⚠️ The update interval must be between 1 s and 1 h."),
-        ("/view_market BTC-USDT speed=9", "⚠️ Unknown option 'speed'. Options: every=, move=, spread=, dev=, crossed=, crossed_for=."),
+        ("/view_market BTC-USDT speed=9", "⚠️ Unknown option 'speed'. Options: every=, move=, spread=, dev=, crossed=, crossed_for=, integrity=."),
     ],
 )  # fmt: skip
 def test_view_market_errors(tmp_path: Path, command: str, reply: str | None) -> None:
@@ -221,7 +221,7 @@ def test_live_view_text_and_signal_alerts(tmp_path: Path) -> None:
     assert signal.owner == ALICE.chat_id
     assert render_event(signal).splitlines() == [
         "👁 <b>BTC-USDT</b> · best bid venue",
-        "Best bid now on <b>binance</b> at 100.2000 (was okx)",
+        "Best bid now on <b>binance✓</b> at 100.2000 (was okx✓)",
         "Monitor <code>m00001</code> · 22:13:30 UTC",
     ]
     assert ETH not in bot.views.symbols()

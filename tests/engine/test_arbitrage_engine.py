@@ -353,3 +353,35 @@ def test_an_opening_and_its_live_figures_carry_each_legs_book_tier() -> None:
     arb.evaluate(BTC, 102.0)
     (live,) = arb.open_opportunities("m1")
     assert live.trust == (Integrity.VERIFIED, Integrity.SNAPSHOT)
+
+
+def test_a_monitor_requiring_verified_books_ignores_a_pair_with_a_snapshot_leg() -> None:
+    books = Books()
+    calm(books)
+    arb = engine(books)
+    arb.add_monitor(monitor("default"), 100.0)
+    arb.add_monitor(monitor("strict", min_integrity=Integrity.VERIFIED), 100.0)
+    arb.add_monitor(monitor("any", min_integrity=Integrity.UNVERIFIED), 100.0)
+    books.set(BIN, 99.9, 100.0, ts=101.0)
+    books.set(OKX, 100.5, 100.7, ts=101.0).integrity = Integrity.SNAPSHOT  # e.g. no sequence
+    opened = arb.evaluate(BTC, 101.0)
+    assert sorted(e.monitor_id for e in opened) == ["any", "default"]
+    assert arb.guards["below_tier"] == 1  # counted once for the pair, not per monitor
+    # The venue turns out unverified: only the monitor that accepts every tier keeps it.
+    books.set(OKX, 100.5, 100.7, ts=102.0).integrity = Integrity.UNVERIFIED
+    closed = arb.evaluate(BTC, 102.0)
+    assert [(e.monitor_id, e.reason) for e in closed if isinstance(e, ArbClosed)] == [
+        ("default", "unverified")
+    ]
+    assert [o.trust for o in arb.open_opportunities("any")] == [
+        (Integrity.VERIFIED, Integrity.UNVERIFIED)
+    ]
+    # Verified again: the strict monitor opens too; the others stay open without a new alert.
+    books.set(OKX, 100.5, 100.7, ts=103.0).integrity = Integrity.VERIFIED
+    reopened = arb.evaluate(BTC, 103.0)
+    assert sorted(e.monitor_id for e in reopened) == ["default", "strict"]
+
+
+def test_polled_books_and_verified_only_exclude_each_other() -> None:
+    with pytest.raises(ValueError, match="either polled books or integrity=verified"):
+        monitor(allow_polled=True, min_integrity=Integrity.VERIFIED)

@@ -4,7 +4,7 @@ from collections.abc import Iterable
 
 import pytest
 
-from goquant_bot.domain.book import BookState, OrderBook
+from goquant_bot.domain.book import BookState, Integrity, OrderBook
 from goquant_bot.domain.instruments import InstrumentKey, Symbol, Venue
 from goquant_bot.domain.monitors import MarketViewMonitor
 from goquant_bot.engine.market_view import MarketViewEngine
@@ -224,3 +224,36 @@ def test_a_view_started_on_quiet_books_reports_the_first_change_after_its_start(
     signals = engine.evaluate(BTC, 2.0)
     assert [(s.monitor_id, s.kind) for s in signals] == [("started", "best_bid_venue")]
     assert dict(signals[0].details)["previous"] == ("binance",)
+
+
+def test_a_verified_only_view_reads_its_own_cbbo_and_names_the_tiers() -> None:
+    books = Books()
+    books.put(BN, 100.0, 101.0)
+    books.put(OK, 100.2, 100.9).integrity = Integrity.SNAPSHOT  # holds both bests
+    engine = MarketViewEngine(books)
+    default = MarketViewMonitor(id="any", owner=1, symbol=BTC, venues=(), best_venue_change=True)
+    strict = MarketViewMonitor(
+        id="strict",
+        owner=1,
+        symbol=BTC,
+        venues=(),
+        best_venue_change=True,
+        min_integrity=Integrity.VERIFIED,
+        cooldown_s=0.0,
+    )
+    engine.add_monitor(default, now=0.0)
+    engine.add_monitor(strict, now=0.0)
+    books.put(BN, 100.5, 101.0, ts=1.0)  # Binance now holds the best bid among all books
+    signals = {(s.monitor_id, s.kind): s for s in engine.evaluate(BTC, 1.0)}
+    # The strict view never counted OKX: its best bid was Binance all along.
+    assert set(signals) == {("any", "best_bid_venue")}
+    assert signals["any", "best_bid_venue"].trust == (
+        (BN, Integrity.VERIFIED),
+        (OK, Integrity.SNAPSHOT),
+    )
+    books.put(OK, 100.6, 100.9, ts=2.0).integrity = Integrity.VERIFIED  # checked again
+    strict_signals = {s.kind: s for s in engine.evaluate(BTC, 2.0) if s.monitor_id == "strict"}
+    assert set(strict_signals) == {"best_bid_venue", "best_ask_venue"}  # OKX holds both now
+    assert dict(strict_signals["best_bid_venue"].details)["venues"] == ("okx",)
+    both = ((BN, Integrity.VERIFIED), (OK, Integrity.VERIFIED))
+    assert strict_signals["best_bid_venue"].trust == both

@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 
+from goquant_bot.domain.book import Integrity
 from goquant_bot.domain.instruments import Symbol, Venue
 from goquant_bot.domain.monitors import ArbMonitor, FiringPolicy, MarketViewMonitor
 from goquant_bot.errors import RejectedInput
@@ -102,3 +103,21 @@ def test_quotes_round_trip_and_entries_without_them_load_as_none() -> None:
     assert loaded.quotes == ()
     with pytest.raises(RejectedInput, match="quotes"):
         monitor_from_dict({**data, "quotes": "USD~EUR"})
+
+
+def test_the_required_tier_round_trips_and_older_entries_accept_snapshot_books() -> None:
+    import dataclasses
+
+    for monitor in (dataclasses.replace(ARB, allow_polled=False), VIEW):
+        strict = dataclasses.replace(monitor, min_integrity=Integrity.VERIFIED)
+        data = monitor_to_dict(strict)
+        assert data["integrity"] == "verified"
+        assert monitor_from_dict(json.loads(json.dumps(data))) == strict
+        del data["integrity"]  # written before schema 4
+        loaded = monitor_from_dict(data)
+        assert loaded.min_integrity is Integrity.SNAPSHOT
+        with pytest.raises(RejectedInput, match="integrity"):
+            monitor_from_dict({**data, "integrity": "certified"})
+    polled = {**monitor_to_dict(ARB), "allow_polled": True, "integrity": "verified"}
+    with pytest.raises(RejectedInput, match="integrity=verified"):
+        monitor_from_dict(polled)

@@ -305,7 +305,8 @@ def test_market_view_reports_best_venue_changes_with_cooldown(
     defaults: tuple[ArbConfig, float],
 ) -> None:
     _, alerts = replay(DATA_DIR / "market_view", *defaults)
-    signal = {"monitor": "mv1", "symbol": "BTC-USDT"}
+    both = {"binance": "verified", "okx": "verified"}  # the tiers of the books counted
+    signal = {"monitor": "mv1", "symbol": "BTC-USDT", "integrity": both}
     assert alerts == [
         {
             "ts": 1_767_276_006.013,

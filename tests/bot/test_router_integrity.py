@@ -1,0 +1,94 @@
+"""Conversations: a monitor that requires a tier of book integrity, and alerts that show it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from goquant_bot.bot.render_events import render_event
+from goquant_bot.domain.book import Integrity
+from goquant_bot.domain.events import MarketViewSignal
+from goquant_bot.domain.instruments import Venue
+from goquant_bot.domain.monitors import ArbMonitor, MarketViewMonitor
+from tests.bot.harness import BN, BTC, OK, T0, Bot, text
+
+GM = Venue.GEMINI
+
+TIER_ERROR = "⚠️ integrity= 'certified' is not a tier: give verified"
+BOTH_ERROR = "⚠️ Polled books are snapshots, so they never meet integrity=verified"
+
+
+def test_an_arbitrage_monitor_requiring_verified_books_alerts_only_on_verified_ones(
+    tmp_path: Path,
+) -> None:
+    bot = Bot(tmp_path)
+    out = text(bot.say("/monitor_arb BTC-USDT binance okx 0.3 integrity=verified"))
+    assert out.startswith("✅ Arbitrage monitor <code>m00001</code> created")
+    monitor = bot.registry.monitors["m00001"]
+    assert isinstance(monitor, ArbMonitor)
+    assert monitor.min_integrity is Integrity.VERIFIED
+    assert "verified books only" in text(bot.say("/status_arb"))
+    bot.quote(BN, 99.9, 100.0)
+    bot.quote(OK, 101.0, 101.1).integrity = Integrity.SNAPSHOT
+    assert bot.arb.evaluate(BTC, bot.now) == []
+    assert bot.arb.guards["below_tier"] == 1
+    bot.quote(OK, 101.0, 101.1).integrity = Integrity.VERIFIED
+    (opened,) = bot.arb.evaluate(BTC, bot.now)
+    assert opened.monitor_id == "m00001"
+
+
+def test_a_bad_tier_or_a_contradiction_is_refused_with_a_reason(tmp_path: Path) -> None:
+    bot = Bot(tmp_path)
+    out = text(bot.say("/monitor_arb BTC-USDT binance okx 0.3 integrity=certified"))
+    assert out.startswith(TIER_ERROR)
+    assert "integrity=verified</code>" in out  # the example
+    out = text(bot.say("/monitor_arb BTC-USDT binance okx 0.3 polled integrity=verified"))
+    assert out.startswith(BOTH_ERROR)
+    assert bot.registry.monitors == {}
+    bot.say("/monitor_arb BTC-USDT binance okx 0.3 polled")
+    out = text(bot.say("/config_arb m00001 integrity=verified"))
+    assert out.startswith(BOTH_ERROR)
+    monitor = bot.registry.monitors["m00001"]
+    assert isinstance(monitor, ArbMonitor)
+    assert (monitor.allow_polled, monitor.min_integrity) == (True, Integrity.SNAPSHOT)
+    out = text(bot.say("/config_arb m00001 polled=off integrity=verified"))
+    assert out.startswith("✅ Changed:")
+    assert "verified books only" in out
+    out = text(bot.say("/config_arb m00001 integrity=any"))
+    assert "unverified books too" in out
+    monitor = bot.registry.monitors["m00001"]
+    assert isinstance(monitor, ArbMonitor)
+    assert monitor.min_integrity is Integrity.UNVERIFIED
+
+
+def test_a_market_view_takes_a_tier_and_its_alert_marks_each_venue(tmp_path: Path) -> None:
+    bot = Bot(tmp_path)
+    assert bot.say("/view_market BTC-USDT all integrity=verified") == []  # its live message
+    view = bot.registry.monitors["m00001"]
+    assert isinstance(view, MarketViewMonitor)
+    assert view.min_integrity is Integrity.VERIFIED
+    assert "verified books only" in text(bot.say("/status_market"))
+    bot.quote(BN, 100.0, 100.2)
+    bot.quote(OK, 100.1, 100.3).integrity = Integrity.SNAPSHOT
+    live = bot.router.live_view_text("m00001")
+    assert live is not None
+    assert "okx~      not counted: below tier" in live  # the view's own consolidated book
+    assert "binance✓" in live
+    assert text(bot.say("/config_market m00001 integrity=certified")).startswith(TIER_ERROR)
+    out = text(bot.say("/config_market m00001 integrity=snapshot"))
+    assert out.startswith("✅ Changed:")
+    assert "books only" not in out  # the default is not spelled out
+    signal = MarketViewSignal(
+        monitor_id="m00001",
+        owner=11,
+        symbol=BTC,
+        ts=T0,
+        kind="best_bid_venue",
+        details=(("venues", ("gemini",)), ("previous", ("binance",)), ("price", 100.2)),
+        trust=((BN, Integrity.VERIFIED), (OK, Integrity.VERIFIED), (GM, Integrity.SNAPSHOT)),
+    )
+    assert render_event(signal).splitlines() == [
+        "👁 <b>BTC-USDT</b> · best bid venue",
+        "Best bid now on <b>gemini~</b> at 100.2000 (was binance✓)",
+        "~ book snapshots or timestamps only",
+        "Monitor <code>m00001</code> · 22:13:20 UTC",
+    ]
