@@ -18,7 +18,7 @@ import math
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 import orjson
 
@@ -62,6 +62,14 @@ def listing_exchange(path: str) -> str | None:
     pieces = path.rstrip("/").split("/")
     if len(pieces) == 5 and pieces[:3] == ["", "api", "symbols"] and pieces[4] == "spot":
         return pieces[3] or None
+    return None
+
+
+def l2_target(path: str) -> tuple[str, str] | None:
+    """The exchange id and native symbol of an L2 book path (``/api/l2-orderbook/...``)."""
+    pieces = path.split("/")
+    if len(pieces) == 5 and pieces[:3] == ["", "api", "l2-orderbook"] and all(pieces[3:]):
+        return pieces[3], unquote(pieces[4])
     return None
 
 

@@ -201,6 +201,12 @@ class Replayer:
         if venue is not None:
             self._learn_gomarket(venue, record)
             return
+        polled = self._gomarket.poll(record.target, record.status, record.data, record.ts)
+        if polled is not None:
+            if polled[1]:
+                self.protocols.append(polled[0])
+            self._after(polled[0], record.ts)
+            return
         for endpoint in self._endpoints:
             if endpoint.matches(record.target):
                 self._learn_instruments(endpoint.spec, record)

@@ -13,12 +13,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import unquote, urlsplit
 
-from goquant_bot.domain.instruments import Venue
+from goquant_bot.domain.instruments import Symbol, Venue
 from goquant_bot.errors import RejectedInput
 from goquant_bot.logging import get_logger
 from goquant_bot.venues import gomarket
 from goquant_bot.venues import gomarket_format as fmt
-from goquant_bot.venues.base import SymbolMap, VenueProtocol
+from goquant_bot.venues.base import RestRequest, SymbolMap, VenueProtocol
 from goquant_bot.venues.capture import CaptureHeader
 from goquant_bot.venues.registry import venue_of_exchange
 
@@ -74,6 +74,7 @@ class GoMarketStreams:
         self.depth = depth
         self.max_lag_s = max_lag_s
         self._maps: dict[Venue, SymbolMap] = {}
+        self._latest: dict[tuple[Venue, Symbol], VenueProtocol] = {}  # the last for a book
 
     def listing_venue(self, url: str) -> Venue | None:
         """The venue whose GoMarket symbol list ``url`` asks for, else None."""
@@ -89,21 +90,50 @@ class GoMarketStreams:
     def protocol(self, addr: str, now: float) -> VenueProtocol | None:
         """A protocol holding the one book a GoMarket stream address names, else None."""
         stream = gomarket.stream_of(addr)
-        venue = None if stream is None else _venue(stream[0])
-        if stream is None or venue is None:
+        found = None if stream is None else self._book(*stream)
+        if found is None:
             return None
-        native = stream[1]
+        proto = self._start(*found, now)
+        proto.on_open(now)
+        proto.drain()  # the empty book it starts with is reported once a message fills it
+        return proto
+
+    def poll(
+        self, url: str, status: int, body: str, now: float
+    ) -> tuple[VenueProtocol, bool] | None:
+        """A captured L2 poll answer (a book kept from REST while its stream was refused),
+        given to the protocol of that book; (protocol, whether it is new), or None when
+        ``url`` is not a GoMarket L2 book."""
+        target = fmt.l2_target(unquote(urlsplit(url).path))
+        found = None if target is None else self._book(*target)
+        if found is None:
+            return None
+        venue, symbol = found
+        proto = self._latest.get(found)
+        new = proto is None
+        if proto is None:
+            proto = self._start(venue, symbol, now)
+        request = RestRequest(venue, url, (), 1, "poll", symbol)
+        proto.on_rest(request, status, body, now)
+        return proto, new
+
+    def _book(self, exchange: str, native: str) -> tuple[Venue, Symbol] | None:
+        venue = _venue(exchange)
+        if venue is None:
+            return None
         symbols = self._map(venue)
         symbol = symbols.symbol(native) or fmt.symbol_of(native)
         if symbol is None:
             log.info("replay_gomarket_unknown_symbol", venue=venue.value, native=native)
             return None
         symbols.add(native, symbol, symbols.instrument(symbol))
+        return venue, symbol
+
+    def _start(self, venue: Venue, symbol: Symbol, now: float) -> VenueProtocol:
         cls = gomarket.protocol_for(venue, self.max_lag_s)
-        proto = cls(symbols, depth=self.depth, track_all=True)
+        proto = cls(self._map(venue), depth=self.depth, track_all=True)
         proto.subscribe([symbol], now)
-        proto.on_open(now)
-        proto.drain()  # the empty book it starts with is reported once a message fills it
+        self._latest[(venue, symbol)] = proto
         return proto
 
     def _map(self, venue: Venue) -> SymbolMap:

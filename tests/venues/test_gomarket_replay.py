@@ -22,18 +22,20 @@ from tests.fakes.captures import connect, encode, http, recv
 from tests.fakes.gomarket_server import FakeBook, FakeGoMarket
 
 BTC = Symbol("BTC", "USDT")
+ETH = Symbol("ETH", "USDT")
 KEY = "gm-record-key-0123456789"
 T0 = 1_767_225_600.0  # 2026-01-01: the capture's clock, far behind ours
 PROD = "wss://gomarket-api.goquant.io"
 
 
-def gm_settings(url: str, tmp_path: Path, *, enabled: bool = True) -> Settings:
+def gm_settings(url: str, tmp_path: Path, *, enabled: bool = True, **gomarket: Any) -> Settings:
     return Settings(
         _env_file=None,
         app={"data_dir": str(tmp_path / "data")},  # type: ignore[arg-type]
         logging={"file": None},  # type: ignore[arg-type]
         venues={"okx": {"taker_fee_pct": 0.1, "source": "gomarket"}},  # type: ignore[arg-type]
-        gomarket={"enabled": enabled, "base_url": url, "api_key": KEY},  # type: ignore[arg-type]
+        gomarket={"enabled": enabled, "base_url": url, "api_key": KEY} | gomarket,  # type: ignore[arg-type]
+        marketdata={"poll_after_failures": 1, "poll_interval_s": 0.1, "reconnect_initial_s": 0.05},  # type: ignore[arg-type]
     )
 
 
@@ -110,6 +112,38 @@ async def test_a_venue_read_through_gomarket_records_and_replays_to_the_same_boo
     }  # fmt: skip
     assert report["errors"] == {}
     assert report["skipped"] == {}
+
+
+async def test_books_kept_from_polls_beyond_the_stream_budget_replay_from_the_answers(
+    tmp_path: Path,
+) -> None:
+    gm = FakeGoMarket(
+        symbols={"bitmex": ["BTC-USDT", "ETH-USDT"]},
+        books={
+            ("bitmex", "BTC-USDT"): FakeBook([(100.0, 1.0)], [(100.5, 1.5)]),
+            ("bitmex", "ETH-USDT"): FakeBook([(10.0, 4.0)], [(10.5, 5.0)]),
+        },
+    )
+    async with gm:
+        settings = gm_settings(gm.url, tmp_path, ws_connections=1)
+        writers = open_captures(
+            tmp_path, [Venue.BITMEX], {}, compress=False, gomarket=[Venue.BITMEX]
+        )
+        await record_market_data(settings, writers, [BTC, ETH], duration_s=1.0)
+    path = tmp_path / "bitmex.gomarket.jsonl"
+    records = list(CaptureReader(path))
+    polls = [r for r in records if r.kind == "http" and "/api/l2-orderbook/" in r.target]
+    assert polls
+    assert sum(r.kind == "connect" for r in records) == 1  # one stream: the budget
+    report = replay_files([path]).report()
+    books = {key: report[key] for key in ("bitmex:BTC-USDT", "bitmex:ETH-USDT")}
+    streamed, polled = sorted(books.values(), key=lambda book: book["state"])
+    assert (streamed["state"], polled["state"]) == ("live", "polled")
+    assert {streamed["integrity"], polled["integrity"]} == {"snapshot"}
+    assert polled["updates"] == len(polls)
+    assert {(b["bid"], b["ask"]) for b in books.values()} == {(100.0, 100.5), (10.0, 10.5)}
+    assert report["skipped"] == {}
+    assert report["errors"] == {}
 
 
 @pytest.mark.usefixtures("restore_logging")
