@@ -23,6 +23,7 @@ from goquant_bot.app import (
     data_dir,
     open_captures,
     record_market_data,
+    record_sources,
 )
 from goquant_bot.app.preflight import check_health_port, check_startup
 from goquant_bot.app.replay import replay_with_signals
@@ -80,7 +81,8 @@ def build_parser() -> argparse.ArgumentParser:
         "record",
         help="capture live venue traffic to JSON Lines files (one per venue)",
         description="Stream SYMBOLS from VENUES for DURATION seconds and write everything each "
-        "connection sent and received, plus REST answers, to DIR/<venue>.jsonl[.zst].",
+        "connection sent and received, plus REST answers, to DIR/<venue>.jsonl[.zst] "
+        "(DIR/<venue>.gomarket.jsonl[.zst] for a venue read through GoMarket).",
     )
     record.add_argument("--venues", required=True, type=_venue_list, help="e.g. binance,okx")
     record.add_argument(
@@ -230,15 +232,17 @@ def _main(argv: Sequence[str] | None) -> int:
 def run_replay(settings: Settings, files: Sequence[Path], monitors: Path | None) -> int:
     """Print the replay report (and, with monitors, the alerts) as JSON on stdout."""
     try:
+        depth, lag = settings.marketdata.book_depth, settings.gomarket.max_message_lag_s
         if monitors is None:
-            report = replay_files(files, depth=settings.marketdata.book_depth).report()
+            report = replay_files(files, depth=depth, gomarket_max_lag_s=lag).report()
         else:
             report = replay_with_signals(
                 files,
                 load_monitors(monitors),
                 arb_config(settings),
                 book_max_age_s=settings.marketdata.book_max_age_s,
-                depth=settings.marketdata.book_depth,
+                depth=depth,
+                gomarket_max_lag_s=lag,
             )
     except RejectedInput as exc:
         print(f"main.py replay: {exc}", file=sys.stderr)
@@ -287,8 +291,16 @@ def run_export(settings: Settings, since: float, owner: int | None, out: Path) -
 
 def run_record(settings: Settings, args: argparse.Namespace) -> int:
     config = {"symbols": [str(s) for s in args.symbols], "depth": settings.marketdata.book_depth}
+    sources, refused = record_sources(settings, args.venues)
+    for venue, why in refused.items():
+        print(f"main.py record: cannot record {venue.value}: {why}", file=sys.stderr)
+    if refused:
+        return EXIT_USAGE
+    via_gomarket = [venue for venue, source in sources.items() if source == "gomarket"]
     try:
-        writers = open_captures(args.out, args.venues, config, compress=args.compress)
+        writers = open_captures(
+            args.out, args.venues, config, compress=args.compress, gomarket=via_gomarket
+        )
     except OSError as exc:
         print(f"main.py record: cannot write to {args.out}: {exc.strerror}", file=sys.stderr)
         return EXIT_USAGE

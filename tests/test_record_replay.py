@@ -65,6 +65,7 @@ async def test_record_then_replay_gives_the_same_book(tmp_path: Path) -> None:
     assert report["bybit:BTC-USDT"] == {
         "bid": 99.5, "bid_size": 4.0, "ask": 100.5, "ask_size": 0.5,
         "bid_levels": 2, "ask_levels": 2, "updates": 3, "resyncs": 0, "state": "live",
+        "integrity": "verified",
     }  # fmt: skip
     assert report["errors"] == {}
 

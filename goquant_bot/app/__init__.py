@@ -17,6 +17,7 @@ from goquant_bot.app.market import (
     open_captures,
     read_venues,
     record_market_data,
+    record_sources,
 )
 from goquant_bot.app.signals import HISTORY_FILE, arb_config, build_signals, demo_monitors
 from goquant_bot.bot.availability import crash_notice, venue_down_notice, venue_recovered_notice
@@ -47,6 +48,7 @@ __all__ = [
     "data_dir",
     "open_captures",
     "record_market_data",
+    "record_sources",
 ]
 
 log = get_logger(__name__)

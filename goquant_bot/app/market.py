@@ -21,7 +21,7 @@ from goquant_bot.supervisor import Backoff, Stage, TaskSpec
 from goquant_bot.venues import gomarket
 from goquant_bot.venues.capture import CaptureWriter
 from goquant_bot.venues.feed import FeedConfig, VenueFeed
-from goquant_bot.venues.gomarket_format import API_KEY_HEADER, DEFAULT_BASE
+from goquant_bot.venues.gomarket_format import API_KEY_HEADER, CAPTURE_EXCHANGE, DEFAULT_BASE
 from goquant_bot.venues.gomarket_net import BackoffHttp, BudgetedConnector
 from goquant_bot.venues.net import AiohttpGet, websocket_connect
 from goquant_bot.venues.records import Recorder
@@ -62,6 +62,30 @@ def _tell_unread(settings: Settings, sources: Mapping[Venue, Source]) -> None:
         elif venue_settings.enabled and venue_settings.source == "native" and venue not in VENUES:
             how = "read through GoMarket" if venue in sources else "not read ([gomarket] is off)"
             log.warning("venue_has_no_native_feed", venue=venue.value, outcome=how)
+
+
+def record_sources(
+    settings: Settings, venues: Collection[Venue]
+) -> tuple[dict[Venue, Source], dict[Venue, str]]:
+    """How each of ``venues`` is read for a recording, enabled or not (its ``source``; a
+    venue with no native feed through GoMarket), and why the others cannot be read."""
+    chosen: dict[Venue, Source] = {}
+    refused: dict[Venue, str] = {}
+    gomarket_on = settings.gomarket.enabled
+    for venue in venues:
+        wanted = getattr(settings.venues, venue.value).source
+        if venue not in VENUES or wanted == "gomarket":
+            if gomarket_on:
+                chosen[venue] = "gomarket"
+            elif venue not in VENUES:
+                refused[venue] = "it has no native feed and [gomarket] is disabled"
+            else:
+                refused[venue] = (
+                    f'[venues.{venue.value}] source = "gomarket" but [gomarket] is disabled'
+                )
+        else:
+            chosen[venue] = "native"
+    return chosen, refused
 
 
 def gomarket_spec(venue: Venue, max_lag_s: float = 10.0) -> VenueSpec:
@@ -138,11 +162,7 @@ def build_market_data(
     specs: list[TaskSpec] = []
     rest_bases: dict[Venue, str | None] = {}
     enabled = {}
-    sources = venue_sources(settings)
-    if venues is not None:
-        sources = {v: s for v, s in sources.items() if v in venues} | {
-            v: "native" for v in venues if v in VENUES and v not in sources
-        }
+    sources = venue_sources(settings) if venues is None else record_sources(settings, venues)[0]
     gm = settings.gomarket
     if venues is None:
         _tell_unread(settings, sources)
@@ -198,17 +218,29 @@ def build_market_data(
 
 
 def open_captures(
-    out_dir: Path, venues: Sequence[Venue], config: Mapping[str, object], *, compress: bool
+    out_dir: Path,
+    venues: Sequence[Venue],
+    config: Mapping[str, object],
+    *,
+    compress: bool,
+    gomarket: Collection[Venue] = (),
 ) -> dict[Venue, CaptureWriter]:
-    """One capture file per venue in ``out_dir`` (``<venue>.jsonl``, or ``.jsonl.zst``)."""
+    """One capture file per venue in ``out_dir``: ``<venue>.jsonl`` (or ``.jsonl.zst``);
+    a venue in ``gomarket`` is read through GoMarket: ``<venue>.gomarket.jsonl``, whose
+    header says ``"exchange": "GOMARKET"`` and names the venue beside it."""
     out_dir.mkdir(parents=True, exist_ok=True)
     suffix = ".jsonl.zst" if compress else ".jsonl"
-    return {
-        venue: CaptureWriter(
-            out_dir / f"{venue.value}{suffix}", exchange=venue.value.upper(), config=config
-        )
-        for venue in venues
-    }
+    writers = {}
+    for venue in venues:
+        if venue in gomarket:
+            path = out_dir / f"{venue.value}.gomarket{suffix}"
+            writers[venue] = CaptureWriter(
+                path, exchange=CAPTURE_EXCHANGE, venue=venue.value, config=config
+            )
+        else:
+            path = out_dir / f"{venue.value}{suffix}"
+            writers[venue] = CaptureWriter(path, exchange=venue.value.upper(), config=config)
+    return writers
 
 
 async def record_market_data(
@@ -233,6 +265,7 @@ async def record_market_data(
             venues=list(writers),
             watch=symbols,
             recorders=writers,
+            real_network=connector is None,  # GoMarket's own sessions carry its key
         )
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(duration_s), asyncio.TaskGroup() as tg:

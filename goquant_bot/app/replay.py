@@ -27,9 +27,10 @@ def replay_with_signals(
     *,
     book_max_age_s: float,
     depth: int = 200,
+    gomarket_max_lag_s: float = 10.0,
 ) -> dict[str, Any]:
     """The replay report plus ``alerts``: every event in firing order, at capture time."""
-    books = ReplayBooks(depth)
+    books = ReplayBooks(depth, gomarket_max_lag_s)
     events = LocalDispatcher()
     alerts: list[Event] = []
     # A capture names its own venues: every venue counts as listing every symbol.

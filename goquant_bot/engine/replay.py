@@ -18,8 +18,8 @@ class ReplayBooks:
     evaluation itself, so nothing waits for changes.
     """
 
-    def __init__(self, depth: int = 200) -> None:
-        self.replayer = Replayer(depth=depth)
+    def __init__(self, depth: int = 200, gomarket_max_lag_s: float = 10.0) -> None:
+        self.replayer = Replayer(depth=depth, gomarket_max_lag_s=gomarket_max_lag_s)
         self.now = 0.0  # the capture's clock
 
     def books_for(self, symbol: Symbol, venues: Iterable[Venue] | None = None) -> list[OrderBook]:

@@ -3,6 +3,7 @@
 The format is the one the cryptofeed project records, so its captures replay here too::
 
     {"t":"header","format":2,"exchange":"BINANCE","config":{...},"recorded":1767225600.0}
+    {"t":"header","format":2,"exchange":"GOMARKET","venue":"okx","config":{...},...}
     {"t":"connect","conn":1,"ts":1767225600.1,"addr":"wss://stream.binance.com:9443/stream?..."}
     {"t":"send","conn":1,"ts":1767225600.2,"data":"{\\"method\\":\\"SUBSCRIBE\\",...}"}
     {"t":"recv","conn":1,"ts":1767225600.3,"data":"{\\"stream\\":\\"btcusdt@depth@100ms\\",...}"}
@@ -48,6 +49,7 @@ class CaptureHeader:
     exchange: str | None
     config: Mapping[str, Any]
     recorded: float | None
+    venue: str | None = None  # the venue of a capture read through a gateway (GOMARKET)
 
 
 class CaptureRecord(NamedTuple):
@@ -78,6 +80,7 @@ class CaptureWriter:
         path: Path,
         *,
         exchange: str,
+        venue: str | None = None,
         config: Mapping[str, Any] | None = None,
         recorded: float | None = None,
         buffer_bytes: int = _WRITE_BUFFER,
@@ -99,6 +102,7 @@ class CaptureWriter:
             "t": "header",
             "format": CAPTURE_FORMAT,
             "exchange": exchange,
+            **({"venue": venue} if venue else {}),
             "config": dict(config or {}),
             "recorded": time.time() if recorded is None else recorded,
         }
@@ -263,14 +267,15 @@ def read_capture(path: Path) -> Iterator[CaptureRecord]:
 
 
 def _header(obj: dict[str, Any]) -> CaptureHeader:
-    fmt, exchange, config, recorded = (
-        obj.get(k) for k in ("format", "exchange", "config", "recorded")
+    fmt, exchange, config, recorded, venue = (
+        obj.get(k) for k in ("format", "exchange", "config", "recorded", "venue")
     )
     return CaptureHeader(
         format=fmt if isinstance(fmt, int) else None,
         exchange=exchange if isinstance(exchange, str) else None,
         config=config if isinstance(config, dict) else {},
         recorded=float(recorded) if _is_number(recorded) else None,
+        venue=venue if isinstance(venue, str) else None,
     )
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from functools import cache
 from typing import Any, ClassVar
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from goquant_bot.domain.book import BookState, Integrity, OrderBook
 from goquant_bot.domain.instruments import Instrument, Symbol, Venue
@@ -19,7 +19,7 @@ from goquant_bot.errors import VenueProtocolError
 from goquant_bot.logging import get_logger
 from goquant_bot.venues import gomarket_format as fmt
 from goquant_bot.venues.base import RestRequest, VenueProtocol
-from goquant_bot.venues.levels import apply_polled
+from goquant_bot.venues.levels import LOOPBACK_HOSTS, apply_polled
 
 log = get_logger(__name__)
 
@@ -46,10 +46,8 @@ class GoMarketProtocol(VenueProtocol):
 
     @classmethod
     def accepts_address(cls, addr: str) -> bool:
-        parts = urlsplit(addr if "://" in addr else f"wss://{addr}")
-        return parts.hostname in WS_HOSTS and parts.path.startswith(
-            f"/ws/l2-orderbook/{cls.exchange}/"
-        )
+        stream = stream_of(addr)
+        return stream is not None and stream[0] == cls.exchange
 
     def ws_url(self) -> str:
         streamed = next(iter(self.books), None)
@@ -179,6 +177,19 @@ class GoMarketProtocol(VenueProtocol):
         if self._usable(book, polled.ts, now, body):
             self._last_ts[book.key.symbol] = polled.ts or now
             apply_polled(self, book, polled.bids, polled.asks, now, polled.ts)
+
+
+def stream_of(addr: str) -> tuple[str, str] | None:
+    """The exchange id and native symbol a GoMarket stream address names (GoMarket's host or
+    a loopback test host); None for any other address."""
+    parts = urlsplit(addr if "://" in addr else f"wss://{addr}")
+    if parts.hostname not in WS_HOSTS and parts.hostname not in LOOPBACK_HOSTS:
+        return None
+    pieces = parts.path.split("/")
+    if len(pieces) != 5 or pieces[:3] != ["", "ws", "l2-orderbook"]:
+        return None
+    exchange, native = pieces[3], unquote(pieces[4])
+    return (exchange, native) if exchange and native else None
 
 
 def _reason(error: str) -> str:

@@ -18,7 +18,7 @@ import math
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 import orjson
 
@@ -30,6 +30,7 @@ from goquant_bot.venues.symbols import split_concatenated
 DEFAULT_BASE = "https://gomarket-api.goquant.io"
 DEFAULT_WS_BASE = "wss://gomarket-api.goquant.io"
 API_KEY_HEADER = "X-API-Key"
+CAPTURE_EXCHANGE = "GOMARKET"  # a capture header's ``exchange``; the venue goes beside it
 
 # How each exchange writes BTC-USDT when GoMarket's symbol list has not said otherwise.
 SEPARATORS = {
@@ -54,6 +55,22 @@ def exchange_id(venue: Venue) -> str:
 
 def symbols_path(exchange: str) -> str:
     return f"/api/symbols/{exchange}/spot"
+
+
+def listing_exchange(path: str) -> str | None:
+    """The exchange id of a symbols-list path (``/api/symbols/{exchange}/spot``), else None."""
+    pieces = path.rstrip("/").split("/")
+    if len(pieces) == 5 and pieces[:3] == ["", "api", "symbols"] and pieces[4] == "spot":
+        return pieces[3] or None
+    return None
+
+
+def l2_target(path: str) -> tuple[str, str] | None:
+    """The exchange id and native symbol of an L2 book path (``/api/l2-orderbook/...``)."""
+    pieces = path.split("/")
+    if len(pieces) == 5 and pieces[:3] == ["", "api", "l2-orderbook"] and all(pieces[3:]):
+        return pieces[3], unquote(pieces[4])
+    return None
 
 
 def l1_path(exchange: str, native: str) -> str:

@@ -7,7 +7,9 @@ bodies answer the protocols' requests: a response is available from its place in
 timeline on, and a request with no available response waits for the next matching one.
 Captured instrument lists teach the venue's symbol map. When a file's header names an
 exchange we know (``"exchange":"KRAKEN"``, as other recorders write it), that venue is asked
-first whether a connection address is its own; the address always has the last word.
+first whether a connection address is its own; the address always has the last word. Venues
+read through GoMarket (header ``"exchange":"GOMARKET"``) replay through GoMarket's protocol,
+one book per stream address (``replay_sources``).
 """
 
 from __future__ import annotations
@@ -15,9 +17,8 @@ from __future__ import annotations
 import heapq
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from goquant_bot.domain.book import OrderBook
@@ -27,7 +28,10 @@ from goquant_bot.errors import RejectedInput
 from goquant_bot.logging import get_logger
 from goquant_bot.venues.base import RestRequest, SymbolMap, VenueProtocol
 from goquant_bot.venues.capture import CaptureHeader, CaptureReader, CaptureRecord
-from goquant_bot.venues.registry import VENUES, VenueSpec, venue_of_exchange
+from goquant_bot.venues.registry import VENUES, VenueSpec
+from goquant_bot.venues.replay_report import ReplayResult as ReplayResult
+from goquant_bot.venues.replay_report import trade_report as trade_report
+from goquant_bot.venues.replay_sources import GOMARKET_MAX_LAG_S, GoMarketStreams, header_source
 
 log = get_logger(__name__)
 
@@ -62,68 +66,6 @@ class _Endpoint:
         return path == self.path and self.params <= set(parse_qsl(parts.query))
 
 
-@dataclass(slots=True)
-class ReplayResult:
-    """Books and counters at the end of a replay."""
-
-    books: dict[InstrumentKey, OrderBook]
-    updates: dict[InstrumentKey, int]  # summed over every connection that held the book
-    resyncs: dict[InstrumentKey, int]
-    skipped: Counter[str]
-    errors: Counter[str]
-    record_types: Counter[str]
-    records: int
-    files: int
-    headers: list[CaptureHeader | None] = field(default_factory=list)
-    problems: list[str] = field(default_factory=list)  # in words: where a file broke off
-    last_trades: dict[InstrumentKey, Trade] = field(default_factory=dict)
-    trade_counts: Counter[InstrumentKey] = field(default_factory=Counter)
-
-    def report(self) -> dict[str, Any]:
-        """A JSON-serialisable summary; the same captures always give the same report."""
-        books: dict[str, dict[str, Any]] = {}
-        for key in sorted(self.books, key=str):
-            book = self.books[key]
-            l1 = book.l1()
-            books[str(key)] = {
-                "bid": l1.bid,
-                "bid_size": l1.bid_size,
-                "ask": l1.ask,
-                "ask_size": l1.ask_size,
-                "bid_levels": len(book.bids),
-                "ask_levels": len(book.asks),
-                "updates": self.updates[key],
-                "resyncs": self.resyncs[key],
-                "state": book.state.value,
-            }
-            trade = self.last_trades.get(key)
-            if trade is not None:
-                books[str(key)]["trades"] = self.trade_counts[key]
-                books[str(key)]["last_trade"] = trade_report(trade)
-        # Book keys ("venue:BASE-QUOTE") sit at the top level beside the counters.
-        return {
-            **books,
-            "files": self.files,
-            "records": self.records,
-            "record_types": dict(sorted(self.record_types.items())),
-            "skipped": dict(sorted(self.skipped.items())),
-            "errors": dict(sorted(self.errors.items())),
-            "problems": list(self.problems),
-        }
-
-
-def trade_report(trade: Trade) -> dict[str, Any]:
-    """A trade as the replay report shows it."""
-    return {
-        "price": trade.price,
-        "size": trade.size,
-        "side": trade.side.value,
-        "venue_ts": trade.venue_ts,
-        "recv_ts": trade.recv_ts,
-        "trade_id": trade.trade_id,
-    }
-
-
 class Replayer:
     """Feeds records (already in timeline order) to protocol instances, one per connection.
 
@@ -138,7 +80,10 @@ class Replayer:
         depth: int = 200,
         on_books_changed: BooksChanged | None = None,
         specs: Mapping[Venue, VenueSpec] = VENUES,
+        gomarket_max_lag_s: float = GOMARKET_MAX_LAG_S,
     ) -> None:
+        """``gomarket_max_lag_s``: how far a GoMarket message's stamp may be from the capture's
+        clock (``[gomarket] max_message_lag_s``), as live."""
         self.depth = depth
         self.on_books_changed = on_books_changed
         self.specs = specs
@@ -156,20 +101,19 @@ class Replayer:
         self._history: dict[InstrumentKey, list[OrderBook]] = {}
         self._current: set[int] = set()  # ids of the books in self.books (all kept alive)
         self._header_venues: dict[int, Venue] = {}  # per source, from the file's header
+        self._header_gomarket: set[int] = set()  # sources whose header says GOMARKET
+        self._gomarket = GoMarketStreams(depth, gomarket_max_lag_s)
         self.last_trades: dict[InstrumentKey, Trade] = {}
         self.trade_counts: Counter[InstrumentKey] = Counter()
 
-    def expect_header(self, header: CaptureHeader | None, source: int = 0) -> None:
-        """The header of file ``source``: an exchange we know is tried first for its addresses."""
-        exchange = header.exchange if header is not None else None
-        if not exchange:
-            return
-        venue = venue_of_exchange(exchange)
-        if venue is None:
-            log.info("replay_unknown_exchange", exchange=exchange)
-            return
-        if venue in self.specs:
-            self._header_venues[source] = venue
+    def expect_header(self, header: CaptureHeader | None, source: int = 0, name: str = "") -> None:
+        """The header of file ``source`` (named ``name``): an exchange we know is tried first
+        for its addresses. RejectedInput: a GoMarket header naming a venue we do not know."""
+        found = header_source(header, name)
+        if found.gomarket:
+            self._header_gomarket.add(source)
+        elif found.venue is not None and found.venue in self.specs:
+            self._header_venues[source] = found.venue
 
     def feed(self, record: CaptureRecord, source: int = 0) -> None:
         """One record; ``source`` tells files apart (connection ids are per file)."""
@@ -229,20 +173,40 @@ class Replayer:
         self._after(proto, now)
 
     def _on_connect(self, record: CaptureRecord, source: int) -> None:
+        proto = None
+        if source in self._header_gomarket:
+            proto = self._gomarket.protocol(record.target, record.ts)
+        if proto is None:
+            proto = self._native(record.target, source)
+        if proto is None and source not in self._header_gomarket:
+            proto = self._gomarket.protocol(record.target, record.ts)
+        if proto is None:
+            log.info("replay_unsupported_address", addr=record.target)
+        else:
+            self.protocols.append(proto)
+        self._conns[(source, record.conn)] = proto
+
+    def _native(self, addr: str, source: int) -> VenueProtocol | None:
         venue = self._header_venues.get(source)
         specs = list(self.specs.values())
         if venue is not None:
             specs.insert(0, self.specs[venue])
-        spec = next((s for s in specs if s.protocol.accepts_address(record.target)), None)
+        spec = next((s for s in specs if s.protocol.accepts_address(addr)), None)
         if spec is None:
-            log.info("replay_unsupported_address", addr=record.target)
-            self._conns[(source, record.conn)] = None
-            return
-        proto = spec.protocol(self._symbol_maps[spec.venue], depth=self.depth, track_all=True)
-        self.protocols.append(proto)
-        self._conns[(source, record.conn)] = proto
+            return None
+        return spec.protocol(self._symbol_maps[spec.venue], depth=self.depth, track_all=True)
 
     def _on_http(self, record: CaptureRecord) -> None:
+        venue = self._gomarket.listing_venue(record.target)
+        if venue is not None:
+            self._learn_gomarket(venue, record)
+            return
+        polled = self._gomarket.poll(record.target, record.status, record.data, record.ts)
+        if polled is not None:
+            if polled[1]:
+                self.protocols.append(polled[0])
+            self._after(polled[0], record.ts)
+            return
         for endpoint in self._endpoints:
             if endpoint.matches(record.target):
                 self._learn_instruments(endpoint.spec, record)
@@ -270,6 +234,13 @@ class Replayer:
         symbols = self._symbol_maps[spec.venue]
         for instrument in instruments:
             symbols.add(instrument.native, instrument.symbol, instrument)
+
+    def _learn_gomarket(self, venue: Venue, record: CaptureRecord) -> None:
+        try:
+            self._gomarket.learn(venue, record.data)
+        except RejectedInput as exc:
+            self.errors["instruments_unparsable"] += 1
+            log.warning("replay_instruments_unparsable", venue=venue.value, error=str(exc))
 
     # -- protocol outputs -----------------------------------------------------------------
 
@@ -348,7 +319,7 @@ def _announced(replayer: Replayer, source: int, reader: CaptureReader) -> Iterat
     """The records of ``reader``; its header (read before the first record) goes first."""
     records = iter(reader)
     first = next(records, None)
-    replayer.expect_header(reader.header, source)
+    replayer.expect_header(reader.header, source, str(reader.path))
     if first is not None:
         yield first
         yield from records
@@ -368,9 +339,13 @@ def replay_files(
     *,
     depth: int = 200,
     on_books_changed: BooksChanged | None = None,
+    gomarket_max_lag_s: float = GOMARKET_MAX_LAG_S,
 ) -> ReplayResult:
     """Replay capture files (plain or .zst) merged by time; see ``ReplayResult.report``."""
-    return feed_files(Replayer(depth=depth, on_books_changed=on_books_changed), paths)
+    replayer = Replayer(
+        depth=depth, on_books_changed=on_books_changed, gomarket_max_lag_s=gomarket_max_lag_s
+    )
+    return feed_files(replayer, paths)
 
 
 def feed_files(replayer: Replayer, paths: Sequence[Path]) -> ReplayResult:

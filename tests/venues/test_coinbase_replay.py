@@ -66,6 +66,7 @@ def test_a_capture_by_another_recorder_rebuilds_the_spot_books(tmp_path: Path) -
             "updates": 3,
             "resyncs": 1,
             "state": "live",
+            "integrity": "verified",
         },
         "coinbase:ETH-USD": {
             "bid": None,
@@ -77,6 +78,7 @@ def test_a_capture_by_another_recorder_rebuilds_the_spot_books(tmp_path: Path) -
             "updates": 1,
             "resyncs": 1,
             "state": "syncing",
+            "integrity": "verified",
         },
     }
     assert report["errors"] == {"seq_gap": 1}

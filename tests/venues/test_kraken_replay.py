@@ -70,6 +70,7 @@ def test_a_v1_capture_by_another_recorder_rebuilds_the_books(tmp_path: Path) -> 
             "updates": 2,
             "resyncs": 0,
             "state": "live",
+            "integrity": "verified",
         },
         "kraken:DOGE-USD": {
             "bid": None,
@@ -81,6 +82,7 @@ def test_a_v1_capture_by_another_recorder_rebuilds_the_books(tmp_path: Path) -> 
             "updates": 2,
             "resyncs": 1,
             "state": "syncing",
+            "integrity": "verified",
         },
     }
     assert report["errors"] == {"checksum": 1}

@@ -59,6 +59,7 @@ BINANCE_BOOK = {
     "ask_levels": 2,
     "resyncs": 0,
     "state": "live",
+    "integrity": "verified",
 }
 
 
@@ -125,6 +126,7 @@ def test_a_request_waits_for_the_next_captured_snapshot_after_a_gap(tmp_path: Pa
             "updates": 3,
             "resyncs": 1,
             "state": "live",
+            "integrity": "verified",
         }
     }
     assert result.errors == {"gap": 1}
@@ -155,6 +157,7 @@ def test_unanswered_requests_and_unused_responses_are_counted(tmp_path: Path) ->
             "updates": 0,
             "resyncs": 0,
             "state": "syncing",
+            "integrity": "verified",
         }
     }
     assert report["skipped"] == {"http_unused": 1, "rest_unanswered": 1}
@@ -234,6 +237,7 @@ def test_two_files_are_merged_by_time_and_the_engine_hook_sees_each_change(
             "updates": 2,
             "resyncs": 0,
             "state": "live",
+            "integrity": "verified",
         },
     }
     assert report["files"] == 2
@@ -301,6 +305,7 @@ def test_bybit_linear_frames_never_touch_the_spot_book_and_a_gap_resyncs(
             "updates": 4,
             "resyncs": 1,
             "state": "live",
+            "integrity": "verified",
         }
     }
     assert report["skipped"] == {"unsupported_address": 2, "delta_before_snapshot": 1}
@@ -465,6 +470,7 @@ def test_deribit_spot_replays_and_perpetual_books_are_skipped(tmp_path: Path) ->
             "updates": 4,
             "resyncs": 1,
             "state": "live",
+            "integrity": "verified",
         }
     }
     assert report["skipped"] == {"change_before_snapshot": 1, "not_spot": 1}
