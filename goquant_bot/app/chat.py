@@ -13,11 +13,10 @@ from goquant_bot.alerts.history import AlertHistory
 from goquant_bot.alerts.outbox import Payload, ViewUpdate, notional_class
 from goquant_bot.alerts.pacing import PacingConfig
 from goquant_bot.alerts.transport import AlertTransport
-from goquant_bot.app.market import read_venues
+from goquant_bot.app.bot_config import bot_config
 from goquant_bot.app.signals import HISTORY_FILE, SignalPath
 from goquant_bot.bot.alert_text import AlertRenderer, stable_text
 from goquant_bot.bot.availability import dropped_notice, state_notice
-from goquant_bot.bot.config import BotConfig
 from goquant_bot.bot.console import ConsoleAdapter
 from goquant_bot.bot.ondemand import run_followups
 from goquant_bot.bot.router import CommandRouter
@@ -376,26 +375,3 @@ def same_figures(engine: ArbitrageEngine, event: ArbOpened) -> str:
     polled = " polled" if monitor.allow_polled else ""
     tier = monitor.min_integrity.value
     return f"{engine.tier_for(monitor.notional):g} fees {buy:g}/{sell:g}{polled} {tier}"
-
-
-def bot_config(settings: Settings) -> BotConfig:
-    bot, arb = settings.bot, settings.arbitrage
-    return BotConfig(
-        venues=read_venues(settings),
-        admin_ids=frozenset(settings.telegram.admin_ids),
-        allowlist=frozenset(settings.telegram.allowlist),
-        max_arb_per_user=bot.max_arb_per_user,
-        max_views_per_user=bot.max_views_per_user,
-        max_monitors_total=bot.max_monitors_total,
-        max_symbols_per_monitor=bot.max_symbols_per_monitor,
-        default_threshold_pct=arb.default_min_edge_pct,
-        default_notional=arb.default_notional,
-        popular=bot.popular,
-        flow_timeout_s=bot.flow_timeout_s,
-        view_throttle_s=bot.view_throttle_s,
-        edit_interval_s=bot.edit_interval_s,
-        view_refresh_s=DeliveryConfig().refresh_s,
-        view_alert_cooldown_s=bot.view_alert_cooldown_s,
-        max_skew_s=arb.max_skew_s,
-        sanity_cap_pct=arb.sanity_cap_pct,
-    )

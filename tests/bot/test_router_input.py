@@ -6,7 +6,7 @@ from pathlib import Path
 
 from goquant_bot.alerts.delivery import DeliveryConfig
 from goquant_bot.alerts.state import AlertKey, AlertKind, AlertSnapshot, Phase
-from goquant_bot.app.chat import bot_config
+from goquant_bot.app.bot_config import bot_config
 from goquant_bot.bot.alert_text import AlertRenderer
 from goquant_bot.bot.config import BotConfig
 from goquant_bot.domain.events import ArbOpened, MarketViewSignal
