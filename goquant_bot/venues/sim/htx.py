@@ -39,6 +39,23 @@ def htx_symbols(model: MarketModel, query: Any) -> tuple[int, str]:
     return 200, enc.dumps({"status": "ok", "data": data})
 
 
+def htx_depth(model: MarketModel, query: Any) -> tuple[int, str]:
+    """``/market/depth?symbol=..&type=step0``: the top 150 levels."""
+    native = query.get("symbol")
+    book = next(
+        (model.book(Venue.HTX, s) for s in model.listings(Venue.HTX)
+         if HtxSession.native(s) == native),
+        None,
+    )  # fmt: skip
+    if book is None or query.get("type") != "step0":
+        body = {"status": "error", "err-code": "invalid-parameter", "err-msg": "invalid symbol"}
+        return 200, enc.dumps(body)
+    tick = {"ts": book.ts_ms, "version": book.last_id, "bids": _rows(book, book.top(True, DEPTH)),
+            "asks": _rows(book, book.top(False, DEPTH))}  # fmt: skip
+    ch = f"market.{native}.depth.step0"
+    return 200, enc.dumps({"ch": ch, "status": "ok", "ts": book.ts_ms, "tick": tick})
+
+
 class HtxSession(VenueSession):
     """``{"sub":"market.btcusdt.mbp.150","id":"1"}``, ``{"req": ...}`` and ``{"pong": n}``."""
 

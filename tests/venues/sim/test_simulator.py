@@ -503,3 +503,26 @@ async def test_rest_errors_look_like_the_venue() -> None:
     assert truth is not None
     assert snapshot["lastUpdateId"] == truth.last_id
     assert len(snapshot["bids"]) == len(snapshot["asks"]) == 5
+
+
+POLLED_DEPTH = {Venue.BITGET: 150, Venue.CRYPTOCOM: 50, Venue.HTX: 150}
+
+
+@pytest.mark.parametrize("venue", sorted(POLLED_DEPTH))
+def test_a_polled_book_mirrors_the_simulated_one(venue: Venue) -> None:
+    model = MarketModel(calm(venue), 3, START)
+    link = Link(model, venue, 300)
+    run(model, [link], 3)
+    link.proto.on_close(model.time)  # the stream is gone: books are kept from REST
+    for symbol in link.symbols:
+        request = link.proto.poll_request(symbol)
+        assert request is not None
+        link.proto.on_rest(request, *rest_answer(model, request.url, request.params), model.time)
+        book = link.proto.books[symbol]
+        truth = model.book(venue, symbol)
+        assert truth is not None
+        assert book.state is BookState.POLLED
+        depth = POLLED_DEPTH[venue]
+        assert book.bids.levels() == truth.levels_float(True, depth)
+        assert book.asks.levels() == truth.levels_float(False, depth)
+    assert not link.proto.stats.errors
