@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from goquant_bot.domain.book import BookState, Integrity
 from goquant_bot.domain.instruments import Symbol, Venue
@@ -202,3 +204,48 @@ def test_a_poll_keeps_the_book_while_the_stream_is_down() -> None:
     proto.on_rest(request, 200, hx.depth_body([(1.0, 1.0)], [(2.0, 1.0)]), T0 + 9)
     assert proto.stats.skipped["poll_while_live"] == 1
     assert levels(proto)[0][0] == (100.0, 1.0)
+
+
+# A book's history as the venue numbers it: each state's levels (price -> size), each push the
+# absolute sizes that changed from the previous state (0 removes), seqNums growing by steps.
+SIDE = st.dictionaries(st.integers(1, 40), st.integers(1, 5), max_size=12)
+
+
+def _diff(before: dict[int, int], after: dict[int, int]) -> list[tuple[float, float]]:
+    changed = [(float(p), float(s)) for p, s in after.items() if before.get(p) != s]
+    return changed + [(float(p), 0.0) for p in before if p not in after]
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    states=st.lists(SIDE, min_size=2, max_size=8),
+    steps=st.lists(st.integers(1, 3), min_size=8, max_size=8),
+    data=st.data(),
+)
+def test_any_snapshot_and_start_of_the_buffer_give_the_venues_book(
+    states: list[dict[int, int]], steps: list[int], data: st.DataObject
+) -> None:
+    """Bids only (asks far above): the snapshot is one of the states, the buffer starts at
+    any push up to the one after it, the snapshot arrives after any of the pushes."""
+    seqs = [sum(steps[: i + 1]) for i in range(len(states))]
+    at = data.draw(st.integers(0, len(states) - 1), label="snapshot state")
+    first = data.draw(st.integers(1, at + 1), label="first push received")
+    arrives = data.draw(st.integers(first - 1, len(states) - 1), label="snapshot after push")
+    proto = HtxProtocol(SymbolMap([("btcusdt", BTC)]))
+    proto.subscribe([BTC], T0)
+    proto.on_open(T0)
+
+    def push(i: int) -> None:
+        proto.on_frame(hx.mbp("btcusdt", seqs[i - 1], seqs[i], _diff(states[i - 1], states[i])), T0)
+
+    for i in range(first, arrives + 1):
+        push(i)
+    bids = [(float(p), float(s)) for p, s in sorted(states[at].items(), reverse=True)]
+    proto.on_frame(hx.mbp_snapshot("btcusdt", seqs[at], bids, [(1000.0, 1.0)]), T0)
+    for i in range(max(arrives + 1, first), len(states)):
+        push(i)
+    book = proto.books[BTC]
+    expected = sorted(((float(p), float(s)) for p, s in states[-1].items()), reverse=True)
+    assert book.bids.levels() == expected
+    assert book.state is BookState.LIVE
+    assert not proto.stats.errors
