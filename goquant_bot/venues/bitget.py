@@ -26,8 +26,15 @@ from goquant_bot.venues.crc_books import (
     interleaved_crc32,
     remember,
 )
-from goquant_bot.venues.levels import address_matches, non_finite, valid_levels
+from goquant_bot.venues.levels import (
+    Levels,
+    address_matches,
+    non_finite,
+    parse_levels,
+    valid_levels,
+)
 from goquant_bot.venues.okx_style import read_push
+from goquant_bot.venues.polling import on_poll_answer
 
 log = get_logger(__name__)
 
@@ -35,6 +42,8 @@ WS_PATH = "/v2/ws/public"
 LIVE_HOSTS = frozenset({"ws.bitget.com"})
 DEFAULT_REST_BASE = "https://api.bitget.com"
 SYMBOLS_PATH = "/api/v2/spot/public/symbols"
+ORDERBOOK_PATH = "/api/v2/spot/market/orderbook"
+POLL_LIMIT = 150  # the most that endpoint returns
 CHECKSUM_LEVELS = 25
 # Bitget drops a connection that sent no ``ping`` for 30 s, whatever it received.
 PING_EVERY_S = 25.0
@@ -198,6 +207,27 @@ class BitgetProtocol(VenueProtocol):
                 item.get("tradeId", ""),
             )
 
+    # -- REST -----------------------------------------------------------------------------
+
+    def poll_request(self, symbol: Symbol) -> RestRequest | None:
+        """GET /api/v2/spot/market/orderbook?symbol=BTCUSDT&type=step0&limit=150 (weight 1)."""
+        return RestRequest(
+            venue=self.venue,
+            url=f"{self.rest_base}{ORDERBOOK_PATH}",
+            params=(
+                ("symbol", self.native_name(symbol)),
+                ("type", "step0"),
+                ("limit", str(POLL_LIMIT)),
+            ),
+            weight=1,
+            purpose="poll",
+            symbol=symbol,
+        )
+
+    def on_rest(self, request: RestRequest, status: int, body: str, now: float) -> None:
+        # The stream must start again from a snapshot: updates never apply to polled data.
+        on_poll_answer(self, request, status, body, now, parse_orderbook, self._forget)
+
     # -- subscriptions --------------------------------------------------------------------
 
     def _forget(self, symbol: Symbol) -> None:
@@ -245,6 +275,26 @@ def instruments_request(rest_base: str | None = None) -> RestRequest:
         weight=1,
         purpose="instruments",
     )
+
+
+def parse_orderbook(body: str) -> tuple[Levels, Levels, float | None]:
+    """``{"code":"00000","msg":"success","requestTime":1698303884579,"data":{"asks":
+    [["34567.15","0.0131"]],"bids":[["34567.14","0.2917"]],"ts":"1698303884584"}}`` -> (bids,
+    asks, venue time); an error answer or a malformed book raises."""
+    try:
+        msg = orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        text = "Bitget orderbook: the body is not JSON"
+        raise VenueProtocolError(text) from exc
+    data = msg.get("data") if type(msg) is dict else None
+    if type(msg) is not dict or msg.get("code") != "00000" or type(data) is not dict:
+        code = msg.get("code") if type(msg) is dict else None
+        text = f"Bitget orderbook: not a successful answer (code {code!r})"
+        raise VenueProtocolError(text)
+    bids, asks = parse_levels(data.get("bids")), parse_levels(data.get("asks"))
+    ts = data.get("ts")
+    venue_ts = int(ts) / 1000 if type(ts) is str and ts.isdigit() else None
+    return bids, asks, venue_ts
 
 
 def _precision_step(value: Any) -> float:

@@ -19,7 +19,14 @@ from goquant_bot.domain.instruments import Instrument, Symbol, Venue
 from goquant_bot.errors import VenueProtocolError
 from goquant_bot.logging import get_logger
 from goquant_bot.venues.base import RestRequest, VenueProtocol, taker_side
-from goquant_bot.venues.levels import address_matches, non_finite, valid_levels
+from goquant_bot.venues.levels import (
+    Levels,
+    address_matches,
+    non_finite,
+    parse_levels,
+    valid_levels,
+)
+from goquant_bot.venues.polling import on_poll_answer
 
 log = get_logger(__name__)
 
@@ -27,6 +34,7 @@ WS_PATH = "/exchange/v1/market"
 LIVE_HOSTS = frozenset({"stream.crypto.com"})
 DEFAULT_REST_BASE = "https://api.crypto.com/exchange/v1"
 INSTRUMENTS_PATH = "/public/get-instruments"
+BOOK_PATH = "/public/get-book"
 BOOK_DEPTH = 50  # the deepest book channel (10 or 50)
 QUIET_AFTER_OPEN_S = 1.0  # requests in the first second count against a tighter rate limit
 
@@ -200,6 +208,23 @@ class CryptocomProtocol(VenueProtocol):
                 item.get("d", ""),
             )
 
+    # -- REST -----------------------------------------------------------------------------
+
+    def poll_request(self, symbol: Symbol) -> RestRequest | None:
+        """GET /public/get-book?instrument_name=BTC_USDT&depth=50 (weight 1)."""
+        return RestRequest(
+            venue=self.venue,
+            url=f"{self.rest_base}{BOOK_PATH}",
+            params=(("instrument_name", self.native_name(symbol)), ("depth", str(BOOK_DEPTH))),
+            weight=1,
+            purpose="poll",
+            symbol=symbol,
+        )
+
+    def on_rest(self, request: RestRequest, status: int, body: str, now: float) -> None:
+        # The stream must start again from a snapshot: deltas never apply to polled data.
+        on_poll_answer(self, request, status, body, now, parse_book, self._forget)
+
     # -- subscriptions --------------------------------------------------------------------
 
     def _forget(self, symbol: Symbol) -> None:
@@ -252,6 +277,31 @@ def instruments_request(rest_base: str | None = None) -> RestRequest:
         weight=1,
         purpose="instruments",
     )
+
+
+def parse_book(body: str) -> tuple[Levels, Levels, float | None]:
+    """``{"id":-1,"method":"public/get-book","code":0,"result":{"depth":50,"data":[{"asks":
+    [["50126.000000","0.400000","2"]],"bids":[["50113.500000","0.400000","3"]],
+    "t":1634731570152}],"instrument_name":"BTC_USDT"}}`` -> (bids, asks, venue time); an
+    error answer or a malformed book raises."""
+    try:
+        msg = orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        text = "Crypto.com get-book: the body is not JSON"
+        raise VenueProtocolError(text) from exc
+    result = msg.get("result") if type(msg) is dict else None
+    data = result.get("data") if type(result) is dict else None
+    if type(msg) is not dict or msg.get("code") != 0 or type(data) is not list or not data:
+        code = msg.get("code") if type(msg) is dict else None
+        text = f"Crypto.com get-book: not a successful answer (code {code!r})"
+        raise VenueProtocolError(text)
+    item = data[0]
+    if type(item) is not dict:
+        text = "Crypto.com get-book: the book is not an object"
+        raise VenueProtocolError(text)
+    bids, asks = parse_levels(item.get("bids")), parse_levels(item.get("asks"))
+    ts = item.get("t")
+    return bids, asks, ts / 1000 if type(ts) is int else None
 
 
 def parse_instruments(body: str) -> list[Instrument]:

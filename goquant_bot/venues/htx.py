@@ -1,10 +1,14 @@
 """HTX (Huobi) public spot order books and trades, sans-I/O.
 
-Every frame is gzip-compressed binary (``decode_binary``). Books come from
-``market.{symbol}.depth.step0``: every push is the whole top 150 levels a side, so a lost push
-costs nothing but time; there is no sequence to check, so these books are SNAPSHOT-tier
-(staleness and crossed-book checks only). A push older than the book's last one is skipped.
-The server's ``{"ping": n}`` is answered with ``{"pong": n}``.
+Every frame is gzip-compressed binary (``decode_binary``). Books come from the market-by-price
+channel ``market.{symbol}.mbp.150`` on ``/feed``: each push carries the levels that changed
+(size 0 removes one) with its ``seqNum`` and the previous push's ``prevSeqNum``. Pushes are
+buffered until the book's ``req`` snapshot (same topic, its ``seqNum``) arrives; pushes up to
+the snapshot's number are dropped, the first one applied must start at or before it
+(``prevSeqNum <= seqNum``) and every next one must continue the chain. A break rebuilds that
+one book from a new ``req`` (the subscription stays). ``depth.step0`` whole books (other
+recorders' captures) are still read, as snapshot-tier books. The server's ``{"ping": n}`` is
+answered with ``{"pong": n}``.
 """
 
 from __future__ import annotations
@@ -16,28 +20,48 @@ from typing import Any, ClassVar
 import orjson
 
 from goquant_bot.domain.book import Integrity, OrderBook
-from goquant_bot.domain.instruments import Instrument, Symbol, Venue
-from goquant_bot.errors import VenueProtocolError
+from goquant_bot.domain.instruments import Symbol, Venue
 from goquant_bot.logging import get_logger
 from goquant_bot.venues.base import RAW_LOG_LIMIT, RestRequest, VenueProtocol, taker_side
+from goquant_bot.venues.htx_rest import DEFAULT_REST_BASE, depth_request, parse_depth
+from goquant_bot.venues.htx_rest import instruments_request as instruments_request
+from goquant_bot.venues.htx_rest import parse_instruments as parse_instruments
 from goquant_bot.venues.levels import address_matches, non_finite, valid_levels
+from goquant_bot.venues.polling import on_poll_answer
 
 log = get_logger(__name__)
 
-WS_PATH = "/ws"
+FEED_PATH = "/feed"  # market-by-price topics
+WS_PATH = "/ws"  # the general market endpoint (depth.step0 captures)
 LIVE_HOSTS = frozenset({"api.huobi.pro", "api-aws.huobi.pro", "api.htx.com"})
-DEFAULT_REST_BASE = "https://api.huobi.pro"
-SYMBOLS_PATH = "/v1/common/symbols"
+MBP_LEVELS = 150  # pushed every 100 ms; 5 and 20 are tick by tick but shallow
+MBP_TOPIC = f"mbp.{MBP_LEVELS}"
 DEPTH_TOPIC = "depth.step0"  # 150 levels a side, whole on every push
 TRADE_TOPIC = "trade.detail"
+SNAPSHOT_TIMEOUT_S = 10.0  # a req unanswered this long is sent again
+MAX_BUFFERED = 100  # pushes kept while a snapshot is awaited (10 s of mbp.150)
+
+Push = tuple[int, int, list[Any], list[Any]]  # prevSeqNum, seqNum, bids, asks
+
+
+class _Mbp:
+    """One book's place in its push chain: ``seq`` is None until its snapshot arrived."""
+
+    __slots__ = ("aligned", "asked_at", "buffer", "seq")
+
+    def __init__(self, asked_at: float) -> None:
+        self.seq: int | None = None
+        self.aligned = False  # a push after the snapshot has been applied
+        self.buffer: list[Push] = []
+        self.asked_at = asked_at
 
 
 class HtxProtocol(VenueProtocol):
-    """One HTX market WebSocket connection carrying ``depth.step0`` and ``trade.detail``."""
+    """One HTX market WebSocket connection carrying ``mbp.150`` and ``trade.detail``."""
 
     venue: ClassVar[Venue] = Venue.HTX
-    integrity: ClassVar[Integrity] = Integrity.SNAPSHOT
-    default_ws_base: ClassVar[str] = "wss://api.huobi.pro/ws"
+    integrity: ClassVar[Integrity] = Integrity.VERIFIED
+    default_ws_base: ClassVar[str] = f"wss://api.huobi.pro{FEED_PATH}"
     default_rest_base: ClassVar[str] = DEFAULT_REST_BASE
     max_symbols_per_connection: ClassVar[int] = 50
     max_symbols_per_request: ClassVar[int] = 1  # one topic per sub request
@@ -47,12 +71,15 @@ class HtxProtocol(VenueProtocol):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._next_id = 1
-        self._last_ts: dict[Symbol, int] = {}
+        self._mbp: dict[Symbol, _Mbp] = {}
+        self._last_ts: dict[Symbol, int] = {}  # depth.step0 books only
 
     @classmethod
     def accepts_address(cls, addr: str) -> bool:
-        """The spot market endpoint (``/ws``); MBP feeds (``/feed``) are not read."""
-        return address_matches(addr, LIVE_HOSTS, WS_PATH)
+        """The market-by-price endpoint (``/feed``) and the general one (``/ws``)."""
+        return address_matches(addr, LIVE_HOSTS, FEED_PATH) or address_matches(
+            addr, LIVE_HOSTS, WS_PATH
+        )
 
     def native_name(self, symbol: Symbol) -> str:
         """``btcusdt``: HTX names are lower case."""
@@ -74,18 +101,32 @@ class HtxProtocol(VenueProtocol):
         """A ``req`` for a book we hold (or BTC-USDT's): always answered with a ``rep``."""
         symbol = next(iter(self.books), None)
         native = self.native_name(symbol) if symbol is not None else "btcusdt"
-        self._send("req", f"market.{native}.{DEPTH_TOPIC}")
+        self._send("req", f"market.{native}.{MBP_TOPIC}")
+
+    def on_timer(self, now: float) -> None:
+        """Ask again for a snapshot the venue left unanswered."""
+        if not self.connected:
+            return
+        for symbol, state in self._mbp.items():
+            if state.seq is None and now - state.asked_at >= SNAPSHOT_TIMEOUT_S:
+                state.asked_at = now
+                self.stats.errors["snapshot_timeout"] += 1
+                log.warning("snapshot_timeout", venue=self.venue.value, symbol=str(symbol))
+                self._send("req", self._topic(symbol))
 
     def _send(self, op: str, topic: str) -> None:
         frame = {op: topic, "id": str(self._next_id)}
         self._next_id += 1
         self._outbox.append(orjson.dumps(frame).decode())
 
+    def _topic(self, symbol: Symbol) -> str:
+        return f"market.{self.native_name(symbol)}.{MBP_TOPIC}"
+
     # -- frames ---------------------------------------------------------------------------
 
     def on_frame(self, text: str, now: float) -> None:
         """``{"ping": n}``, an answer, or a push such as
-        ``{"ch":"market.btcusdt.depth.step0","ts":1630983549503,"tick":{"bids":[[52690.69,0.36281]],"asks":[[52690.7,2.237954]],"version":136998124622,"ts":1630983549500}}``
+        ``{"ch":"market.btcusdt.mbp.150","ts":1573199608679,"tick":{"seqNum":100020146795,"prevSeqNum":100020146794,"bids":[[618.37,0]],"asks":[[618.5,1.2]]}}``
         """
         try:
             msg = orjson.loads(text)
@@ -100,7 +141,7 @@ class HtxProtocol(VenueProtocol):
             return
         channel = msg.get("ch")
         if channel is None:
-            self._on_answer(msg, text)
+            self._on_answer(msg, text, now)
             return
         parts = channel.split(".") if type(channel) is str else []
         tick = msg.get("tick")
@@ -110,27 +151,131 @@ class HtxProtocol(VenueProtocol):
         topic = ".".join(parts[2:])
         if topic == TRADE_TOPIC:
             self._on_trades(parts[1], tick, text, now)
-        elif topic == DEPTH_TOPIC:
-            book = self.book_for(parts[1])
-            if book is None:
-                self.stats.skipped["unsubscribed"] += 1
-                return
-            self._on_depth(book, tick, text, now)
-        else:
+            return
+        if topic not in (MBP_TOPIC, DEPTH_TOPIC):
             self.stats.skipped[f"channel:{topic}"] += 1
+            return
+        book = self.book_for(parts[1])
+        if book is None:
+            self.stats.skipped["unsubscribed"] += 1
+        elif topic == MBP_TOPIC:
+            self._on_push(book, msg, tick, text, now)
+        else:
+            self._on_depth(book, tick, text, now)
 
-    def _on_answer(self, msg: dict[str, Any], text: str) -> None:
-        """``{"id":"1","status":"ok","subbed":"market.btcusdt.depth.step0"}``, a ``rep``, or
-        ``{"status":"error","err-code":"bad-request","err-msg":"invalid topic ..."}``."""
+    def _on_answer(self, msg: dict[str, Any], text: str, now: float) -> None:
+        """``{"id":"1","status":"ok","subbed":"market.btcusdt.mbp.150"}``, a snapshot
+        ``{"id":"2","rep":"market.btcusdt.mbp.150","status":"ok","data":{"seqNum":100020142010,"bids":[[618.37,71.594]],"asks":[[618.5,1.2]]}}``
+        or ``{"status":"error","err-code":"bad-request","err-msg":"invalid topic ..."}``."""
         status = msg.get("status")
         if status == "error":
             code = msg.get("err-code")
             self.stats.errors[f"venue_error:{code}"] += 1
             log.warning("venue_error", venue=self.venue.value, code=code, msg=msg.get("err-msg"))
-        elif status != "ok" and "pong" not in msg:
+            return
+        if status != "ok" and "pong" not in msg:
             self.bad_frame("bad_shape", text)
+            return
+        rep = msg.get("rep")
+        if rep is None:
+            return  # sub / unsub acknowledged
+        parts = rep.split(".") if type(rep) is str else []
+        if len(parts) < 3 or ".".join(parts[2:]) != MBP_TOPIC:
+            self.stats.skipped["rep"] += 1
+            return
+        book = self.book_for(parts[1])
+        if book is None:
+            self.stats.skipped["unsubscribed"] += 1
+            return
+        self._on_snapshot(book, msg, text, now)
+
+    def _on_snapshot(self, book: OrderBook, msg: dict[str, Any], text: str, now: float) -> None:
+        data = msg.get("data")
+        seq = data.get("seqNum") if type(data) is dict else None
+        bids: Any = data.get("bids") if type(data) is dict else None
+        asks: Any = data.get("asks") if type(data) is dict else None
+        if type(seq) is not int or not (valid_levels(bids) and valid_levels(asks)):
+            if non_finite(bids) or non_finite(asks):
+                self.resync(book, "non_finite", now, text)
+            else:
+                self.bad_frame("bad_snapshot", text)
+            return
+        symbol = book.key.symbol
+        state = self._mbp.get(symbol)
+        if state is None:  # a capture's book, or a probe's answer: start its chain here
+            state = self._mbp[symbol] = _Mbp(now)
+        elif state.seq is not None:
+            self.stats.skipped["snapshot_unneeded"] += 1
+            return
+        book.integrity = Integrity.VERIFIED
+        book.bids.replace([(float(p), float(s)) for p, s, *_ in bids])
+        book.asks.replace([(float(p), float(s)) for p, s, *_ in asks])
+        state.seq, state.aligned = seq, False
+        buffered, state.buffer = state.buffer, []
+        for push in buffered:
+            if not self._chain(book, state, push, text, now):
+                return
+        ts_ms = msg.get("ts")
+        self._live(book, now, ts_ms)
+
+    def _on_push(
+        self, book: OrderBook, msg: dict[str, Any], tick: dict[str, Any], text: str, now: float
+    ) -> None:
+        prev, seq = tick.get("prevSeqNum"), tick.get("seqNum")
+        # mbp.150 sends an empty list for the side that did not change; be lenient if absent.
+        bids: Any = tick.get("bids", [])
+        asks: Any = tick.get("asks", [])
+        if type(prev) is not int or type(seq) is not int:
+            self.bad_frame("bad_mbp", text)
+            return
+        if not (valid_levels(bids) and valid_levels(asks)):
+            if non_finite(bids) or non_finite(asks):
+                self.resync(book, "non_finite", now, text)
+            else:
+                self.bad_frame("bad_mbp", text)
+            return
+        symbol = book.key.symbol
+        state = self._mbp.get(symbol)
+        if state is None:  # a capture's book: wait for a snapshot in the file
+            state = self._mbp[symbol] = _Mbp(now)
+        if state.seq is None:
+            state.buffer.append((prev, seq, bids, asks))
+            if len(state.buffer) > MAX_BUFFERED:
+                del state.buffer[0]  # an older push is useless once a newer one is kept
+            return
+        if self._chain(book, state, (prev, seq, bids, asks), text, now):
+            self._live(book, now, msg.get("ts"))
+
+    def _chain(self, book: OrderBook, state: _Mbp, push: Push, text: str, now: float) -> bool:
+        """Apply one push in sequence (or skip one the snapshot already holds); False when
+        it broke the chain and the book is being rebuilt."""
+        prev, seq, bids, asks = push
+        last = state.seq
+        assert last is not None  # only called once the snapshot arrived
+        if not state.aligned:
+            if seq <= last:
+                self.stats.skipped["before_snapshot"] += 1
+                return True
+            if prev > last:
+                self.resync(book, "seq_gap", now, text)
+                return False
+            state.aligned = True
+        elif prev != last:
+            self.resync(book, "seq_gap", now, text)
+            return False
+        book.bids.apply_text(bids)
+        book.asks.apply_text(asks)
+        state.seq = seq
+        return True
+
+    def _live(self, book: OrderBook, now: float, ts_ms: Any) -> None:
+        # Levels pushed out of the venue's 150 are normally deleted; the cut makes sure.
+        book.bids.trim(MBP_LEVELS)
+        book.asks.trim(MBP_LEVELS)
+        self.mark_live(book, now, ts_ms / 1000 if type(ts_ms) is int else None)
 
     def _on_depth(self, book: OrderBook, tick: dict[str, Any], text: str, now: float) -> None:
+        """A ``depth.step0`` whole book (captures of other recorders): replaces the book."""
         bids: Any = tick.get("bids")
         asks: Any = tick.get("asks")
         ts_ms = tick.get("ts")
@@ -145,6 +290,7 @@ class HtxProtocol(VenueProtocol):
             self.stats.skipped["out_of_order"] += 1
             return
         self._last_ts[symbol] = ts_ms
+        book.integrity = Integrity.SNAPSHOT  # whole books, no sequence to check
         book.bids.replace([(float(p), float(s)) for p, s, *_ in bids if float(s) > 0])
         book.asks.replace([(float(p), float(s)) for p, s, *_ in asks if float(s) > 0])
         self.mark_live(book, now, ts_ms / 1000)
@@ -173,22 +319,46 @@ class HtxProtocol(VenueProtocol):
                 item.get("tradeId", ""),
             )
 
+    # -- REST -----------------------------------------------------------------------------
+
+    def poll_request(self, symbol: Symbol) -> RestRequest | None:
+        return depth_request(self.rest_base, self.native_name(symbol), symbol)
+
+    def on_rest(self, request: RestRequest, status: int, body: str, now: float) -> None:
+        # The chain must start again from a snapshot: pushes never apply to polled data.
+        on_poll_answer(self, request, status, body, now, parse_depth, self._restart_chain)
+
+    def _restart_chain(self, symbol: Symbol) -> None:
+        self._mbp.pop(symbol, None)
+        self._last_ts.pop(symbol, None)
+
     # -- subscriptions --------------------------------------------------------------------
 
     def _forget(self, symbol: Symbol) -> None:
-        self._last_ts.pop(symbol, None)
+        self._restart_chain(symbol)
 
     def _invalidate(self, book: OrderBook, symbol: Symbol) -> None:
-        self._last_ts.pop(symbol, None)
+        self._restart_chain(symbol)
         super()._invalidate(book, symbol)
+
+    def _restart_book(self, book: OrderBook, now: float) -> None:
+        """A new snapshot for that one book; its subscription stays, its pushes are buffered."""
+        if self.connected:
+            symbol = book.key.symbol
+            self._mbp[symbol] = _Mbp(now)
+            self._send("req", self._topic(symbol))
 
     def _send_subscribe(self, symbols: list[Symbol], now: float) -> None:
         for symbol in symbols:
-            self._send("sub", f"market.{self.native_name(symbol)}.{DEPTH_TOPIC}")
+            self._mbp[symbol] = _Mbp(now)
+            topic = self._topic(symbol)
+            self._send("sub", topic)
+            self._send("req", topic)  # answered after the sub: pushes are buffered meanwhile
 
     def _send_unsubscribe(self, symbols: list[Symbol], now: float) -> None:
         for symbol in symbols:
-            self._send("unsub", f"market.{self.native_name(symbol)}.{DEPTH_TOPIC}")
+            self._mbp.pop(symbol, None)
+            self._send("unsub", self._topic(symbol))
 
     def _send_trade_subscribe(self, symbols: list[Symbol], now: float) -> None:
         for symbol in symbols:
@@ -197,57 +367,3 @@ class HtxProtocol(VenueProtocol):
     def _send_trade_unsubscribe(self, symbols: list[Symbol], now: float) -> None:
         for symbol in symbols:
             self._send("unsub", f"market.{self.native_name(symbol)}.{TRADE_TOPIC}")
-
-
-# -- instruments ----------------------------------------------------------------------------
-
-
-def instruments_request(rest_base: str | None = None) -> RestRequest:
-    """The REST request listing HTX spot symbols."""
-    return RestRequest(
-        venue=Venue.HTX,
-        url=f"{rest_base or DEFAULT_REST_BASE}{SYMBOLS_PATH}",
-        params=(),
-        weight=1,
-        purpose="instruments",
-    )
-
-
-def _step(digits: Any) -> float:
-    if type(digits) is not int or not 0 <= digits <= 18:
-        msg = f"precision {digits!r} is not a number of decimals"
-        raise ValueError(msg)
-    return 10.0**-digits
-
-
-def parse_instruments(body: str) -> list[Instrument]:
-    """Parse ``{"status":"ok","data":[{"base-currency":"btc","quote-currency":"usdt",
-    "price-precision":2,"amount-precision":6,"symbol":"btcusdt","state":"online"}]}``;
-    symbols not ``online`` (offline, suspend, pre-online) are left out."""
-    try:
-        msg = orjson.loads(body)
-    except orjson.JSONDecodeError as exc:
-        text = "HTX symbols: the body is not JSON"
-        raise VenueProtocolError(text) from exc
-    if type(msg) is not dict or msg.get("status") != "ok" or type(msg.get("data")) is not list:
-        code = msg.get("err-code") if type(msg) is dict else None
-        text = f"HTX symbols: not a successful answer ({code!r})"
-        raise VenueProtocolError(text)
-    instruments: list[Instrument] = []
-    for index, item in enumerate(msg["data"]):
-        try:
-            if item["state"] != "online":
-                continue
-            native, base, quote = item["symbol"], item["base-currency"], item["quote-currency"]
-            tick, lot = _step(item["price-precision"]), _step(item["amount-precision"])
-        except (KeyError, TypeError, ValueError) as exc:
-            text = f"HTX symbols: entry {index} is malformed ({type(exc).__name__}: {exc})"
-            raise VenueProtocolError(text) from exc
-        try:
-            symbol = Symbol.parse(f"{base}-{quote}".upper())
-        except ValueError:
-            continue  # a ticker we cannot represent is not worth failing the whole list
-        instruments.append(
-            Instrument(Venue.HTX, symbol, native, trading=True, tick_size=tick, lot_size=lot)
-        )
-    return instruments

@@ -104,3 +104,9 @@ def symbol(
 
 def symbols_body(*entries: dict[str, Any]) -> str:
     return _dump({"code": "00000", "msg": "success", "requestTime": TS, "data": list(entries)})
+
+
+def orderbook_body(bids: Pairs, asks: Pairs, ts: int = TS) -> str:
+    """An answer of ``GET /api/v2/spot/market/orderbook``."""
+    data = {"asks": [list(a) for a in asks], "bids": [list(b) for b in bids], "ts": str(ts)}
+    return _dump({"code": "00000", "msg": "success", "requestTime": ts + 5, "data": data})

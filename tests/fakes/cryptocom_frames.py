@@ -77,3 +77,10 @@ def instrument(
 def instruments_body(*entries: dict[str, Any]) -> str:
     return _dump({"id": 1, "method": "public/get-instruments", "code": 0,
                   "result": {"data": list(entries)}})  # fmt: skip
+
+
+def book_body(inst: str, bids: Pairs, asks: Pairs, ts: int = TS) -> str:
+    """An answer of ``GET /public/get-book?instrument_name=...&depth=50``."""
+    result = {"depth": 50, "data": [{"asks": _rows(asks), "bids": _rows(bids), "t": ts}],
+              "instrument_name": inst}  # fmt: skip
+    return _dump({"id": -1, "method": "public/get-book", "code": 0, "result": result})

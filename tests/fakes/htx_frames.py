@@ -67,3 +67,26 @@ def symbol(
 
 def symbols_body(*entries: dict[str, Any]) -> str:
     return _dump({"status": "ok", "data": list(entries)})
+
+
+def mbp(
+    symbol: str, prev: int, seq: int, bids: Levels = (), asks: Levels = (), ts: int = TS
+) -> str:
+    """A ``market.{symbol}.mbp.150`` push: the levels that changed (size 0 removes one)."""
+    tick = {"seqNum": seq, "prevSeqNum": prev, "bids": [list(b) for b in bids],
+            "asks": [list(a) for a in asks]}  # fmt: skip
+    return _dump({"ch": f"market.{symbol}.mbp.150", "ts": ts, "tick": tick})
+
+
+def mbp_snapshot(symbol: str, seq: int, bids: Levels, asks: Levels, req_id: str = "2") -> str:
+    """The answer to ``{"req": "market.{symbol}.mbp.150"}``: the whole top 150 at ``seq``."""
+    data = {"seqNum": seq, "bids": [list(b) for b in bids], "asks": [list(a) for a in asks]}
+    return _dump({"id": req_id, "rep": f"market.{symbol}.mbp.150", "status": "ok", "ts": TS,
+                  "data": data})  # fmt: skip
+
+
+def depth_body(bids: Levels, asks: Levels, ts: int = TS) -> str:
+    """An answer of ``GET /market/depth?symbol=...&type=step0``."""
+    tick = {"ts": ts, "version": 136998124622, "bids": [list(b) for b in bids],
+            "asks": [list(a) for a in asks]}  # fmt: skip
+    return _dump({"ch": "market.btcusdt.depth.step0", "status": "ok", "ts": ts + 3, "tick": tick})

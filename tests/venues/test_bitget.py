@@ -10,11 +10,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from goquant_bot.domain.book import BookState
+from goquant_bot.domain.book import BookState, Integrity, expire_stale
 from goquant_bot.domain.instruments import Symbol, Venue
 from goquant_bot.domain.trades import TakerSide
 from goquant_bot.errors import VenueProtocolError
-from goquant_bot.venues.base import SymbolMap
+from goquant_bot.venues.base import RestRequest, SymbolMap
 from goquant_bot.venues.bitget import BitgetProtocol, instruments_request, parse_instruments
 from tests.fakes import bitget_frames as bg
 
@@ -269,3 +269,47 @@ def test_random_updates_never_resync_and_match_a_brute_force_book(ops: list) -> 
             [(float(p), float(s)) for p, s in after[0]],
             [(float(p), float(s)) for p, s in after[1]],
         )
+
+
+def test_a_poll_keeps_the_book_while_the_stream_is_down() -> None:
+    proto = make()
+    request = proto.poll_request(BTC)
+    assert request == RestRequest(
+        venue=Venue.BITGET,
+        url="https://api.bitget.com/api/v2/spot/market/orderbook",
+        params=(("symbol", "BTCUSDT"), ("type", "step0"), ("limit", "150")),
+        weight=1,
+        purpose="poll",
+        symbol=BTC,
+    )
+    assert request is not None
+    proto.on_rest(request, 200, bg.orderbook_body(BIDS, ASKS), T0 + 5)
+    book = proto.books[BTC]
+    assert (book.state, book.trust, book.recv_ts) == (BookState.POLLED, Integrity.SNAPSHOT, T0 + 5)
+    assert book.venue_ts == bg.TS / 1000
+    assert levels(proto) == ([(100.0, 1.0), (99.5, 2.0)], [(100.5, 1.0), (101.0, 3.0)])
+    error = '{"code":"40034","msg":"Parameter symbol does not exist","data":null}'
+    nan = bg.orderbook_body([("NaN", "1")], ASKS)
+    for body in (error, nan, "<html>", '{"code":"00000","data":{"bids":[]}}'):
+        proto.on_rest(request, 200, body, T0 + 6)
+    proto.on_rest(request, 429, '{"code":"429","msg":"Too Many Requests"}', T0 + 7)
+    assert (proto.stats.errors["poll_invalid"], proto.stats.errors["poll_failed"]) == (4, 1)
+    assert levels(proto)[0][0] == (100.0, 1.0)
+    proto.on_frame(bg.books_frame("snapshot", "BTCUSDT", [("90", "1")], [("91", "1")]), T0 + 8)
+    proto.on_rest(request, 200, bg.orderbook_body(BIDS, ASKS), T0 + 9)  # late: the stream is back
+    assert proto.stats.skipped["poll_while_live"] == 1
+    assert levels(proto) == ([(90.0, 1.0)], [(91.0, 1.0)])
+
+
+def test_updates_never_apply_to_a_polled_book() -> None:
+    proto = make()
+    proto.on_frame(bg.books_frame("snapshot", "BTCUSDT", BIDS, ASKS), T0)
+    book = proto.books[BTC]
+    assert expire_stale([book], T0 + 60, 30.0) == [book]  # the stream went quiet
+    request = proto.poll_request(BTC)
+    assert request is not None
+    proto.on_rest(request, 200, bg.orderbook_body([("99", "1")], [("102", "1")]), T0 + 61)
+    after = ([("100.2", "4"), ("100.0", "1"), ("99.5", "2")], ASKS)
+    proto.on_frame(bg.books_frame("update", "BTCUSDT", [("100.2", "4")], [], book=after), T0 + 62)
+    assert proto.stats.skipped["update_before_snapshot"] == 1
+    assert (book.state, levels(proto)) == (BookState.POLLED, ([(99.0, 1.0)], [(102.0, 1.0)]))

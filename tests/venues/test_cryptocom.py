@@ -7,11 +7,11 @@ import json
 
 import pytest
 
-from goquant_bot.domain.book import BookState
+from goquant_bot.domain.book import BookState, Integrity, expire_stale
 from goquant_bot.domain.instruments import Symbol, Venue
 from goquant_bot.domain.trades import TakerSide
 from goquant_bot.errors import VenueProtocolError
-from goquant_bot.venues.base import SymbolMap
+from goquant_bot.venues.base import RestRequest, SymbolMap
 from goquant_bot.venues.cryptocom import CryptocomProtocol, instruments_request, parse_instruments
 from goquant_bot.venues.registry import venue_of_exchange
 from tests.fakes import cryptocom_frames as cc
@@ -189,3 +189,47 @@ def test_instruments_keep_tradable_spot_pairs_only() -> None:
 def test_a_bad_instrument_list_is_refused_with_the_reason(body: str, reason: str) -> None:
     with pytest.raises(VenueProtocolError, match=reason):
         parse_instruments(body)
+
+
+def test_a_poll_keeps_the_book_while_the_stream_is_down() -> None:
+    proto = make()
+    request = proto.poll_request(BTC)
+    assert request == RestRequest(
+        venue=Venue.CRYPTOCOM,
+        url="https://api.crypto.com/exchange/v1/public/get-book",
+        params=(("instrument_name", "BTC_USDT"), ("depth", "50")),
+        weight=1,
+        purpose="poll",
+        symbol=BTC,
+    )
+    assert request is not None
+    proto.on_rest(request, 200, cc.book_body("BTC_USDT", BIDS, ASKS), T0 + 5)
+    book = proto.books[BTC]
+    assert (book.state, book.trust, book.recv_ts) == (BookState.POLLED, Integrity.SNAPSHOT, T0 + 5)
+    assert book.venue_ts == cc.TS / 1000
+    assert levels(proto) == ([(100.0, 1.0), (99.5, 2.0)], [(100.5, 1.0), (101.0, 3.0)])
+    error = '{"id":-1,"method":"public/get-book","code":40004,"message":"INVALID_REQUEST"}'
+    empty = '{"id":-1,"method":"public/get-book","code":0,"result":{"data":[]}}'
+    nan = cc.book_body("BTC_USDT", [("Infinity", "1")], ASKS)
+    for body in (error, empty, nan, "<html>"):
+        proto.on_rest(request, 200, body, T0 + 6)
+    proto.on_rest(request, 0, "", T0 + 7)  # the request itself failed
+    assert (proto.stats.errors["poll_invalid"], proto.stats.errors["poll_failed"]) == (4, 1)
+    assert levels(proto)[0][0] == (100.0, 1.0)
+    proto.on_frame(cc.snapshot("BTC_USDT", [("90", "1")], [("91", "1")], u=5), T0 + 8)
+    proto.on_rest(request, 200, cc.book_body("BTC_USDT", BIDS, ASKS), T0 + 9)  # late
+    assert proto.stats.skipped["poll_while_live"] == 1
+    assert levels(proto) == ([(90.0, 1.0)], [(91.0, 1.0)])
+
+
+def test_deltas_never_apply_to_a_polled_book() -> None:
+    proto = make()
+    proto.on_frame(cc.snapshot("BTC_USDT", BIDS, ASKS, u=500), T0)
+    book = proto.books[BTC]
+    assert expire_stale([book], T0 + 60, 30.0) == [book]  # the stream went quiet
+    request = proto.poll_request(BTC)
+    assert request is not None
+    proto.on_rest(request, 200, cc.book_body("BTC_USDT", [("99", "1")], [("102", "1")]), T0 + 61)
+    proto.on_frame(cc.update("BTC_USDT", [("100.2", "4")], [], u=501, pu=500), T0 + 62)
+    assert proto.stats.skipped["update_before_snapshot"] == 1
+    assert (book.state, levels(proto)) == (BookState.POLLED, ([(99.0, 1.0)], [(102.0, 1.0)]))

@@ -6,10 +6,12 @@ import asyncio
 import json
 from collections import Counter
 
+from goquant_bot.domain.book import BookState
 from goquant_bot.domain.instruments import Symbol
 from goquant_bot.venues.bitget import BitgetProtocol
 from tests.fakes import bitget_frames as bg
 from tests.fakes.feed_harness import LIVE, SYNCING, book_of, is_frame, levels, run_feed
+from tests.fakes.rest_server import RestServer
 from tests.fakes.ws_server import ScriptConn, ScriptedServer
 from tests.helpers import wait_until
 
@@ -72,3 +74,29 @@ async def test_snapshot_updates_a_checksum_resync_and_a_reconnect() -> None:
         await wait_until(lambda: eth.asks.best() == (21.0, 1.0))
         assert log.states(ETH) == [SYNCING, LIVE, SYNCING, LIVE, SYNCING, LIVE]
         assert log.states(BTC) == [SYNCING, LIVE, SYNCING, LIVE]
+
+
+async def test_rest_polling_keeps_the_book_while_the_websocket_is_down() -> None:
+    async with RestServer() as rest:
+        rest.reply(
+            "/api/v2/spot/market/orderbook",
+            body=bg.orderbook_body([("99.5", "2")], [("100.5", "1")]),
+            repeat=True,
+        )
+        async with run_feed(
+            BitgetProtocol,
+            NAMES,
+            "ws://127.0.0.1:9",  # nothing listens there
+            rest=rest.url,
+            poll_after_failures=1,
+            poll_interval_s=0.2,
+        ) as (feed, _):
+            feed.add([BTC])
+            btc = book_of(feed, BTC)
+            await wait_until(lambda: btc.updates >= 1)
+            assert btc.state is BookState.POLLED
+            assert levels(btc) == ([(99.5, 2.0)], [(100.5, 1.0)])
+            assert rest.requests[0] == (
+                "/api/v2/spot/market/orderbook",
+                {"symbol": "BTCUSDT", "type": "step0", "limit": "150"},
+            )

@@ -7,10 +7,12 @@ import json
 import time
 from collections import Counter
 
+from goquant_bot.domain.book import BookState
 from goquant_bot.domain.instruments import Symbol
 from goquant_bot.venues.cryptocom import CryptocomProtocol
 from tests.fakes import cryptocom_frames as cc
 from tests.fakes.feed_harness import LIVE, SYNCING, book_of, is_frame, levels, run_feed
+from tests.fakes.rest_server import RestServer
 from tests.fakes.ws_server import ScriptConn, ScriptedServer
 from tests.helpers import wait_until
 
@@ -75,3 +77,29 @@ async def test_heartbeat_snapshot_deltas_a_gap_resync_and_a_reconnect() -> None:
         await wait_until(lambda: eth.bids.best() == (20.0, 1.0))
         assert log.states(ETH) == [SYNCING, LIVE, SYNCING, LIVE, SYNCING, LIVE]
         assert log.states(BTC) == [SYNCING, LIVE, SYNCING, LIVE]
+
+
+async def test_rest_polling_keeps_the_book_while_the_websocket_is_down() -> None:
+    async with RestServer() as rest:
+        rest.reply(
+            "/public/get-book",
+            body=cc.book_body("BTC_USDT", [("99.5", "2")], [("100.5", "1")]),
+            repeat=True,
+        )
+        async with run_feed(
+            CryptocomProtocol,
+            NAMES,
+            "ws://127.0.0.1:9",  # nothing listens there
+            rest=rest.url,
+            poll_after_failures=1,
+            poll_interval_s=0.2,
+        ) as (feed, _):
+            feed.add([BTC])
+            btc = book_of(feed, BTC)
+            await wait_until(lambda: btc.updates >= 1)
+            assert btc.state is BookState.POLLED
+            assert levels(btc) == ([(99.5, 2.0)], [(100.5, 1.0)])
+            assert rest.requests[0] == (
+                "/public/get-book",
+                {"instrument_name": "BTC_USDT", "depth": "50"},
+            )

@@ -1,4 +1,5 @@
-"""HTX protocol: gzip frames, whole-book pushes, ping/pong, trades and the symbol list."""
+"""HTX protocol: gzip frames, mbp pushes chained on a req snapshot, whole step0 books of
+captures, ping/pong, REST polls, trades and the symbol list."""
 
 from __future__ import annotations
 
@@ -30,20 +31,23 @@ def make() -> HtxProtocol:
 
 def test_subscribes_one_topic_a_request_in_lower_case() -> None:
     proto = HtxProtocol(SymbolMap())
-    assert proto.ws_url() == "wss://api.huobi.pro/ws"
+    assert proto.ws_url() == "wss://api.huobi.pro/feed"
     proto.subscribe([BTC], T0)
     proto.subscribe_trades([BTC], T0)
     proto.on_open(T0)
     frames = [json.loads(f) for f in proto.drain().frames]
-    assert [(f.get("sub"), f["id"]) for f in frames] == [
-        ("market.btcusdt.depth.step0", "1"), ("market.btcusdt.trade.detail", "2"),
+    # The snapshot is asked for right after the sub: pushes arriving first are buffered.
+    assert [(f.get("sub") or f.get("req"), f["id"]) for f in frames] == [
+        ("market.btcusdt.mbp.150", "1"), ("market.btcusdt.mbp.150", "2"),
+        ("market.btcusdt.trade.detail", "3"),
     ]  # fmt: skip
+    assert [next(iter(f)) for f in frames] == ["sub", "req", "sub"]
     proto.unsubscribe([BTC], T0)
     (frame,) = proto.drain().frames
-    assert json.loads(frame)["unsub"] == "market.btcusdt.depth.step0"
-    assert HtxProtocol.accepts_address("wss://api.huobi.pro/ws")
+    assert json.loads(frame)["unsub"] == "market.btcusdt.mbp.150"
+    assert HtxProtocol.accepts_address("wss://api.huobi.pro/feed")
     assert HtxProtocol.accepts_address("wss://api-aws.huobi.pro/ws")
-    assert not HtxProtocol.accepts_address("wss://api.huobi.pro/feed")
+    assert not HtxProtocol.accepts_address("wss://api.huobi.pro/ws/v2")
     assert venue_of_exchange("HUOBI") is Venue.HTX
 
 
@@ -56,9 +60,9 @@ def test_gzip_frames_decode_and_bad_ones_are_counted() -> None:
     assert proto.stats.errors["bad_gzip"] == 2
 
 
-def test_every_push_replaces_the_whole_book() -> None:
+def test_a_step0_push_of_a_capture_replaces_the_whole_book_at_snapshot_tier() -> None:
     proto = make()
-    assert proto.books[BTC].integrity is Integrity.SNAPSHOT
+    assert proto.books[BTC].integrity is Integrity.VERIFIED
     proto.on_frame(hx.depth("btcusdt", [(100.0, 1.0), (99.5, 2.0)], [(101.0, 2.0)]), T0)
     proto.on_frame(
         hx.depth("btcusdt", [(100.2, 0.5)], [(100.9, 1.5), (102.0, 3.0)], ts=hx.TS + 100), T0
@@ -69,6 +73,7 @@ def test_every_push_replaces_the_whole_book() -> None:
         [(100.9, 1.5), (102.0, 3.0)],
     )
     assert (book.state, book.updates, book.venue_ts) == (BookState.LIVE, 2, (hx.TS + 100) / 1000)
+    assert book.integrity is Integrity.SNAPSHOT  # whole books: nothing to chain
     # A push older than the last one arrived late: the newer book stays.
     proto.on_frame(hx.depth("btcusdt", [(90.0, 1.0)], [(91.0, 1.0)], ts=hx.TS + 50), T0)
     assert book.bids.best() == (100.2, 0.5)
@@ -81,7 +86,12 @@ def test_the_servers_ping_is_answered_with_its_number() -> None:
     assert [json.loads(f) for f in proto.drain().frames] == [{"pong": 1492420473027}]
     proto.probe(T0)
     (probe,) = proto.drain().frames
-    assert json.loads(probe)["req"] == "market.btcusdt.depth.step0"
+    assert json.loads(probe)["req"] == "market.btcusdt.mbp.150"
+    # Its answer finds the book in step (or starts it when it was waiting for one).
+    proto.on_frame(hx.mbp_snapshot("btcusdt", 10, [(100.0, 1.0)], [(101.0, 1.0)]), T0)
+    proto.on_frame(hx.mbp_snapshot("btcusdt", 12, [(90.0, 1.0)], [(91.0, 1.0)]), T0)
+    assert proto.books[BTC].bids.best() == (100.0, 1.0)
+    assert proto.stats.skipped["snapshot_unneeded"] == 1
 
 
 def test_bad_frames_are_counted_and_leave_the_books_alone() -> None:

@@ -1,5 +1,6 @@
-"""Replay of HTX captures: one another recorder made (header HUOBI), and record -> replay of
-ours (gzip frames on the wire, text in the file)."""
+"""Replay of HTX captures: two another recorder made (header HUOBI; whole ``depth.step0`` books,
+and ``mbp.150`` pushes on a req snapshot), and record -> replay of ours (gzip frames on the
+wire, text in the file)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from tests.fakes.rest_server import RestServer
 from tests.fakes.ws_server import ScriptConn, ScriptedServer
 
 WS = "wss://api.huobi.pro/ws"
+FEED = "wss://api.huobi.pro/feed"
 SYMBOLS = "https://api.huobi.pro/v1/common/symbols"
 OTHER_TOOL = [
     http(0, 40.0, SYMBOLS, hx.symbols_body(hx.symbol("htxusdt", "htx", "usdt", price_dp=9))),
@@ -47,17 +49,51 @@ def test_a_huobi_capture_of_another_recorder_rebuilds_the_book(tmp_path: Path) -
     assert report["skipped"]["channel:bbo"] == 1
 
 
+MBP_TOOL = [
+    http(0, 50.0, SYMBOLS, hx.symbols_body(hx.symbol("btcusdt", "btc", "usdt"))),
+    connect(1, 50.1, FEED),
+    send(1, 50.2, '{"sub":"market.btcusdt.mbp.150","id":"7"}'),
+    recv(1, 50.25, hx.subbed("market.btcusdt.mbp.150", "7")),
+    recv(1, 50.3, hx.mbp("btcusdt", 990, 1001, [(100.0, 9.0)])),  # before the snapshot
+    send(1, 50.3, '{"req":"market.btcusdt.mbp.150","id":"8"}'),
+    recv(1, 50.35, hx.mbp("btcusdt", 1001, 1002, [(100.0, 2.0)], [(101.0, 0)])),
+    recv(
+        1, 50.4, hx.mbp_snapshot("btcusdt", 1001, [(100.0, 9.0)], [(101.0, 1.0), (102.0, 2.0)], "8")
+    ),
+    recv(1, 50.5, hx.mbp("btcusdt", 1002, 1003, [(99.5, 4.0)], ts=hx.TS + 300)),
+    recv(1, 50.6, hx.mbp("btcusdt", 1004, 1005, [(99.0, 1.0)])),  # 1004 lost: the book is rebuilt
+    recv(1, 50.7, hx.mbp("btcusdt", 1005, 1006, [(99.0, 2.0)])),
+    recv(1, 50.8, hx.mbp_snapshot("btcusdt", 1005, [(99.9, 1.0)], [(101.0, 1.0)], "9")),
+]
+
+
+def test_a_huobi_capture_of_mbp_pushes_rebuilds_the_book_from_its_snapshots(
+    tmp_path: Path,
+) -> None:
+    path = write_capture(tmp_path / "huobi-mbp.jsonl", MBP_TOOL, exchange="HUOBI")
+    report = replay_files([path]).report()
+    entry = report["htx:BTC-USDT"]
+    # The second snapshot at 1005 plus the buffered push 1006.
+    assert (entry["bid"], entry["bid_size"], entry["ask"], entry["ask_size"]) == (
+        99.9, 1.0, 101.0, 1.0,
+    )  # fmt: skip
+    assert (entry["state"], entry["resyncs"]) == ("live", 1)
+    assert report["errors"] == {"seq_gap": 1}
+
+
 async def _venue(conn: ScriptConn) -> None:
-    frame = json.loads(await conn.recv_until(lambda t: '"sub"' in t))
-    assert frame["sub"] == "market.btcusdt.depth.step0"
-    await conn.ws.send(hx.gz(hx.subbed(frame["sub"], frame["id"])))
-    await conn.ws.send(hx.gz(hx.depth("btcusdt", [(100.0, 1.0)], [(101.0, 2.0)])))
-    await conn.ws.send(hx.gz(hx.depth("btcusdt", [(100.5, 3.0)], [(101.0, 2.0)], ts=hx.TS + 1)))
+    sub = json.loads(await conn.recv_until(lambda t: '"sub"' in t))
+    assert sub["sub"] == "market.btcusdt.mbp.150"
+    await conn.ws.send(hx.gz(hx.subbed(sub["sub"], sub["id"])))
+    req = json.loads(await conn.recv_until(lambda t: '"req"' in t))
+    await conn.ws.send(hx.gz(hx.mbp("btcusdt", 10, 11, [(100.0, 1.0)], [(101.0, 2.0)])))
+    await conn.ws.send(hx.gz(hx.mbp_snapshot("btcusdt", 10, [(99.0, 1.0)], [], req["id"])))
+    await conn.ws.send(hx.gz(hx.mbp("btcusdt", 11, 12, [(100.5, 3.0), (99.0, 0)])))
     await conn.hold()
 
 
 async def test_record_then_replay_gives_the_same_book(tmp_path: Path) -> None:
-    async with RestServer() as rest, ScriptedServer(_venue, path="/ws") as venue:
+    async with RestServer() as rest, ScriptedServer(_venue, path="/feed") as venue:
         rest.reply("/v1/common/symbols", body=hx.symbols_body(hx.symbol("btcusdt", "btc", "usdt")))
         settings = Settings(
             _env_file=None,

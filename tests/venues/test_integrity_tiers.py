@@ -15,7 +15,7 @@ BTC = Symbol("BTC", "USD")
 EXPECTED = {venue: Integrity.VERIFIED for venue in VENUES} | {
     Venue.GEMINI: Integrity.SNAPSHOT,
     Venue.BITSTAMP: Integrity.SNAPSHOT,
-    Venue.HTX: Integrity.SNAPSHOT,
+    Venue.HTX: Integrity.VERIFIED,
 }
 
 

@@ -52,7 +52,7 @@ def open_session(model: MarketModel, url: str, conn_id: str) -> VenueSession:
         session = BitgetSession(model, conn_id)
     elif host == "stream.crypto.com" and path == "/exchange/v1/market":
         session = CryptocomSession(model, conn_id)
-    elif host == "api.huobi.pro" and path == "/ws":
+    elif host == "api.huobi.pro" and path in ("/feed", "/ws"):
         session = HtxSession(model, conn_id)
     if session is None or not model.listings(session.venue):
         msg = f"simulator: no simulated spot venue at {url}"

@@ -65,6 +65,27 @@ def bitget_symbols(model: MarketModel, query: Any) -> tuple[int, str]:
     return 200, enc.dumps({"code": "00000", "msg": "success", "data": data})
 
 
+def bitget_orderbook(model: MarketModel, query: Any) -> tuple[int, str]:
+    """``/api/v2/spot/market/orderbook``: the top ``limit`` levels (150 at most)."""
+    native = query.get("symbol")
+    book = next(
+        (model.book(Venue.BITGET, s) for s in model.listings(Venue.BITGET)
+         if BitgetSession.native(s) == native),
+        None,
+    )  # fmt: skip
+    if book is None:
+        body = {"code": "40034", "msg": "Parameter symbol does not exist", "data": None}
+        return 400, enc.dumps(body)
+    try:
+        limit = max(1, min(150, int(query.get("limit", 150))))
+    except ValueError:
+        limit = 150
+    data = {"asks": _rows(book, book.top(False, limit)), "bids": _rows(book, book.top(True, limit)),
+            "ts": str(book.ts_ms)}  # fmt: skip
+    return 200, enc.dumps({"code": "00000", "msg": "success", "requestTime": book.ts_ms,
+                           "data": data})  # fmt: skip
+
+
 class BitgetSession(VenueSession):
     """``{"op":"subscribe","args":[{"instType":"SPOT","channel":"books","instId":"BTCUSDT"}]}``."""
 

@@ -53,6 +53,27 @@ def cryptocom_instruments(model: MarketModel, query: Any) -> tuple[int, str]:
     return 200, enc.dumps(body)
 
 
+def cryptocom_book(model: MarketModel, query: Any) -> tuple[int, str]:
+    """``public/get-book``: the top ``depth`` levels (50 at most)."""
+    native = query.get("instrument_name")
+    book = next(
+        (model.book(Venue.CRYPTOCOM, s) for s in model.listings(Venue.CRYPTOCOM)
+         if CryptocomSession.native(s) == native),
+        None,
+    )  # fmt: skip
+    if book is None:
+        body = {"id": -1, "method": "public/get-book", "code": 40004, "message": "INVALID_REQUEST"}
+        return 400, enc.dumps(body)
+    try:
+        depth = max(1, min(BOOK_DEPTH, int(query.get("depth", BOOK_DEPTH))))
+    except ValueError:
+        depth = BOOK_DEPTH
+    item = {"asks": _rows(book, book.top(False, depth)), "bids": _rows(book, book.top(True, depth)),
+            "t": book.ts_ms}  # fmt: skip
+    result = {"depth": depth, "data": [item], "instrument_name": native}
+    return 200, enc.dumps({"id": -1, "method": "public/get-book", "code": 0, "result": result})
+
+
 class CryptocomSession(VenueSession):
     """``{"id":1,"method":"subscribe","params":{"channels":["book.BTC_USDT.50"],...}}``."""
 

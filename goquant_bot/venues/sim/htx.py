@@ -1,6 +1,8 @@
-"""Simulated HTX market WebSocket: ``depth.step0`` (the top 150 levels, whole, whenever they
-change), ``trade.detail``, the server's ``ping``; and its symbol list. The simulator's seam
-carries text, so these frames are the JSON a real client reads after gunzipping."""
+"""Simulated HTX market WebSocket: ``mbp.150`` (the changed levels of the top 150, numbered by
+``seqNum``/``prevSeqNum``, with its ``req`` snapshot), ``depth.step0`` (the top 150 levels,
+whole, whenever they change), ``trade.detail``, the server's ``ping``; and its symbol list.
+The simulator's seam carries text, so these frames are the JSON a real client reads after
+gunzipping."""
 
 from __future__ import annotations
 
@@ -10,12 +12,18 @@ import orjson
 
 from goquant_bot.domain.instruments import Symbol, Venue
 from goquant_bot.venues.sim import encoders as enc
+from goquant_bot.venues.sim.book import SimBook
 from goquant_bot.venues.sim.model import MarketModel
-from goquant_bot.venues.sim.sessions import TOP, Stream, VenueSession
+from goquant_bot.venues.sim.sessions import DIFF, TOP, Delta, Stream, VenueSession
 from goquant_bot.venues.sim.trades import SimTrade, TradeTap
 
 DEPTH = 150
+MBP = "mbp.150"
 PING_S = 5.0
+
+
+def _rows(book: SimBook, levels: list[tuple[int, int]]) -> list[list[float]]:
+    return [[float(book.price_text(p)), float(book.size_text(s))] for p, s in levels]
 
 
 def htx_symbols(model: MarketModel, query: Any) -> tuple[int, str]:
@@ -31,10 +39,28 @@ def htx_symbols(model: MarketModel, query: Any) -> tuple[int, str]:
     return 200, enc.dumps({"status": "ok", "data": data})
 
 
+def htx_depth(model: MarketModel, query: Any) -> tuple[int, str]:
+    """``/market/depth?symbol=..&type=step0``: the top 150 levels."""
+    native = query.get("symbol")
+    book = next(
+        (model.book(Venue.HTX, s) for s in model.listings(Venue.HTX)
+         if HtxSession.native(s) == native),
+        None,
+    )  # fmt: skip
+    if book is None or query.get("type") != "step0":
+        body = {"status": "error", "err-code": "invalid-parameter", "err-msg": "invalid symbol"}
+        return 200, enc.dumps(body)
+    tick = {"ts": book.ts_ms, "version": book.last_id, "bids": _rows(book, book.top(True, DEPTH)),
+            "asks": _rows(book, book.top(False, DEPTH))}  # fmt: skip
+    ch = f"market.{native}.depth.step0"
+    return 200, enc.dumps({"ch": ch, "status": "ok", "ts": book.ts_ms, "tick": tick})
+
+
 class HtxSession(VenueSession):
-    """``{"sub":"market.btcusdt.depth.step0","id":"1"}`` and ``{"pong": n}``."""
+    """``{"sub":"market.btcusdt.mbp.150","id":"1"}``, ``{"req": ...}`` and ``{"pong": n}``."""
 
     venue: ClassVar[Venue] = Venue.HTX
+    reports_touched: ClassVar[bool] = False  # mbp.150 is the difference of two top-150 views
 
     def __init__(self, model: MarketModel, conn_id: str) -> None:
         super().__init__(model, conn_id)
@@ -59,21 +85,23 @@ class HtxSession(VenueSession):
         parts = topic.split(".") if type(topic) is str else []
         book = self.find_book(parts[1]) if len(parts) > 2 else None
         kind = ".".join(parts[2:])
-        if op is None or book is None or kind not in ("depth.step0", "trade.detail"):
+        if op is None or book is None or kind not in ("depth.step0", "trade.detail", MBP):
             self.reply({"id": msg.get("id"), "status": "error", "err-code": "bad-request",
                         "err-msg": f"invalid topic {topic}"})  # fmt: skip
             return
         stamp = int(self.model.time * 1000)
         if op == "req":
+            data = self._snapshot(topic, book) if kind == MBP else self._tick(book)
             self.reply({"id": msg.get("id"), "status": "ok", "rep": topic, "ts": stamp,
-                        "data": self._tick(book)})  # fmt: skip
+                        "data": data})  # fmt: skip
             return
         if kind == "trade.detail":
             self.tap(topic, book if op == "sub" else None)
         elif op == "unsub":
             self.streams.pop(topic, None)
         else:
-            self.streams.setdefault(topic, Stream(topic, book, TOP, depth=DEPTH))
+            mode = DIFF if kind == MBP else TOP
+            self.streams.setdefault(topic, Stream(topic, book, mode, depth=DEPTH))
         done = "subbed" if op == "sub" else "unsubbed"
         self.reply({"id": msg.get("id"), "status": "ok", done: topic, "ts": stamp})
 
@@ -81,6 +109,18 @@ class HtxSession(VenueSession):
         if self.model.time >= self._ping_due:
             self._ping_due = self.model.time + PING_S
             self.reply({"ping": int(self.model.time * 1000)})
+
+    def _snapshot(self, topic: str, book: SimBook) -> dict[str, Any]:
+        """The view the subscription's pushes continue from, numbered by its last push."""
+        stream = self.streams.get(topic)
+        if stream is None:  # a req without a sub: the book as it is now
+            return {"seqNum": book.last_id, "bids": _rows(book, book.top(True, DEPTH)),
+                    "asks": _rows(book, book.top(False, DEPTH))}  # fmt: skip
+        if stream.fresh:
+            self._open(stream)
+        bids = sorted(stream.bids.items(), reverse=True)
+        asks = sorted(stream.asks.items())
+        return {"seqNum": stream.seq, "bids": _rows(book, bids), "asks": _rows(book, asks)}
 
     @staticmethod
     def _tick(book: Any) -> dict[str, Any]:
@@ -96,10 +136,16 @@ class HtxSession(VenueSession):
         return enc.dumps({"ch": stream.name, "ts": book.ts_ms, "tick": self._tick(book)})
 
     def snapshot_frame(self, stream: Stream) -> str | None:
-        return None  # TOP streams only
+        return None  # mbp's snapshot is asked for with a req
 
-    def delta_frame(self, stream: Stream, delta: Any, prev: int, seq: int) -> str | None:
-        return None
+    def delta_frame(self, stream: Stream, delta: Delta, prev: int, seq: int) -> str | None:
+        if not delta.bids and not delta.asks:
+            return None
+        book = stream.book
+        tick = {"seqNum": seq, "prevSeqNum": prev,
+                "bids": _rows(book, [(p, s) for p, s, _ in delta.bids]),
+                "asks": _rows(book, [(p, s) for p, s, _ in delta.asks])}  # fmt: skip
+        return enc.dumps({"ch": stream.name, "ts": book.ts_ms, "tick": tick})
 
     def trade_frame(self, tap: TradeTap, trade: SimTrade) -> str | None:
         book = tap.book

@@ -8,11 +8,11 @@ from urllib.parse import urlsplit
 
 from goquant_bot.domain.instruments import Venue
 from goquant_bot.venues.sim import gateio, kucoin
-from goquant_bot.venues.sim.bitget import bitget_symbols
-from goquant_bot.venues.sim.cryptocom import cryptocom_instruments
+from goquant_bot.venues.sim.bitget import bitget_orderbook, bitget_symbols
+from goquant_bot.venues.sim.cryptocom import cryptocom_book, cryptocom_instruments
 from goquant_bot.venues.sim.encoders import dumps
 from goquant_bot.venues.sim.gomarket import HOST_MARK, gomarket_rest
-from goquant_bot.venues.sim.htx import htx_symbols
+from goquant_bot.venues.sim.htx import htx_depth, htx_symbols
 from goquant_bot.venues.sim.model import MarketModel
 from goquant_bot.venues.sim.rest import (
     binance_depth,
@@ -57,7 +57,10 @@ ROUTES: Mapping[Venue, Mapping[str, Handler]] = MappingProxyType(
             "/0/public/Depth": kraken_depth,
             "/0/public/AssetPairs": kraken_pairs,
         },
-        Venue.BITGET: {"/api/v2/spot/public/symbols": bitget_symbols},
+        Venue.BITGET: {
+            "/api/v2/spot/public/symbols": bitget_symbols,
+            "/api/v2/spot/market/orderbook": bitget_orderbook,
+        },
     }
 )
 
@@ -78,10 +81,14 @@ def rest_answer(model: MarketModel, url: str, params: Iterable[tuple[str, str]])
     if host == "api.crypto.com":  # the venue id is not part of its host name
         if path == "/exchange/v1/public/get-instruments":
             return cryptocom_instruments(model, query)
+        if path == "/exchange/v1/public/get-book":
+            return cryptocom_book(model, query)
         return 404, dumps({"error": f"no such endpoint: {path}"})
     if host == "api.huobi.pro":
         if path == "/v1/common/symbols":
             return htx_symbols(model, query)
+        if path == "/market/depth":
+            return htx_depth(model, query)
         return 404, dumps({"error": f"no such endpoint: {path}"})
     for venue in SPOT_VENUES:
         if venue.value in host:

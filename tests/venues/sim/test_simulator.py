@@ -41,11 +41,12 @@ GAP_REASONS = {
     Venue.GATEIO: "gap",
     Venue.BITGET: "checksum",
     Venue.CRYPTOCOM: "seq_gap",
+    Venue.HTX: "seq_gap",
 }
 # Venues numbering messages per connection: a lost message rebuilds every book of it.
 CONNECTION_SEQUENCE = frozenset({Venue.COINBASE, Venue.BITFINEX})
 # Venues whose deepest book subscription is shallower than the simulated 300 levels.
-MAX_LEVELS = {Venue.BITFINEX: 250, Venue.CRYPTOCOM: 50}
+MAX_LEVELS = {Venue.BITFINEX: 250, Venue.CRYPTOCOM: 50, Venue.HTX: 150}
 
 
 def calm(*venues: Venue, **changes: float) -> SimConfig:
@@ -197,7 +198,7 @@ def test_every_book_stays_deep_and_uncrossed(seed: int, vol_scale: float) -> Non
         (Venue.GEMINI, 300),  # l2: the whole book first, then changes
         (Venue.BITGET, 300),  # books: the whole book, a checksum over the top 25 each time
         (Venue.CRYPTOCOM, 50),  # book.X.50 deltas chained by u/pu, a top-50 view
-        (Venue.HTX, 150),  # depth.step0: the top 150 levels, whole, on every change
+        (Venue.HTX, 150),  # mbp.150 pushes chained by seqNum on a req snapshot, a top-150 view
     ],
 )
 def test_frames_rebuild_the_simulated_books_level_by_level(venue: Venue, depth: int) -> None:
@@ -225,11 +226,8 @@ def test_instrument_lists_parse_with_each_venue_parser() -> None:
 
 # Gemini numbers nothing: a lost message goes unnoticed unless it leaves the book crossed.
 # KuCoin's public snapshot holds 100 levels, which a moving market outruns (a planned rebuild):
-# its own test counts gaps only (tests/venues/test_kucoin_sim.py). HTX's depth.step0 sends whole
-# books: a lost one is simply replaced by the next.
-@pytest.mark.parametrize(
-    "venue", [v for v in VENUES if v not in (Venue.GEMINI, Venue.KUCOIN, Venue.HTX)]
-)
+# its own test counts gaps only (tests/venues/test_kucoin_sim.py).
+@pytest.mark.parametrize("venue", [v for v in VENUES if v not in (Venue.GEMINI, Venue.KUCOIN)])
 def test_a_lost_message_makes_the_protocol_resync_and_recover(venue: Venue) -> None:
     model = MarketModel(calm(venue, quiet_prob=0.0), 5, START)  # every tick sends
     # Kraken's checksum covers the top 10 levels only: a lost change deeper in the book goes
@@ -505,3 +503,26 @@ async def test_rest_errors_look_like_the_venue() -> None:
     assert truth is not None
     assert snapshot["lastUpdateId"] == truth.last_id
     assert len(snapshot["bids"]) == len(snapshot["asks"]) == 5
+
+
+POLLED_DEPTH = {Venue.BITGET: 150, Venue.CRYPTOCOM: 50, Venue.HTX: 150}
+
+
+@pytest.mark.parametrize("venue", sorted(POLLED_DEPTH))
+def test_a_polled_book_mirrors_the_simulated_one(venue: Venue) -> None:
+    model = MarketModel(calm(venue), 3, START)
+    link = Link(model, venue, 300)
+    run(model, [link], 3)
+    link.proto.on_close(model.time)  # the stream is gone: books are kept from REST
+    for symbol in link.symbols:
+        request = link.proto.poll_request(symbol)
+        assert request is not None
+        link.proto.on_rest(request, *rest_answer(model, request.url, request.params), model.time)
+        book = link.proto.books[symbol]
+        truth = model.book(venue, symbol)
+        assert truth is not None
+        assert book.state is BookState.POLLED
+        depth = POLLED_DEPTH[venue]
+        assert book.bids.levels() == truth.levels_float(True, depth)
+        assert book.asks.levels() == truth.levels_float(False, depth)
+    assert not link.proto.stats.errors
