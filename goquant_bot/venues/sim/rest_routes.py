@@ -13,6 +13,7 @@ from goquant_bot.venues.sim.cryptocom import cryptocom_instruments
 from goquant_bot.venues.sim.encoders import dumps
 from goquant_bot.venues.sim.gomarket import HOST_MARK, gomarket_rest
 from goquant_bot.venues.sim.htx import htx_symbols
+from goquant_bot.venues.sim.mexc import mexc_rest
 from goquant_bot.venues.sim.model import MarketModel
 from goquant_bot.venues.sim.rest import (
     binance_depth,
@@ -83,6 +84,8 @@ def rest_answer(model: MarketModel, url: str, params: Iterable[tuple[str, str]])
         if path == "/v1/common/symbols":
             return htx_symbols(model, query)
         return 404, dumps({"error": f"no such endpoint: {path}"})
+    if host == "api.mexc.com":
+        return mexc_rest(model, path, query)
     for venue in SPOT_VENUES:
         if venue.value in host:
             answer = spot_rest_answer(model, venue, path, query)
