@@ -242,8 +242,10 @@ class MexcProtocol(SnapshotSyncProtocol[SyncFeed, Snapshot]):
     ) -> None:
         last_id, venue_ts, bids, asks = snap
         buffer = feed.buffer
-        if last_id < buffer[0]["U"]:
-            self._snapshot_stale(feed, now)  # older than the first buffered diff: ask again
+        if last_id + 1 < buffer[0]["U"]:
+            # Older than the first buffered diff: ask again. MEXC's recipe asks again when
+            # lastUpdateId < fromVersion, but a snapshot just before the diff lines up too.
+            self._snapshot_stale(feed, now)
             return
         feed.failures = 0
         book = feed.book
