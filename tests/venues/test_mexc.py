@@ -7,10 +7,12 @@ from collections import Counter
 
 import pytest
 
+from goquant_bot.app.market import venue_sources
 from goquant_bot.domain.book import BookState, Integrity
 from goquant_bot.domain.instruments import Symbol, Venue
 from goquant_bot.domain.trades import TakerSide
 from goquant_bot.errors import VenueProtocolError
+from goquant_bot.settings import Settings
 from goquant_bot.venues.base import RestRequest, SymbolMap
 from goquant_bot.venues.mexc import MexcProtocol, instruments_request, parse_instruments
 from tests.fakes import mexc_frames as mx
@@ -251,3 +253,13 @@ def test_online_symbols_with_tick_and_lot() -> None:
 def test_a_bad_symbol_list_is_refused_with_the_reason(body: str, reason: str) -> None:
     with pytest.raises(VenueProtocolError, match=reason):
         parse_instruments(body)
+
+
+def test_native_by_default_and_still_readable_through_gomarket() -> None:
+    assert venue_sources(Settings(_env_file=None))[Venue.MEXC] == "native"
+    switched = Settings(
+        _env_file=None,
+        gomarket={"enabled": True},  # type: ignore[arg-type]
+        venues={"mexc": {"taker_fee_pct": 0.05, "source": "gomarket"}},  # type: ignore[arg-type]
+    )
+    assert venue_sources(switched)[Venue.MEXC] == "gomarket"
