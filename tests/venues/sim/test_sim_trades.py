@@ -46,7 +46,7 @@ class TradeLink:
                 session.on_text(text)
             session.pump()
             inbound, session.outbox[:] = session.outbox[:], []
-            for text in map(lambda frame: decode(proto, frame), inbound):
+            for text in [decode(proto, frame) for frame in inbound]:
                 proto.on_frame(text, model.time)
             after = proto.drain()  # KuCoin subscribes when the venue's welcome arrives
             self.trades += after.trades
