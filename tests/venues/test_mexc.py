@@ -6,6 +6,8 @@ import json
 from collections import Counter
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from goquant_bot.app.market import venue_sources
 from goquant_bot.domain.book import BookState, Integrity
@@ -263,3 +265,66 @@ def test_native_by_default_and_still_readable_through_gomarket() -> None:
         venues={"mexc": {"taker_fee_pct": 0.05, "source": "gomarket"}},  # type: ignore[arg-type]
     )
     assert venue_sources(switched)[Venue.MEXC] == "gomarket"
+
+
+Diff = tuple[int, int, list[tuple[str, str]], list[tuple[str, str]]]  # from, to, bids, asks
+
+
+@st.composite
+def diff_runs(draw: st.DrawFn) -> tuple[list[Diff], int, int, int]:
+    """Chained diffs, how many arrive before the snapshot, and the snapshot's version (inside
+    or at the edge of one of those); levels on a grid that never crosses."""
+    level = st.tuples(st.integers(0, 9), st.sampled_from(["0", "1", "2.5", "7"]))
+    diffs: list[Diff] = []
+    version = draw(st.integers(1, 10**12))
+    for _ in range(draw(st.integers(1, 12))):
+        span = draw(st.integers(1, 3))
+        bids = [(f"{90 + i}", q) for i, q in draw(st.lists(level, max_size=4))]
+        asks = [(f"{101 + i}", q) for i, q in draw(st.lists(level, max_size=4))]
+        diffs.append((version, version + span - 1, bids, asks))
+        version += span
+    early = draw(st.integers(1, len(diffs)))
+    first_needed = draw(st.integers(0, early - 1))
+    start, end = diffs[first_needed][:2]
+    return diffs, early, first_needed, draw(st.integers(start - 1, end))
+
+
+def brute_force(diffs: list[Diff]) -> tuple[dict[float, float], dict[float, float]]:
+    bids: dict[float, float] = {}
+    asks: dict[float, float] = {}
+    for _, _, b, a in diffs:
+        for side, rows in ((bids, b), (asks, a)):
+            for price, qty in rows:
+                if float(qty):
+                    side[float(price)] = float(qty)
+                else:
+                    side.pop(float(price), None)
+    return bids, asks
+
+
+@settings(max_examples=150, deadline=None)
+@given(run=diff_runs())
+def test_any_snapshot_inside_the_buffer_gives_the_brute_force_book(
+    run: tuple[list[Diff], int, int, int],
+) -> None:
+    diffs, early, first_needed, snap_version = run
+    proto = make(BTC)
+    for first, last, bids, asks in diffs[:early]:
+        push(proto, mx.depth("BTCUSDT", first, last, bids, asks))
+    # The snapshot holds every diff up to its version (one it ends inside is applied again).
+    held = first_needed + 1 if snap_version == diffs[first_needed][1] else first_needed
+    snap_bids, snap_asks = brute_force(diffs[:held])
+    body = mx.snapshot(
+        snap_version,
+        [(str(p), str(q)) for p, q in snap_bids.items()],
+        [(str(p), str(q)) for p, q in snap_asks.items()],
+    )
+    proto.on_rest(snapshot_request(proto), 200, body, T0)
+    for first, last, bids, asks in diffs[early:]:
+        push(proto, mx.depth("BTCUSDT", first, last, bids, asks))
+    want_bids, want_asks = brute_force(diffs)
+    book = proto.books[BTC]
+    assert not proto.stats.errors
+    assert (book.state, book.resyncs) == (BookState.LIVE, 0)
+    assert book.bids.levels() == sorted(want_bids.items(), reverse=True)
+    assert book.asks.levels() == sorted(want_asks.items())
