@@ -1,9 +1,11 @@
-"""Gemini, Bitstamp and Bitfinex: decode + apply + L1 per frame, on each venue's frame shape.
+"""Gemini, Bitstamp, Bitfinex and MEXC: decode + apply + L1 per frame, on each venue's frame shape.
 
 Same generated stream as ``bench_books`` (>= 250 levels a side, 1-20 level changes a frame).
 Bitfinex sends one message per changed level followed by a checksum message, so its figure
 is given both per message and per book change (the batch of messages one frame becomes,
-checksum verified, which is what the other venues' frames are).
+checksum verified, which is what the other venues' frames are). MEXC's frames are protobuf:
+its figures give the decode alone (protobuf to the JSON form the protocol reads) and the
+whole path per frame.
 """
 
 from __future__ import annotations
@@ -19,8 +21,12 @@ from goquant_bot.venues.bitfinex import BitfinexProtocol
 from goquant_bot.venues.bitfinex_rest import bitfinex_checksum, js_number
 from goquant_bot.venues.bitstamp import BitstampProtocol
 from goquant_bot.venues.gemini import GeminiProtocol
+from goquant_bot.venues.mexc import MexcProtocol
+from goquant_bot.venues.mexc_pb2 import PushDataV3ApiWrapper
 
 BTC_USD = Symbol("BTC", "USD")
+BTC_USDT = Symbol("BTC", "USDT")
+MEXC_CHANNEL = "spot@public.aggre.depth.v3.api.pb@100ms@BTCUSDT"
 T_US = 1_700_000_000_000_000
 
 
@@ -136,6 +142,61 @@ def measure_bitfinex(stream: Stream) -> dict[str, float]:
             "us_per_frame": elapsed / len(batches) * 1e6}  # fmt: skip
 
 
+def mexc(stream: Stream) -> tuple[MexcProtocol, list[bytes]]:
+    """The protocol live on a REST snapshot, and the stream as MEXC's binary pushes."""
+    proto = MexcProtocol(SymbolMap([("BTCUSDT", BTC_USDT)]), depth=LEVELS * 2)
+    proto.subscribe([BTC_USDT], 0.0)
+    frames = []
+    for version, changes in enumerate(stream.frames, start=1001):
+        push = PushDataV3ApiWrapper(channel=MEXC_CHANNEL, symbol="BTCUSDT", sendTime=version)
+        depth = push.publicAggreDepths
+        for side, price, size in changes:
+            items = depth.bids if side == "b" else depth.asks
+            items.add(price=f"{price:.1f}", quantity=f"{size:.4f}")
+        depth.eventType = MEXC_CHANNEL.rpartition("@")[0]
+        depth.fromVersion = depth.toVersion = str(version)
+        frames.append(push.SerializeToString())
+    text = proto.decode_binary(frames[0])
+    assert text is not None
+    proto.on_frame(text, 0.0)  # buffered; asks for the snapshot
+    request: RestRequest = proto.drain().requests[-1]
+    body = {"lastUpdateId": 1001, "timestamp": 1,
+            "bids": [[f"{p:.1f}", f"{s:.4f}"] for p, s in stream.bids.items()],
+            "asks": [[f"{p:.1f}", f"{s:.4f}"] for p, s in stream.asks.items()]}  # fmt: skip
+    proto.on_rest(request, 200, json.dumps(body), 0.0)
+    return proto, frames[1:]
+
+
+def measure_mexc(stream: Stream) -> dict[str, float]:
+    """The protobuf decode per frame alone (bare parse, and parse + JSON form), then the
+    whole path: decode + apply + L1."""
+    proto, frames = mexc(stream)
+    (book,) = proto.books.values()
+    assert book.state is BookState.LIVE, "mexc: book not live after its snapshot"
+    parse, decode, on_frame, l1 = PushDataV3ApiWrapper.FromString, proto.decode_binary, proto.on_frame, book.l1  # fmt: skip
+    start = time.perf_counter()
+    for data in frames:
+        parse(data)
+    parsed = time.perf_counter() - start
+    start = time.perf_counter()
+    texts = [decode(data) for data in frames]
+    decoded = time.perf_counter() - start
+    start = time.perf_counter()
+    for data in frames:
+        text = decode(data)
+        assert text is not None
+        on_frame(text, 1.0)
+        l1()
+    elapsed = time.perf_counter() - start
+    assert all(texts)
+    assert book.state is BookState.LIVE, f"mexc: book broke ({proto.stats.errors})"
+    assert sum(proto.stats.errors.values()) == 0, proto.stats.errors
+    n = len(frames)
+    return {"frames_per_s": n / elapsed, "us_per_frame": elapsed / n * 1e6,
+            "parse_us_per_frame": parsed / n * 1e6, "decode_us_per_frame": decoded / n * 1e6,
+            "bytes_per_frame": sum(map(len, frames)) / n}  # fmt: skip
+
+
 def main() -> dict[str, dict[str, float]]:
     stream = generate()
     print("spot venues (decode + apply + L1, one core; same stream as above)")
@@ -151,6 +212,12 @@ def main() -> dict[str, dict[str, float]]:
     results["bitfinex"] = best
     print(f"  bitfinex {best['frames_per_s']:>10,.0f} book changes/s ({best['messages_per_s']:,.0f} "
           f"messages/s: one per level + a verified checksum)  {best['us_per_frame']:6.2f} us/change")  # fmt: skip
+    best = min((measure_mexc(stream) for _ in range(3)), key=lambda r: r["us_per_frame"])
+    results["mexc"] = best
+    print(f"  mexc     {best['frames_per_s']:>10,.0f} frames/s  (protobuf, {best['bytes_per_frame']:.0f} "
+          f"bytes/frame)  {best['us_per_frame']:6.2f} us/frame")  # fmt: skip
+    print(f"  mexc protobuf decode per frame: {best['parse_us_per_frame']:.2f} us bare parse, "
+          f"{best['decode_us_per_frame']:.2f} us to the JSON form the protocol reads")  # fmt: skip
     return results
 
 

@@ -162,13 +162,17 @@ class VenuesSettings(_Section):
     cryptocom: VenueSettings = VenueSettings(taker_fee_pct=0.50, rest_weight_per_minute=120)
     # HTX market REST allows 100 requests per 10 s per IP.
     htx: VenueSettings = VenueSettings(taker_fee_pct=0.20, rest_weight_per_minute=120)
+    # MEXC spot taker 0.05 %; public REST shares 300 weight per 10 s per IP (a depth snapshot
+    # weighs 3); a connection lives at most 24 h.
+    mexc: VenueSettings = VenueSettings(
+        taker_fee_pct=0.05, rest_weight_per_minute=600, max_connection_age_s=23.5 * 3600
+    )
     # Read through GoMarket: base-tier spot taker fees from each venue's fee page.
     bitmex: VenueSettings = VenueSettings(taker_fee_pct=0.10, source="gomarket")
     bitso: VenueSettings = VenueSettings(taker_fee_pct=0.65, source="gomarket")
     blofin: VenueSettings = VenueSettings(taker_fee_pct=0.10, source="gomarket")
     coinbase_intl: VenueSettings = VenueSettings(taker_fee_pct=0.10, source="gomarket")
     hyperliquid: VenueSettings = VenueSettings(taker_fee_pct=0.07, source="gomarket")
-    mexc: VenueSettings = VenueSettings(taker_fee_pct=0.05, source="gomarket")
 
 
 class GoMarketSettings(_Section):

@@ -138,8 +138,8 @@ class FeedConnection:
             while True:
                 data = await ws.recv()
                 now = clock()
-                # Binary frames are the protocol's to decode (HTX gzips every frame); the
-                # recorder and the protocol see the text.
+                # Binary frames are the protocol's to decode (HTX gzips every frame, MEXC sends
+                # protobuf); the recorder and the protocol see the text.
                 text = data if isinstance(data, str) else self.proto.decode_binary(data)
                 if text is None:
                     continue

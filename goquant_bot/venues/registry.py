@@ -24,6 +24,8 @@ from goquant_bot.venues import (
     kraken,
     kucoin,
     kucoin_rest,
+    mexc,
+    mexc_rest,
     okx,
     okx_rest,
 )
@@ -121,6 +123,12 @@ VENUES: Mapping[Venue, VenueSpec] = MappingProxyType(
         Venue.HTX: VenueSpec(
             Venue.HTX, htx.HtxProtocol, htx.instruments_request, htx.parse_instruments
         ),
+        Venue.MEXC: VenueSpec(
+            Venue.MEXC,
+            mexc.MexcProtocol,
+            mexc_rest.instruments_request,
+            mexc_rest.parse_instruments,
+        ),
     }
 )
 
@@ -138,6 +146,7 @@ EXCHANGE_ALIASES: Mapping[str, Venue] = MappingProxyType(
         "CRYPTO.COM": Venue.CRYPTOCOM,
         "CRYPTO_COM": Venue.CRYPTOCOM,
         "HUOBI": Venue.HTX,
+        "MXC": Venue.MEXC,
     }
 )
 

@@ -12,9 +12,9 @@ from goquant_bot.venues.gomarket import protocol_for
 from goquant_bot.venues.registry import VENUES
 from tests.bot.harness import BTC, LISTINGS, Bot, _no_http, _no_ws, data, text
 
-# Every native venue and three read through GoMarket: 12 exchanges, two pages of 8.
-# Every native venue and two served only through GoMarket: two pages of exchanges.
-ENABLED = tuple(dict.fromkeys((*VENUES, Venue.BITMEX, Venue.HYPERLIQUID)))
+# Fourteen native venues and two served only through GoMarket: two full pages of 8 (the
+# venues beyond the fourteenth are left out so that a new venue does not add a page).
+ENABLED = (*tuple(VENUES)[:14], Venue.BITMEX, Venue.HYPERLIQUID)
 PAGE = 8
 
 

@@ -71,7 +71,7 @@ def test_the_chats_default_size_and_the_default_threshold(tmp_path: Path) -> Non
     ("command", "reply"),
     [
         ("/monitor_arb BTX-USDT binance okx 0.3", "⚠️ Unknown symbol 'BTX-USDT'. Did you mean BTC-USDT"),
-        ("/monitor_arb BTC-USDT binance ftx 0.3", "⚠️ Unknown exchange 'ftx'. Supported: binance, okx, bybit, deribit, coinbase, kraken, bitfinex, bitstamp, gemini, gateio, kucoin, bitget, cryptocom, htx."),
+        ("/monitor_arb BTC-USDT binance ftx 0.3", "⚠️ Unknown exchange 'ftx'. Supported: binance, okx, bybit, deribit, coinbase, kraken, bitfinex, bitstamp, gemini, gateio, kucoin, bitget, cryptocom, htx, mexc."),
         ("/monitor_arb BTC-USDT binance binance 0.3", "⚠️ binance is given twice."),
         ("/monitor_arb BTC-USDT binance 0.3", "⚠️ Pick at least two different exchanges (or 'all')."),
         ("/monitor_arb BTC-USDT binance deribit 0.3", "⚠️ BTC-USDT is not listed on deribit (it is on binance, okx, bybit)."),

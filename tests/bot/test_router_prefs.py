@@ -115,7 +115,7 @@ def test_config_view_and_every_setting(tmp_path: Path) -> None:
         "⚙️ <b>Settings of this chat</b>",
         "Trade size: 5,000 · <code>/config size 5000</code>",
         "Taker fees: binance 0.10 %, okx 0.08 % (yours), bybit 0.10 %, deribit 0.10 %, "
-        "coinbase 0.10 %, kraken 0.10 %, bitfinex 0.10 %, bitstamp 0.10 %, gemini 0.10 %, gateio 0.10 %, kucoin 0.10 %, bitget 0.10 %, cryptocom 0.10 %, htx 0.10 % · <code>/config fee okx 0.08</code>",
+        "coinbase 0.10 %, kraken 0.10 %, bitfinex 0.10 %, bitstamp 0.10 %, gemini 0.10 %, gateio 0.10 %, kucoin 0.10 %, bitget 0.10 %, cryptocom 0.10 %, htx 0.10 %, mexc 0.10 % · <code>/config fee okx 0.08</code>",
         "Quiet hours: 22:00 to 07:30 Europe/Paris, digest afterwards · "
         "<code>/config quiet 22:00 07:00 Europe/Paris</code>",
         "Silent delivery: on · <code>/config silent on</code>",

@@ -35,6 +35,7 @@ SYMBOL = {
     Venue.BITGET: Symbol("BTC", "USDT"),
     Venue.CRYPTOCOM: Symbol("BTC", "USDT"),
     Venue.HTX: Symbol("BTC", "USDT"),
+    Venue.MEXC: Symbol("BTC", "USDT"),
 }
 
 

@@ -151,16 +151,16 @@ def test_record_refuses_a_venue_it_cannot_read_and_writes_nothing(
     tmp_path: Path, run_main: Callable[..., tuple[int, str, str]]
 ) -> None:
     settings = gm_settings("http://gm", tmp_path, enabled=False)
-    assert record_sources(settings, [Venue.OKX, Venue.MEXC, Venue.BYBIT]) == (
+    assert record_sources(settings, [Venue.OKX, Venue.BITMEX, Venue.BYBIT]) == (
         {Venue.BYBIT: "native"},
         {
             Venue.OKX: '[venues.okx] source = "gomarket" but [gomarket] is disabled',
-            Venue.MEXC: "it has no native feed and [gomarket] is disabled",
+            Venue.BITMEX: "it has no native feed and [gomarket] is disabled",
         },
     )
-    code, _, err = run_main("record", "--venues", "mexc", "--symbols", "BTC-USDT", "--out", "d")
+    code, _, err = run_main("record", "--venues", "bitmex", "--symbols", "BTC-USDT", "--out", "d")
     assert code == 2
-    assert "cannot record mexc: it has no native feed and [gomarket] is disabled" in err
+    assert "cannot record bitmex: it has no native feed and [gomarket] is disabled" in err
     assert not (tmp_path / "d").exists()
 
 

@@ -13,6 +13,7 @@ from goquant_bot.venues.sim.gomarket import HOST_MARK, WS_PREFIX, open_gomarket
 from goquant_bot.venues.sim.htx import HtxSession
 from goquant_bot.venues.sim.kraken import KrakenSession
 from goquant_bot.venues.sim.kucoin import KucoinSession
+from goquant_bot.venues.sim.mexc import MexcSession
 from goquant_bot.venues.sim.model import MarketModel
 from goquant_bot.venues.sim.sessions import VenueSession
 from goquant_bot.venues.sim.spot_sessions import BitfinexSession, BitstampSession, GeminiSession
@@ -54,6 +55,8 @@ def open_session(model: MarketModel, url: str, conn_id: str) -> VenueSession:
         session = CryptocomSession(model, conn_id)
     elif host == "api.huobi.pro" and path in ("/feed", "/ws"):
         session = HtxSession(model, conn_id)
+    elif host == "wbs-api.mexc.com" and path == "/ws":
+        session = MexcSession(model, conn_id)
     if session is None or not model.listings(session.venue):
         msg = f"simulator: no simulated spot venue at {url}"
         raise VenueUnavailable(msg)

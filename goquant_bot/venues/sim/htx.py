@@ -1,8 +1,8 @@
 """Simulated HTX market WebSocket: ``mbp.150`` (the changed levels of the top 150, numbered by
 ``seqNum``/``prevSeqNum``, with its ``req`` snapshot), ``depth.step0`` (the top 150 levels,
 whole, whenever they change), ``trade.detail``, the server's ``ping``; and its symbol list.
-The simulator's seam carries text, so these frames are the JSON a real client reads after
-gunzipping."""
+These frames are the JSON a real client reads after gunzipping: the demo skips the gzip,
+which would only cost time."""
 
 from __future__ import annotations
 

@@ -25,6 +25,7 @@ from goquant_bot.venues.sim.book import AssetSpec, SimBook, VenueSpec
 
 _SECONDS_PER_YEAR = 365 * 86_400
 # A small, constant basis between stablecoins.
+SHOWCASE_FEE_SLACK = 0.05  # fee points (%) within the cheapest that a showcase may move
 QUOTE_USD: Mapping[str, float] = MappingProxyType({"USDT": 1.0, "USDC": 0.9998})
 
 
@@ -51,6 +52,7 @@ DEFAULT_VENUES = (
     VenueSpec(Venue.BITGET, ("BTC-USDT", "ETH-USDT", "BTC-USDC"), 0.05, 0.6, 0.1, 0.3),
     VenueSpec(Venue.CRYPTOCOM, ("BTC-USDT", "ETH-USDT", "BTC-USDC"), 0.06, 0.5, -0.2, 0.4),
     VenueSpec(Venue.HTX, ("BTC-USDT", "ETH-USDT", "BTC-USDC"), 0.08, 0.5, 0.3, 0.4),
+    VenueSpec(Venue.MEXC, ("BTC-USDT", "ETH-USDT", "BTC-USDC"), 0.05, 0.6, -0.3, 0.3),
 )
 
 
@@ -263,9 +265,12 @@ class MarketModel:
             venues = sorted((v for v, s in self.books if s == symbol), key=lambda v: v.value)
             fees = dict(cfg.showcase_fees_pct)
             cheapest = min(fees.get(v, 0.0) for v in venues)
-            venue = rng.choice([v for v in venues if fees.get(v, 0.0) == cheapest])
+            # Among the cheapest (within 0.05 point): a venue a little cheaper than all the
+            # others (MEXC's 0.05 %) would otherwise take every showcase of its pairs.
+            near = [v for v in venues if fees.get(v, 0.0) <= cheapest + SHOWCASE_FEE_SLACK]
+            venue = rng.choice(near)
             other = min(fees.get(v, 0.0) for v in venues if v is not venue)
-            extra = max(0.0, cheapest + other - 0.2)
+            extra = max(0.0, fees.get(venue, 0.0) + other - 0.2)
             pct = (rng.uniform(*cfg.showcase_pct) + extra) * rng.choice((-1.0, 1.0))
             self.force_dislocation(venue, symbol, pct, rng.uniform(*cfg.showcase_s))
             every = cfg.showcase_every_s * rng.uniform(0.75, 1.25)

@@ -13,6 +13,7 @@ from goquant_bot.venues.sim.cryptocom import cryptocom_book, cryptocom_instrumen
 from goquant_bot.venues.sim.encoders import dumps
 from goquant_bot.venues.sim.gomarket import HOST_MARK, gomarket_rest
 from goquant_bot.venues.sim.htx import htx_depth, htx_symbols
+from goquant_bot.venues.sim.mexc import mexc_rest
 from goquant_bot.venues.sim.model import MarketModel
 from goquant_bot.venues.sim.rest import (
     binance_depth,
@@ -90,6 +91,8 @@ def rest_answer(model: MarketModel, url: str, params: Iterable[tuple[str, str]])
         if path == "/market/depth":
             return htx_depth(model, query)
         return 404, dumps({"error": f"no such endpoint: {path}"})
+    if host == "api.mexc.com":
+        return mexc_rest(model, path, query)
     for venue in SPOT_VENUES:
         if venue.value in host:
             answer = spot_rest_answer(model, venue, path, query)

@@ -63,7 +63,8 @@ class VenueSession(ABC):
         self.model = model
         self.conn_id = conn_id
         self.opened_tick = model.tick
-        self.outbox: list[str] = []
+        # Text frames, and binary ones where the venue sends them (MEXC's protobuf pushes).
+        self.outbox: list[str | bytes] = []
         self.closed: str | None = None
         self.streams: dict[str, Stream] = {}
         self.taps: dict[str, TradeTap] = {}  # trade subscriptions
@@ -129,14 +130,14 @@ class VenueSession(ABC):
         """Server-initiated keep-alives (Deribit's test_request)."""
 
     @abstractmethod
-    def snapshot_frame(self, stream: Stream) -> str | None:
+    def snapshot_frame(self, stream: Stream) -> str | bytes | None:
         """The first message of a DIFF stream (None where the venue sends none)."""
 
     @abstractmethod
-    def delta_frame(self, stream: Stream, delta: Delta, prev: int, seq: int) -> str | None:
+    def delta_frame(self, stream: Stream, delta: Delta, prev: int, seq: int) -> str | bytes | None:
         """A delta numbered ``seq`` after ``prev``; None when the venue sends nothing."""
 
-    def trade_frame(self, tap: TradeTap, trade: SimTrade) -> str | None:
+    def trade_frame(self, tap: TradeTap, trade: SimTrade) -> str | bytes | None:
         """One trade in the venue's format (None where the session sends no trades)."""
         return None
 

@@ -107,7 +107,7 @@ class SimConnection:
     def __init__(self, venues: SimulatedVenues, session: VenueSession) -> None:
         self.venues = venues
         self.session = session
-        self._frames: deque[str] = deque()
+        self._frames: deque[str | bytes] = deque()
         self._closed = False
         self._wake = asyncio.Event()
         self._next_round = 0.0  # loop time of the next round; the first one is due at once
@@ -135,7 +135,7 @@ class SimConnection:
         self.venues.advance()
         self._collect()  # answers go out at once, not at the next round
 
-    async def recv(self) -> str:
+    async def recv(self) -> str | bytes:
         loop = asyncio.get_running_loop()
         if self._closed:
             self._check_open()

@@ -12,7 +12,7 @@ from goquant_bot.venues.sim.addresses import open_session
 from goquant_bot.venues.sim.model import DEFAULT_VENUES, MarketModel
 from goquant_bot.venues.sim.rest_routes import rest_answer
 from goquant_bot.venues.sim.sessions import VenueSession
-from tests.venues.sim.test_simulator import START, calm
+from tests.venues.sim.test_simulator import START, calm, decode
 
 SIM_VENUES = [spec.venue for spec in DEFAULT_VENUES]
 
@@ -46,7 +46,7 @@ class TradeLink:
                 session.on_text(text)
             session.pump()
             inbound, session.outbox[:] = session.outbox[:], []
-            for text in inbound:
+            for text in [decode(proto, frame) for frame in inbound]:
                 proto.on_frame(text, model.time)
             after = proto.drain()  # KuCoin subscribes when the venue's welcome arrives
             self.trades += after.trades
