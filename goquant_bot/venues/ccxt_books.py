@@ -244,6 +244,7 @@ class CcxtBooks(VenueProtocol):
 
     def rebuilt(self, symbol: Symbol, now: float) -> None:
         """The symbol's stream was restarted: its guards start afresh."""
+        self._rebuild.discard(symbol)
         if symbol in self.books:
             self._watch[symbol] = _Watch(since=now, checked_at=now)
 

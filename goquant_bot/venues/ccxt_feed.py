@@ -407,5 +407,13 @@ class CcxtMarketsHttp:
 
 
 async def _close(exchange: Exchange) -> None:
-    with contextlib.suppress(Exception):
-        await exchange.close()
+    """Close a ccxt client; a close cut short by a second cancellation (a symbol released,
+    then the feed stopped) is finished before the cancellation goes on: half-closed, ccxt
+    would leave its HTTP session open."""
+    try:
+        with contextlib.suppress(Exception):
+            await exchange.close()
+    except asyncio.CancelledError:
+        with contextlib.suppress(Exception):
+            await exchange.close()
+        raise
