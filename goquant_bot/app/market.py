@@ -22,7 +22,8 @@ from goquant_bot.venues import ccxt_markets, gomarket
 from goquant_bot.venues.base import SymbolMap
 from goquant_bot.venues.capture import CaptureWriter
 from goquant_bot.venues.ccxt_books import GuardConfig
-from goquant_bot.venues.ccxt_feed import CcxtFeed, CcxtMarketsHttp
+from goquant_bot.venues.ccxt_feed import CcxtFeed
+from goquant_bot.venues.ccxt_net import CcxtMarketsHttp
 from goquant_bot.venues.feed import FeedConfig, VenueFeed
 from goquant_bot.venues.gomarket_format import API_KEY_HEADER, DEFAULT_BASE
 from goquant_bot.venues.gomarket_net import BackoffHttp, BudgetedConnector

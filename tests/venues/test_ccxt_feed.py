@@ -15,8 +15,9 @@ from goquant_bot.domain.trades import TakerSide, Trade
 from goquant_bot.marketdata.directory import SymbolDirectory, fetch_venue
 from goquant_bot.supervisor import Backoff
 from goquant_bot.venues.ccxt_books import GuardConfig
-from goquant_bot.venues.ccxt_feed import CcxtFeed, CcxtMarketsHttp
+from goquant_bot.venues.ccxt_feed import CcxtFeed
 from goquant_bot.venues.ccxt_markets import instruments_request, parse_instruments
+from goquant_bot.venues.ccxt_net import CcxtMarketsHttp
 from goquant_bot.venues.feed import FeedConfig
 from goquant_bot.venues.transport import HttpResponse
 from tests.fakes.upbit_server import FakeUpbit, FakeUpbitBook
