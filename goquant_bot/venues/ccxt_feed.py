@@ -175,9 +175,13 @@ class CcxtFeed(VenueFeed):
             for streams in (self._books, self._trades):
                 for stream in streams.values():
                     stream.task = None
-            if self._shared is not None:
-                shared, self._shared = self._shared, None
-                await close(shared)
+            await self.close()
+
+    async def close(self) -> None:
+        """Close the shared client (markets, REST checks); the next use opens a new one."""
+        if self._shared is not None:
+            shared, self._shared = self._shared, None
+            await close(shared)
 
     def _start(
         self,
@@ -253,6 +257,9 @@ class CcxtFeed(VenueFeed):
 
     async def _read_trades(self, symbol: Symbol, stream: _Stream) -> None:
         native = self._native(symbol)
+        if not stream.exchange.has.get("watchTrades"):
+            log.warning("ccxt_no_trades", venue=self.venue.value, exchange=self.exchange_id)
+            return
         failures = 0
         while True:
             try:
