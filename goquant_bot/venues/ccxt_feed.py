@@ -73,9 +73,14 @@ class CcxtFeed(VenueFeed):
     ) -> None:
         proto_cls = protocol_for(venue, guard)
         super().__init__(
-            proto_cls, symbols, config, connector=_no_websocket, http=_no_http, on_change=on_change,
+            proto_cls,
+            symbols,
+            config,
+            connector=_no_websocket,
+            http=_no_http,
+            on_change=on_change,
             clock=clock,
-        )  # fmt: skip
+        )
         self.exchange_id = CCXT_IDS[venue]
         self.state: CcxtBooks = proto_cls(symbols, depth=config.depth)
         self.make_exchange = make_exchange or exchange_factory(

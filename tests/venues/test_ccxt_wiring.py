@@ -19,7 +19,9 @@ from goquant_bot.domain.instruments import InstrumentKey, Symbol, Venue
 from goquant_bot.errors import ConfigError
 from goquant_bot.settings import Settings, load_settings
 from goquant_bot.venues.ccxt_feed import CcxtFeed
+from goquant_bot.venues.ccxt_net import CcxtMarketsHttp
 from goquant_bot.venues.net import AiohttpGet, websocket_connect
+from goquant_bot.venues.transport import HttpResponse
 from tests.fakes.upbit_server import FakeUpbit, FakeUpbitBook
 from tests.helpers import wait_until
 
@@ -125,3 +127,27 @@ async def test_a_ccxt_venue_is_listed_streamed_and_shown_unverified(tmp_path: Pa
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
             await plain.close()
+
+
+def test_the_demo_leaves_ccxt_venues_out(tmp_path: Path) -> None:
+    settings = settings_with({"upbit": {}, "binance": {}}, app={"data_dir": str(tmp_path)})
+
+    async def no_http(url: str, params: tuple[tuple[str, str], ...], timeout_s: float) -> Any:
+        raise AssertionError(url)
+
+    service, _ = build_market_data(settings, websocket_connect, no_http, demo=True)
+    assert set(service.hub.feeds) == {Venue.BINANCE}  # the simulator speaks no ccxt
+
+
+async def test_only_ccxt_addresses_are_answered_by_ccxt() -> None:
+    asked: list[str] = []
+
+    async def plain(url: str, params: tuple[tuple[str, str], ...], timeout_s: float) -> Any:
+        asked.append(url)
+        return HttpResponse(200, "[]", {})
+
+    http = CcxtMarketsHttp(plain, [])
+    assert (await http("https://api.binance.com/api/v3/exchangeInfo", (), 1.0)).status == 200
+    missing = await http("ccxt:upbit/markets", (), 1.0)
+    assert (missing.status, missing.body) == (404, "no feed reads upbit through ccxt")
+    assert asked == ["https://api.binance.com/api/v3/exchangeInfo"]
