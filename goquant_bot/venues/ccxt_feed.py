@@ -150,6 +150,10 @@ class CcxtFeed(VenueFeed):
     def connected(self) -> bool:
         return any(stream.up for stream in self._books.values())
 
+    def frames(self) -> int:
+        """Books handed over by ccxt so far."""
+        return self.state.stats.frames
+
     # -- the directory's seam -------------------------------------------------------------
 
     async def markets(self) -> HttpResponse:

@@ -114,6 +114,7 @@ async def test_a_ccxt_venue_is_listed_streamed_and_shown_unverified(tmp_path: Pa
             assert service.directory.venues_listing(BTC_KRW) == [Venue.UPBIT]
             (health,) = hub.health()
             assert health.integrity is Integrity.UNVERIFIED
+            assert health.frames >= 1
             (line,) = venue_health_lines([health])
             assert line.startswith("• <b>upbit</b>?: connected · 1/1 books fresh · unverified")
             cbbo = consolidate(hub.books_for(BTC_KRW), time.time())
