@@ -10,6 +10,7 @@ from goquant_bot.domain.trades import TakerSide
 from goquant_bot.venues.base import SymbolMap
 from goquant_bot.venues.ccxt_books import CcxtBooks, GuardConfig, protocol_for
 from goquant_bot.venues.ccxt_markets import markets_body, parse_instruments
+from goquant_bot.venues.ccxt_net import RestBudget
 
 BTC = Symbol("BTC", "KRW")
 ETH = Symbol("ETH", "KRW")
@@ -191,3 +192,17 @@ def test_markets_become_spot_instruments_with_their_steps() -> None:
         Venue.UPBIT, markets_body([markets[0] | {"precision": {"price": 2}}], precision_mode=2)
     )
     assert places[0].tick_size == 0.01
+
+
+def test_the_rest_budget_spreads_requests_over_the_minute() -> None:
+    now = [0.0]
+    budget = RestBudget(30, lambda: now[0])  # one request every 2 s
+    assert budget.take()
+    assert not budget.take()
+    now[0] = 1.0
+    assert not budget.take()
+    now[0] = 2.0
+    assert budget.take()
+    now[0] = 600.0  # a long quiet spell earns no burst
+    assert budget.take()
+    assert not budget.take()
