@@ -2,6 +2,7 @@
 
 from bench import (
     bench_books,
+    bench_ccxt_guards,
     bench_crash,
     bench_delivery,
     bench_demo,
@@ -34,6 +35,8 @@ def main() -> None:
     bench_crash.main()
     print()
     bench_demo.main()
+    print()
+    bench_ccxt_guards.main()
 
 
 if __name__ == "__main__":

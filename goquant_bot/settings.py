@@ -35,6 +35,7 @@ from goquant_bot.settings_sections import (
     AppSettings,
     ArbitrageSettings,
     BotSettings,
+    CcxtSettings,
     GoMarketSettings,
     LogSettings,
     MarketDataSettings,
@@ -64,6 +65,7 @@ class Settings(BaseSettings):
     venues: VenuesSettings = VenuesSettings()
     marketdata: MarketDataSettings = MarketDataSettings()
     gomarket: GoMarketSettings = GoMarketSettings()
+    ccxt: CcxtSettings = CcxtSettings()
     arbitrage: ArbitrageSettings = ArbitrageSettings()
     bot: BotSettings = BotSettings()
     observability: ObservabilitySettings = ObservabilitySettings()

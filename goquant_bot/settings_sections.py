@@ -17,7 +17,8 @@ from pydantic import (
 )
 
 from goquant_bot.config_sources import ENV_NESTED, ENV_PREFIX
-from goquant_bot.domain.instruments import Symbol
+from goquant_bot.domain.ccxt_venues import CCXT_IDS, ccxt_unavailable
+from goquant_bot.domain.instruments import Symbol, Venue
 
 _TOKEN_RE = re.compile(r"^\d{3,}:[A-Za-z0-9_-]{30,}$")
 
@@ -121,9 +122,10 @@ class VenueSettings(_Section):
     rest_weight_per_minute: int = Field(default=1200, ge=1, le=100_000)
     # Reconnect before the venue cuts the connection (Binance: 24 h); 0 disables.
     max_connection_age_s: float = Field(default=0.0, ge=0, le=7 * 86_400)
-    # Read natively or through GoMarket (never both); a venue with no native protocol is
-    # read only through GoMarket, when [gomarket] is enabled.
-    source: Literal["native", "gomarket"] = "native"
+    # Read natively, through GoMarket or through ccxt's WebSocket module (never two ways); a
+    # venue with no native protocol is read through GoMarket (when [gomarket] is enabled) or,
+    # where ccxt streams it, through ccxt (books of the "unverified" tier, see [ccxt]).
+    source: Literal["native", "gomarket", "ccxt"] = "native"
 
     @field_validator("ws_url", "rest_url")
     @classmethod
@@ -173,6 +175,38 @@ class VenuesSettings(_Section):
     blofin: VenueSettings = VenueSettings(taker_fee_pct=0.10, source="gomarket")
     coinbase_intl: VenueSettings = VenueSettings(taker_fee_pct=0.10, source="gomarket")
     hyperliquid: VenueSettings = VenueSettings(taker_fee_pct=0.07, source="gomarket")
+    # Read through ccxt only. Upbit's taker fee is 0.25 % on its BTC and USDT markets (0.05 %
+    # on KRW ones): the higher one, so that no KRW fee makes an edge look wider than it is.
+    upbit: VenueSettings = VenueSettings(enabled=False, taker_fee_pct=0.25, source="ccxt")
+
+    @model_validator(mode="after")
+    def _ccxt_readable(self) -> VenuesSettings:
+        for name in type(self).model_fields:
+            venue_settings: VenueSettings = getattr(self, name)
+            why = ccxt_unavailable(Venue(name))
+            if venue_settings.source == "ccxt" and why is not None:
+                env = f"{ENV_PREFIX}VENUES{ENV_NESTED}{name.upper()}{ENV_NESTED}SOURCE"
+                msg = (
+                    f"venues.{name}.source (env {env}) = 'ccxt': {why}; ccxt reads "
+                    f"{', '.join(v.value for v in CCXT_IDS)} (use 'gomarket' or 'native')"
+                )
+                raise ValueError(msg)
+        return self
+
+
+class CcxtSettings(_Section):
+    """Guards on the books of venues read through ccxt's WebSocket module."""
+
+    # A book stamped longer ago than this by the venue (by our clock) is stale and not used.
+    max_message_lag_s: float = Field(default=10.0, gt=0, le=3600)
+    # A book with no update for this long is stale and its stream is rebuilt.
+    silence_s: float = Field(default=30.0, gt=0, le=3600)
+    # Each live book's top is compared with a REST order book this often.
+    crosscheck_interval_s: float = Field(default=60.0, ge=5, le=86_400)
+    # A best bid or ask further than this from REST's marks the book bad until rebuilt.
+    crosscheck_tolerance_bps: float = Field(default=50.0, gt=0, le=10_000)
+    # REST requests per minute per venue for the cross-checks (ccxt's own pacing applies too).
+    rest_requests_per_minute: int = Field(default=30, ge=1, le=6000)
 
 
 class GoMarketSettings(_Section):

@@ -18,8 +18,12 @@ from goquant_bot.marketdata.service import MarketDataService
 from goquant_bot.settings import Settings
 from goquant_bot.settings_sections import GoMarketSettings, MarketDataSettings, VenueSettings
 from goquant_bot.supervisor import Backoff, Stage, TaskSpec
-from goquant_bot.venues import gomarket
+from goquant_bot.venues import ccxt_markets, gomarket
+from goquant_bot.venues.base import SymbolMap
 from goquant_bot.venues.capture import CaptureWriter
+from goquant_bot.venues.ccxt_books import GuardConfig
+from goquant_bot.venues.ccxt_feed import CcxtFeed
+from goquant_bot.venues.ccxt_net import CcxtMarketsHttp
 from goquant_bot.venues.feed import FeedConfig, VenueFeed
 from goquant_bot.venues.gomarket_format import API_KEY_HEADER, CAPTURE_EXCHANGE, DEFAULT_BASE
 from goquant_bot.venues.gomarket_net import BackoffHttp, BudgetedConnector
@@ -30,12 +34,13 @@ from goquant_bot.venues.sim import SIMULATED_LABEL
 from goquant_bot.venues.transport import HttpGet, HttpResponse, WsConnection, WsConnector
 
 log = get_logger(__name__)
-Source = Literal["native", "gomarket"]
+Source = Literal["native", "gomarket", "ccxt"]
 
 
 def venue_sources(settings: Settings) -> dict[Venue, Source]:
-    """How each enabled venue is read: natively, or through GoMarket (never both). A venue
-    with no native protocol is read only through GoMarket, and only when it is enabled."""
+    """How each enabled venue is read: natively, through GoMarket or through ccxt (never two
+    ways). A venue with no native protocol is read through ccxt when its settings say so
+    (settings refuse a venue ccxt cannot read), else through GoMarket when it is enabled."""
     sources: dict[Venue, Source] = {}
     for venue in Venue:
         venue_settings: VenueSettings = getattr(settings.venues, venue.value)
@@ -43,6 +48,8 @@ def venue_sources(settings: Settings) -> dict[Venue, Source]:
             continue
         if venue_settings.source == "native" and venue in VENUES:
             sources[venue] = "native"
+        elif venue_settings.source == "ccxt":
+            sources[venue] = "ccxt"
         elif settings.gomarket.enabled:
             sources[venue] = "gomarket"
     return sources
@@ -95,6 +102,39 @@ def gomarket_spec(venue: Venue, max_lag_s: float = 10.0) -> VenueSpec:
         gomarket.protocol_for(venue, max_lag_s),
         functools.partial(gomarket.instruments_request, venue),
         functools.partial(gomarket.parse_instruments, venue),
+    )
+
+
+def ccxt_venue_feed(
+    settings: Settings, venue: Venue, symbols: SymbolMap, hub: MarketDataHub
+) -> CcxtFeed:
+    """A venue read through ccxt, behind the guards of [ccxt]; its books go to ``hub``."""
+    cx = settings.ccxt
+    venue_settings: VenueSettings = getattr(settings.venues, venue.value)
+    feed = CcxtFeed(
+        venue,
+        symbols,
+        _feed_config(settings.marketdata, venue_settings),
+        GuardConfig(
+            max_lag_s=cx.max_message_lag_s,
+            silence_s=cx.silence_s,
+            crosscheck_interval_s=cx.crosscheck_interval_s,
+            tolerance_bps=cx.crosscheck_tolerance_bps,
+        ),
+        on_change=hub.mark_changed,
+        rest_per_minute=cx.rest_requests_per_minute,
+    )
+    hub.add_feed(feed)
+    return feed
+
+
+def ccxt_spec(venue: Venue, feed: CcxtFeed) -> VenueSpec:
+    """A venue read through ccxt, as the directory sees it (its markets come from ccxt)."""
+    return VenueSpec(
+        venue,
+        feed.protocol_cls,
+        functools.partial(ccxt_markets.instruments_request, venue),
+        functools.partial(ccxt_markets.parse_instruments, venue),
     )
 
 
@@ -174,8 +214,21 @@ def build_market_data(
         if session is not None:
             specs.append(TaskSpec("http:gomarket", closing(session), stage=Stage.FEEDS))
         log.info("gomarket_venues", venues=[v.value for v in via_gomarket], url=gm.base_url)
+    ccxt_feeds: list[CcxtFeed] = []
     for venue, source in sources.items():
         venue_settings: VenueSettings = getattr(settings.venues, venue.value)
+        if source == "ccxt":
+            if demo:  # the simulator speaks the venues' own protocols, not ccxt's
+                log.warning("ccxt_venue_not_simulated", venue=venue.value)
+                continue
+            if venue in recorders:
+                log.warning("ccxt_venue_not_captured", venue=venue.value)
+            ccxt_feed = ccxt_venue_feed(settings, venue, directory.map_for(venue), hub)
+            ccxt_feeds.append(ccxt_feed)
+            enabled[venue] = ccxt_spec(venue, ccxt_feed)
+            rest_bases[venue] = None
+            specs.append(TaskSpec(f"feed:{venue.value}", ccxt_feed.run, stage=Stage.FEEDS))
+            continue
         if source == "gomarket":
             spec = gomarket_spec(venue, gm.max_message_lag_s)
             rest_bases[venue] = None if demo else gm.base_url
@@ -196,14 +249,20 @@ def build_market_data(
         )
         hub.add_feed(feed)
         specs.append(TaskSpec(f"feed:{venue.value}", feed.run, stage=Stage.FEEDS))
+    service_http: HttpGet = (
+        _RoutedHttp(http, gm_http, gm.base_url if not demo else DEFAULT_BASE)
+        if via_gomarket
+        else http
+    )
+    if ccxt_feeds:
+        service_http = CcxtMarketsHttp(service_http, ccxt_feeds)
+        log.info("ccxt_venues", venues=[feed.venue.value for feed in ccxt_feeds])
     service = MarketDataService(
         hub,
         directory,
         enabled,
         rest_bases,
-        _RoutedHttp(http, gm_http, gm.base_url if not demo else DEFAULT_BASE)
-        if via_gomarket
-        else http,
+        service_http,
         watch=[Symbol.parse(s) for s in md.watch] if watch is None else watch,
         recorders=recorders,
         label=SIMULATED_LABEL if demo else "",

@@ -31,6 +31,8 @@ class Venue(StrEnum):
     HTX = "htx"
     HYPERLIQUID = "hyperliquid"
     MEXC = "mexc"
+    # Read through ccxt's WebSocket module only (no native protocol, no GoMarket feed).
+    UPBIT = "upbit"
 
 
 # Asset aliases: the same asset under another ticker on some venues (Kraken's XBT, XDG).

@@ -163,7 +163,7 @@ class MarketDataHub:
                     polling=any(c.polling for c in feed.connections),
                     books=dict(states),
                     disconnects=sum(c.disconnects for c in feed.connections),
-                    frames=sum(c.proto.stats.frames for c in feed.connections),
+                    frames=feed.frames(),
                     integrity=feed.protocol_cls.integrity,
                 )
             )

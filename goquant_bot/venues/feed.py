@@ -164,6 +164,10 @@ class VenueFeed:
     def connected(self) -> bool:
         return any(c.connected for c in self.connections)
 
+    def frames(self) -> int:
+        """Messages read so far, over every connection."""
+        return sum(c.proto.stats.frames for c in self.connections)
+
     # -- running --------------------------------------------------------------------------
 
     async def run(self) -> None:
