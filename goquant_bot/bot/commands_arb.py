@@ -8,7 +8,7 @@ from goquant_bot.bot import lifecycle, ondemand
 from goquant_bot.bot.availability import left_out, require_listings
 from goquant_bot.bot.commands_monitors import find, line, listing, stop_command
 from goquant_bot.bot.context import Deps
-from goquant_bot.bot.forms import check_conversions, parse_arb, parse_quotes
+from goquant_bot.bot.forms import INTEGRITY_EXAMPLE, check_conversions, parse_arb, parse_quotes
 from goquant_bot.bot.parsing import (
     ArbRequest,
     InputError,
@@ -61,6 +61,7 @@ def monitor_arb(ctx: Deps, caller: Caller, args: list[str]) -> list[Reply]:
 
 def create_arb(ctx: Deps, caller: Caller, req: ArbRequest, *, edit: bool = False) -> list[Reply]:
     lifecycle.check_limits(ctx, caller.user_id, MonitorKind.ARB)
+    tier_note = lifecycle.check_tier(ctx, req.venues, req.min_integrity, 2, INTEGRITY_EXAMPLE)
     monitor = lifecycle.arb_monitor(ctx, caller, req, ctx.new_monitor_id())
     record = lifecycle.start(ctx, monitor, caller.user_id, lifecycle.arb_follows(req))
     tier = ctx.arbitrage.tier_for(req.notional)
@@ -78,6 +79,8 @@ def create_arb(ctx: Deps, caller: Caller, req: ArbRequest, *, edit: bool = False
         )
     if req.min_duration_s:
         lines.append(f"Only after it lasts {fmt_span(req.min_duration_s)}.")
+    if tier_note:
+        lines.append(esc(tier_note))
     if req.once:
         lines.append("One alert only, then the monitor ends.")
     if ctx.arbitrage.open_opportunities(record.id):
@@ -171,15 +174,18 @@ def config_arb(ctx: Deps, caller: Caller, args: list[str]) -> list[Reply]:
         if quotes:
             check_conversions(ctx.directory, monitor.symbols, quotes, monitor.venues)
         changes["quotes"] = quotes
+    tier, tier_note = monitor.min_integrity, ""
     if "integrity" in opts:
-        changes["min_integrity"] = parse_integrity(
+        tier = changes["min_integrity"] = parse_integrity(
             opts["integrity"], "/config_arb ab12cd integrity=verified"
         )
     check_polled_integrity(
         bool(changes.get("allow_polled", monitor.allow_polled)),
-        changes.get("min_integrity", monitor.min_integrity),  # type: ignore[arg-type]
+        tier,
         "/config_arb ab12cd integrity=snapshot polled=on",
     )
+    if "integrity" in opts:
+        tier_note = lifecycle.check_tier(ctx, monitor.venues, tier, 2, CONFIG_ARB_EXAMPLE)
     try:
         changed = dataclasses.replace(monitor, **changes)  # type: ignore[arg-type]
     except ValueError:  # the domain's own check: nothing left to alert on
@@ -187,7 +193,8 @@ def config_arb(ctx: Deps, caller: Caller, args: list[str]) -> list[Reply]:
         raise InputError(msg, "/config_arb ab12cd min_profit=5") from None
     own = ["size"] if "notional" in changes else []
     updated = lifecycle.replace(ctx, record, changed, own=own)
-    return replies(f"✅ Changed:\n{line(ctx, updated)}")
+    note = f"\n{esc(tier_note)}" if tier_note else ""
+    return replies(f"✅ Changed:\n{line(ctx, updated)}{note}")
 
 
 def threshold(ctx: Deps, caller: Caller, args: list[str]) -> list[Reply]:

@@ -12,6 +12,7 @@ from goquant_bot.bot.context import Deps, PressResult, refuse
 from goquant_bot.bot.forms import CROSSED_OPTIONS, parse_crossed, parse_figure, parse_view
 from goquant_bot.bot.parsing import (
     CBBO_EXAMPLE,
+    VIEW_EXAMPLE,
     InputError,
     ViewRequest,
     options,
@@ -49,6 +50,7 @@ def create_view(ctx: Deps, caller: Caller, req: ViewRequest, *, edit: bool = Fal
         )
         raise InputError(msg, f"/config_market {same.id} crossed=2")
     lifecycle.check_limits(ctx, caller.user_id, MonitorKind.VIEW)
+    lifecycle.check_tier(ctx, req.venues, req.min_integrity, 1, VIEW_EXAMPLE)
     monitor = lifecycle.view_monitor(
         caller, req, ctx.new_monitor_id(), ctx.config.view_alert_cooldown_s
     )
@@ -135,9 +137,10 @@ def config_market(ctx: Deps, caller: Caller, args: list[str]) -> list[Reply]:
     assert isinstance(monitor, MarketViewMonitor)
     changes: dict[str, object] = {}
     if "integrity" in opts:
-        changes["min_integrity"] = parse_integrity(
+        tier = changes["min_integrity"] = parse_integrity(
             opts["integrity"], f"/config_market {record.id} integrity=verified"
         )
+        lifecycle.check_tier(ctx, monitor.venues, tier, 1, CONFIG_VIEW_EXAMPLE)
     if "crossed" in opts or "crossed_for" in opts:
         bps, seconds = parse_crossed(opts, monitor.crossed_min_bps, monitor.crossed_min_s)
         changes["crossed_min_bps"], changes["crossed_min_s"] = bps, seconds

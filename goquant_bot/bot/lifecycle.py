@@ -6,8 +6,9 @@ import dataclasses
 from collections.abc import Sequence
 
 from goquant_bot.bot.context import Deps
-from goquant_bot.bot.parsing import ArbRequest, ViewRequest
+from goquant_bot.bot.parsing import ArbRequest, InputError, ViewRequest
 from goquant_bot.bot.types import Caller
+from goquant_bot.domain.book import INTEGRITY_MARKS, Integrity
 from goquant_bot.domain.instruments import Venue
 from goquant_bot.domain.monitors import ArbMonitor, FiringPolicy, MarketViewMonitor
 from goquant_bot.errors import RejectedInput
@@ -30,6 +31,35 @@ log = get_logger(__name__)
 
 def check_limits(ctx: Deps, user_id: int, kind: MonitorKind, adding: int = 1) -> None:
     ctx.monitors.check_limits(user_id, kind, adding)
+
+
+def below_tier(
+    ctx: Deps, venues: Sequence[Venue], tier: Integrity
+) -> list[tuple[Venue, Integrity]]:
+    """The venues whose books (by what their feed checks) are weaker than ``tier``."""
+    tiers = {h.venue: h.integrity for h in ctx.hub.health()}
+    return [(v, tiers[v]) for v in venues if v in tiers and not tiers[v].meets(tier)]
+
+
+def check_tier(
+    ctx: Deps, venues: Sequence[Venue], tier: Integrity, needed: int, example: str
+) -> str:
+    """Refuse a monitor left with fewer than ``needed`` venues whose books meet its tier;
+    otherwise a note naming the venues it will not use (empty when there is none)."""
+    weaker = below_tier(ctx, venues, tier)
+    if not weaker:
+        return ""
+    names = ", ".join(f"{v.value}{INTEGRITY_MARKS[t][0]} ({t.value})" for v, t in weaker)
+    unverified = any(t is Integrity.UNVERIFIED for _, t in weaker)
+    weakest = Integrity.UNVERIFIED if unverified else Integrity.SNAPSHOT
+    if len(venues) - len(weaker) < needed:
+        msg = (
+            f"The books of {names} are below integrity={tier.value}, so this monitor could "
+            f"never use them. Add integrity={weakest.value} to accept them, or choose other "
+            "exchanges."
+        )
+        raise InputError(msg, example)
+    return f"Not used at integrity={tier.value}: {names} (integrity={weakest.value} would)."
 
 
 def chat_fees(ctx: Deps, chat_id: int, venues: Sequence[Venue]) -> tuple[tuple[Venue, float], ...]:

@@ -9,7 +9,7 @@ from goquant_bot.domain.book import Integrity
 from goquant_bot.domain.events import MarketViewSignal
 from goquant_bot.domain.instruments import Venue
 from goquant_bot.domain.monitors import ArbMonitor, MarketViewMonitor
-from tests.bot.harness import BN, BTC, OK, T0, Bot, text
+from tests.bot.harness import BN, BTC, LISTINGS, OK, T0, Bot, text
 
 GM = Venue.GEMINI
 
@@ -92,3 +92,25 @@ def test_a_market_view_takes_a_tier_and_its_alert_marks_each_venue(tmp_path: Pat
         "~ book snapshots or timestamps only",
         "Monitor <code>m00001</code> · 22:13:20 UTC",
     ]
+
+
+def test_a_monitor_that_could_never_use_its_venues_books_is_refused(tmp_path: Path) -> None:
+    bot = Bot(tmp_path, listings={**LISTINGS, GM: [BTC]})  # Gemini's books are snapshots
+    out = text(bot.say("/monitor_arb BTC-USDT binance gemini 0.3 integrity=verified"))
+    assert out.startswith(
+        "⚠️ The books of gemini~ (snapshot) are below integrity=verified, so this monitor "
+        "could never use them. Add integrity=snapshot to accept them, or choose other exchanges."
+    )
+    assert bot.registry.monitors == {}
+    out = text(bot.say("/monitor_arb BTC-USDT binance okx gemini 0.3 integrity=verified"))
+    assert out.startswith("✅ Arbitrage monitor <code>m00001</code> created")
+    assert "Not used at integrity=verified: gemini~ (snapshot) (integrity=snapshot would)." in out
+    bot.say("/monitor_arb BTC-USDT binance gemini 0.3")
+    out = text(bot.say("/config_arb m00002 integrity=verified"))
+    assert out.startswith("⚠️ The books of gemini~ (snapshot) are below integrity=verified")
+    monitor = bot.registry.monitors["m00002"]
+    assert monitor.min_integrity is Integrity.SNAPSHOT  # unchanged
+    assert bot.say("/view_market BTC-USDT gemini integrity=verified")[0].text.startswith(
+        "⚠️ The books of gemini~ (snapshot) are below integrity=verified"
+    )
+    assert bot.say("/view_market BTC-USDT gemini binance integrity=verified") == []
