@@ -21,7 +21,7 @@ class Venue(StrEnum):
     GEMINI = "gemini"
     GATEIO = "gateio"
     KUCOIN = "kucoin"
-    # Read through GoMarket (a native protocol may serve them too).
+    # Native: bitget, cryptocom, htx, mexc; the others only through GoMarket (or ccxt).
     BITGET = "bitget"
     BITMEX = "bitmex"
     BITSO = "bitso"
