@@ -73,6 +73,8 @@ class VenueProtocol(ABC):
     timer_interval_s: ClassVar[float] = 1.0
     default_ws_base: ClassVar[str]
     default_rest_base: ClassVar[str]
+    # Trades on connections of their own (the venue serves them on another endpoint).
+    trades_apart: ClassVar[bool] = False
     # What the protocol checks on every message (sequence or checksum: verified).
     integrity: ClassVar[Integrity] = Integrity.VERIFIED
     # False where the source serves no public trades: the driver opens nothing for them.
@@ -107,6 +109,7 @@ class VenueProtocol(ABC):
         self.trade_symbols: set[Symbol] = set()
         self.stats = ProtocolStats()
         self.connected = False
+        self.for_trades = False  # set by the driver on a trades-only connection (trades_apart)
 
     @classmethod
     @abstractmethod

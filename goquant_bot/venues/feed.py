@@ -100,7 +100,7 @@ class VenueFeed:
         for symbol in symbols:
             if self._owner(symbol) is not None:
                 continue
-            conn = next((c for c in self.connections if c.has_room()), None) or self._new_conn()
+            conn = self._room(for_trades=False) or self._new_conn()
             conn.proto.subscribe([symbol], now)
             conn.take()
             conn.wake()
@@ -124,12 +124,15 @@ class VenueFeed:
         for symbol in symbols:
             if self._trade_owner(symbol) is not None:
                 continue
-            book_conn = self._owner(symbol)
-            conn = (
-                book_conn
-                if book_conn is not None and book_conn.has_room()
-                else next((c for c in self.connections if c.has_room()), None)
-            ) or self._new_conn()
+            if self.protocol_cls.trades_apart:
+                conn = self._room(for_trades=True) or self._new_conn(for_trades=True)
+            else:
+                book_conn = self._owner(symbol)
+                conn = (
+                    book_conn
+                    if book_conn is not None and book_conn.has_room()
+                    else self._room(for_trades=False)
+                ) or self._new_conn()
             conn.proto.subscribe_trades([symbol], now)
             conn.take()
             conn.wake()
@@ -191,13 +194,21 @@ class VenueFeed:
     def _trade_owner(self, symbol: Symbol) -> FeedConnection | None:
         return next((c for c in self.connections if symbol in c.proto.trade_symbols), None)
 
-    def _new_conn(self) -> FeedConnection:
+    def _room(self, *, for_trades: bool) -> FeedConnection | None:
+        """A connection of that kind (books, or trades apart) with room for one more symbol."""
+        return next(
+            (c for c in self.connections if c.proto.for_trades is for_trades and c.has_room()),
+            None,
+        )
+
+    def _new_conn(self, *, for_trades: bool = False) -> FeedConnection:
         proto = self.protocol_cls(
             self.symbols,
             depth=self.config.depth,
             ws_base=self.config.ws_base,
             rest_base=self.config.rest_base,
         )
+        proto.for_trades = for_trades
         conn = FeedConnection(self, proto)
         self.connections.append(conn)
         if self._tg is not None:

@@ -57,7 +57,8 @@ class _Mbp:
 
 
 class HtxProtocol(VenueProtocol):
-    """One HTX market WebSocket connection carrying ``mbp.150`` and ``trade.detail``."""
+    """One HTX market WebSocket connection: ``mbp.150`` books on ``/feed``, or (a connection
+    of trades apart) ``trade.detail`` on ``/ws``."""
 
     venue: ClassVar[Venue] = Venue.HTX
     integrity: ClassVar[Integrity] = Integrity.VERIFIED
@@ -67,6 +68,8 @@ class HtxProtocol(VenueProtocol):
     max_symbols_per_request: ClassVar[int] = 1  # one topic per sub request
     max_sends_per_second: ClassVar[float] = 10.0
     timer_interval_s: ClassVar[float] = 5.0
+    # HTX serves market-by-price on /feed and trades on the general endpoint, /ws.
+    trades_apart: ClassVar[bool] = True
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -97,11 +100,22 @@ class HtxProtocol(VenueProtocol):
             self.bad_frame("bad_gzip", repr(data[:RAW_LOG_LIMIT]))
             return None
 
+    def ws_url(self) -> str:
+        """``/feed`` for books; ``/ws`` for a connection of trades apart."""
+        if self.for_trades and self.ws_base.endswith(FEED_PATH):
+            return self.ws_base.removesuffix(FEED_PATH) + WS_PATH
+        return self.ws_base
+
     def probe(self, now: float) -> None:
-        """A ``req`` for a book we hold (or BTC-USDT's): always answered with a ``rep``."""
-        symbol = next(iter(self.books), None)
+        """A ``req`` HTX always answers with a ``rep``: a held book's (or BTC-USDT's) mbp
+        snapshot, or on a trades connection the recent trades of one of its symbols."""
+        if self.for_trades:
+            symbol = next(iter(self.trade_symbols), None)
+            topic = TRADE_TOPIC
+        else:
+            symbol, topic = next(iter(self.books), None), MBP_TOPIC
         native = self.native_name(symbol) if symbol is not None else "btcusdt"
-        self._send("req", f"market.{native}.{MBP_TOPIC}")
+        self._send("req", f"market.{native}.{topic}")
 
     def on_timer(self, now: float) -> None:
         """Ask again for a snapshot the venue left unanswered."""

@@ -8,6 +8,7 @@ import json
 
 from goquant_bot.domain.book import BookState
 from goquant_bot.domain.instruments import Symbol
+from goquant_bot.domain.trades import Trade
 from goquant_bot.venues.htx import HtxProtocol
 from tests.fakes import htx_frames as hx
 from tests.fakes.feed_harness import LIVE, SYNCING, book_of, levels, run_feed
@@ -110,3 +111,35 @@ async def test_rest_polling_keeps_the_book_while_the_websocket_is_down() -> None
             assert btc.state is BookState.POLLED
             assert levels(btc) == ([(99.5, 2.0)], [(100.5, 1.0)])
             assert rest.requests[0] == ("/market/depth", {"symbol": "btcusdt", "type": "step0"})
+
+
+async def test_trades_go_on_a_connection_of_their_own_to_the_general_endpoint() -> None:
+    async def script(conn: ScriptConn) -> None:
+        assert conn.ws.request is not None
+        frame = json.loads(await conn.recv_until(lambda t: '"sub"' in t))
+        await send(conn, hx.subbed(frame["sub"], frame["id"]))
+        if conn.ws.request.path == "/ws":  # HTX serves trade.detail here, not on /feed
+            assert frame["sub"] == "market.btcusdt.trade.detail"
+            await send(conn, hx.trades("btcusdt", [(100.5, 0.25, "buy")]))
+        else:
+            assert frame["sub"] == TOPICS[0]
+            req = json.loads(await conn.recv_until(lambda t: '"req"' in t))
+            await send(conn, hx.mbp_snapshot("btcusdt", 9, [(100.0, 1.0)], [(101.0, 1.0)],
+                                             req["id"]))  # fmt: skip
+        await conn.hold()
+
+    async with (
+        ScriptedServer(script, path="/feed") as srv,
+        run_feed(HtxProtocol, NAMES, srv.url) as (feed, _),
+    ):
+        trades: list[Trade] = []
+        feed.on_trades = trades.extend
+        feed.add([BTC])
+        feed.add_trades([BTC])
+        await wait_until(lambda: len(trades) == 1 and book_of(feed, BTC).state is LIVE)
+        assert (trades[0].price, trades[0].size, trades[0].side) == (100.5, 0.25, "buy")
+        assert sorted(c.ws.request.path for c in srv.conns if c.ws.request) == ["/feed", "/ws"]
+        assert [c.proto.for_trades for c in feed.connections] == [False, True]
+        feed.remove_trades([BTC])  # the trades connection closes, the book's stays
+        await wait_until(lambda: len(feed.connections) == 1)
+        assert book_of(feed, BTC).state is LIVE
