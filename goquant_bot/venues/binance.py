@@ -235,35 +235,15 @@ class BinanceProtocol(SnapshotSyncProtocol[SyncFeed, Snapshot]):
     def _apply_snapshot(
         self, feed: SyncFeed, snap: Snapshot, request: RestRequest, now: float
     ) -> None:
-        last_id, bids, asks = snap
-        buffer = feed.buffer
-        if last_id < buffer[0]["U"]:
+        if snap[0] < feed.buffer[0]["U"]:
             self._snapshot_stale(feed, now)  # older than the first buffered diff
             return
-        feed.failures = 0
-        book = feed.book
-        book.bids.replace(bids)
-        book.asks.replace(asks)
-        feed.last = last_id
-        feed.bracket = True
-        venue_ts: float | None = None
-        applied = 0
-        while buffer:
-            data = buffer.popleft()
-            last = data["u"]
-            if last <= feed.last:
-                continue  # already in the snapshot
-            expected = feed.last + 1
-            if data["U"] > expected if feed.bracket else data["U"] != expected:
-                self.resync(book, "snapshot_gap", now)
-                return
-            feed.bracket = False
-            book.bids.apply_text(data["b"])
-            book.asks.apply_text(data["a"])
-            feed.last = last
-            venue_ts = data["E"] / 1000
-            applied += 1
-        self._finish_snapshot(book, applied, now, venue_ts)
+        self._chain_snapshot(feed, snap, now, None, _diff_time)
 
     def _restart_book(self, book: OrderBook, now: float) -> None:
         """Nothing to send: the next diff starts a new buffer and asks for a snapshot."""
+
+
+def _diff_time(diff: Any) -> float:
+    """A buffered diff's event time (``E``, ms), in seconds."""
+    return float(diff["E"]) / 1000

@@ -275,37 +275,19 @@ class GateioProtocol(SnapshotSyncProtocol[SyncFeed, Snapshot]):
         self, feed: SyncFeed, snap: Snapshot, request: RestRequest, now: float
     ) -> None:
         book_id, _, bids, asks = snap
-        buffer = feed.buffer
-        if book_id + 1 < buffer[0]["U"]:
+        if book_id + 1 < feed.buffer[0]["U"]:
             self._snapshot_stale(feed, now)  # it predates every buffered diff
             return
-        feed.failures = 0
-        book = feed.book
-        book.bids.replace(bids)
-        book.asks.replace(asks)
-        feed.last = book_id
-        feed.bracket = True
-        venue_ts: float | None = None
-        applied = 0
-        while buffer:
-            data = buffer.popleft()
-            if data["u"] <= feed.last:
-                continue  # already in the snapshot
-            expected = feed.last + 1
-            if data["U"] > expected if feed.bracket else data["U"] != expected:
-                self.resync(book, "snapshot_gap", now)
-                return
-            feed.bracket = False
-            book.bids.apply_text(data.get("b", []))
-            book.asks.apply_text(data.get("a", []))
-            feed.last = data["u"]
-            ts_ms = data.get("t")
-            venue_ts = ts_ms / 1000 if type(ts_ms) is int else venue_ts
-            applied += 1
-        self._finish_snapshot(book, applied, now, venue_ts)
+        self._chain_snapshot(feed, (book_id, bids, asks), now, None, _diff_time)
 
     def _restart_book(self, book: OrderBook, now: float) -> None:
         """``spot.obu``: resubscribe for a new full book; diffs: the next one asks for a
         snapshot (in replay there is nothing to send either way)."""
         if self.connected and not self.track_all:
             super()._restart_book(book, now)
+
+
+def _diff_time(diff: Any) -> float | None:
+    """A buffered diff's update time (``t``, ms), in seconds, when it has one."""
+    ts_ms = diff.get("t")
+    return ts_ms / 1000 if type(ts_ms) is int else None

@@ -241,34 +241,18 @@ class MexcProtocol(SnapshotSyncProtocol[SyncFeed, Snapshot]):
         self, feed: SyncFeed, snap: Snapshot, request: RestRequest, now: float
     ) -> None:
         last_id, venue_ts, bids, asks = snap
-        buffer = feed.buffer
-        if last_id + 1 < buffer[0]["U"]:
+        if last_id + 1 < feed.buffer[0]["U"]:
             # Older than the first buffered diff: ask again. MEXC's recipe asks again when
             # lastUpdateId < fromVersion, but a snapshot just before the diff lines up too.
             self._snapshot_stale(feed, now)
             return
-        feed.failures = 0
-        book = feed.book
-        book.bids.replace(bids)
-        book.asks.replace(asks)
-        feed.last = last_id
-        feed.bracket = True
-        applied = 0
-        while buffer:
-            diff = buffer.popleft()
-            if diff["u"] <= feed.last:
-                continue  # already in the snapshot
-            expected = feed.last + 1
-            if diff["U"] > expected if feed.bracket else diff["U"] != expected:
-                self.resync(book, "snapshot_gap", now)
-                return
-            feed.bracket = False
-            book.bids.apply_text(diff["b"])
-            book.asks.apply_text(diff["a"])
-            feed.last = diff["u"]
-            venue_ts = diff["E"] if diff["E"] is not None else venue_ts
-            applied += 1
-        self._finish_snapshot(book, applied, now, venue_ts)
+        self._chain_snapshot(feed, (last_id, bids, asks), now, venue_ts, _diff_time)
 
     def _restart_book(self, book: OrderBook, now: float) -> None:
         """Nothing to send: the next diff starts a new buffer and asks for a snapshot."""
+
+
+def _diff_time(diff: Any) -> float | None:
+    """A buffered diff's push time (seconds), as the diff was stored."""
+    ts: float | None = diff["E"]
+    return ts

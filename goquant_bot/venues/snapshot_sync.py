@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from abc import abstractmethod
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, ClassVar, Generic, TypeVar, cast
 
 from goquant_bot.domain.book import BookState, OrderBook
@@ -19,7 +19,7 @@ from goquant_bot.domain.instruments import Symbol
 from goquant_bot.errors import VenueProtocolError
 from goquant_bot.logging import get_logger
 from goquant_bot.venues.base import RestRequest, VenueProtocol
-from goquant_bot.venues.levels import valid_levels
+from goquant_bot.venues.levels import Levels, valid_levels
 
 log = get_logger(__name__)
 
@@ -180,6 +180,45 @@ class SnapshotSyncProtocol(VenueProtocol, Generic[F, S]):
         feed.failures += 1
         feed.next_at = now + backoff(feed.failures - 1)
         self._request_snapshot(feed, now)
+
+    def _chain_snapshot(
+        self,
+        feed: F,
+        snapshot: tuple[int, Levels, Levels],
+        now: float,
+        venue_ts: float | None,
+        diff_ts: Callable[[Any], float | None],
+    ) -> None:
+        """Lay a snapshot (its last update id, bids, asks) under the buffered ``U``/``u``/
+        ``b``/``a`` diffs: those it already holds are skipped, the first newer one must straddle
+        it and every next one follow on exactly (else the book is rebuilt); then the book goes
+        live. ``venue_ts``: the snapshot's venue time; ``diff_ts``: a diff's (None: keep the
+        last one)."""
+        last_id, bids, asks = snapshot
+        feed.failures = 0
+        book = feed.book
+        book.bids.replace(bids)
+        book.asks.replace(asks)
+        feed.last = last_id
+        feed.bracket = True
+        applied = 0
+        buffer = feed.buffer
+        while buffer:
+            diff = buffer.popleft()
+            if diff["u"] <= feed.last:
+                continue  # already in the snapshot
+            expected = feed.last + 1
+            if diff["U"] > expected if feed.bracket else diff["U"] != expected:
+                self.resync(book, "snapshot_gap", now)
+                return
+            feed.bracket = False
+            book.bids.apply_text(diff.get("b", []))
+            book.asks.apply_text(diff.get("a", []))
+            feed.last = diff["u"]
+            ts = diff_ts(diff)
+            venue_ts = venue_ts if ts is None else ts
+            applied += 1
+        self._finish_snapshot(book, applied, now, venue_ts)
 
     def _finish_snapshot(
         self, book: OrderBook, applied: int, now: float, venue_ts: float | None
