@@ -178,6 +178,10 @@ class VenuesSettings(_Section):
     # Read through ccxt only. Upbit's taker fee is 0.25 % on its BTC and USDT markets (0.05 %
     # on KRW ones): the higher one, so that no KRW fee makes an edge look wider than it is.
     upbit: VenueSettings = VenueSettings(enabled=False, taker_fee_pct=0.25, source="ccxt")
+    # Long-tail USDT venues read through ccxt only, off by default; base-tier spot takers.
+    lbank: VenueSettings = VenueSettings(enabled=False, taker_fee_pct=0.10, source="ccxt")
+    phemex: VenueSettings = VenueSettings(enabled=False, taker_fee_pct=0.10, source="ccxt")
+    whitebit: VenueSettings = VenueSettings(enabled=False, taker_fee_pct=0.10, source="ccxt")
 
     @model_validator(mode="after")
     def _ccxt_readable(self) -> VenuesSettings:

@@ -13,6 +13,9 @@ CCXT_IDS: Mapping[Venue, str] = MappingProxyType(
         Venue.COINBASE_INTL: "coinbaseinternational",
         Venue.HYPERLIQUID: "hyperliquid",
         Venue.UPBIT: "upbit",
+        Venue.LBANK: "lbank",
+        Venue.PHEMEX: "phemex",
+        Venue.WHITEBIT: "whitebit",
     }
 )
 

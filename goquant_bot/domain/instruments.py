@@ -33,6 +33,9 @@ class Venue(StrEnum):
     MEXC = "mexc"
     # Read through ccxt's WebSocket module only (no native protocol, no GoMarket feed).
     UPBIT = "upbit"
+    LBANK = "lbank"
+    PHEMEX = "phemex"
+    WHITEBIT = "whitebit"
 
 
 # Asset aliases: the same asset under another ticker on some venues (Kraken's XBT, XDG).

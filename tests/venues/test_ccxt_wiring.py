@@ -152,3 +152,15 @@ async def test_only_ccxt_addresses_are_answered_by_ccxt() -> None:
     missing = await http("ccxt:upbit/markets", (), 1.0)
     assert (missing.status, missing.body) == (404, "no feed reads upbit through ccxt")
     assert asked == ["https://api.binance.com/api/v3/exchangeInfo"]
+
+
+def test_every_venue_mapped_to_ccxt_streams_spot_books_in_the_pinned_ccxt() -> None:
+    import ccxt.pro
+
+    from goquant_bot.domain.ccxt_venues import CCXT_IDS
+
+    for venue, exchange_id in CCXT_IDS.items():
+        assert exchange_id in ccxt.pro.exchanges, venue
+        has = getattr(ccxt.pro, exchange_id)().describe()["has"]
+        wanted = [has.get(k) for k in ("spot", "watchOrderBook", "fetchOrderBook")]
+        assert wanted == [True] * 3, venue
