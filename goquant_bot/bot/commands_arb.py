@@ -24,6 +24,7 @@ from goquant_bot.bot.parsing import (
 from goquant_bot.bot.render import esc, fmt_money, fmt_pct, fmt_span, replies
 from goquant_bot.bot.render_tables import open_line, opportunities_text, stats_text
 from goquant_bot.bot.types import Button, Caller, Reply
+from goquant_bot.domain.book import Integrity
 from goquant_bot.domain.instruments import Symbol, Venue
 from goquant_bot.domain.monitors import ArbMonitor, FiringPolicy
 from goquant_bot.monitors.records import MonitorKind, MonitorRecord
@@ -79,6 +80,10 @@ def create_arb(ctx: Deps, caller: Caller, req: ArbRequest, *, edit: bool = False
         )
     if req.min_duration_s:
         lines.append(f"Only after it lasts {fmt_span(req.min_duration_s)}.")
+    if req.min_integrity is Integrity.VERIFIED:
+        lines.append("Verified books only (✓: sequence numbers or checksums checked).")
+    elif req.min_integrity is Integrity.UNVERIFIED:
+        lines.append("Unverified books too (?: kept by a third-party library, our guards only).")
     if tier_note:
         lines.append(esc(tier_note))
     if req.once:

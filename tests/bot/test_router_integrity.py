@@ -23,6 +23,7 @@ def test_an_arbitrage_monitor_requiring_verified_books_alerts_only_on_verified_o
     bot = Bot(tmp_path)
     out = text(bot.say("/monitor_arb BTC-USDT binance okx 0.3 integrity=verified"))
     assert out.startswith("✅ Arbitrage monitor <code>m00001</code> created")
+    assert "Verified books only (✓: sequence numbers or checksums checked)." in out
     monitor = bot.registry.monitors["m00001"]
     assert isinstance(monitor, ArbMonitor)
     assert monitor.min_integrity is Integrity.VERIFIED
