@@ -25,7 +25,7 @@ from goquant_bot.domain.monitors import ArbMonitor
 from goquant_bot.engine.arb_records import DEFAULT_TIERS, ArbConfig
 from goquant_bot.engine.arbitrage import ArbitrageEngine
 
-VENUES = tuple(Venue)
+VENUES = (Venue.BINANCE, Venue.OKX, Venue.BYBIT, Venue.DERIBIT)  # four, whatever the enum holds
 SYMBOLS = tuple(Symbol(f"C{i:02d}", "USDT") for i in range(50))
 LEVELS = 250
 UPDATES = 20_000
