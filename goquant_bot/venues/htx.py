@@ -38,7 +38,8 @@ MBP_LEVELS = 150  # pushed every 100 ms; 5 and 20 are tick by tick but shallow
 MBP_TOPIC = f"mbp.{MBP_LEVELS}"
 DEPTH_TOPIC = "depth.step0"  # 150 levels a side, whole on every push
 TRADE_TOPIC = "trade.detail"
-SNAPSHOT_TIMEOUT_S = 10.0  # a req unanswered this long is sent again
+SNAPSHOT_TIMEOUT_S = 10.0  # a req unanswered this long is sent again,
+SNAPSHOT_TIMEOUT_MAX_S = 300.0  # twice as late each time in a row, up to this
 MAX_BUFFERED = 100  # pushes kept while a snapshot is awaited (10 s of mbp.150)
 
 Push = tuple[int, int, list[Any], list[Any]]  # prevSeqNum, seqNum, bids, asks
@@ -47,13 +48,18 @@ Push = tuple[int, int, list[Any], list[Any]]  # prevSeqNum, seqNum, bids, asks
 class _Mbp:
     """One book's place in its push chain: ``seq`` is None until its snapshot arrived."""
 
-    __slots__ = ("aligned", "asked_at", "buffer", "seq")
+    __slots__ = ("aligned", "asked_at", "buffer", "seq", "unanswered")
 
     def __init__(self, asked_at: float) -> None:
         self.seq: int | None = None
         self.aligned = False  # a push after the snapshot has been applied
         self.buffer: list[Push] = []
         self.asked_at = asked_at
+        self.unanswered = 0  # reqs in a row left without an answer (e.g. a refused topic)
+
+    def wait_s(self) -> float:
+        """How long the current req may go unanswered before it is sent again."""
+        return min(SNAPSHOT_TIMEOUT_S * 2**self.unanswered, SNAPSHOT_TIMEOUT_MAX_S)
 
 
 class HtxProtocol(VenueProtocol):
@@ -118,14 +124,22 @@ class HtxProtocol(VenueProtocol):
         self._send("req", f"market.{native}.{topic}")
 
     def on_timer(self, now: float) -> None:
-        """Ask again for a snapshot the venue left unanswered."""
+        """Ask again for a snapshot the venue left unanswered (later each time in a row, so a
+        topic the venue refuses is not asked for every 10 s forever)."""
         if not self.connected:
             return
         for symbol, state in self._mbp.items():
-            if state.seq is None and now - state.asked_at >= SNAPSHOT_TIMEOUT_S:
+            if state.seq is None and now - state.asked_at >= state.wait_s():
                 state.asked_at = now
+                state.unanswered += 1
                 self.stats.errors["snapshot_timeout"] += 1
-                log.warning("snapshot_timeout", venue=self.venue.value, symbol=str(symbol))
+                log.warning(
+                    "snapshot_timeout",
+                    venue=self.venue.value,
+                    symbol=str(symbol),
+                    unanswered=state.unanswered,
+                    next_in_s=state.wait_s(),
+                )
                 self._send("req", self._topic(symbol))
 
     def _send(self, op: str, topic: str) -> None:

@@ -3,6 +3,7 @@ chained by prevSeqNum; a break rebuilds that one book; REST polls while the stre
 
 from __future__ import annotations
 
+import itertools
 import json
 
 import pytest
@@ -109,6 +110,16 @@ def test_an_unanswered_snapshot_is_asked_again() -> None:
     proto.on_timer(T0 + SNAPSHOT_TIMEOUT_S)
     assert requests(proto) == [{"req": "market.btcusdt.mbp.150", "id": "5"}]
     assert proto.stats.errors["snapshot_timeout"] == 1
+    # Unanswered again: asked 20 s later, then 40 s, ... at most every 5 minutes.
+    asked = [T0 + SNAPSHOT_TIMEOUT_S]
+    for second in range(int(SNAPSHOT_TIMEOUT_S) + 1, 1200):
+        proto.on_timer(T0 + second)
+        if requests(proto):
+            asked.append(T0 + second)
+    gaps = [b - a for a, b in itertools.pairwise(asked)]
+    assert gaps == [20.0, 40.0, 80.0, 160.0, 300.0, 300.0]
+    proto.on_frame(hx.mbp_snapshot("btcusdt", 9, [(100.0, 1.0)], [(101.0, 1.0)]), T0 + 1200)
+    assert proto.books[BTC].state is BookState.LIVE
 
 
 def test_the_buffer_keeps_the_newest_pushes() -> None:
