@@ -11,6 +11,7 @@ carries no data for a minute).
 
 from __future__ import annotations
 
+import re
 from typing import Any, ClassVar
 
 import orjson
@@ -45,6 +46,10 @@ DEPTH_CHANNEL = "spot@public.aggre.depth.v3.api.pb@100ms@"
 DEALS_CHANNEL = "spot@public.aggre.deals.v3.api.pb@100ms@"
 PING = orjson.dumps({"method": "PING"}).decode()
 _SIDES = {1: TakerSide.BUY, 2: TakerSide.SELL}
+# "Not Subscribed successfully! [ch1,ch2]. Reason: Blocked!": the refused channels.
+_REFUSED = re.compile(r"\[([^\]]*)\]")
+REFUSED_RETRY_S = 30.0  # a refused channel is asked for again after this, doubled each time
+REFUSED_RETRY_MAX_S = 600.0
 _loads = orjson.loads
 
 
@@ -66,6 +71,8 @@ class MexcProtocol(SnapshotSyncProtocol[SyncFeed, Snapshot]):
         super().__init__(*args, **kwargs)
         self._request_id = 0
         self._poll_limit = poll_limit(self.depth)
+        # Channels MEXC refused: refusals in a row, and when to ask again.
+        self._refused: dict[str, tuple[int, float]] = {}
 
     @classmethod
     def accepts_address(cls, addr: str) -> bool:
@@ -83,8 +90,12 @@ class MexcProtocol(SnapshotSyncProtocol[SyncFeed, Snapshot]):
     # -- subscriptions --------------------------------------------------------------------
 
     def _send(self, method: str, prefix: str, symbols: list[Symbol]) -> None:
-        channels = [f"{prefix}{self.native_name(s)}" for s in symbols]
+        self._send_channels(method, [f"{prefix}{self.native_name(s)}" for s in symbols])
+
+    def _send_channels(self, method: str, channels: list[str]) -> None:
         step = self.max_symbols_per_request
+        for channel in channels:
+            self._refused.pop(channel, None)  # asked for or dropped now: its count starts over
         for i in range(0, len(channels), step):
             self._request_id += 1
             frame = {"method": method, "params": channels[i : i + step], "id": self._request_id}
@@ -107,10 +118,27 @@ class MexcProtocol(SnapshotSyncProtocol[SyncFeed, Snapshot]):
         self._outbox.append(PING)
 
     def on_timer(self, now: float) -> None:
-        """Keep the connection alive and re-request snapshots whose back-off expired."""
+        """Keep the connection alive, re-request snapshots whose back-off expired and ask
+        again for channels MEXC refused."""
         if self.connected and (self.books or self.trade_symbols):
             self._outbox.append(PING)
         self._retry_snapshots(now)
+        if self.connected:
+            self._retry_refused(now)
+
+    def _retry_refused(self, now: float) -> None:
+        """Ask again for each refused channel still wanted whose wait is over."""
+        due = [ch for ch, (_, at) in self._refused.items() if at <= now]
+        for channel in due:
+            count, _ = self._refused.pop(channel)
+            prefix, _, native = channel.rpartition("@")
+            symbol = self.symbols.symbol(native)
+            wanted = self.trade_symbols if prefix + "@" == DEALS_CHANNEL else self.books
+            if symbol is None or symbol not in wanted:
+                continue  # released meanwhile
+            self._send_channels("SUBSCRIPTION", [channel])
+            # No answer at all counts as a refusal too: asked again after the same wait.
+            self._refused[channel] = (count, now + _refused_wait(count))
 
     # -- frames ---------------------------------------------------------------------------
 
@@ -133,7 +161,7 @@ class MexcProtocol(SnapshotSyncProtocol[SyncFeed, Snapshot]):
         if deals is not None:
             self._on_deals(msg, deals, now, text)
         elif "code" in msg or "msg" in msg:
-            self._on_answer(msg, text)
+            self._on_answer(msg, text, now)
         elif type(msg.get("channel")) is str:
             parts = msg["channel"].split("@")
             self.stats.skipped[f"channel:{parts[1] if len(parts) > 1 else parts[0]}"] += 1
@@ -149,13 +177,21 @@ class MexcProtocol(SnapshotSyncProtocol[SyncFeed, Snapshot]):
             native = channel.rpartition("@")[2] if type(channel) is str else None
         return native
 
-    def _on_answer(self, msg: dict[str, Any], text: str) -> None:
+    def _on_answer(self, msg: dict[str, Any], text: str, now: float) -> None:
         """``{"id":0,"code":0,"msg":"PONG"}``, a subscription echoed in ``msg``, or a refusal
-        (a non-zero ``code``, or ``"Not Subscribed successfully! [...]. Reason: Blocked!"``)."""
+        (a non-zero ``code``, or ``"Not Subscribed successfully! [...]. Reason: Blocked!"``):
+        the refused channels are asked for again later (30 s, doubled each time, 10 min at
+        most) while their book or trades are still wanted; the book stays syncing meanwhile."""
         code, answer = msg.get("code"), msg.get("msg")
         if code == 0 and type(answer) is str and not answer.startswith("Not Subscribed"):
+            for channel in answer.split(","):
+                self._refused.pop(channel, None)  # accepted
             return
         self.stats.errors["request_error"] += 1
+        found = _REFUSED.search(answer) if type(answer) is str else None
+        for channel in found.group(1).split(",") if found else ():
+            count = self._refused.get(channel.strip(), (0, 0.0))[0] + 1
+            self._refused[channel.strip()] = (count, now + _refused_wait(count))
         log.warning("venue_request_failed", venue=self.venue.value, code=code, msg=answer)
 
     def _on_depth(self, msg: dict[str, Any], depth: Any, now: float, text: str) -> None:
@@ -256,3 +292,8 @@ def _diff_time(diff: Any) -> float | None:
     """A buffered diff's push time (seconds), as the diff was stored."""
     ts: float | None = diff["E"]
     return ts
+
+
+def _refused_wait(refusals: int) -> float:
+    """How long to wait before asking again for a channel refused ``refusals`` times in a row."""
+    return min(REFUSED_RETRY_S * 2 ** (refusals - 1), REFUSED_RETRY_MAX_S)

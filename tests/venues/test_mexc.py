@@ -16,7 +16,13 @@ from goquant_bot.domain.trades import TakerSide
 from goquant_bot.errors import VenueProtocolError
 from goquant_bot.settings import Settings
 from goquant_bot.venues.base import RestRequest, SymbolMap
-from goquant_bot.venues.mexc import MexcProtocol, instruments_request, parse_instruments
+from goquant_bot.venues.mexc import (
+    DEALS_CHANNEL,
+    DEPTH_CHANNEL,
+    MexcProtocol,
+    instruments_request,
+    parse_instruments,
+)
 from tests.fakes import mexc_frames as mx
 
 BTC, ETH = Symbol("BTC", "USDT"), Symbol("ETH", "USDT")
@@ -328,3 +334,28 @@ def test_any_snapshot_inside_the_buffer_gives_the_brute_force_book(
     assert (book.state, book.resyncs) == (BookState.LIVE, 0)
     assert book.bids.levels() == sorted(want_bids.items(), reverse=True)
     assert book.asks.levels() == sorted(want_asks.items())
+
+
+def test_a_refused_channel_is_asked_for_again_later_while_it_is_wanted() -> None:
+    proto = make()
+    proto.subscribe_trades([ETH], T0)
+    proto.drain()
+    depth, deals = f"{DEPTH_CHANNEL}BTCUSDT", f"{DEALS_CHANNEL}ETHUSDT"
+    refused = f"Not Subscribed successfully! [{depth},{deals}]. Reason: Blocked!"
+
+    def subscriptions(now: float) -> list[str]:
+        proto.on_timer(now)
+        sent = [json.loads(f) for f in proto.drain().frames]
+        return [p for f in sent if f.get("method") == "SUBSCRIPTION" for p in f["params"]]
+
+    proto.on_frame(mx.answer(refused), T0)
+    assert subscriptions(T0 + 29) == []
+    assert sorted(subscriptions(T0 + 30)) == [deals, depth]
+    proto.on_frame(mx.answer(refused), T0 + 31)  # refused again: twice the wait
+    assert subscriptions(T0 + 90) == []
+    assert sorted(subscriptions(T0 + 91)) == [deals, depth]
+    proto.on_frame(mx.answer(depth), T0 + 92)  # the depth channel is accepted this time
+    proto.unsubscribe_trades([ETH], T0 + 92)  # and the trades are no longer wanted
+    proto.drain()
+    assert subscriptions(T0 + 10_000) == []
+    assert proto.stats.errors["request_error"] == 2
