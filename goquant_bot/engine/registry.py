@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from typing import Protocol
 
 from goquant_bot.domain.arbitrage import conversion_books
-from goquant_bot.domain.events import Event
+from goquant_bot.domain.events import ArbOpened, Event
 from goquant_bot.domain.instruments import InstrumentKey, Symbol, Venue
 from goquant_bot.domain.monitors import ArbMonitor, MarketViewMonitor
 from goquant_bot.engine.arbitrage import ArbitrageEngine
@@ -145,7 +145,17 @@ class MonitorRegistry:
             for key in keys:
                 self.subscriptions.acquire(key)
             self.arbitrage.remove_monitor(monitor.id)
-            events = self.arbitrage.add_monitor(monitor, self.clock())
+            # Joining a group whose edge is past the threshold opens at once; an opening the
+            # monitor already had open is carried over below, never announced again.
+            carried = {(o.symbol, o.buy_venue, o.sell_venue, o.route) for o in opened}
+            events = [
+                e
+                for e in self.arbitrage.add_monitor(monitor, self.clock())
+                if not (
+                    isinstance(e, ArbOpened)
+                    and (e.symbol, e.buy_venue, e.sell_venue, e.route) in carried
+                )
+            ]
             self.arbitrage.restore_open(monitor.id, opened)
         else:
             keys = self._resolve(None, (monitor.symbol,), monitor.venues, 1)

@@ -9,7 +9,7 @@ from goquant_bot.domain.book import Integrity
 from goquant_bot.domain.events import MarketViewSignal
 from goquant_bot.domain.instruments import Venue
 from goquant_bot.domain.monitors import ArbMonitor, MarketViewMonitor
-from tests.bot.harness import BN, BTC, LISTINGS, OK, T0, Bot, text
+from tests.bot.harness import BN, BOB, BTC, LISTINGS, OK, T0, Bot, text
 
 GM = Venue.GEMINI
 
@@ -115,3 +115,21 @@ def test_a_monitor_that_could_never_use_its_venues_books_is_refused(tmp_path: Pa
         "⚠️ The books of gemini~ (snapshot) are below integrity=verified"
     )
     assert bot.say("/view_market BTC-USDT gemini binance integrity=verified") == []
+
+
+def test_changing_a_monitor_into_a_group_already_open_announces_nothing_again(
+    tmp_path: Path,
+) -> None:
+    bot = Bot(tmp_path)
+    bot.say("/monitor_arb BTC-USDT binance okx 0.3")
+    bot.say("/monitor_arb BTC-USDT binance okx 0.3 integrity=verified", BOB)
+    bot.quote(BN, 99.9, 100.0)
+    bot.quote(OK, 101.0, 101.1)
+    opened = bot.arb.evaluate(BTC, bot.now)
+    assert sorted(e.monitor_id for e in opened) == ["m00001", "m00002"]
+    bot.published.clear()
+    for change in ("integrity=verified", "size=5000", "integrity=snapshot"):
+        assert text(bot.say(f"/config_arb m00001 {change}")).startswith("✅ Changed:")
+        assert bot.published == []  # still open, never announced a second time
+        assert bot.arb.evaluate(BTC, bot.now) == []
+        assert [o.buy_venue for o in bot.arb.open_opportunities("m00001")] == [BN]
