@@ -193,7 +193,7 @@ class BitgetProtocol(VenueProtocol):
             return
         for item in data:
             ts = item.get("ts") if type(item) is dict else None
-            if type(ts) is not str or not ts.isdigit():
+            if type(ts) is not str or not ts.isdecimal():
                 self.bad_trade("bad_field", text)
                 continue
             self.add_trade(
@@ -293,7 +293,7 @@ def parse_orderbook(body: str) -> tuple[Levels, Levels, float | None]:
         raise VenueProtocolError(text)
     bids, asks = parse_levels(data.get("bids")), parse_levels(data.get("asks"))
     ts = data.get("ts")
-    venue_ts = int(ts) / 1000 if type(ts) is str and ts.isdigit() else None
+    venue_ts = int(ts) / 1000 if type(ts) is str and ts.isdecimal() else None
     return bids, asks, venue_ts
 
 

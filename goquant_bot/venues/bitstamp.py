@@ -175,7 +175,7 @@ class BitstampProtocol(SnapshotSyncProtocol[SyncFeed, Snapshot]):
             self.bad_trade("bad_shape", text)
             return
         stamp, kind = data.get("microtimestamp"), data.get("type")
-        if type(stamp) is not str or not stamp.isdigit() or kind not in (0, 1):
+        if type(stamp) is not str or not stamp.isdecimal() or kind not in (0, 1):
             self.bad_trade("bad_field", text)
             return
         symbol = self.trade_symbol(channel[len(TRADE_PREFIX) :])

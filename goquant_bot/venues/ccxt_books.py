@@ -14,15 +14,15 @@ A problem of one book never touches another's.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from goquant_bot.domain.book import BookState, Integrity, OrderBook
-from goquant_bot.domain.instruments import InstrumentKey, Symbol, Venue
-from goquant_bot.domain.trades import TakerSide, Trade
+from goquant_bot.domain.instruments import Symbol, Venue
 from goquant_bot.logging import get_logger
-from goquant_bot.venues.base import VenueProtocol
+from goquant_bot.venues.base import VenueProtocol, taker_side
 
 log = get_logger(__name__)
 
@@ -59,6 +59,9 @@ class CcxtBooks(VenueProtocol):
         super().__init__(*args, **kwargs)
         self._watch: dict[Symbol, _Watch] = {}
         self._rebuild: set[Symbol] = set()
+        # Streams restarting: their new client is not watching yet (waiting out its back-off,
+        # or being made), so they are not judged silent until it is.
+        self._starting: set[Symbol] = set()
         self.connected = True  # ccxt owns the connections; subscriptions always "send"
 
     @classmethod
@@ -89,6 +92,7 @@ class CcxtBooks(VenueProtocol):
     def _forget(self, symbol: Symbol) -> None:
         self._watch.pop(symbol, None)
         self._rebuild.discard(symbol)
+        self._starting.discard(symbol)
 
     def _restart_book(self, book: OrderBook, now: float) -> None:
         self._rebuild.add(book.key.symbol)
@@ -169,7 +173,7 @@ class CcxtBooks(VenueProtocol):
         """Books silent for ``silence_s`` turn STALE and their streams are rebuilt."""
         for symbol, watch in self._watch.items():
             book = self.books.get(symbol)
-            if book is None or symbol in self._rebuild:
+            if book is None or symbol in self._rebuild or symbol in self._starting:
                 continue
             last = book.recv_ts if book.recv_ts is not None else watch.since
             if now - max(last, watch.since) > self.guard.silence_s:
@@ -242,9 +246,15 @@ class CcxtBooks(VenueProtocol):
     def rebuild_pending(self, symbol: Symbol) -> bool:
         return symbol in self._rebuild
 
-    def rebuilt(self, symbol: Symbol, now: float) -> None:
-        """The symbol's stream was restarted: its guards start afresh."""
+    def rebuilding(self, symbol: Symbol) -> None:
+        """The symbol's stream is being restarted: not silent until its new client watches."""
         self._rebuild.discard(symbol)
+        self._starting.add(symbol)
+
+    def rebuilt(self, symbol: Symbol, now: float) -> None:
+        """The symbol's new client watches: its guards start afresh."""
+        self._rebuild.discard(symbol)
+        self._starting.discard(symbol)
         if symbol in self.books:
             self._watch[symbol] = _Watch(since=now, checked_at=now)
 
@@ -255,33 +265,41 @@ class CcxtBooks(VenueProtocol):
         if symbol not in self.trade_symbols:
             self.stats.skipped["trades_unwanted"] += 1
             return
-        key = InstrumentKey(self.venue, symbol)
         for raw in trades:
-            try:
-                side = TakerSide(raw["side"])
-                price, size = float(raw["price"]), float(raw["amount"])
-            except (KeyError, TypeError, ValueError):
-                self.stats.errors["bad_trade"] += 1
+            if not isinstance(raw, Mapping):
+                self.bad_trade("bad_trade", repr(raw))
                 continue
             stamp = raw.get("timestamp")
-            self._trades.append(
-                Trade(
-                    key=key,
-                    price=price,
-                    size=size,
-                    side=side,
-                    venue_ts=stamp / 1000.0 if isinstance(stamp, int | float) else None,
-                    recv_ts=now,
-                    trade_id=str(raw.get("id") or ""),
-                )
+            self.add_trade(  # the checks every venue's trades go through
+                symbol,
+                raw.get("price"),
+                raw.get("amount"),
+                taker_side(raw.get("side")),
+                stamp / 1000.0 if isinstance(stamp, int | float) else None,
+                now,
+                repr(raw),
+                raw.get("id") or "",
             )
 
 
 def _levels(raw: object) -> list[tuple[float, float]]:
+    """A ccxt book side as (price, size) levels; an unreadable or non-positive one raises
+    TypeError or ValueError (never applied: the book is rebuilt)."""
     if not isinstance(raw, list | tuple):
         msg = "a book side is not a list"
         raise TypeError(msg)
-    return [(float(level[0]), float(level[1])) for level in raw]
+    levels = []
+    for level in raw:
+        try:
+            price, size = float(level[0]), float(level[1])
+        except (KeyError, IndexError, TypeError) as exc:
+            msg = f"unreadable level {level!r:.80}"
+            raise TypeError(msg) from exc
+        if not (0.0 < price < math.inf and 0.0 < size < math.inf):
+            msg = f"not a positive finite level {level!r:.80}"
+            raise ValueError(msg)
+        levels.append((price, size))
+    return levels
 
 
 def _best(raw: object) -> float | None:

@@ -222,6 +222,8 @@ class CcxtFeed(VenueFeed):
                 exchange = await self.make_exchange()
                 exchange.set_markets_from_exchange(shared)
                 stream.exchange = exchange
+                if read == self._read_books:  # silence counts from now, not from the back-off
+                    self.state.rebuilt(symbol, self.clock())
                 await read(symbol, stream)
                 return
             except asyncio.CancelledError:
@@ -314,7 +316,7 @@ class CcxtFeed(VenueFeed):
         self.rebuilds += 1
         stream.restarts += 1
         log.info("ccxt_book_rebuild", venue=self.venue.value, symbol=str(symbol))
-        self.state.rebuilt(symbol, now)
+        self.state.rebuilding(symbol)
         self._start(symbol, self._books, self._read_books)
 
     async def _crosscheck(self, symbol: Symbol) -> None:

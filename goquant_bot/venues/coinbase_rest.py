@@ -48,7 +48,7 @@ def parse_iso_time(text: str) -> float:
     if text[19] != ".":
         return float(whole)
     end = 20
-    while end < len(text) and text[end].isdigit():
+    while end < len(text) and text[end].isdecimal():
         end += 1
     digits = text[20:end]
     return whole + (int(digits) / 10 ** len(digits) if digits else 0.0)

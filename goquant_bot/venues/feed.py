@@ -165,7 +165,10 @@ class VenueFeed:
 
     @property
     def connected(self) -> bool:
-        return any(c.connected for c in self.connections)
+        """Whether the books' stream is up: a connection of trades apart (HTX's) does not
+        count while the feed has book connections."""
+        books = [c for c in self.connections if not c.proto.for_trades]
+        return any(c.connected for c in books or self.connections)
 
     def frames(self) -> int:
         """Messages read so far, over every connection."""

@@ -303,7 +303,7 @@ class KrakenProtocol(VenueProtocol):
             self.stats.skipped["unsubscribed"] += 1
             return
         depth = channel.partition("-")[2]
-        if depth.isdigit():
+        if depth.isdecimal():
             state.depth, state.depth_known = int(depth), True
         self._apply(state, *parsed, text, now)
 

@@ -77,7 +77,7 @@ def parse_snapshot(body: str) -> Snapshot:
     "bids":[["6500.12","0.45054140"]],"asks":[["6500.16","0.57753524"]]}}``"""
     data = _data(body, "order book")
     sequence = data["sequence"]
-    if type(sequence) is str and sequence.isdigit():
+    if type(sequence) is str and sequence.isdecimal():
         sequence = int(sequence)
     if type(sequence) is not int:
         msg = "KuCoin order book: sequence is not a number"

@@ -122,7 +122,7 @@ class OkxProtocol(VenueProtocol):
             return
         for item in data:
             ts = item.get("ts") if type(item) is dict else None
-            if type(ts) is not str or not ts.isdigit():
+            if type(ts) is not str or not ts.isdecimal():
                 self.bad_trade("bad_field", text)
                 continue
             side = taker_side(item.get("side"))

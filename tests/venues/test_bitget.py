@@ -313,3 +313,13 @@ def test_updates_never_apply_to_a_polled_book() -> None:
     proto.on_frame(bg.books_frame("update", "BTCUSDT", [("100.2", "4")], [], book=after), T0 + 62)
     assert proto.stats.skipped["update_before_snapshot"] == 1
     assert (book.state, levels(proto)) == (BookState.POLLED, ([(99.0, 1.0)], [(102.0, 1.0)]))
+
+
+def test_a_poll_stamped_with_digits_int_cannot_read_has_no_venue_time() -> None:
+    proto = make()
+    request = proto.poll_request(BTC)
+    assert request is not None
+    body = bg.orderbook_body(BIDS, ASKS).replace(f'"ts":"{bg.TS}"', '"ts":"²"')
+    proto.on_rest(request, 200, body, T0 + 5)  # "²".isdigit() is true, int("²") raises
+    book = proto.books[BTC]
+    assert (book.state, book.venue_ts) == (BookState.POLLED, None)

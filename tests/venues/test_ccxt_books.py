@@ -160,6 +160,11 @@ def test_trades_are_read_while_wanted_and_bad_ones_counted() -> None:
     raw = [
         {"id": "7", "price": 100.5, "amount": 0.25, "side": "buy", "timestamp": 1_000_000_000},
         {"id": "8", "price": "x", "amount": 1, "side": "sell", "timestamp": None},
+        {"id": "9", "price": float("nan"), "amount": 1.0, "side": "buy"},
+        {"id": "10", "price": 0.0, "amount": -5.0, "side": "sell"},
+        {"id": "11", "price": float("inf"), "amount": 1.0, "side": "buy"},
+        {"id": "12", "price": 100.0, "amount": 1.0, "side": "sideways"},
+        "not a trade",
     ]
     proto.on_trades(BTC, raw, T0)
     assert proto.stats.skipped["trades_unwanted"] == 1
@@ -173,7 +178,7 @@ def test_trades_are_read_while_wanted_and_bad_ones_counted() -> None:
         "7",
     )
     assert trade.venue_ts == 1_000_000.0
-    assert proto.stats.errors["bad_trade"] == 1
+    assert proto.stats.errors["bad_trade"] == 6  # never published, as on every venue
 
 
 def test_markets_become_spot_instruments_with_their_steps() -> None:
@@ -206,3 +211,20 @@ def test_the_rest_budget_spreads_requests_over_the_minute() -> None:
     now[0] = 600.0  # a long quiet spell earns no burst
     assert budget.take()
     assert not budget.take()
+
+
+def test_levels_that_are_not_positive_finite_pairs_rebuild_the_book_and_never_crash() -> None:
+    proto = books(BTC)
+    assert proto.on_book(BTC, ccxt_book(100.0, 101.0), T0)
+    for side in ([[float("nan"), 1.0]], [{"price": 100.0}], [[100.0]], [[-1.0, 1.0]]):
+        proto.rebuilt(BTC, T0)
+        assert not proto.on_book(BTC, {"bids": side, "asks": [[101.0, 1.0]], "timestamp": None}, T0)
+        assert proto.books[BTC].state is BookState.SYNCING
+        assert proto.take_rebuilds() == {BTC}
+    assert proto.stats.errors["bad_book"] == 4
+    proto.rebuilt(BTC, T0)
+    assert proto.on_book(BTC, ccxt_book(100.0, 101.0), T0)
+    # An unreadable REST answer proves nothing: counted, the book stays.
+    assert proto.on_crosscheck(BTC, {"bids": [{"price": 1}], "asks": []}, T0)
+    assert proto.stats.errors["crosscheck_unreadable"] == 1
+    assert proto.books[BTC].state is BookState.LIVE

@@ -26,6 +26,7 @@ from tests.helpers import wait_until
 BTC = Symbol("BTC", "KRW")
 ETH = Symbol("ETH", "KRW")
 QUICK = GuardConfig(max_lag_s=0.5, silence_s=0.5, crosscheck_interval_s=3600.0)
+FAST = Backoff(initial_s=0.01, max_s=0.05, jitter=0.0)
 
 
 @dataclass
@@ -51,7 +52,11 @@ async def _plain_http(
 
 
 @asynccontextmanager
-async def running(tmp_path: object, guard: GuardConfig = QUICK) -> AsyncIterator[Run]:
+async def running(
+    tmp_path: object,
+    guard: GuardConfig = QUICK,
+    reconnect: Backoff = FAST,
+) -> AsyncIterator[Run]:
     books = {
         "KRW-BTC": FakeUpbitBook(100_000.0, 100_100.0),
         "KRW-ETH": FakeUpbitBook(5000.0, 5005.0),
@@ -61,7 +66,7 @@ async def running(tmp_path: object, guard: GuardConfig = QUICK) -> AsyncIterator
         config = FeedConfig(
             ws_base=upbit.ws_url,
             rest_base=upbit.url,
-            reconnect=Backoff(initial_s=0.01, max_s=0.05, jitter=0.0),
+            reconnect=reconnect,
             rest_timeout_s=2.0,
         )
         feed = CcxtFeed(
@@ -119,6 +124,17 @@ async def test_a_silent_book_is_marked_stale_and_its_stream_rebuilt(tmp_path: ob
         await wait_until(lambda: run.upbit.streams["KRW-BTC"] >= 2, 5.0)
         assert run.state(ETH) is BookState.LIVE
         assert run.upbit.streams["KRW-ETH"] == 1
+        run.upbit.books["KRW-BTC"].silent = False
+        await wait_until(lambda: run.state(BTC) is BookState.LIVE, 5.0)
+
+
+async def test_a_book_silent_longer_than_its_back_off_still_comes_back(tmp_path: object) -> None:
+    # Rebuild back-offs grow past the silence limit: the limit counts from when the new client
+    # watches, not from when its back-off began, or the rebuilds would cancel each other.
+    slow = Backoff(initial_s=0.3, max_s=1.0, jitter=0.0)
+    async with running(tmp_path, reconnect=slow) as run:
+        run.upbit.books["KRW-BTC"].silent = True
+        await wait_until(lambda: run.feed.rebuilds >= 3, 10.0)
         run.upbit.books["KRW-BTC"].silent = False
         await wait_until(lambda: run.state(BTC) is BookState.LIVE, 5.0)
 

@@ -9,7 +9,10 @@ import json
 from goquant_bot.domain.book import BookState
 from goquant_bot.domain.instruments import Symbol
 from goquant_bot.domain.trades import Trade
+from goquant_bot.venues.base import SymbolMap
+from goquant_bot.venues.feed import FeedConfig, VenueFeed
 from goquant_bot.venues.htx import HtxProtocol
+from goquant_bot.venues.net import AiohttpGet, websocket_connect
 from tests.fakes import htx_frames as hx
 from tests.fakes.feed_harness import LIVE, SYNCING, book_of, levels, run_feed
 from tests.fakes.rest_server import RestServer
@@ -143,3 +146,23 @@ async def test_trades_go_on_a_connection_of_their_own_to_the_general_endpoint() 
         feed.remove_trades([BTC])  # the trades connection closes, the book's stays
         await wait_until(lambda: len(feed.connections) == 1)
         assert book_of(feed, BTC).state is LIVE
+
+
+def test_the_feed_is_connected_only_while_its_book_connection_is() -> None:
+    feed = VenueFeed(
+        HtxProtocol,
+        SymbolMap(NAMES.items()),
+        FeedConfig(),
+        connector=websocket_connect,
+        http=AiohttpGet(),
+        on_change=lambda venue, symbols: None,
+    )
+    feed.add_trades([BTC])  # trades alone: their connection is the feed's
+    (trades,) = feed.connections
+    trades.connected = True
+    assert feed.connected
+    feed.add([BTC])
+    books = next(c for c in feed.connections if not c.proto.for_trades)
+    assert not feed.connected  # HTX's /ws up, its /feed down: the books' stream is down
+    books.connected = True
+    assert feed.connected
