@@ -50,7 +50,9 @@ def create_view(ctx: Deps, caller: Caller, req: ViewRequest, *, edit: bool = Fal
         )
         raise InputError(msg, f"/config_market {same.id} crossed=2")
     lifecycle.check_limits(ctx, caller.user_id, MonitorKind.VIEW)
-    lifecycle.check_tier(ctx, req.venues, req.min_integrity, 1, VIEW_EXAMPLE)
+    lifecycle.check_tier(
+        ctx, _counted(ctx, req.symbol, req.venues), req.min_integrity, 1, VIEW_EXAMPLE
+    )
     monitor = lifecycle.view_monitor(
         caller, req, ctx.new_monitor_id(), ctx.config.view_alert_cooldown_s
     )
@@ -140,7 +142,8 @@ def config_market(ctx: Deps, caller: Caller, args: list[str]) -> list[Reply]:
         tier = changes["min_integrity"] = parse_integrity(
             opts["integrity"], f"/config_market {record.id} integrity=verified"
         )
-        lifecycle.check_tier(ctx, monitor.venues, tier, 1, CONFIG_VIEW_EXAMPLE)
+        venues = _counted(ctx, monitor.symbol, monitor.venues)
+        lifecycle.check_tier(ctx, venues, tier, 1, CONFIG_VIEW_EXAMPLE)
     if "crossed" in opts or "crossed_for" in opts:
         bps, seconds = parse_crossed(opts, monitor.crossed_min_bps, monitor.crossed_min_s)
         changes["crossed_min_bps"], changes["crossed_min_s"] = bps, seconds
@@ -238,3 +241,11 @@ def popular_buttons(ctx: Deps, prefix: str) -> Keyboard:
             known.append(str(symbol))
     buttons = [Button(s, f"{prefix}:{s}") for s in known]
     return tuple(tuple(buttons[i : i + 3]) for i in range(0, len(buttons), 3))
+
+
+def _counted(ctx: Deps, symbol: Symbol, venues: tuple[Venue, ...]) -> tuple[Venue, ...]:
+    """The venues a view may count: its own, or (all venues) the enabled ones listing it."""
+    if venues:
+        return venues
+    listed = ctx.directory.venues_listing(symbol)
+    return tuple(v for v in ctx.config.venues if v in listed)

@@ -35,8 +35,8 @@ _CLOSE_REASONS = {
     "quote_mismatch": "the quote assets differ",
     "no_conversion": "no live book converts between the two quote currencies",
     "unverified": "a book is no longer one whose content is checked",
-    "below_tier": "a book fell below the monitor's required integrity (e.g. polled after a "
-    "disconnect)",
+    "below_tier": "a book is below the monitor's required integrity tier (a snapshot venue, or "
+    "a book kept from REST polls while its stream is down)",
 }
 
 VenueDecimals = Callable[[Venue, Symbol], "int | None"]

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from goquant_bot.domain.book import DEFAULT_MIN_INTEGRITY, Integrity
 from goquant_bot.domain.monitors import ArbMonitor, MarketViewMonitor
 
 Monitor = ArbMonitor | MarketViewMonitor
@@ -81,7 +82,7 @@ def monitor_to_dict(monitor: Monitor) -> dict[str, Any]:
             "allow_polled": monitor.allow_polled,
             "policy": monitor.policy.value,
             "quotes": "~".join(monitor.quotes) or "none",
-            "integrity": monitor.min_integrity.value,
+            **_integrity(monitor.min_integrity),
         }
     return {
         "id": monitor.id,
@@ -97,5 +98,11 @@ def monitor_to_dict(monitor: Monitor) -> dict[str, Any]:
         "crossed_min_bps": monitor.crossed_min_bps,
         "crossed_min_s": monitor.crossed_min_s,
         "alert_cooldown_s": monitor.alert_cooldown_s,
-        "integrity": monitor.min_integrity.value,
+        **_integrity(monitor.min_integrity),
     }
+
+
+def _integrity(tier: Integrity) -> dict[str, str]:
+    """The tier requirement, written only when it is not the default: a state file of
+    monitors that keep the default stays readable by the release before the option."""
+    return {} if tier is DEFAULT_MIN_INTEGRITY else {"integrity": tier.value}

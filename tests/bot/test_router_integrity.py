@@ -7,7 +7,7 @@ from pathlib import Path
 from goquant_bot.bot.render_events import render_event
 from goquant_bot.domain.book import Integrity
 from goquant_bot.domain.events import MarketViewSignal
-from goquant_bot.domain.instruments import Venue
+from goquant_bot.domain.instruments import Symbol, Venue
 from goquant_bot.domain.monitors import ArbMonitor, MarketViewMonitor
 from tests.bot.harness import BN, BOB, BTC, LISTINGS, OK, T0, Bot, text
 
@@ -133,3 +133,13 @@ def test_changing_a_monitor_into_a_group_already_open_announces_nothing_again(
         assert bot.published == []  # still open, never announced a second time
         assert bot.arb.evaluate(BTC, bot.now) == []
         assert [o.buy_venue for o in bot.arb.open_opportunities("m00001")] == [BN]
+
+
+def test_a_view_over_all_venues_that_could_count_none_is_refused(tmp_path: Path) -> None:
+    bot = Bot(tmp_path, listings={BN: [Symbol("ETH", "USDT")], GM: [BTC]})  # BTC: Gemini only
+    out = text(bot.say("/view_market BTC-USDT integrity=verified"))
+    assert out.startswith("⚠️ The books of gemini~ (snapshot) are below integrity=verified")
+    assert bot.registry.monitors == {}
+    assert bot.say("/view_market BTC-USDT") == []  # snapshot books count by default
+    out = text(bot.say("/config_market m00001 integrity=verified"))
+    assert out.startswith("⚠️ The books of gemini~ (snapshot) are below integrity=verified")
