@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -17,7 +17,7 @@ from pydantic import (
 )
 
 from goquant_bot.config_sources import ENV_NESTED, ENV_PREFIX
-from goquant_bot.domain.ccxt_venues import CCXT_IDS, ccxt_unavailable
+from goquant_bot.domain.ccxt_venues import CCXT_IDS, CCXT_ONLY, ccxt_unavailable
 from goquant_bot.domain.instruments import Symbol, Venue
 
 _TOKEN_RE = re.compile(r"^\d{3,}:[A-Za-z0-9_-]{30,}$")
@@ -136,6 +136,9 @@ class VenueSettings(_Section):
         return value.rstrip("/")
 
 
+_CCXT_ONLY_NAMES = frozenset(v.value for v in CCXT_ONLY)
+
+
 class VenuesSettings(_Section):
     binance: VenueSettings = VenueSettings(
         taker_fee_pct=0.10, rest_weight_per_minute=3000, max_connection_age_s=23.5 * 3600
@@ -183,16 +186,42 @@ class VenuesSettings(_Section):
     phemex: VenueSettings = VenueSettings(enabled=False, taker_fee_pct=0.10, source="ccxt")
     whitebit: VenueSettings = VenueSettings(enabled=False, taker_fee_pct=0.10, source="ccxt")
 
+    @model_validator(mode="before")
+    @classmethod
+    def _ccxt_only_default(cls, data: Any) -> Any:
+        """A venue read only through ccxt is read through ccxt unless its settings name
+        another source (which the check below refuses): a section that sets only
+        ``enabled`` must not fall back to the field's "native"."""
+        if not isinstance(data, dict):
+            return data
+        return {
+            name: {**value, "source": "ccxt"}
+            if isinstance(value, dict) and "source" not in value and name in _CCXT_ONLY_NAMES
+            else value
+            for name, value in data.items()
+        }
+
     @model_validator(mode="after")
     def _ccxt_readable(self) -> VenuesSettings:
         for name in type(self).model_fields:
             venue_settings: VenueSettings = getattr(self, name)
             why = ccxt_unavailable(Venue(name))
+            env = f"{ENV_PREFIX}VENUES{ENV_NESTED}{name.upper()}{ENV_NESTED}SOURCE"
             if venue_settings.source == "ccxt" and why is not None:
-                env = f"{ENV_PREFIX}VENUES{ENV_NESTED}{name.upper()}{ENV_NESTED}SOURCE"
                 msg = (
                     f"venues.{name}.source (env {env}) = 'ccxt': {why}; ccxt reads "
                     f"{', '.join(v.value for v in CCXT_IDS)} (use 'gomarket' or 'native')"
+                )
+                raise ValueError(msg)
+            if (
+                venue_settings.enabled
+                and venue_settings.source != "ccxt"
+                and Venue(name) in CCXT_ONLY
+            ):
+                msg = (
+                    f"venues.{name}.source (env {env}) = {venue_settings.source!r}: {name} is "
+                    "read only through ccxt (no native feed, GoMarket does not serve it); "
+                    "use 'ccxt'"
                 )
                 raise ValueError(msg)
         return self

@@ -9,6 +9,7 @@ from collections.abc import Callable, Collection, Coroutine, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
+from goquant_bot.domain.ccxt_venues import CCXT_ONLY
 from goquant_bot.domain.instruments import Symbol, Venue
 from goquant_bot.logging import get_logger
 from goquant_bot.marketdata.directory import SymbolDirectory
@@ -75,13 +76,16 @@ def record_sources(
     settings: Settings, venues: Collection[Venue]
 ) -> tuple[dict[Venue, Source], dict[Venue, str]]:
     """How each of ``venues`` is read for a recording, enabled or not (its ``source``; a
-    venue with no native feed through GoMarket), and why the others cannot be read."""
+    venue with no native feed through GoMarket), and why the others cannot be read (GoMarket
+    off, or read through ccxt)."""
     chosen: dict[Venue, Source] = {}
     refused: dict[Venue, str] = {}
     gomarket_on = settings.gomarket.enabled
     for venue in venues:
         wanted = getattr(settings.venues, venue.value).source
-        if venue not in VENUES or wanted == "gomarket":
+        if wanted == "ccxt" or venue in CCXT_ONLY:
+            refused[venue] = "it is read through ccxt, whose own traffic cannot be recorded"
+        elif venue not in VENUES or wanted == "gomarket":
             if gomarket_on:
                 chosen[venue] = "gomarket"
             elif venue not in VENUES:

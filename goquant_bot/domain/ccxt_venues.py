@@ -19,6 +19,9 @@ CCXT_IDS: Mapping[Venue, str] = MappingProxyType(
     }
 )
 
+# Venues read only through ccxt: no native protocol here, and GoMarket does not serve them.
+CCXT_ONLY = frozenset({Venue.UPBIT, Venue.LBANK, Venue.PHEMEX, Venue.WHITEBIT})
+
 # Venues a user may try to read through ccxt, and why that cannot work.
 CCXT_MISSING: Mapping[Venue, str] = MappingProxyType(
     {

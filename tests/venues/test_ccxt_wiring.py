@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from goquant_bot.app.market import build_market_data, venue_sources
+from goquant_bot.app.market import build_market_data, record_sources, venue_sources
 from goquant_bot.bot.render_tables import cbbo_text, venue_health_lines
 from goquant_bot.cli import main
 from goquant_bot.domain.book import BookState, Integrity
@@ -69,6 +69,42 @@ def test_a_venue_ccxt_cannot_read_is_refused_with_the_reason(
     assert f"venues.{venue}.source (env GOQUANT_VENUES__{venue.upper()}__SOURCE)" in message
     assert reason in message
     assert "ccxt reads coinbase_intl, hyperliquid, upbit" in message
+
+
+@pytest.mark.parametrize(("venue", "source"), [("upbit", "gomarket"), ("lbank", "native")])
+def test_a_venue_read_only_through_ccxt_refuses_another_source(
+    tmp_path: Path, venue: str, source: str
+) -> None:
+    path = tmp_path / "user.toml"
+    path.write_text(
+        f'[gomarket]\nenabled = true\n[venues.{venue}]\nenabled = true\nsource = "{source}"\n',
+        encoding="utf-8",
+    )
+    with pytest.raises(ConfigError) as info:
+        load_settings(path, env_file=None)
+    assert (
+        f"venues.{venue}.source (env GOQUANT_VENUES__{venue.upper()}__SOURCE) = '{source}': "
+        f"{venue} is read only through ccxt (no native feed, GoMarket does not serve it); "
+        "use 'ccxt'"
+    ) in str(info.value)
+
+
+def test_recording_a_venue_read_through_ccxt_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "user.toml"
+    path.write_text(
+        "[gomarket]\nenabled = true\n[venues.upbit]\nenabled = true\n"
+        '[venues.hyperliquid]\nsource = "ccxt"\n',
+        encoding="utf-8",
+    )
+    settings = load_settings(path, env_file=None)
+    wanted = [Venue.UPBIT, Venue.HYPERLIQUID, Venue.BITMEX, Venue.LBANK]  # LBank: disabled
+    assert record_sources(settings, wanted) == (
+        {Venue.BITMEX: "gomarket"},
+        dict.fromkeys(
+            (Venue.UPBIT, Venue.HYPERLIQUID, Venue.LBANK),
+            "it is read through ccxt, whose own traffic cannot be recorded",
+        ),
+    )
 
 
 def test_an_unknown_source_names_the_ones_allowed(tmp_path: Path) -> None:
@@ -164,3 +200,9 @@ def test_every_venue_mapped_to_ccxt_streams_spot_books_in_the_pinned_ccxt() -> N
         has = getattr(ccxt.pro, exchange_id)().describe()["has"]
         wanted = [has.get(k) for k in ("spot", "watchOrderBook", "fetchOrderBook")]
         assert wanted == [True] * 3, venue
+
+
+def test_a_ccxt_only_venue_given_without_a_source_is_read_through_ccxt() -> None:
+    settings = Settings(_env_file=None, venues={"upbit": {"enabled": True, "taker_fee_pct": 0.25}})  # type: ignore[arg-type]
+    assert settings.venues.upbit.source == "ccxt"
+    assert venue_sources(settings)[Venue.UPBIT] == "ccxt"
