@@ -70,8 +70,8 @@ class BookSide:
     def set(self, price: float, size: float) -> None:
         """Replace one level; size 0 deletes it; ValueError for a price or size that is not
         a finite number, or a negative size (NaN would break the sorted order)."""
-        if not (-_INF < price < _INF and 0.0 <= size < _INF):
-            msg = f"level {price!r} x {size!r} is not a finite price and size"
+        if not (0.0 < price < _INF and 0.0 <= size < _INF):
+            msg = f"level {price!r} x {size!r} is not a positive finite price and a finite size"
             raise ValueError(msg)
         levels = self._levels
         if size == 0.0:
@@ -91,8 +91,8 @@ class BookSide:
         for level in levels:
             price = float(level[0])
             size = float(level[1])
-            if not (-_INF < price < _INF and 0.0 <= size < _INF):
-                msg = f"level {level[0]!r} x {level[1]!r} is not a finite price and size"
+            if not (0.0 < price < _INF and 0.0 <= size < _INF):
+                msg = f"level {level[0]!r} x {level[1]!r} is not a positive finite price and a finite size"
                 raise ValueError(msg)
             if size == 0.0:
                 if book.pop(price, None) is not None:
@@ -107,8 +107,8 @@ class BookSide:
         """Replace the whole side (a snapshot); zero sizes are dropped; ValueError for a
         level that is not a finite price and size (the side is left unchanged)."""
         kept = {p: s for p, s in levels if s != 0.0}
-        if not all(-_INF < p < _INF and 0.0 < s < _INF for p, s in kept.items()):
-            msg = "a snapshot level is not a finite price and size"
+        if not all(0.0 < p < _INF and 0.0 < s < _INF for p, s in kept.items()):
+            msg = "a snapshot level is not a positive finite price and size"
             raise ValueError(msg)
         self._levels = kept
         self._prices = sorted(self._levels)

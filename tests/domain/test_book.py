@@ -104,9 +104,18 @@ def test_bad_symbols_are_refused_with_a_reason(bad: str, reason: str) -> None:
 
 @pytest.mark.parametrize(
     ("price", "size"),
-    [("nan", "1"), ("inf", "1"), ("-inf", "1"), ("100", "NaN"), ("100", "-inf"), ("100", "-2")],
+    [
+        ("nan", "1"),
+        ("inf", "1"),
+        ("-inf", "1"),
+        ("100", "NaN"),
+        ("100", "-inf"),
+        ("100", "-2"),
+        ("0", "1"),  # a price at or below 0 is no level either
+        ("-5", "1"),
+    ],
 )
-def test_non_finite_or_negative_levels_are_refused(price: str, size: str) -> None:
+def test_non_finite_negative_or_zero_priced_levels_are_refused(price: str, size: str) -> None:
     side = BookSide(descending=True)
     side.apply_text([["99", "1"]])
     with pytest.raises(ValueError, match="finite"):

@@ -331,7 +331,7 @@ def test_the_checksum_matches_a_brute_force_rendering(
     true book is accepted, and the protocol's book equals the true one."""
     scale = Decimal(10) ** -price_dp
     qscale = Decimal(10) ** -qty_dp
-    top = max(p for p, _ in bid_units)
+    top = 1000 + max(p for p, _ in bid_units)  # every bid price stays above 0
     # Bids at or below ``top``, asks strictly above it: never crossed.
     bids = {top - p % 1000: s for p, s in bid_units}
     asks = {top + 1 + p % 1000: s for p, s in ask_units}
