@@ -57,8 +57,10 @@ def venue_sources(settings: Settings) -> dict[Venue, Source]:
 
 
 def read_venues(settings: Settings) -> tuple[Venue, ...]:
-    """The venues whose books are read (natively or through GoMarket), in enum order."""
-    return tuple(venue_sources(settings))
+    """The venues whose books are read (natively, through GoMarket or ccxt), in enum order;
+    the demo reads no venue through ccxt (the simulator speaks the venues' own protocols)."""
+    sources = venue_sources(settings)
+    return tuple(v for v, s in sources.items() if not (settings.app.demo and s == "ccxt"))
 
 
 def _tell_unread(settings: Settings, sources: Mapping[Venue, Source]) -> None:

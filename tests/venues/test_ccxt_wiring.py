@@ -10,7 +10,12 @@ from typing import Any
 
 import pytest
 
-from goquant_bot.app.market import build_market_data, record_sources, venue_sources
+from goquant_bot.app.market import (
+    build_market_data,
+    read_venues,
+    record_sources,
+    venue_sources,
+)
 from goquant_bot.bot.render_tables import cbbo_text, venue_health_lines
 from goquant_bot.cli import main
 from goquant_bot.domain.book import BookState, Integrity
@@ -174,6 +179,10 @@ def test_the_demo_leaves_ccxt_venues_out(tmp_path: Path) -> None:
 
     service, _ = build_market_data(settings, websocket_connect, no_http, demo=True)
     assert set(service.hub.feeds) == {Venue.BINANCE}  # the simulator speaks no ccxt
+    # Nor do the commands offer it: a monitor on it would never see a book.
+    assert read_venues(settings) == (Venue.BINANCE, Venue.UPBIT)
+    demo = settings.model_copy(update={"app": settings.app.model_copy(update={"demo": True})})
+    assert read_venues(demo) == (Venue.BINANCE,)
 
 
 async def test_only_ccxt_addresses_are_answered_by_ccxt() -> None:
