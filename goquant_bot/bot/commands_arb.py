@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 
 from goquant_bot.bot import lifecycle, ondemand
 from goquant_bot.bot.availability import left_out, require_listings
@@ -63,6 +64,7 @@ def monitor_arb(ctx: Deps, caller: Caller, args: list[str]) -> list[Reply]:
 def create_arb(ctx: Deps, caller: Caller, req: ArbRequest, *, edit: bool = False) -> list[Reply]:
     lifecycle.check_limits(ctx, caller.user_id, MonitorKind.ARB)
     tier_note = lifecycle.check_tier(ctx, req.venues, req.min_integrity, 2, INTEGRITY_EXAMPLE)
+    _check_conversion_tier(ctx, req.symbols, req.quotes, req.venues, req.min_integrity)
     monitor = lifecycle.arb_monitor(ctx, caller, req, ctx.new_monitor_id())
     record = lifecycle.start(ctx, monitor, caller.user_id, lifecycle.arb_follows(req))
     tier = ctx.arbitrage.tier_for(req.notional)
@@ -170,6 +172,7 @@ def config_arb(ctx: Deps, caller: Caller, args: list[str]) -> list[Reply]:
             msg = "polled= is 'on' or 'off'."
             raise InputError(msg, "/config_arb ab12cd polled=on")
         changes["allow_polled"] = polled == "on"
+    quotes_now = monitor.quotes
     if "quotes" in opts:
         quotes = (
             ()
@@ -178,7 +181,7 @@ def config_arb(ctx: Deps, caller: Caller, args: list[str]) -> list[Reply]:
         )
         if quotes:
             check_conversions(ctx.directory, monitor.symbols, quotes, monitor.venues)
-        changes["quotes"] = quotes
+        changes["quotes"] = quotes_now = quotes
     tier, tier_note = monitor.min_integrity, ""
     if "integrity" in opts:
         tier = changes["min_integrity"] = parse_integrity(
@@ -191,6 +194,7 @@ def config_arb(ctx: Deps, caller: Caller, args: list[str]) -> list[Reply]:
     )
     if "integrity" in opts:
         tier_note = lifecycle.check_tier(ctx, monitor.venues, tier, 2, CONFIG_ARB_EXAMPLE)
+    _check_conversion_tier(ctx, monitor.symbols, quotes_now, monitor.venues, tier)
     try:
         changed = dataclasses.replace(monitor, **changes)  # type: ignore[arg-type]
     except ValueError:  # the domain's own check: nothing left to alert on
@@ -200,6 +204,29 @@ def config_arb(ctx: Deps, caller: Caller, args: list[str]) -> list[Reply]:
     updated = lifecycle.replace(ctx, record, changed, own=own)
     note = f"\n{esc(tier_note)}" if tier_note else ""
     return replies(f"✅ Changed:\n{line(ctx, updated)}{note}")
+
+
+def _check_conversion_tier(
+    ctx: Deps,
+    symbols: Sequence[Symbol],
+    quotes: Sequence[str],
+    venues: Sequence[Venue],
+    tier: Integrity,
+) -> None:
+    """Across quotes, a conversion book must be on an exchange whose books meet the
+    monitor's tier too: refused when only weaker ones list one (it could never convert)."""
+    weaker = {v for v, _ in lifecycle.below_tier(ctx, venues, tier)}
+    if not quotes or not weaker:
+        return
+    try:
+        check_conversions(ctx.directory, symbols, quotes, [v for v in venues if v not in weaker])
+    except InputError:
+        msg = (
+            f"Only exchanges below integrity={tier.value} list a conversion book between "
+            f"{'~'.join(quotes)}: this monitor could never convert. Accept a weaker tier "
+            "(integrity=snapshot, or unverified) or add an exchange that lists one."
+        )
+        raise InputError(msg, INTEGRITY_EXAMPLE) from None
 
 
 def threshold(ctx: Deps, caller: Caller, args: list[str]) -> list[Reply]:

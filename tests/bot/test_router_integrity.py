@@ -143,3 +143,19 @@ def test_a_view_over_all_venues_that_could_count_none_is_refused(tmp_path: Path)
     assert bot.say("/view_market BTC-USDT") == []  # snapshot books count by default
     out = text(bot.say("/config_market m00001 integrity=verified"))
     assert out.startswith("⚠️ The books of gemini~ (snapshot) are below integrity=verified")
+
+
+def test_across_quotes_a_conversion_book_must_meet_the_tier_too(tmp_path: Path) -> None:
+    btc_usd, usdt_usd = Symbol("BTC", "USD"), Symbol("USDT", "USD")
+    # Gemini (snapshot books) is the only exchange listing the conversion book USDT-USD.
+    bot = Bot(tmp_path, listings={**LISTINGS, OK: [BTC, btc_usd], GM: [btc_usd, usdt_usd]})
+    command = "/monitor_arb BTC-USD okx binance gemini 0.3 quotes=USD~USDT"
+    out = text(bot.say(f"{command} integrity=verified"))
+    assert out.startswith(
+        "⚠️ Only exchanges below integrity=verified list a conversion book between USD~USDT: "
+        "this monitor could never convert."
+    )
+    assert bot.registry.monitors == {}
+    assert text(bot.say(command)).startswith("✅ Arbitrage monitor <code>m00001</code> created")
+    out = text(bot.say("/config_arb m00001 integrity=verified"))
+    assert out.startswith("⚠️ Only exchanges below integrity=verified list a conversion book")
