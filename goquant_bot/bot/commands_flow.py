@@ -20,6 +20,7 @@ from goquant_bot.bot.parsing import (
 )
 from goquant_bot.bot.render import error_text, esc, fmt_money, fmt_pct, replies
 from goquant_bot.bot.types import Button, CallbackAnswer, Caller, Reply
+from goquant_bot.domain.book import Integrity
 from goquant_bot.domain.instruments import Symbol, Venue
 from goquant_bot.monitors.records import MonitorKind
 
@@ -96,6 +97,7 @@ def prompt(
                 "below or type e.g. <code>profit 5</code>."
             )
             rows.append(_profit_buttons(flow))
+        rows.append(_tier_buttons(flow))
         rows.append((back, cancel))
     return replies("\n".join(lines), tuple(rows), edit=edit)
 
@@ -131,6 +133,32 @@ def _profit_buttons(flow: Flow) -> tuple[Button, ...]:
     return tuple(buttons)
 
 
+# The tier buttons of the confirm step: label, and the tier it sets.
+TIER_CHOICES = (
+    ("✓ Verified books only", Integrity.VERIFIED),
+    ("Verified and snapshot books", Integrity.SNAPSHOT),
+    ("? Unverified too", Integrity.UNVERIFIED),
+)
+
+
+def _tier_buttons(flow: Flow) -> tuple[Button, ...]:
+    """The other tiers the monitor could require (the default accepts verified and snapshot)."""
+    return tuple(
+        Button(label, f"f:{flow.nonce}:c:i{tier.value}")
+        for label, tier in TIER_CHOICES
+        if tier.value != flow.integrity
+    )
+
+
+def _tier_words(flow: Flow) -> str:
+    """The summary's mention of a tier other than the default."""
+    if flow.integrity == Integrity.VERIFIED.value:
+        return " Verified books only."
+    if flow.integrity == Integrity.UNVERIFIED.value:
+        return " Unverified books too."
+    return ""
+
+
 def _summary(ctx: Deps, caller: Caller, flow: Flow) -> str:
     venues = esc(", ".join(flow.venues))
     if flow.kind is FlowKind.ARB:
@@ -144,10 +172,12 @@ def _summary(ctx: Deps, caller: Caller, flow: Flow) -> str:
             f"Check and confirm: <b>{esc(flow.symbol)}</b> on {venues}, alert at "
             f"≥ {fmt_pct(flow.threshold)} net{floor}, size "
             f"{fmt_money(notional_for(ctx, caller))} (change the size with /config size)."
+            + _tier_words(flow)
         )
     return (
         f"Check and confirm: live view of <b>{esc(flow.symbol)}</b> on {venues}. "
         + view_cadence(ctx, ctx.config.view_throttle_s)
+        + _tier_words(flow)
     )
 
 
@@ -237,6 +267,8 @@ def press(ctx: Deps, caller: Caller, parts: list[str]) -> PressResult:
             flow.set_threshold(_threshold(ctx, value, "0.3"), now)
         elif value == "!ok":
             return CallbackAnswer("Created"), _finish(ctx, caller, flow, edit=True)
+        elif value.startswith("i") and value[1:] in {t.value for _, t in TIER_CHOICES}:
+            flow.set_integrity(value[1:], now)
         elif value.startswith("p") and flow.kind is FlowKind.ARB:
             floor = float(value[1:])
             if floor not in (0.0, *PROFIT_CHOICES):
@@ -257,12 +289,22 @@ def _finish(ctx: Deps, caller: Caller, flow: Flow, *, edit: bool) -> list[Reply]
     if flow.kind is FlowKind.ARB:
         threshold = flow.threshold or ctx.config.default_threshold_pct
         req = ArbRequest(
-            symbol, venues, threshold, notional_for(ctx, caller), min_profit=flow.min_profit
+            symbol,
+            venues,
+            threshold,
+            notional_for(ctx, caller),
+            min_profit=flow.min_profit,
+            min_integrity=Integrity(flow.integrity),
         )
         out = create_arb(ctx, caller, req, edit=edit)
     else:
         everything = set(venues) == {Venue(v) for v in flow.listed}
-        view = ViewRequest(symbol, () if everything else venues, ctx.config.view_throttle_s)
+        view = ViewRequest(
+            symbol,
+            () if everything else venues,
+            ctx.config.view_throttle_s,
+            min_integrity=Integrity(flow.integrity),
+        )
         out = create_view(ctx, caller, view, edit=edit)
     ctx.store.flows.pop((caller.chat_id, caller.user_id), None)
     return out

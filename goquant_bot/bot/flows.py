@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from goquant_bot.domain.book import DEFAULT_MIN_INTEGRITY, Integrity
 from goquant_bot.domain.instruments import Symbol, Venue
 
 
@@ -49,6 +50,7 @@ class Flow:
     listed: list[str] = field(default_factory=list)  # the venues offered for the symbol
     threshold: float | None = None
     min_profit: float | None = None  # offered at the confirm step (arbitrage)
+    integrity: str = DEFAULT_MIN_INTEGRITY.value  # the tier, offered at the confirm step
     page: int = 0  # the page of exchanges shown at the venue step
 
     @property
@@ -134,6 +136,11 @@ class Flow:
         self.min_profit = value
         self.updated = now
 
+    def set_integrity(self, value: str, now: float) -> None:
+        self.expect(Step.CONFIRM)
+        self.integrity = Integrity(value).value
+        self.updated = now
+
     def back(self, now: float) -> None:
         order = _ORDER[self.kind]
         index = order.index(self.step)
@@ -160,6 +167,7 @@ class Flow:
             "listed": list(self.listed),
             "threshold": self.threshold,
             "min_profit": self.min_profit,
+            "integrity": self.integrity,
             "page": self.page,
         }
 
@@ -181,6 +189,7 @@ class Flow:
                 threshold=None if data.get("threshold") is None else float(data["threshold"]),
                 min_profit=None if data.get("min_profit") is None else float(data["min_profit"]),
                 page=int(data.get("page", 0)),
+                integrity=Integrity(data.get("integrity", DEFAULT_MIN_INTEGRITY.value)).value,
             )
             if flow.symbol is not None:
                 Symbol.parse(flow.symbol)

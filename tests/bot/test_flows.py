@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from goquant_bot.bot.flows import Flow, FlowError, FlowKind, Step, start
+from goquant_bot.domain.book import Integrity
 from goquant_bot.domain.monitors import ArbMonitor, MarketViewMonitor
 from tests.bot.harness import ALICE, BN, BOB, BTC, BY, OK, SOL, T0, Bot, button, data, text
 
@@ -72,6 +73,7 @@ def test_flow_state_round_trips_through_json() -> None:
         {"page": "two"},
         {"step": "c", "threshold": None},
         {"started": "yesterday"},
+        {"integrity": "certified"},
     ],
 )
 def test_damaged_flow_state_is_refused(damage: dict[str, object]) -> None:
@@ -255,3 +257,41 @@ def test_a_flow_survives_a_restart(tmp_path: Path) -> None:
     assert isinstance(monitor, ArbMonitor)
     assert monitor.venues == (BN, OK)
     assert monitor.owner == ALICE.chat_id
+
+
+def test_the_confirm_step_offers_the_integrity_tier(tmp_path: Path) -> None:
+    bot = Bot(tmp_path)
+    bot.say("/monitor_arb")
+    bot.tap("f:f001:s:BTC-USDT")
+    bot.tap("f:f001:v:binance")
+    bot.tap("f:f001:v:okx")
+    bot.tap("f:f001:v:!done")
+    _, confirm = bot.tap("f:f001:t:0.5")
+    assert "f:f001:c:iverified" in data(confirm)
+    assert "f:f001:c:isnapshot" not in data(confirm)  # the default is what it has
+    answer, out = bot.tap("f:f001:c:ibogus")
+    assert (answer.text, answer.alert, out) == (
+        "This set-up is not yours, or it has ended.",
+        True,
+        [],
+    )
+    _, out = bot.tap(button(confirm, "Verified books only"))
+    assert out[0].text.splitlines()[1].endswith("/config size). Verified books only.")
+    assert "f:f001:c:isnapshot" in data(out)
+    saved = Flow.from_dict(json.loads(json.dumps(bot.store.flows[(11, 11)].to_dict())))
+    assert saved.integrity == "verified"
+    bot.tap("f:f001:c:!ok")
+    monitor = bot.registry.monitors["m00002"]
+    assert isinstance(monitor, ArbMonitor)
+    assert monitor.min_integrity is Integrity.VERIFIED
+
+    bot.say("/view_market")
+    bot.tap("f:f003:s:BTC-USDT")
+    bot.tap("f:f003:v:!all")
+    _, out = bot.tap("f:f003:v:!done")
+    _, out = bot.tap(button(out, "Unverified too"))
+    assert out[0].text.splitlines()[1].endswith("Unverified books too.")
+    bot.tap("f:f003:c:!ok")
+    view = bot.registry.monitors["m00004"]
+    assert isinstance(view, MarketViewMonitor)
+    assert view.min_integrity is Integrity.UNVERIFIED
