@@ -23,6 +23,9 @@ from goquant_bot.domain.book import Integrity, OrderBook
 from goquant_bot.domain.instruments import Symbol, Venue
 from goquant_bot.logging import get_logger
 from goquant_bot.venues.base import RAW_LOG_LIMIT, RestRequest, VenueProtocol, taker_side
+from goquant_bot.venues.htx_mbp import MAX_BUFFERED as MAX_BUFFERED
+from goquant_bot.venues.htx_mbp import SNAPSHOT_TIMEOUT_S as SNAPSHOT_TIMEOUT_S
+from goquant_bot.venues.htx_mbp import Mbp, Push
 from goquant_bot.venues.htx_rest import DEFAULT_REST_BASE, depth_request, parse_depth
 from goquant_bot.venues.htx_rest import instruments_request as instruments_request
 from goquant_bot.venues.htx_rest import parse_instruments as parse_instruments
@@ -38,28 +41,6 @@ MBP_LEVELS = 150  # pushed every 100 ms; 5 and 20 are tick by tick but shallow
 MBP_TOPIC = f"mbp.{MBP_LEVELS}"
 DEPTH_TOPIC = "depth.step0"  # 150 levels a side, whole on every push
 TRADE_TOPIC = "trade.detail"
-SNAPSHOT_TIMEOUT_S = 10.0  # a req unanswered this long is sent again,
-SNAPSHOT_TIMEOUT_MAX_S = 300.0  # twice as late each time in a row, up to this
-MAX_BUFFERED = 100  # pushes kept while a snapshot is awaited (10 s of mbp.150)
-
-Push = tuple[int, int, list[Any], list[Any]]  # prevSeqNum, seqNum, bids, asks
-
-
-class _Mbp:
-    """One book's place in its push chain: ``seq`` is None until its snapshot arrived."""
-
-    __slots__ = ("aligned", "asked_at", "buffer", "seq", "unanswered")
-
-    def __init__(self, asked_at: float) -> None:
-        self.seq: int | None = None
-        self.aligned = False  # a push after the snapshot has been applied
-        self.buffer: list[Push] = []
-        self.asked_at = asked_at
-        self.unanswered = 0  # reqs in a row left without an answer (e.g. a refused topic)
-
-    def wait_s(self) -> float:
-        """How long the current req may go unanswered before it is sent again."""
-        return min(SNAPSHOT_TIMEOUT_S * 2**self.unanswered, SNAPSHOT_TIMEOUT_MAX_S)
 
 
 class HtxProtocol(VenueProtocol):
@@ -80,7 +61,8 @@ class HtxProtocol(VenueProtocol):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._next_id = 1
-        self._mbp: dict[Symbol, _Mbp] = {}
+        self._leaves_at = 0.0  # when the last queued frame leaves, at max_sends_per_second
+        self._mbp: dict[Symbol, Mbp] = {}
         self._last_ts: dict[Symbol, int] = {}  # depth.step0 books only
 
     @classmethod
@@ -121,7 +103,7 @@ class HtxProtocol(VenueProtocol):
         else:
             symbol, topic = next(iter(self.books), None), MBP_TOPIC
         native = self.native_name(symbol) if symbol is not None else "btcusdt"
-        self._send("req", f"market.{native}.{topic}")
+        self._send("req", f"market.{native}.{topic}", now)
 
     def on_timer(self, now: float) -> None:
         """Ask again for a snapshot the venue left unanswered (later each time in a row, so a
@@ -130,7 +112,7 @@ class HtxProtocol(VenueProtocol):
             return
         for symbol, state in self._mbp.items():
             if state.seq is None and now - state.asked_at >= state.wait_s():
-                state.asked_at = now
+                state.asked_at = self._send("req", self._topic(symbol), now)
                 state.unanswered += 1
                 self.stats.errors["snapshot_timeout"] += 1
                 log.warning(
@@ -140,12 +122,22 @@ class HtxProtocol(VenueProtocol):
                     unanswered=state.unanswered,
                     next_in_s=state.wait_s(),
                 )
-                self._send("req", self._topic(symbol))
 
-    def _send(self, op: str, topic: str) -> None:
+    def on_open(self, now: float) -> None:
+        self._leaves_at = now  # a new connection: nothing is waiting to be sent
+        super().on_open(now)
+
+    def _send(self, op: str, topic: str, now: float) -> float:
         frame = {op: topic, "id": str(self._next_id)}
         self._next_id += 1
-        self._outbox.append(orjson.dumps(frame).decode())
+        return self._queue(orjson.dumps(frame).decode(), now)
+
+    def _queue(self, text: str, now: float) -> float:
+        """Queue a frame; returns when it should leave at the driver's pace (a book's
+        snapshot request is timed from then: with many books it leaves seconds later)."""
+        self._leaves_at = max(now, self._leaves_at) + 1.0 / self.max_sends_per_second
+        self._outbox.append(text)
+        return self._leaves_at
 
     def _topic(self, symbol: Symbol) -> str:
         return f"market.{self.native_name(symbol)}.{MBP_TOPIC}"
@@ -165,7 +157,7 @@ class HtxProtocol(VenueProtocol):
             self.bad_frame("bad_shape", text)
             return
         if "ping" in msg:
-            self._outbox.append(orjson.dumps({"pong": msg["ping"]}).decode())
+            self._queue(orjson.dumps({"pong": msg["ping"]}).decode(), now)
             return
         channel = msg.get("ch")
         if channel is None:
@@ -231,7 +223,7 @@ class HtxProtocol(VenueProtocol):
         symbol = book.key.symbol
         state = self._mbp.get(symbol)
         if state is None:  # a capture's book, or a probe's answer: start its chain here
-            state = self._mbp[symbol] = _Mbp(now)
+            state = self._mbp[symbol] = Mbp(now)
         elif state.seq is not None:
             self.stats.skipped["snapshot_unneeded"] += 1
             return
@@ -265,7 +257,7 @@ class HtxProtocol(VenueProtocol):
         symbol = book.key.symbol
         state = self._mbp.get(symbol)
         if state is None:  # a capture's book: wait for a snapshot in the file
-            state = self._mbp[symbol] = _Mbp(now)
+            state = self._mbp[symbol] = Mbp(now)
         if state.seq is None:
             state.buffer.append((prev, seq, bids, asks))
             if len(state.buffer) > MAX_BUFFERED:
@@ -274,7 +266,7 @@ class HtxProtocol(VenueProtocol):
         if self._chain(book, state, (prev, seq, bids, asks), text, now):
             self._live(book, now, msg.get("ts"))
 
-    def _chain(self, book: OrderBook, state: _Mbp, push: Push, text: str, now: float) -> bool:
+    def _chain(self, book: OrderBook, state: Mbp, push: Push, text: str, now: float) -> bool:
         """Apply one push in sequence (or skip one the snapshot already holds); False when
         it broke the chain and the book is being rebuilt."""
         prev, seq, bids, asks = push
@@ -373,25 +365,24 @@ class HtxProtocol(VenueProtocol):
         """A new snapshot for that one book; its subscription stays, its pushes are buffered."""
         if self.connected:
             symbol = book.key.symbol
-            self._mbp[symbol] = _Mbp(now)
-            self._send("req", self._topic(symbol))
+            self._mbp[symbol] = Mbp(self._send("req", self._topic(symbol), now))
 
     def _send_subscribe(self, symbols: list[Symbol], now: float) -> None:
         for symbol in symbols:
-            self._mbp[symbol] = _Mbp(now)
             topic = self._topic(symbol)
-            self._send("sub", topic)
-            self._send("req", topic)  # answered after the sub: pushes are buffered meanwhile
+            self._send("sub", topic, now)
+            # Answered after the sub: pushes are buffered meanwhile.
+            self._mbp[symbol] = Mbp(self._send("req", topic, now))
 
     def _send_unsubscribe(self, symbols: list[Symbol], now: float) -> None:
         for symbol in symbols:
             self._mbp.pop(symbol, None)
-            self._send("unsub", self._topic(symbol))
+            self._send("unsub", self._topic(symbol), now)
 
     def _send_trade_subscribe(self, symbols: list[Symbol], now: float) -> None:
         for symbol in symbols:
-            self._send("sub", f"market.{self.native_name(symbol)}.{TRADE_TOPIC}")
+            self._send("sub", f"market.{self.native_name(symbol)}.{TRADE_TOPIC}", now)
 
     def _send_trade_unsubscribe(self, symbols: list[Symbol], now: float) -> None:
         for symbol in symbols:
-            self._send("unsub", f"market.{self.native_name(symbol)}.{TRADE_TOPIC}")
+            self._send("unsub", f"market.{self.native_name(symbol)}.{TRADE_TOPIC}", now)

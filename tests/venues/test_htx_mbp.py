@@ -104,22 +104,36 @@ def test_a_break_in_the_chain_rebuilds_that_book_only() -> None:
 
 def test_an_unanswered_snapshot_is_asked_again() -> None:
     proto = make()
-    proto.on_timer(T0 + SNAPSHOT_TIMEOUT_S - 1)
+    sent = T0 + 0.2  # BTC's sub and req leave 0.1 s and 0.2 s after T0 (10 sends a second)
+    proto.on_timer(sent + SNAPSHOT_TIMEOUT_S - 0.1)
     assert proto.drain().frames == ()
     proto.on_frame(hx.mbp_snapshot("ethusdt", 7, [(20.0, 1.0)], [(21.0, 1.0)]), T0)
-    proto.on_timer(T0 + SNAPSHOT_TIMEOUT_S)
+    proto.on_timer(sent + SNAPSHOT_TIMEOUT_S)
     assert requests(proto) == [{"req": "market.btcusdt.mbp.150", "id": "5"}]
     assert proto.stats.errors["snapshot_timeout"] == 1
     # Unanswered again: asked 20 s later, then 40 s, ... at most every 5 minutes.
-    asked = [T0 + SNAPSHOT_TIMEOUT_S]
-    for second in range(int(SNAPSHOT_TIMEOUT_S) + 1, 1200):
-        proto.on_timer(T0 + second)
+    asked = [sent + SNAPSHOT_TIMEOUT_S]
+    for tenth in range(1, 12_000):
+        now = asked[0] + tenth / 10
+        proto.on_timer(now)
         if requests(proto):
-            asked.append(T0 + second)
+            asked.append(now)
     gaps = [b - a for a, b in itertools.pairwise(asked)]
-    assert gaps == [20.0, 40.0, 80.0, 160.0, 300.0, 300.0]
-    proto.on_frame(hx.mbp_snapshot("btcusdt", 9, [(100.0, 1.0)], [(101.0, 1.0)]), T0 + 1200)
+    assert gaps == pytest.approx([20.1, 40.1, 80.1, 160.1, 300.1, 300.1], abs=0.15)
+    proto.on_frame(hx.mbp_snapshot("btcusdt", 9, [(100.0, 1.0)], [(101.0, 1.0)]), asked[-1])
     assert proto.books[BTC].state is BookState.LIVE
+
+
+def test_snapshot_requests_are_timed_from_when_they_can_leave() -> None:
+    natives = [f"c{i:02d}usdt" for i in range(50)]
+    symbols = [Symbol(f"C{i:02d}", "USDT") for i in range(50)]
+    proto = HtxProtocol(SymbolMap(list(zip(natives, symbols, strict=True))), depth=150)
+    proto.subscribe(symbols, T0)
+    proto.on_open(T0)  # 100 frames at 10 a second: the last req leaves 10 s after T0
+    assert len(proto.drain().frames) == 100
+    proto.on_timer(T0 + 12)  # only the reqs sent by T0 + 2 s have waited 10 s
+    assert proto.stats.errors["snapshot_timeout"] == 10
+    assert len(proto.drain().frames) == 10
 
 
 def test_the_buffer_keeps_the_newest_pushes() -> None:
