@@ -246,6 +246,11 @@ class CcxtBooks(VenueProtocol):
     def rebuild_pending(self, symbol: Symbol) -> bool:
         return symbol in self._rebuild
 
+    def stopped(self) -> None:
+        """The feed stopped: no book is trustworthy until its stream is back."""
+        for symbol, book in self.books.items():
+            self._invalidate(book, symbol)
+
     def rebuilding(self, symbol: Symbol) -> None:
         """The symbol's stream is being restarted: not silent until its new client watches."""
         self._rebuild.discard(symbol)

@@ -184,6 +184,8 @@ class CcxtFeed(VenueFeed):
             for streams in (self._books, self._trades):
                 for stream in streams.values():
                     stream.task = None
+            self.state.stopped()  # not live until a running feed reads them again
+            self._publish()
             await self.close()
 
     async def close(self) -> None:

@@ -128,6 +128,13 @@ async def test_a_silent_book_is_marked_stale_and_its_stream_rebuilt(tmp_path: ob
         await wait_until(lambda: run.state(BTC) is BookState.LIVE, 5.0)
 
 
+async def test_a_stopped_feed_leaves_no_book_live(tmp_path: object) -> None:
+    async with running(tmp_path) as run:
+        assert run.state(BTC) is BookState.LIVE
+    # The feed's task ended with the context (as when the supervisor restarts it).
+    assert run.state(BTC) is run.state(ETH) is BookState.SYNCING
+
+
 async def test_a_book_silent_longer_than_its_back_off_still_comes_back(tmp_path: object) -> None:
     # Rebuild back-offs grow past the silence limit: the limit counts from when the new client
     # watches, not from when its back-off began, or the rebuilds would cancel each other.
