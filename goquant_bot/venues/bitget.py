@@ -29,6 +29,7 @@ from goquant_bot.venues.crc_books import (
 from goquant_bot.venues.levels import (
     Levels,
     address_matches,
+    float_levels,
     non_finite,
     parse_levels,
     valid_levels,
@@ -48,12 +49,6 @@ CHECKSUM_LEVELS = 25
 # Bitget drops a connection that sent no ``ping`` for 30 s, whatever it received.
 PING_EVERY_S = 25.0
 _MASK = 0xFFFFFFFF
-
-
-def _sizes(levels: list[Any]) -> list[tuple[float, float]]:
-    """Validated snapshot levels as floats, any level of size 0 left out."""
-    out = [(float(level[0]), float(level[1])) for level in levels]
-    return [level for level in out if level[1] > 0.0]
 
 
 class BitgetProtocol(VenueProtocol):
@@ -161,8 +156,8 @@ class BitgetProtocol(VenueProtocol):
         strings = self._strings.get(symbol)
         if snapshot:
             strings = self._strings[symbol] = ({}, {})
-            book.bids.replace(_sizes(bids))
-            book.asks.replace(_sizes(asks))
+            book.bids.replace(float_levels(bids))
+            book.asks.replace(float_levels(asks))
         elif strings is None:
             self.stats.skipped["update_before_snapshot"] += 1
             return

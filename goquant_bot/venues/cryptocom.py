@@ -22,6 +22,7 @@ from goquant_bot.venues.base import RestRequest, VenueProtocol, taker_side
 from goquant_bot.venues.levels import (
     Levels,
     address_matches,
+    float_levels,
     non_finite,
     parse_levels,
     valid_levels,
@@ -44,12 +45,6 @@ class _Sync:
 
     def __init__(self, u: int) -> None:
         self.u = u
-
-
-def _levels(levels: list[Any]) -> list[tuple[float, float]]:
-    """Validated snapshot levels ``[price, qty, orders]`` as floats, size 0 left out."""
-    out = [(float(level[0]), float(level[1])) for level in levels]
-    return [level for level in out if level[1] > 0.0]
 
 
 class CryptocomProtocol(VenueProtocol):
@@ -169,8 +164,8 @@ class CryptocomProtocol(VenueProtocol):
         symbol = book.key.symbol
         sync = self._sync.get(symbol)
         if snapshot:
-            book.bids.replace(_levels(bids))
-            book.asks.replace(_levels(asks))
+            book.bids.replace(float_levels(bids))
+            book.asks.replace(float_levels(asks))
             self._sync[symbol] = _Sync(u)
         elif sync is None:
             self.stats.skipped["update_before_snapshot"] += 1

@@ -26,7 +26,7 @@ from goquant_bot.venues.gateio_rest import (
     parse_instruments,
     parse_snapshot,
 )
-from goquant_bot.venues.levels import address_matches, apply_polled, valid_levels
+from goquant_bot.venues.levels import address_matches, apply_polled, float_levels, valid_levels
 from goquant_bot.venues.snapshot_sync import SnapshotSyncProtocol, SyncFeed
 
 __all__ = ["GateioProtocol", "instruments_request", "parse_instruments"]
@@ -160,8 +160,8 @@ class GateioProtocol(SnapshotSyncProtocol[SyncFeed, Snapshot]):
             if not (valid_levels(bids) and valid_levels(asks)):
                 self.resync(book, "bad_level", now, text)
                 return
-            book.bids.replace([(float(p), float(q)) for p, q, *_ in bids if float(q) > 0])
-            book.asks.replace([(float(p), float(q)) for p, q, *_ in asks if float(q) > 0])
+            book.bids.replace(float_levels(bids))
+            book.asks.replace(float_levels(asks))
             feed.last = last
             self._trim(book)
             self.mark_live(book, now, venue_ts)

@@ -29,7 +29,7 @@ from goquant_bot.venues.htx_mbp import Mbp, Push
 from goquant_bot.venues.htx_rest import DEFAULT_REST_BASE, depth_request, parse_depth
 from goquant_bot.venues.htx_rest import instruments_request as instruments_request
 from goquant_bot.venues.htx_rest import parse_instruments as parse_instruments
-from goquant_bot.venues.levels import address_matches, non_finite, valid_levels
+from goquant_bot.venues.levels import address_matches, float_levels, non_finite, valid_levels
 from goquant_bot.venues.polling import on_poll_answer
 
 log = get_logger(__name__)
@@ -228,8 +228,8 @@ class HtxProtocol(VenueProtocol):
             self.stats.skipped["snapshot_unneeded"] += 1
             return
         book.integrity = Integrity.VERIFIED
-        book.bids.replace([(float(p), float(s)) for p, s, *_ in bids])
-        book.asks.replace([(float(p), float(s)) for p, s, *_ in asks])
+        book.bids.replace(float_levels(bids))
+        book.asks.replace(float_levels(asks))
         state.seq, state.aligned = seq, False
         buffered, state.buffer = state.buffer, []
         for push in buffered:
@@ -311,8 +311,8 @@ class HtxProtocol(VenueProtocol):
             return
         self._last_ts[symbol] = ts_ms
         book.integrity = Integrity.SNAPSHOT  # whole books, no sequence to check
-        book.bids.replace([(float(p), float(s)) for p, s, *_ in bids if float(s) > 0])
-        book.asks.replace([(float(p), float(s)) for p, s, *_ in asks if float(s) > 0])
+        book.bids.replace(float_levels(bids))
+        book.asks.replace(float_levels(asks))
         self.mark_live(book, now, ts_ms / 1000)
 
     def _on_trades(self, native: str, tick: dict[str, Any], text: str, now: float) -> None:

@@ -9,7 +9,7 @@ import orjson
 from goquant_bot.domain.instruments import Instrument, Symbol, Venue
 from goquant_bot.errors import VenueProtocolError
 from goquant_bot.venues.base import RestRequest
-from goquant_bot.venues.levels import Levels, valid_levels
+from goquant_bot.venues.levels import Levels, float_levels, valid_levels
 
 DEFAULT_REST_BASE = "https://api.huobi.pro"
 SYMBOLS_PATH = "/v1/common/symbols"
@@ -62,8 +62,8 @@ def parse_depth(body: str) -> tuple[Levels, Levels, float | None]:
     ts_ms = tick.get("ts", msg.get("ts"))
     venue_ts = ts_ms / 1000 if type(ts_ms) is int else None
     return (
-        [(float(p), float(s)) for p, s, *_ in bids],
-        [(float(p), float(s)) for p, s, *_ in asks],
+        float_levels(bids),
+        float_levels(asks),
         venue_ts,
     )
 

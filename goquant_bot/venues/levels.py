@@ -51,7 +51,18 @@ def parse_levels(levels: Any) -> Levels:
     if not valid_levels(levels):
         msg = f"levels are not [[price, size], ...] decimal strings: {str(levels)[:80]}"
         raise VenueProtocolError(msg)
-    return [(float(level[0]), float(level[1])) for level in levels]
+    return float_levels(levels)
+
+
+def float_levels(levels: Any) -> Levels:
+    """``[["41006.8", "0.6", ...], ...]`` (texts or numbers, fields after the size ignored)
+    as (price, size) floats; ValueError for a level that is not a finite positive price and
+    a finite size of 0 or more (a book's ``replace`` drops the zero sizes)."""
+    out = [(float(level[0]), float(level[1])) for level in levels]
+    if not all(0.0 < p < _INF and 0.0 <= s < _INF for p, s in out):
+        msg = "a level is not a finite positive price and size"
+        raise ValueError(msg)
+    return out
 
 
 def apply_polled(

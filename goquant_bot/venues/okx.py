@@ -23,7 +23,12 @@ from goquant_bot.errors import VenueProtocolError
 from goquant_bot.logging import get_logger
 from goquant_bot.venues.base import RAW_LOG_LIMIT, RestRequest, VenueProtocol, taker_side
 from goquant_bot.venues.crc_books import remember
-from goquant_bot.venues.levels import address_matches, apply_polled, non_finite, valid_levels
+from goquant_bot.venues.levels import (
+    address_matches,
+    apply_polled,
+    non_finite,
+    valid_levels,
+)
 from goquant_bot.venues.okx_book import BookSync, rebuild_from_rest, strings_checksum
 from goquant_bot.venues.okx_rest import (
     DEFAULT_REST_BASE,

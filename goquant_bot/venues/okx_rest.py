@@ -8,7 +8,6 @@ contains is harmless: the snapshot only has to be at least as new as the first b
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Sequence
 from typing import Any, NamedTuple
 
@@ -18,6 +17,7 @@ from goquant_bot.domain.instruments import Instrument, Symbol, Venue
 from goquant_bot.errors import VenueProtocolError
 from goquant_bot.venues.base import RestRequest
 from goquant_bot.venues.crc_books import interleaved_crc32, signed32
+from goquant_bot.venues.levels import float_levels
 
 BOOKS_PATH = "/api/v5/market/books"
 INSTRUMENTS_PATH = "/api/v5/public/instruments"
@@ -67,16 +67,6 @@ def align_snapshot(
     if not usable or anchor is None:
         return None
     return anchor, updates
-
-
-def float_levels(levels: Levels) -> list[tuple[float, float]]:
-    """``[["41006.8","0.6","0","1"], ...]`` as (price, size) floats; ValueError for a level
-    that is not a finite positive price and size."""
-    out = [(float(level[0]), float(level[1])) for level in levels]
-    if not all(0.0 < p < math.inf and 0.0 <= s < math.inf for p, s in out):
-        msg = "a level is not a finite positive price and size"
-        raise ValueError(msg)
-    return out
 
 
 def parse_rest_books(body: str) -> RestBook:
