@@ -14,7 +14,6 @@ A problem of one book never touches another's.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -23,6 +22,7 @@ from goquant_bot.domain.book import BookState, Integrity, OrderBook
 from goquant_bot.domain.instruments import Symbol, Venue
 from goquant_bot.logging import get_logger
 from goquant_bot.venues.base import VenueProtocol, taker_side
+from goquant_bot.venues.levels import float_levels
 
 log = get_logger(__name__)
 
@@ -293,18 +293,11 @@ def _levels(raw: object) -> list[tuple[float, float]]:
     if not isinstance(raw, list | tuple):
         msg = "a book side is not a list"
         raise TypeError(msg)
-    levels = []
-    for level in raw:
-        try:
-            price, size = float(level[0]), float(level[1])
-        except (KeyError, IndexError, TypeError) as exc:
-            msg = f"unreadable level {level!r:.80}"
-            raise TypeError(msg) from exc
-        if not (0.0 < price < math.inf and 0.0 < size < math.inf):
-            msg = f"not a positive finite level {level!r:.80}"
-            raise ValueError(msg)
-        levels.append((price, size))
-    return levels
+    try:
+        return float_levels(raw)
+    except (KeyError, IndexError) as exc:  # a level that is not [price, size, ...]
+        msg = f"unreadable level in {str(raw)[:80]}"
+        raise TypeError(msg) from exc
 
 
 def _best(raw: object) -> float | None:
