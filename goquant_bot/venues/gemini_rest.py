@@ -16,6 +16,7 @@ from goquant_bot.domain.instruments import Instrument, Symbol, Venue
 from goquant_bot.errors import VenueProtocolError
 from goquant_bot.venues.base import RestRequest
 from goquant_bot.venues.levels import Levels
+from goquant_bot.venues.symbols import split_concatenated
 
 DEFAULT_REST_BASE = "https://api.gemini.com"
 SYMBOLS_PATH = "/v1/symbols"
@@ -48,15 +49,7 @@ def is_spot_name(native: str) -> bool:
 def split_symbol(native: str) -> Symbol | None:
     """``btcusd`` -> BTC-USD by Gemini's quote currencies, when no details say otherwise."""
     upper = native.upper()
-    if not is_spot_name(upper):
-        return None
-    for quote in QUOTES:
-        if upper.endswith(quote) and len(upper) > len(quote):
-            try:
-                return Symbol.parse(f"{upper[: -len(quote)]}-{quote}")
-            except ValueError:
-                return None
-    return None
+    return split_concatenated(upper, QUOTES) if is_spot_name(upper) else None
 
 
 def instruments_request(rest_base: str | None = None) -> RestRequest:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from goquant_bot.domain.instruments import Instrument, Symbol
 
@@ -47,10 +47,11 @@ class SymbolMap:
         return self._to_native.get(symbol)
 
 
-def split_concatenated(native: str) -> Symbol | None:
-    """Best-effort 'BTCUSDT' -> BTC-USDT when no instrument metadata is at hand."""
+def split_concatenated(native: str, quotes: Sequence[str] = KNOWN_QUOTES) -> Symbol | None:
+    """Best-effort 'BTCUSDT' -> BTC-USDT when no instrument metadata is at hand (``quotes``:
+    the quote assets to try, longest first)."""
     upper = native.upper()
-    for quote in KNOWN_QUOTES:
+    for quote in quotes:
         if upper.endswith(quote) and len(upper) > len(quote):
             try:
                 return Symbol.parse(f"{upper[: -len(quote)]}-{quote}")
