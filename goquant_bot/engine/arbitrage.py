@@ -176,7 +176,8 @@ class ArbitrageEngine(OpenPersistence):
             guards: dict[tuple[bool, Integrity], Guard | None] = {}
             quotes: dict[float, PairQuote | None] = {}
             for key, group in pair.groups.items():
-                if key.acceptance not in guards:
+                acceptance = key.acceptance
+                if acceptance not in guards:
                     guard = (
                         Guard.NOT_LIVE
                         if buy is None or sell is None
@@ -188,10 +189,10 @@ class ArbitrageEngine(OpenPersistence):
                             min_integrity=key.min_integrity,
                         )
                     )
-                    guards[key.acceptance] = guard
+                    guards[acceptance] = guard
                     if guard is not None:
                         self.guards[guard.value] += 1  # once per pair, not per group
-                guard = guards[key.acceptance]
+                guard = guards[acceptance]
                 if guard is not None or buy is None or sell is None or top is None:
                     if self._waiting(symbol, key, guard, now):
                         continue  # restored, its books are still syncing after the restart
