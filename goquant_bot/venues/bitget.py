@@ -94,7 +94,7 @@ class BitgetProtocol(VenueProtocol):
         """A push, an event or ``pong``; a books push looks like
         ``{"action":"update","arg":{"instType":"SPOT","channel":"books","instId":"BTCUSDT"},"data":[{"asks":[["27000.5","8.76"]],"bids":[],"checksum":-1648218735,"seq":124,"ts":"1695716059516"}],"ts":1695716059516}``
         """
-        push = read_push(self, text, self._on_event)
+        push = read_push(self, text)
         if push is None:
             return
         msg, arg, data = push
@@ -118,21 +118,6 @@ class BitgetProtocol(VenueProtocol):
             return
         for item in data:
             self._on_books(book, action == "snapshot", item, text, now)
-
-    def _on_event(self, msg: dict[str, Any], text: str) -> None:
-        """``{"event":"subscribe","arg":{...}}`` acks, ``{"event":"error","code":30001,"msg":"..."}``."""
-        event = msg.get("event")
-        if event in ("subscribe", "unsubscribe"):
-            return
-        if event == "error":
-            code = msg.get("code")
-            self.stats.errors[f"venue_error:{code}"] += 1
-            log.warning("venue_error", venue=self.venue.value, code=code, msg=msg.get("msg"))
-            return
-        if event is None:
-            self.bad_frame("bad_shape", text)
-            return
-        self.stats.skipped[f"event:{event}"] += 1
 
     def _on_books(self, book: OrderBook, snapshot: bool, item: Any, text: str, now: float) -> None:
         try:

@@ -98,7 +98,7 @@ class OkxProtocol(VenueProtocol):
         ``{"arg":{"channel":"books","instId":"BTC-USDT"},"action":"update","data":[{"asks":[["8476.98","415","0","13"]],"bids":[],"ts":"1597026383085","checksum":0,"prevSeqId":123,"seqId":124}]}``
         """
         self._last_recv = now
-        push = read_push(self, text, self._on_event)
+        push = read_push(self, text)
         if push is None:
             return
         msg, arg, data = push
@@ -141,25 +141,6 @@ class OkxProtocol(VenueProtocol):
                 text,
                 item.get("tradeId", ""),
             )
-
-    def _on_event(self, msg: dict[str, Any], text: str) -> None:
-        """``{"event":"subscribe","arg":{...}}`` acks, ``{"event":"error","code":"60012","msg":"..."}``."""
-        event = msg.get("event")
-        if event in ("subscribe", "unsubscribe"):
-            return
-        if event == "error":
-            code = msg.get("code")
-            self.stats.errors[f"venue_error:{code}"] += 1
-            log.warning("venue_error", venue=self.venue.value, code=code, msg=msg.get("msg"))
-            return
-        if event == "notice":  # e.g. 64008: the connection closes soon for an upgrade
-            log.info(
-                "venue_notice", venue=self.venue.value, code=msg.get("code"), msg=msg.get("msg")
-            )
-        if event is None:
-            self.bad_frame("bad_shape", text)
-            return
-        self.stats.skipped[f"event:{event}"] += 1
 
     def _on_books(self, book: OrderBook, action: Any, item: Any, text: str, now: float) -> None:
         try:
