@@ -36,6 +36,7 @@ from goquant_bot.venues.levels import (
 )
 from goquant_bot.venues.okx_style import read_push
 from goquant_bot.venues.polling import on_poll_answer
+from goquant_bot.venues.symbols import spot_instrument
 
 log = get_logger(__name__)
 
@@ -309,11 +310,7 @@ def parse_instruments(body: str) -> list[Instrument]:
         except (KeyError, TypeError, ValueError) as exc:
             text = f"Bitget symbols: entry {index} is malformed ({type(exc).__name__}: {exc})"
             raise VenueProtocolError(text) from exc
-        try:
-            symbol = Symbol.parse(f"{base}-{quote}")
-        except ValueError:
-            continue  # a ticker we cannot represent is not worth failing the whole list
-        instruments.append(
-            Instrument(Venue.BITGET, symbol, native, trading=True, tick_size=tick, lot_size=lot)
-        )
+        instrument = spot_instrument(Venue.BITGET, base, quote, native, tick, lot)
+        if instrument is not None:
+            instruments.append(instrument)
     return instruments

@@ -28,6 +28,7 @@ from goquant_bot.venues.levels import (
     valid_levels,
 )
 from goquant_bot.venues.polling import on_poll_answer
+from goquant_bot.venues.symbols import spot_instrument
 
 log = get_logger(__name__)
 
@@ -330,11 +331,7 @@ def parse_instruments(body: str) -> list[Instrument]:
                 f"Crypto.com instruments: entry {index} is malformed ({type(exc).__name__}: {exc})"
             )
             raise VenueProtocolError(text) from exc
-        try:
-            symbol = Symbol.parse(f"{base}-{quote}")
-        except ValueError:
-            continue  # a ticker we cannot represent is not worth failing the whole list
-        instruments.append(
-            Instrument(Venue.CRYPTOCOM, symbol, native, trading=True, tick_size=tick, lot_size=lot)
-        )
+        instrument = spot_instrument(Venue.CRYPTOCOM, base, quote, native, tick, lot)
+        if instrument is not None:
+            instruments.append(instrument)
     return instruments

@@ -10,6 +10,7 @@ from goquant_bot.domain.instruments import Instrument, Symbol, Venue
 from goquant_bot.errors import VenueProtocolError
 from goquant_bot.venues.base import RestRequest
 from goquant_bot.venues.levels import Levels, float_levels, valid_levels
+from goquant_bot.venues.symbols import spot_instrument
 
 DEFAULT_REST_BASE = "https://api.huobi.pro"
 SYMBOLS_PATH = "/v1/common/symbols"
@@ -98,11 +99,7 @@ def parse_instruments(body: str) -> list[Instrument]:
         except (KeyError, TypeError, ValueError) as exc:
             text = f"HTX symbols: entry {index} is malformed ({type(exc).__name__}: {exc})"
             raise VenueProtocolError(text) from exc
-        try:
-            symbol = Symbol.parse(f"{base}-{quote}".upper())
-        except ValueError:
-            continue  # a ticker we cannot represent is not worth failing the whole list
-        instruments.append(
-            Instrument(Venue.HTX, symbol, native, trading=True, tick_size=tick, lot_size=lot)
-        )
+        instrument = spot_instrument(Venue.HTX, base, quote, native, tick, lot)
+        if instrument is not None:
+            instruments.append(instrument)
     return instruments

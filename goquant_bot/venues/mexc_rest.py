@@ -7,10 +7,11 @@ from typing import Any
 
 import orjson
 
-from goquant_bot.domain.instruments import Instrument, Symbol, Venue
+from goquant_bot.domain.instruments import Instrument, Venue
 from goquant_bot.errors import VenueProtocolError
 from goquant_bot.venues.base import RestRequest
 from goquant_bot.venues.levels import Levels, parse_levels
+from goquant_bot.venues.symbols import spot_instrument
 
 DEFAULT_REST_BASE = "https://api.mexc.com"
 SYMBOLS_PATH = "/api/v3/exchangeInfo"
@@ -108,11 +109,7 @@ def parse_instruments(body: str) -> list[Instrument]:
         except (KeyError, TypeError, ValueError) as exc:
             msg = f"MEXC exchangeInfo: entry {index} is malformed ({type(exc).__name__}: {exc})"
             raise VenueProtocolError(msg) from exc
-        try:
-            symbol = Symbol.parse(f"{base}-{quote}")
-        except (ValueError, AttributeError):
-            continue  # a ticker our symbols cannot name is not worth failing the whole list
-        instruments.append(
-            Instrument(Venue.MEXC, symbol, native, trading=True, tick_size=tick, lot_size=lot)
-        )
+        instrument = spot_instrument(Venue.MEXC, base, quote, native, tick, lot)
+        if instrument is not None:
+            instruments.append(instrument)
     return instruments

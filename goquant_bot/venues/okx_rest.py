@@ -18,6 +18,7 @@ from goquant_bot.errors import VenueProtocolError
 from goquant_bot.venues.base import RestRequest
 from goquant_bot.venues.crc_books import interleaved_crc32, signed32
 from goquant_bot.venues.levels import float_levels
+from goquant_bot.venues.symbols import spot_instrument
 
 BOOKS_PATH = "/api/v5/market/books"
 INSTRUMENTS_PATH = "/api/v5/public/instruments"
@@ -146,11 +147,7 @@ def parse_instruments(body: str) -> list[Instrument]:
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             text = f"OKX instruments: entry {index} is malformed ({type(exc).__name__}: {exc})"
             raise VenueProtocolError(text) from exc
-        try:
-            symbol = Symbol.parse(f"{base}-{quote}")
-        except ValueError:
-            continue  # a ticker we cannot represent is not worth failing the whole list
-        instruments.append(
-            Instrument(Venue.OKX, symbol, native, trading=True, tick_size=tick, lot_size=lot)
-        )
+        instrument = spot_instrument(Venue.OKX, base, quote, native, tick, lot)
+        if instrument is not None:
+            instruments.append(instrument)
     return instruments

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from goquant_bot.domain.instruments import Instrument, Symbol
+from goquant_bot.domain.instruments import Instrument, Symbol, Venue
 
 # Quote assets, longest first, to split concatenated venue names such as BTCUSDT.
 KNOWN_QUOTES = (
@@ -58,3 +58,15 @@ def split_concatenated(native: str, quotes: Sequence[str] = KNOWN_QUOTES) -> Sym
             except ValueError:
                 return None
     return None
+
+
+def spot_instrument(
+    venue: Venue, base: str, quote: str, native: str, tick: float, lot: float
+) -> Instrument | None:
+    """A listed spot pair as an instrument, or None when its tickers cannot name one of our
+    symbols (such a pair is skipped: it is not worth failing the whole list)."""
+    try:
+        symbol = Symbol.parse(f"{base}-{quote}")
+    except ValueError:
+        return None
+    return Instrument(venue, symbol, native, trading=True, tick_size=tick, lot_size=lot)
